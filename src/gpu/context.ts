@@ -1,0 +1,171 @@
+// The one module that talks to the WebGPU runtime: device creation with the limits the engine needs,
+// tracked buffer allocation (peak bytes for the benchmarks and the memory estimate), uploads and
+// readbacks, pipeline caching and error scopes turned into QloraErrors.
+
+import { QloraError } from '../errors';
+
+export interface GpuFeatures {
+  /** `shader-f16`: f16 arithmetic in WGSL. */
+  readonly f16: boolean;
+  /** `subgroups`: subgroupAdd & co. */
+  readonly subgroups: boolean;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly features: GpuFeatures;
+  readonly limits: GPUSupportedLimits;
+  readonly adapterDescription: string;
+  /** Bytes held by live buffers created through `createBuffer`, and the highest it has been. */
+  readonly memory: { inUse: number; peak: number };
+  createBuffer(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer;
+  destroyBuffer(buffer: GPUBuffer): void;
+  /** Cached by source text + constants: building a pipeline is slow on every backend. */
+  pipeline(code: string, label: string, constants?: Record<string, number>): GPUComputePipeline;
+}
+
+/** Storage buffers the engine binds in one kernel at most (the NF4 matmul). WebGPU's default is 8. */
+const STORAGE_BUFFERS_NEEDED = 8;
+
+export async function createGpuContext(adapter: GPUAdapter, opts: { f16?: boolean } = {}): Promise<GpuContext> {
+  const a = adapter.limits;
+  if (a.maxStorageBuffersPerShaderStage < STORAGE_BUFFERS_NEEDED) {
+    throw new QloraError(
+      'ADAPTER_LIMITS',
+      `This GPU allows ${a.maxStorageBuffersPerShaderStage} storage buffers per shader stage; the engine needs ${STORAGE_BUFFERS_NEEDED}. ` +
+        'Try another browser or GPU.',
+    );
+  }
+  const wanted: GPUFeatureName[] = [];
+  const f16 = (opts.f16 ?? true) && adapter.features.has('shader-f16');
+  if (f16) wanted.push('shader-f16');
+  const subgroups = adapter.features.has('subgroups' as GPUFeatureName);
+  if (subgroups) wanted.push('subgroups' as GPUFeatureName);
+  if (adapter.features.has('timestamp-query')) wanted.push('timestamp-query');
+  const device = await adapter.requestDevice({
+    requiredFeatures: wanted,
+    // Ask for everything the adapter has: large models need big bindings, and asking costs nothing.
+    requiredLimits: {
+      maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+      maxBufferSize: a.maxBufferSize,
+      maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: a.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: a.maxComputeWorkgroupSizeY,
+      maxComputeWorkgroupsPerDimension: a.maxComputeWorkgroupsPerDimension,
+    },
+  });
+  const info = adapter.info;
+  const adapterDescription =
+    [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(' ') || 'unknown adapter';
+  const memory = { inUse: 0, peak: 0 };
+  const sizes = new WeakMap<GPUBuffer, number>();
+  const pipelines = new Map<string, GPUComputePipeline>();
+  return {
+    device,
+    features: { f16, subgroups },
+    limits: device.limits,
+    adapterDescription,
+    memory,
+    createBuffer(bytes, usage, label) {
+      // WebGPU wants sizes in multiples of 4 for storage use; round up rather than trusting callers.
+      const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+      if (size > device.limits.maxBufferSize) {
+        throw new QloraError(
+          'ADAPTER_LIMITS',
+          `Buffer "${label}" needs ${size} bytes but this GPU allows ${device.limits.maxBufferSize} per buffer.`,
+        );
+      }
+      const buffer = device.createBuffer({ size, usage, label });
+      sizes.set(buffer, size);
+      memory.inUse += size;
+      memory.peak = Math.max(memory.peak, memory.inUse);
+      return buffer;
+    },
+    destroyBuffer(buffer) {
+      const size = sizes.get(buffer);
+      if (size !== undefined) {
+        memory.inUse -= size;
+        sizes.delete(buffer);
+      }
+      buffer.destroy();
+    },
+    pipeline(code, label, constants) {
+      const key = code + '\u0000' + JSON.stringify(constants ?? {});
+      let p = pipelines.get(key);
+      if (!p) {
+        const module = device.createShaderModule({ code, label });
+        p = device.createComputePipeline({
+          label,
+          layout: 'auto',
+          compute: { module, entryPoint: 'main', constants },
+        });
+        pipelines.set(key, p);
+      }
+      return p;
+    },
+  };
+}
+
+// WebGPU's usage bits as numbers: the GPUBufferUsage global does not exist in Node until Dawn is
+// loaded, and modules are imported before that.
+export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+export const STORAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+const MAP_MODE_READ = 0x1;
+
+/** A storage buffer holding `data` (padded to 4 bytes). */
+export function uploadBuffer(ctx: GpuContext, data: ArrayBufferView, label: string): GPUBuffer {
+  const buf = ctx.createBuffer(data.byteLength, STORAGE, label);
+  writeBuffer(ctx, buf, 0, data);
+  return buf;
+}
+
+/** queue.writeBuffer wants a multiple of 4 bytes; pad the tail with zeros when it is not. */
+export function writeBuffer(ctx: GpuContext, buf: GPUBuffer, offset: number, data: ArrayBufferView): void {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const aligned = bytes.byteLength & ~3;
+  if (aligned > 0) ctx.device.queue.writeBuffer(buf, offset, bytes, 0, aligned);
+  if (aligned < bytes.byteLength) {
+    const tail = new Uint8Array(4);
+    tail.set(bytes.subarray(aligned));
+    ctx.device.queue.writeBuffer(buf, offset + aligned, tail);
+  }
+}
+
+/** Copies `bytes` from `buf` at `offset` back to the CPU. */
+export async function readBuffer(ctx: GpuContext, buf: GPUBuffer, offset = 0, bytes = buf.size - offset): Promise<ArrayBuffer> {
+  const size = Math.ceil(bytes / 4) * 4;
+  const staging = ctx.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'readback' });
+  const enc = ctx.device.createCommandEncoder({ label: 'readback' });
+  enc.copyBufferToBuffer(buf, offset, staging, 0, size);
+  ctx.device.queue.submit([enc.finish()]);
+  await staging.mapAsync(MAP_MODE_READ);
+  const out = staging.getMappedRange().slice(0, bytes);
+  staging.unmap();
+  staging.destroy();
+  return out;
+}
+
+export async function readF32(ctx: GpuContext, buf: GPUBuffer, offsetElems = 0, count?: number): Promise<Float32Array> {
+  const n = count ?? buf.size / 4 - offsetElems;
+  return new Float32Array(await readBuffer(ctx, buf, offsetElems * 4, n * 4));
+}
+
+/**
+ * Runs `body` inside validation + out-of-memory error scopes and turns what they catch into
+ * QloraErrors, so a shader bug or an allocation that does not fit fails loudly where it happened.
+ */
+export async function withErrorScopes<T>(ctx: GpuContext, what: string, body: () => T): Promise<T> {
+  ctx.device.pushErrorScope('out-of-memory');
+  ctx.device.pushErrorScope('validation');
+  const result = body();
+  const validation = await ctx.device.popErrorScope();
+  const oom = await ctx.device.popErrorScope();
+  if (oom) {
+    throw new QloraError('OUT_OF_MEMORY', `The GPU ran out of memory while ${what}: ${oom.message}. ` +
+      'Reduce the batch size or sequence length, enable gradient checkpointing, or use NF4.');
+  }
+  if (validation) throw new QloraError('INTERNAL', `WebGPU validation error while ${what}: ${validation.message}`);
+  return result;
+}

@@ -1,0 +1,63 @@
+// Wrappers of shaders/matmul.wgsl: dense products (LoRA, lm_head in f32) and the frozen-weight linears
+// y = x·Wᵀ and dx = dy·W in any weight format (NF4 dequantized in the tile loads).
+import type { Binding, Recorder } from '../program';
+import { Params } from '../program';
+import { KERNELS } from '../shaders';
+import type { GpuWeight } from '../weight';
+import { dummyBuffer } from './common';
+
+export interface MatmulOptions {
+  transA?: boolean; // A stored [K, M]
+  transB?: boolean; // B stored [N, K]
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  alpha?: number;
+  beta?: number; // C = alpha·A·B + beta·C
+  bias?: Binding; // [N]
+}
+
+function params(M: number, N: number, K: number, lda: number, ldb: number, ldc: number, o: MatmulOptions, w?: GpuWeight): Params {
+  return new Params()
+    .u32(M).u32(N).u32(K)
+    .u32(lda).u32(ldb).u32(ldc)
+    .f32(o.alpha ?? 1).f32(o.beta ?? 0).u32(o.bias ? 1 : 0)
+    .u32(w?.cols ?? 0).u32(w?.blocksize ?? 64).u32(w?.nestedBlocksize ?? 256).f32(w?.offset ?? 0);
+}
+
+const grid = (M: number, N: number): [number, number] => [Math.ceil(N / 64), Math.ceil(M / 64)];
+
+/** C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] (+ bias) (+ beta · C). */
+export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: number, N: number, K: number, o: MatmulOptions = {}): void {
+  const lda = o.lda ?? (o.transA ? M : K);
+  const ldb = o.ldb ?? (o.transB ? K : N);
+  const ldc = o.ldc ?? N;
+  rec.dispatch(
+    KERNELS.matmulDense(!!o.transA, !!o.transB),
+    params(M, N, K, lda, ldb, ldc, o),
+    [A, C, o.bias ?? dummyBuffer(rec.ctx), B],
+    grid(M, N),
+  );
+}
+
+/** y[M, rows] = x[M, cols] · Wᵀ (+ bias) (+ beta · y). */
+export function linearFwd(rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M: number, o: Omit<MatmulOptions, 'transA' | 'transB' | 'ldb'> = {}): void {
+  const lda = o.lda ?? w.cols;
+  const ldc = o.ldc ?? w.rows;
+  rec.dispatch(
+    KERNELS.linearFwd(w.format),
+    params(M, w.rows, w.cols, lda, 0, ldc, o, w),
+    [x, y, o.bias ?? dummyBuffer(rec.ctx), ...w.buffers],
+    grid(M, w.rows),
+  );
+}
+
+/** dx[M, cols] = dy[M, rows] · W (+ beta · dx). */
+export function linearBwd(rec: Recorder, dx: Binding, dy: Binding, w: GpuWeight, M: number, o: { beta?: number; alpha?: number } = {}): void {
+  rec.dispatch(
+    KERNELS.linearBwd(w.format),
+    params(M, w.cols, w.rows, w.rows, 0, w.cols, o, w),
+    [dy, dx, dummyBuffer(rec.ctx), ...w.buffers],
+    grid(M, w.cols),
+  );
+}

@@ -1,0 +1,173 @@
+// Recording GPU work once and replaying it: a Program is a list of dispatches and copies whose bind
+// groups and uniform parameters are built when it is recorded, so running a training step allocates
+// nothing and only writes the few values that change (token ids, step number) before submitting.
+//
+// Conventions for every kernel: binding 0 is the uniform parameter block when the kernel has one,
+// then the storage buffers in the order the op wrapper lists them; the entry point is `main`.
+
+import type { GpuContext } from './context';
+import { USAGE } from './context';
+
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+
+/** Packs a kernel's uniform block: u32 / i32 / f32 fields in declaration order (all 4 bytes). */
+export class Params {
+  private readonly view: DataView;
+  private n = 0;
+  constructor(capacityFields = 32) {
+    this.view = new DataView(new ArrayBuffer(capacityFields * 4));
+  }
+  u32(v: number): this {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`u32 param out of range: ${v}`);
+    this.view.setUint32(this.n++ * 4, v, true);
+    return this;
+  }
+  i32(v: number): this {
+    this.view.setInt32(this.n++ * 4, v, true);
+    return this;
+  }
+  f32(v: number): this {
+    this.view.setFloat32(this.n++ * 4, v, true);
+    return this;
+  }
+  bytes(): Uint8Array {
+    // Uniform structs are padded to 16 bytes.
+    const size = Math.max(16, Math.ceil((this.n * 4) / 16) * 16);
+    return new Uint8Array(this.view.buffer, 0, size);
+  }
+}
+
+type Step =
+  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number };
+
+export interface KernelSpec {
+  label: string;
+  code: string;
+  constants?: Record<string, number>;
+}
+
+/** Uniform slices must start at multiples of this (WebGPU's minUniformBufferOffsetAlignment, at most 256). */
+const UNIFORM_ALIGN = 256;
+
+export class Recorder {
+  private readonly steps: Step[] = [];
+  private readonly pendingUniforms: { stepIndex: number; data: Uint8Array; slot: number; entries: GPUBindGroupEntry[]; pipeline: GPUComputePipeline }[] = [];
+  private uniformBytes = 0;
+
+  constructor(readonly ctx: GpuContext) {}
+
+  dispatch(kernel: KernelSpec, params: Params | null, buffers: Binding[], grid: [number, number?, number?]): void {
+    const pipeline = this.ctx.pipeline(kernel.code, kernel.label, kernel.constants);
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = params ? 1 : 0;
+    for (const b of buffers) {
+      entries.push({ binding: binding++, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });
+    }
+    const g: [number, number, number] = [grid[0], grid[1] ?? 1, grid[2] ?? 1];
+    const limit = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    if (g.some((d) => d > limit)) throw new Error(`${kernel.label}: grid ${g.join('x')} exceeds ${limit} per dimension`);
+    if (g.some((d) => d === 0)) return; // nothing to do (e.g. M = 0)
+    if (params) {
+      const data = params.bytes().slice();
+      const slot = this.uniformBytes;
+      this.uniformBytes += Math.ceil(data.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+      this.steps.push({ kind: 'dispatch', label: kernel.label, pipeline, bindGroup: null as unknown as GPUBindGroup, grid: g });
+      this.pendingUniforms.push({ stepIndex: this.steps.length - 1, data, slot, entries, pipeline });
+    } else {
+      const bindGroup = this.ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: kernel.label });
+      this.steps.push({ kind: 'dispatch', label: kernel.label, pipeline, bindGroup, grid: g });
+    }
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    if (size > 0) this.steps.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+  }
+
+  clear(buffer: GPUBuffer, offset = 0, size = buffer.size - offset): void {
+    if (size > 0) this.steps.push({ kind: 'clear', buffer, offset, size });
+  }
+
+  /** Builds the bind groups that read uniforms (one buffer for the whole program). */
+  finish(label: string): Program {
+    let uniforms: GPUBuffer | null = null;
+    if (this.uniformBytes > 0) {
+      uniforms = this.ctx.createBuffer(this.uniformBytes, USAGE.UNIFORM | USAGE.COPY_DST, `${label}/uniforms`);
+      const all = new Uint8Array(this.uniformBytes);
+      for (const u of this.pendingUniforms) all.set(u.data, u.slot);
+      this.ctx.device.queue.writeBuffer(uniforms, 0, all);
+      for (const u of this.pendingUniforms) {
+        const step = this.steps[u.stepIndex] as Extract<Step, { kind: 'dispatch' }>;
+        step.bindGroup = this.ctx.device.createBindGroup({
+          layout: u.pipeline.getBindGroupLayout(0),
+          entries: [{ binding: 0, resource: { buffer: uniforms, offset: u.slot, size: u.data.byteLength } }, ...u.entries],
+          label: step.label,
+        });
+      }
+    }
+    return new Program(this.ctx, label, this.steps.slice(), uniforms);
+  }
+}
+
+export class Program {
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly label: string,
+    private readonly steps: Step[],
+    private readonly uniforms: GPUBuffer | null,
+  ) {}
+
+  get dispatchCount(): number {
+    return this.steps.filter((s) => s.kind === 'dispatch').length;
+  }
+
+  /** Records every step into `encoder` (one compute pass between copies). */
+  encode(encoder: GPUCommandEncoder): void {
+    let pass: GPUComputePassEncoder | null = null;
+    for (const s of this.steps) {
+      if (s.kind === 'dispatch') {
+        pass ??= encoder.beginComputePass({ label: this.label });
+        pass.setPipeline(s.pipeline);
+        pass.setBindGroup(0, s.bindGroup);
+        pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
+      } else {
+        if (pass) {
+          pass.end();
+          pass = null;
+        }
+        if (s.kind === 'copy') encoder.copyBufferToBuffer(s.src, s.srcOffset, s.dst, s.dstOffset, s.size);
+        else encoder.clearBuffer(s.buffer, s.offset, s.size);
+      }
+    }
+    pass?.end();
+  }
+
+  /** Encodes and submits the whole program. */
+  submit(): void {
+    const encoder = this.ctx.device.createCommandEncoder({ label: this.label });
+    this.encode(encoder);
+    this.ctx.device.queue.submit([encoder.finish()]);
+  }
+
+  destroy(): void {
+    if (this.uniforms) this.ctx.destroyBuffer(this.uniforms);
+  }
+}
+
+/** Records with `body`, then submits once: for one-off work (uploads that need a kernel, tests). */
+export function runOnce(ctx: GpuContext, label: string, body: (rec: Recorder) => void): void {
+  const rec = new Recorder(ctx);
+  body(rec);
+  const program = rec.finish(label);
+  program.submit();
+  program.destroy();
+}
+
+/** Workgroup counts for `n` workgroups laid out in 2D when one dimension is not enough. */
+export function grid1d(ctx: GpuContext, workgroups: number): [number, number] {
+  const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups <= limit) return [workgroups, 1];
+  const y = Math.ceil(workgroups / limit);
+  return [Math.ceil(workgroups / y), y];
+}

@@ -1,0 +1,72 @@
+// Every WGSL source, imported as text (Vite's `?raw`; esbuild gets the same through scripts/bundle.mjs).
+// Kernels that read operands through snippets are assembled here, so each pipeline's source is known
+// in one place.
+import matmul from '../../shaders/matmul.wgsl?raw';
+import operandDense from '../../shaders/operand_dense.wgsl?raw';
+import operandWeightFwd from '../../shaders/operand_weight_fwd.wgsl?raw';
+import operandWeightBwd from '../../shaders/operand_weight_bwd.wgsl?raw';
+import weightF32 from '../../shaders/weight_f32.wgsl?raw';
+import weightF16 from '../../shaders/weight_f16.wgsl?raw';
+import weightBf16 from '../../shaders/weight_bf16.wgsl?raw';
+import weightNf4 from '../../shaders/weight_nf4.wgsl?raw';
+import weightNf4dq from '../../shaders/weight_nf4dq.wgsl?raw';
+import embeddingFwd from '../../shaders/embedding_fwd.wgsl?raw';
+import rmsnormFwd from '../../shaders/rmsnorm_fwd.wgsl?raw';
+import rmsnormBwd from '../../shaders/rmsnorm_bwd.wgsl?raw';
+import rope from '../../shaders/rope.wgsl?raw';
+import siluMulFwd from '../../shaders/silu_mul_fwd.wgsl?raw';
+import siluMulBwd from '../../shaders/silu_mul_bwd.wgsl?raw';
+import dropout from '../../shaders/dropout.wgsl?raw';
+import attentionFwd from '../../shaders/attention_fwd.wgsl?raw';
+import attentionBwdPrep from '../../shaders/attention_bwd_prep.wgsl?raw';
+import attentionBwdDq from '../../shaders/attention_bwd_dq.wgsl?raw';
+import attentionBwdDkv from '../../shaders/attention_bwd_dkv.wgsl?raw';
+import crossEntropy from '../../shaders/cross_entropy.wgsl?raw';
+import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
+import adamw from '../../shaders/adamw.wgsl?raw';
+import type { KernelSpec } from './program';
+
+export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'nf4' | 'nf4dq';
+
+const WEIGHT_SNIPPETS: Record<WeightFormat, string> = {
+  f32: weightF32,
+  f16: weightF16,
+  bf16: weightBf16,
+  nf4: weightNf4,
+  nf4dq: weightNf4dq,
+};
+
+const simple = (label: string, code: string): KernelSpec => ({ label, code });
+
+export const KERNELS = {
+  matmulDense: (transA: boolean, transB: boolean): KernelSpec => ({
+    label: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}`,
+    code: operandDense + matmul,
+    constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
+  }),
+  linearFwd: (format: WeightFormat): KernelSpec => ({
+    label: `linear_fwd_${format}`,
+    code: WEIGHT_SNIPPETS[format] + operandWeightFwd + matmul,
+  }),
+  linearBwd: (format: WeightFormat): KernelSpec => ({
+    label: `linear_bwd_${format}`,
+    code: WEIGHT_SNIPPETS[format] + operandWeightBwd + matmul,
+  }),
+  embeddingFwd: (format: WeightFormat): KernelSpec => ({
+    label: `embedding_fwd_${format}`,
+    code: WEIGHT_SNIPPETS[format] + embeddingFwd,
+  }),
+  rmsnormFwd: simple('rmsnorm_fwd', rmsnormFwd),
+  rmsnormBwd: simple('rmsnorm_bwd', rmsnormBwd),
+  rope: simple('rope', rope),
+  siluMulFwd: simple('silu_mul_fwd', siluMulFwd),
+  siluMulBwd: simple('silu_mul_bwd', siluMulBwd),
+  dropout: simple('dropout', dropout),
+  attentionFwd: simple('attention_fwd', attentionFwd),
+  attentionBwdPrep: simple('attention_bwd_prep', attentionBwdPrep),
+  attentionBwdDq: simple('attention_bwd_dq', attentionBwdDq),
+  attentionBwdDkv: simple('attention_bwd_dkv', attentionBwdDkv),
+  crossEntropy: simple('cross_entropy', crossEntropy),
+  reduceSum: simple('reduce_sum', reduceSum),
+  adamw: simple('adamw', adamw),
+} as const;

@@ -1,0 +1,161 @@
+// NF4 quantization exactly as bitsandbytes does it (quantize_4bit, quant_type="nf4"):
+//   - blocks of 64 over the row-major flattened weight, absmax per block;
+//   - x * (1/absmax) in float32, nearest NF4 level by bitsandbytes' decision tree (a value equal to a
+//     threshold goes to the lower code; an all-zero block gives NaN and so code 0, as on CUDA);
+//   - two codes per byte, the even element in the high nibble;
+//   - double quantization (compress_statistics=True): absmax - mean(absmax) quantized in blocks of 256
+//     with the signed 8-bit dynamic map (dQuantize's binary search + float32 midpoints).
+// Dequantization mirrors bitsandbytes in float32: absmax = code8[q] * nestedAbsmax + offset, then
+// level[q4] * absmax. The GPU kernels (shaders/weight_nf4.wgsl) compute the same products.
+
+import { NF4_LEVELS, NF4_THRESHOLDS, SIGNED_DYNAMIC_MAP } from './code-tables';
+
+export const NF4_BLOCK = 64;
+export const NESTED_BLOCK = 256;
+
+/** The absmax of each 64-block, double-quantized: 8-bit codes with a float32 scale per 256 codes. */
+export interface DoubleQuantAbsmax {
+  readonly codes: Uint8Array; // [nBlocks]
+  readonly nestedAbsmax: Float32Array; // [ceil(nBlocks / 256)]
+  readonly offset: number; // float32 mean that was subtracted
+  readonly code: Float32Array; // [256] the 8-bit map (bitsandbytes' nested_quant_map)
+  readonly nestedBlocksize: number; // 256 in bitsandbytes
+}
+
+export interface Nf4Weight {
+  readonly shape: readonly [number, number]; // [out, in] of the linear layer
+  readonly packed: Uint8Array; // [ceil(n / 2)]
+  readonly blocksize: number; // 64 unless a loaded checkpoint says otherwise
+  readonly absmax: Float32Array | DoubleQuantAbsmax;
+}
+
+const f32 = Math.fround;
+
+/** 4-bit code of a normalized value: the number of thresholds strictly below it (4 comparisons). */
+export function nf4Code(x: number): number {
+  const t = NF4_THRESHOLDS;
+  let c = x > t[7] ? 8 : 0;
+  c += x > t[c + 3] ? 4 : 0;
+  c += x > t[c + 1] ? 2 : 0;
+  c += x > t[c] ? 1 : 0;
+  return c;
+}
+
+/** Blockwise absmax quantization to NF4 codes; returns the packed bytes and the float32 absmax. */
+export function quantizeNf4Blocks(w: Float32Array, blocksize = NF4_BLOCK): { packed: Uint8Array; absmax: Float32Array } {
+  const n = w.length;
+  const nBlocks = Math.ceil(n / blocksize);
+  const absmax = new Float32Array(nBlocks);
+  const packed = new Uint8Array(Math.ceil(n / 2));
+  for (let b = 0; b < nBlocks; b++) {
+    const start = b * blocksize;
+    const end = Math.min(n, start + blocksize);
+    let m = 0;
+    for (let i = start; i < end; i++) {
+      const a = Math.abs(w[i]);
+      if (a > m) m = a;
+    }
+    absmax[b] = m;
+    const inv = f32(1 / m); // Infinity for an all-zero block: 0 * Inf = NaN -> code 0, like CUDA.
+    // Blocks are even-sized except maybe the last, so pairs never straddle blocks.
+    for (let i = start; i < end; i += 2) {
+      const hi = nf4Code(f32(w[i] * inv));
+      const lo = i + 1 < end ? nf4Code(f32(w[i + 1] * inv)) : nf4Code(0); // bitsandbytes pads with 0.0
+      packed[i >> 1] = (hi << 4) | lo;
+    }
+  }
+  return { packed, absmax };
+}
+
+/** bitsandbytes' dQuantize<0>: binary search over the ascending 256-entry code, then float32 midpoints. */
+export function quantize8bitCode(code: Float32Array, x: number): number {
+  let pivot = 127;
+  let upperPivot = 255;
+  let lowerPivot = 0;
+  let lower = -1;
+  let upper = 1;
+  let val = code[pivot];
+  for (let i = 64; i > 0; i >>= 1) {
+    if (x > val) {
+      lowerPivot = pivot;
+      lower = val;
+      pivot += i;
+    } else {
+      upperPivot = pivot;
+      upper = val;
+      pivot -= i;
+    }
+    val = code[pivot];
+  }
+  if (upperPivot === 255) upper = code[upperPivot];
+  if (lowerPivot === 0) lower = code[lowerPivot];
+  if (x > val) {
+    const mid = f32(f32(upper + val) * 0.5);
+    return x > mid ? upperPivot : pivot;
+  }
+  const mid = f32(f32(lower + val) * 0.5);
+  return x < mid ? lowerPivot : pivot;
+}
+
+/** Float32 mean as torch computes it for these sizes closely enough: f64 sum, one rounding. */
+function meanF32(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return f32(s / a.length);
+}
+
+export function doubleQuantize(absmax: Float32Array, code: Float32Array = SIGNED_DYNAMIC_MAP, nestedBlocksize = NESTED_BLOCK): DoubleQuantAbsmax {
+  const offset = meanF32(absmax);
+  const n = absmax.length;
+  const centered = new Float32Array(n);
+  for (let i = 0; i < n; i++) centered[i] = absmax[i] - offset;
+  const nNested = Math.ceil(n / nestedBlocksize);
+  const nestedAbsmax = new Float32Array(nNested);
+  const codes = new Uint8Array(n);
+  for (let b = 0; b < nNested; b++) {
+    const start = b * nestedBlocksize;
+    const end = Math.min(n, start + nestedBlocksize);
+    let m = 0;
+    for (let i = start; i < end; i++) m = Math.max(m, Math.abs(centered[i]));
+    nestedAbsmax[b] = m;
+    const inv = f32(1 / m);
+    for (let i = start; i < end; i++) codes[i] = quantize8bitCode(code, f32(centered[i] * inv));
+  }
+  return { codes, nestedAbsmax, offset, code, nestedBlocksize };
+}
+
+export function quantizeNf4(w: Float32Array, shape: readonly [number, number], opts: { doubleQuant?: boolean } = {}): Nf4Weight {
+  if (w.length !== shape[0] * shape[1]) throw new Error(`quantizeNf4: ${w.length} values for shape [${shape}]`);
+  const { packed, absmax } = quantizeNf4Blocks(w);
+  return { shape, packed, blocksize: NF4_BLOCK, absmax: (opts.doubleQuant ?? true) ? doubleQuantize(absmax) : absmax };
+}
+
+/** The float32 absmax of every 64-block (decoding the double quantization when present). */
+export function blockAbsmax(absmax: Float32Array | DoubleQuantAbsmax): Float32Array {
+  if (absmax instanceof Float32Array) return absmax;
+  const out = new Float32Array(absmax.codes.length);
+  for (let i = 0; i < out.length; i++) {
+    const scale = absmax.nestedAbsmax[Math.floor(i / absmax.nestedBlocksize)];
+    out[i] = f32(f32(absmax.code[absmax.codes[i]] * scale) + absmax.offset);
+  }
+  return out;
+}
+
+/** Dequantized float32 weight, row-major [out, in]. */
+export function dequantizeNf4(q: Nf4Weight): Float32Array {
+  const n = q.shape[0] * q.shape[1];
+  const absmax = blockAbsmax(q.absmax);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const byte = q.packed[i >> 1];
+    const c = i & 1 ? byte & 15 : byte >> 4;
+    out[i] = NF4_LEVELS[c] * absmax[Math.floor(i / q.blocksize)];
+  }
+  return out;
+}
+
+/** Bytes the quantized weight occupies (packed codes + absmax storage). */
+export function nf4Bytes(q: Nf4Weight): number {
+  const a = q.absmax;
+  return q.packed.byteLength + (a instanceof Float32Array ? a.byteLength : a.codes.byteLength + a.nestedAbsmax.byteLength + 4 + 1024);
+}

@@ -1,0 +1,90 @@
+// CPU reference for shaders/attention_*.wgsl: causal GQA softmax attention and its backward, f64.
+// Layouts: q/o [B*T, H*d]; k/v [B*T, Hkv*d]; lse [B, H, T].
+import type { Arr } from './matmul';
+
+export interface RefAttnDims {
+  B: number;
+  T: number;
+  H: number;
+  Hkv: number;
+  d: number;
+  scale: number;
+}
+
+function probs(q: Arr, k: Arr, a: RefAttnDims, b: number, h: number, t: number): Float64Array {
+  const { T, H, Hkv, d, scale } = a;
+  const hk = Math.floor(h / (H / Hkv));
+  const s = new Float64Array(t + 1);
+  let m = -Infinity;
+  for (let j = 0; j <= t; j++) {
+    let dot = 0;
+    for (let i = 0; i < d; i++) dot += q[(b * T + t) * H * d + h * d + i] * k[(b * T + j) * Hkv * d + hk * d + i];
+    s[j] = dot * scale;
+    m = Math.max(m, s[j]);
+  }
+  let z = 0;
+  for (let j = 0; j <= t; j++) z += Math.exp(s[j] - m);
+  for (let j = 0; j <= t; j++) s[j] = Math.exp(s[j] - m) / z;
+  return s;
+}
+
+export function refAttentionFwd(q: Arr, k: Arr, v: Arr, a: RefAttnDims): { o: Float64Array; lse: Float64Array } {
+  const { B, T, H, Hkv, d, scale } = a;
+  const o = new Float64Array(B * T * H * d);
+  const lse = new Float64Array(B * H * T);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const hk = Math.floor(h / (H / Hkv));
+      for (let t = 0; t < T; t++) {
+        const p = probs(q, k, a, b, h, t);
+        for (let i = 0; i < d; i++) {
+          let acc = 0;
+          for (let j = 0; j <= t; j++) acc += p[j] * v[(b * T + j) * Hkv * d + hk * d + i];
+          o[(b * T + t) * H * d + h * d + i] = acc;
+        }
+        // lse from the scores directly
+        let m = -Infinity;
+        const sc: number[] = [];
+        for (let j = 0; j <= t; j++) {
+          let dot = 0;
+          for (let i = 0; i < d; i++) dot += q[(b * T + t) * H * d + h * d + i] * k[(b * T + j) * Hkv * d + hk * d + i];
+          sc.push(dot * scale);
+          m = Math.max(m, dot * scale);
+        }
+        lse[(b * H + h) * T + t] = m + Math.log(sc.reduce((z, s) => z + Math.exp(s - m), 0));
+      }
+    }
+  return { o, lse };
+}
+
+export function refAttentionBwd(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const { B, T, H, Hkv, d, scale } = a;
+  const dq = new Float64Array(B * T * H * d);
+  const dk = new Float64Array(B * T * Hkv * d);
+  const dv = new Float64Array(B * T * Hkv * d);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const hk = Math.floor(h / (H / Hkv));
+      for (let t = 0; t < T; t++) {
+        const p = probs(q, k, a, b, h, t);
+        const qo = (b * T + t) * H * d + h * d;
+        const dp = new Float64Array(t + 1);
+        let D = 0;
+        for (let j = 0; j <= t; j++) {
+          const ko = (b * T + j) * Hkv * d + hk * d;
+          for (let i = 0; i < d; i++) dp[j] += dO[qo + i] * v[ko + i];
+          D += p[j] * dp[j];
+        }
+        for (let j = 0; j <= t; j++) {
+          const ko = (b * T + j) * Hkv * d + hk * d;
+          const ds = p[j] * (dp[j] - D);
+          for (let i = 0; i < d; i++) {
+            dq[qo + i] += ds * k[ko + i] * scale;
+            dk[ko + i] += ds * q[qo + i] * scale;
+            dv[ko + i] += p[j] * dO[qo + i];
+          }
+        }
+      }
+    }
+  return { dq, dk, dv };
+}

@@ -1,0 +1,72 @@
+// Tensor comparison that says which tensor, where, and by how much: the worst index and the first
+// mismatches, so a failing kernel test points at the bug.
+import { expect } from 'vitest';
+
+export interface Tolerance {
+  atol?: number;
+  rtol?: number;
+}
+
+export function mismatchReport(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): string | null {
+  const atol = tol.atol ?? 0;
+  const rtol = tol.rtol ?? 0;
+  if (actual.length !== expected.length) return `${name}: length ${actual.length}, expected ${expected.length}`;
+  let worst = -1;
+  let worstExcess = 0;
+  const first: string[] = [];
+  let bad = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const err = Math.abs(a - e);
+    const allowed = atol + rtol * Math.abs(e);
+    if (!(err <= allowed)) {
+      bad++;
+      const excess = Number.isFinite(err) ? err - allowed : Infinity;
+      if (worst < 0 || excess > worstExcess) {
+        worst = i;
+        worstExcess = excess;
+      }
+      if (first.length < 5) first.push(`[${i}] got ${a} expected ${e}`);
+    }
+  }
+  if (bad === 0) return null;
+  return `${name}: ${bad}/${actual.length} outside atol=${atol} rtol=${rtol}; worst [${worst}] got ${actual[worst]} expected ${expected[worst]}; first: ${first.join(', ')}`;
+}
+
+export function expectClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): void {
+  const report = mismatchReport(name, actual, expected, tol);
+  expect(report, report ?? '').toBeNull();
+}
+
+/** ‖a - b‖ / ‖b‖ */
+export function relL2(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expected.length; i++) {
+    num += (actual[i] - expected[i]) ** 2;
+    den += expected[i] ** 2;
+  }
+  return Math.sqrt(num) / Math.sqrt(den);
+}
+
+export function expectRelL2(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
+  expect(actual.length, `${name}: length`).toBe(expected.length);
+  const r = relL2(actual, expected);
+  expect(r, `${name}: relative L2 error ${r} > ${tol}`).toBeLessThanOrEqual(tol);
+}
+
+/** Deterministic uniform values in [lo, hi) rounded to f32, for kernel inputs. */
+export function randomF32(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = lo + (hi - lo) * u;
+  }
+  return out;
+}
