@@ -58,11 +58,16 @@ export class Recorder {
 
   constructor(readonly ctx: GpuContext) {}
 
-  dispatch(kernel: KernelSpec, params: Params | null, buffers: Binding[], grid: [number, number?, number?]): void {
+  /** `buffers` bind from 1 (0 without params) upward; null leaves a binding number unused. */
+  dispatch(kernel: KernelSpec, params: Params | null, buffers: (Binding | null)[], grid: [number, number?, number?]): void {
     const pipeline = this.ctx.pipeline(kernel.code, kernel.label, kernel.constants);
     const entries: GPUBindGroupEntry[] = [];
     let binding = params ? 1 : 0;
     for (const b of buffers) {
+      if (b === null) {
+        binding++;
+        continue;
+      }
       entries.push({ binding: binding++, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });
     }
     const g: [number, number, number] = [grid[0], grid[1] ?? 1, grid[2] ?? 1];
