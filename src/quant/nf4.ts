@@ -97,11 +97,32 @@ export function quantize8bitCode(code: Float32Array, x: number): number {
   return x < mid ? lowerPivot : pivot;
 }
 
-/** Float32 mean as torch computes it for these sizes closely enough: f64 sum, one rounding. */
+/**
+ * float32 pairwise sum in numpy's order (8 accumulators per block of <= 128, halves above). The mean
+ * of the absmax is the double-quant offset, and it is stored: this order reproduces the offsets of
+ * the reference checkpoints bit for bit, where an f64 sum or a plain f32 loop is off by an ulp.
+ */
+function pairwiseSumF32(a: Float32Array, start: number, n: number): number {
+  if (n < 8) {
+    let r = 0;
+    for (let i = 0; i < n; i++) r = f32(r + a[start + i]);
+    return r;
+  }
+  if (n <= 128) {
+    const r = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => a[start + j]);
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = f32(r[j] + a[start + i + j]);
+    let res = f32(f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])));
+    for (; i < n; i++) res = f32(res + a[start + i]);
+    return res;
+  }
+  let n2 = Math.floor(n / 2);
+  n2 -= n2 % 8;
+  return f32(pairwiseSumF32(a, start, n2) + pairwiseSumF32(a, start + n2, n - n2));
+}
+
 function meanF32(a: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return f32(s / a.length);
+  return f32(pairwiseSumF32(a, 0, a.length) / a.length);
 }
 
 export function doubleQuantize(absmax: Float32Array, code: Float32Array = SIGNED_DYNAMIC_MAP, nestedBlocksize = NESTED_BLOCK): DoubleQuantAbsmax {

@@ -1,0 +1,102 @@
+// Rotary position embedding settings from config.json, in both spellings transformers has used: the old
+// `rope_theta` + `rope_scaling: {type | rope_type, ...}` and v5's `rope_parameters: {rope_theta,
+// rope_type, ...}`; and the inverse frequencies they imply, exactly as transformers'
+// modeling_rope_utils computes them (default, linear, llama3), but in float64.
+// Note: transformers evaluates this in float32 and builds cos/sin in float32 even for a float64 model;
+// the difference (~1e-7 relative) is below every tolerance here, and the f64 values are the ideal ones.
+
+import type { ConfigFields } from './config-fields';
+
+export type RopeScaling =
+  | null
+  | { readonly type: 'linear'; readonly factor: number }
+  | {
+      readonly type: 'llama3';
+      readonly factor: number;
+      readonly lowFreqFactor: number;
+      readonly highFreqFactor: number;
+      readonly originalMaxPositionEmbeddings: number;
+    };
+
+export interface RopeConfig {
+  readonly theta: number;
+  readonly scaling: RopeScaling;
+}
+
+const SUPPORTED_ROPE = 'Supported rope types: default, linear, llama3';
+
+export function parseRopeConfig(config: ConfigFields): RopeConfig {
+  // v5 writes rope_parameters (theta inside); older files rope_theta + rope_scaling. The newer form wins.
+  const parameters = config.section('rope_parameters');
+  const section = parameters ?? config.section('rope_scaling');
+  const theta =
+    parameters?.has('rope_theta') === true
+      ? parameters.positive('rope_theta')
+      : config.positive('rope_theta', 10000); // LlamaConfig / Qwen2Config default
+
+  for (const owner of [config, section]) {
+    const partial = owner?.raw('partial_rotary_factor');
+    if (owner && partial !== undefined && partial !== null && partial !== 1) {
+      throw owner.fail(`"${owner.prefix}partial_rotary_factor" is ${partial}; only full rotary embeddings (1.0) are supported`);
+    }
+  }
+  if (!section) return { theta, scaling: null };
+
+  // transformers reads `rope_type`, falling back to the legacy `type`, then to "default".
+  const ropeType = section.has('rope_type') ? section.string('rope_type', 'default') : section.string('type', 'default');
+  switch (ropeType) {
+    case 'default':
+      return { theta, scaling: null };
+    case 'linear':
+      return { theta, scaling: { type: 'linear', factor: section.positive('factor') } };
+    case 'llama3': {
+      const lowFreqFactor = section.positive('low_freq_factor');
+      const highFreqFactor = section.positive('high_freq_factor');
+      if (highFreqFactor <= lowFreqFactor) {
+        throw section.fail(
+          `llama3 rope needs high_freq_factor > low_freq_factor, found ${highFreqFactor} <= ${lowFreqFactor}`,
+        );
+      }
+      return {
+        theta,
+        scaling: {
+          type: 'llama3',
+          factor: section.positive('factor'),
+          lowFreqFactor,
+          highFreqFactor,
+          originalMaxPositionEmbeddings: section.int('original_max_position_embeddings', 1),
+        },
+      };
+    }
+    default:
+      throw section.fail(`rope type "${ropeType}" (in "${section.prefix.slice(0, -1)}") is not supported. ${SUPPORTED_ROPE}.`);
+  }
+}
+
+/** inv_freq[j] for the rotated pairs (j < headDim/2), as transformers' `_compute_*_rope_parameters`. */
+export function computeRopeInvFreq(headDim: number, rope: RopeConfig): Float64Array {
+  const invFreq = new Float64Array(headDim / 2);
+  for (let j = 0; j < invFreq.length; j++) invFreq[j] = 1 / rope.theta ** ((2 * j) / headDim);
+  const scaling = rope.scaling;
+  if (scaling?.type === 'linear') {
+    // Scaling positions by 1/factor is the same as scaling the frequencies.
+    for (let j = 0; j < invFreq.length; j++) invFreq[j] = invFreq[j] / scaling.factor;
+  } else if (scaling?.type === 'llama3') {
+    // Long wavelengths are slowed by `factor`, short ones kept, the band between interpolated smoothly.
+    const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: oldContext } = scaling;
+    const lowFreqWavelen = oldContext / lowFreqFactor;
+    const highFreqWavelen = oldContext / highFreqFactor;
+    for (let j = 0; j < invFreq.length; j++) {
+      const freq = invFreq[j];
+      const wavelen = (2 * Math.PI) / freq;
+      if (wavelen < highFreqWavelen) continue;
+      if (wavelen > lowFreqWavelen) {
+        invFreq[j] = freq / factor;
+        continue;
+      }
+      const smooth = (oldContext / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      invFreq[j] = ((1 - smooth) * freq) / factor + smooth * freq;
+    }
+  }
+  return invFreq;
+}
