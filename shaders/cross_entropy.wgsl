@@ -1,16 +1,19 @@
 // cross_entropy: per row r of logits [rows, V] with target t_r (−100 = ignored):
 //   loss[r] = logsumexp(logits[r]) - logits[r, t_r]                       (0 when ignored)
 //   with writeGrad: logits[r] ← gradScale * (softmax(logits[r]) - onehot(t_r))   (0 when ignored)
-// gradScale = 1 / (number of non-ignored targets in the whole batch): torch's mean reduction.
+// gradScale = 1 / (number of non-ignored targets in the whole batch): torch's mean reduction. It changes
+// with every batch, so it is read from a storage buffer written before each step, not baked in params.
 // The gradient overwrites the logits in place, so the B×T×V buffer exists once.
-// Bindings: 0 params, 1 logits f32 [rows, V] (read_write), 2 targets i32 [rows], 3 loss f32 [rows].
+// Bindings: 0 params, 1 logits f32 [rows, V] (read_write), 2 targets i32 [rows], 3 loss f32 [rows],
+//           4 gradScale f32 [1].
 // Dispatch: one workgroup of 256 per row (2D grid when large).
 // Numerics: f32, max-subtracted; row sums by tree reduction. Checked by test/cross-entropy.test.ts.
-struct Params { rows: u32, V: u32, gradScale: f32, writeGrad: u32 }
+struct Params { rows: u32, V: u32, writeGrad: u32, _p: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read> gradScale: array<f32>;
 var<workgroup> red: array<f32, 256>;
 
 fn reduce(li: u32, x: f32, isMax: bool) -> f32 {
@@ -55,7 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     for (var c = li; c < params.V; c += 256u) {
       var g = exp(logits[base + c] - lse);
       if (c == tgt) { g = g - 1.0; }
-      logits[base + c] = g * params.gradScale;
+      logits[base + c] = g * gradScale[0];
     }
   }
 }

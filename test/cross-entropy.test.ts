@@ -20,7 +20,7 @@ describe('cross_entropy', () => {
       const ref = refCrossEntropy(logits, targets, rows, V);
       const lb = f32buf(ctx, logits);
       const loss = emptyBuf(ctx, rows);
-      const [gl, gg] = await run(ctx, (rec) => crossEntropy(rec, loss, lb, i32buf(ctx, targets), rows, V, 1 / ref.count, true), loss, lb);
+      const [gl, gg] = await run(ctx, (rec) => crossEntropy(rec, loss, lb, i32buf(ctx, targets), f32buf(ctx, [1 / ref.count]), rows, V, true), loss, lb);
       expectClose('loss per row', gl, ref.perRow, { atol: 1e-5, rtol: 1e-5 });
       expectClose('dlogits', gg, ref.dlogits, { atol: 1e-7, rtol: 1e-5 });
     });

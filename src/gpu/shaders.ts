@@ -24,6 +24,7 @@ import attentionBwdDkv from '../../shaders/attention_bwd_dkv.wgsl?raw';
 import crossEntropy from '../../shaders/cross_entropy.wgsl?raw';
 import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
 import adamw from '../../shaders/adamw.wgsl?raw';
+import kvAppend from '../../shaders/kv_append.wgsl?raw';
 import type { KernelSpec } from './program';
 
 export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'nf4' | 'nf4dq';
@@ -69,4 +70,5 @@ export const KERNELS = {
   crossEntropy: simple('cross_entropy', crossEntropy),
   reduceSum: simple('reduce_sum', reduceSum),
   adamw: simple('adamw', adamw),
+  kvAppend: simple('kv_append', kvAppend),
 } as const;

@@ -39,6 +39,12 @@ export function expectClose(name: string, actual: ArrayLike<number>, expected: A
   expect(report, report ?? '').toBeNull();
 }
 
+export function l2(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return Math.sqrt(s);
+}
+
 /** ‖a - b‖ / ‖b‖ */
 export function relL2(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   let num = 0;

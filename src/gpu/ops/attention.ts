@@ -36,3 +36,8 @@ export function attentionBwd(rec: Recorder, g: AttentionBwdBuffers, dO: Binding,
   rec.dispatch(KERNELS.attentionBwdDq, p(), [q, k, v, dO, lse, g.Dsum, g.dq], perItem(rec.ctx, B * H * T));
   rec.dispatch(KERNELS.attentionBwdDkv, p(), [q, k, v, dO, lse, g.Dsum, g.dk, g.dv], perItem(rec.ctx, B * Hkv * T));
 }
+
+/** cache[b, pos0 + t] = src[b*Tq + t] for t < Tq (pos0 = dyn[0]). */
+export function kvAppend(rec: Recorder, cache: Binding, src: Binding, dyn: Binding, B: number, Tq: number, width: number, capacity: number): void {
+  rec.dispatch(KERNELS.kvAppend, new Params().u32(B).u32(Tq).u32(width).u32(capacity), [src, cache, dyn], threads(rec.ctx, B * Tq * width));
+}

@@ -4,8 +4,8 @@ import { Params } from '../program';
 import { KERNELS } from '../shaders';
 import { perItem } from './common';
 
-/** loss[rows] per row; with gradScale > 0 the logits are replaced by the gradient of mean loss. */
-export function crossEntropy(rec: Recorder, loss: Binding, logits: Binding, targets: Binding, rows: number, V: number, gradScale: number, writeGrad: boolean): void {
-  const p = new Params().u32(rows).u32(V).f32(gradScale).u32(writeGrad ? 1 : 0);
-  rec.dispatch(KERNELS.crossEntropy, p, [logits, targets, loss], perItem(rec.ctx, rows));
+/** loss[rows] per row; with writeGrad the logits are replaced by gradScale[0] · d(loss)/d(logits). */
+export function crossEntropy(rec: Recorder, loss: Binding, logits: Binding, targets: Binding, gradScale: Binding, rows: number, V: number, writeGrad: boolean): void {
+  const p = new Params().u32(rows).u32(V).u32(writeGrad ? 1 : 0).u32(0);
+  rec.dispatch(KERNELS.crossEntropy, p, [logits, targets, loss, gradScale], perItem(rec.ctx, rows));
 }

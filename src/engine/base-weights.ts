@@ -1,0 +1,106 @@
+// The frozen base model on the CPU side, in the formats the GPU will hold: projections quantized to NF4
+// (or kept as f16 / f32 for plain LoRA), bitsandbytes 4-bit checkpoints taken as they are, and the
+// embedding, lm_head and norms kept in float (the embedding in its stored dtype, decoded on the GPU).
+import { QloraError } from '../errors';
+import type { ModelConfig } from '../formats/model-config';
+import type { TensorSource } from '../formats/tensor-source';
+import { f32ArrayToF16 } from '../formats/half';
+import { isBnb4bit, readBnbNf4 } from '../formats/bnb4bit';
+import { quantizeNf4, dequantizeNf4 } from '../quant/nf4';
+import type { HostWeight } from '../gpu/weight';
+import type { LoraModule } from './lora';
+import { ATTENTION_MODULES, LORA_MODULES, moduleShape, modulePath } from './lora';
+
+/** Precision of the frozen projections: NF4 (QLoRA, the default), or f16 / f32 (plain LoRA). */
+export type BaseQuant = 'nf4' | 'f16' | 'f32';
+export const BASE_QUANTS: readonly BaseQuant[] = ['nf4', 'f16', 'f32'];
+
+export interface HostLayerWeights {
+  inputNorm: Float32Array;
+  postNorm: Float32Array;
+  proj: Record<LoraModule, HostWeight>;
+  bias: Partial<Record<LoraModule, Float32Array>>;
+}
+
+export interface HostModelWeights {
+  embed: HostWeight;
+  lmHead: HostWeight | null; // null: tied to the embedding
+  finalNorm: Float32Array;
+  layers: HostLayerWeights[];
+}
+
+function expectShape(src: TensorSource, name: string, shape: number[]): void {
+  const got = src.info(name).shape;
+  if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+    throw new QloraError('WEIGHTS_CORRUPT', `${src.description}: "${name}" has shape [${got}], but config.json implies [${shape}].`, { tensor: name });
+  }
+}
+
+function vector(src: TensorSource, name: string, n: number): Float32Array {
+  expectShape(src, name, [n]);
+  return src.float32(name);
+}
+
+/** A float matrix kept in its stored precision where the GPU can decode it (f32, f16, bf16). */
+function floatMatrix(src: TensorSource, name: string, rows: number, cols: number): HostWeight {
+  expectShape(src, name, [rows, cols]);
+  const { dtype } = src.info(name);
+  if (dtype === 'BF16' || dtype === 'F16') {
+    const bytes = src.bytes(name);
+    const data = new Uint16Array(bytes.slice().buffer);
+    return { format: dtype === 'BF16' ? 'bf16' : 'f16', rows, cols, data };
+  }
+  return { format: 'f32', rows, cols, data: src.float32(name) };
+}
+
+function projection(src: TensorSource, name: string, rows: number, cols: number, quant: BaseQuant, doubleQuant: boolean): HostWeight {
+  if (isBnb4bit(src, name)) {
+    const q = readBnbNf4(src, name);
+    if (q.shape[0] !== rows || q.shape[1] !== cols) {
+      throw new QloraError('WEIGHTS_CORRUPT', `${src.description}: "${name}" has shape [${q.shape}], but config.json implies [${rows},${cols}].`, { tensor: name });
+    }
+    if (quant === 'nf4') return { format: 'nf4', rows, cols, data: q };
+    const w = dequantizeNf4(q);
+    return quant === 'f32' ? { format: 'f32', rows, cols, data: w } : { format: 'f16', rows, cols, data: f32ArrayToF16(w) };
+  }
+  expectShape(src, name, [rows, cols]);
+  if (quant === 'f16' && src.info(name).dtype === 'F16') return floatMatrix(src, name, rows, cols);
+  const w = src.float32(name);
+  if (quant === 'nf4') return { format: 'nf4', rows, cols, data: quantizeNf4(w, [rows, cols], { doubleQuant }) };
+  if (quant === 'f16') return { format: 'f16', rows, cols, data: f32ArrayToF16(w) };
+  return { format: 'f32', rows, cols, data: w };
+}
+
+export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number, quant: BaseQuant, doubleQuant = true): HostLayerWeights {
+  const D = cfg.hiddenSize;
+  const proj = {} as Record<LoraModule, HostWeight>;
+  const bias: Partial<Record<LoraModule, Float32Array>> = {};
+  for (const m of LORA_MODULES) {
+    const [out, inF] = moduleShape(cfg, m);
+    const path = modulePath(layer, m);
+    proj[m] = projection(src, `${path}.weight`, out, inF, quant, doubleQuant);
+    const isQkv = m === 'q_proj' || m === 'k_proj' || m === 'v_proj';
+    const isMlp = !ATTENTION_MODULES.includes(m);
+    const hasBias = (isQkv && cfg.qkvBias) || (m === 'o_proj' && cfg.oBias) || (isMlp && cfg.mlpBias);
+    if (hasBias) bias[m] = vector(src, `${path}.bias`, out);
+  }
+  return {
+    inputNorm: vector(src, `model.layers.${layer}.input_layernorm.weight`, D),
+    postNorm: vector(src, `model.layers.${layer}.post_attention_layernorm.weight`, D),
+    proj,
+    bias,
+  };
+}
+
+export function prepareBaseWeights(src: TensorSource, cfg: ModelConfig, quant: BaseQuant, opts: { doubleQuant?: boolean } = {}): HostModelWeights {
+  const { vocabSize: V, hiddenSize: D } = cfg;
+  const tied = cfg.tieWordEmbeddings || !src.has('lm_head.weight');
+  const layers: HostLayerWeights[] = [];
+  for (let i = 0; i < cfg.numLayers; i++) layers.push(prepareLayer(src, cfg, i, quant, opts.doubleQuant ?? true));
+  return {
+    embed: floatMatrix(src, 'model.embed_tokens.weight', V, D),
+    lmHead: tied ? null : floatMatrix(src, 'lm_head.weight', V, D),
+    finalNorm: vector(src, 'model.norm.weight', D),
+    layers,
+  };
+}

@@ -1,0 +1,167 @@
+// The whole decoder as recorded GPU programs for one batch shape (B sequences × T tokens):
+//   - a training pass: forward, loss, backward into the LoRA gradients (accumulating, so several
+//     micro-batches can add up before one optimizer step);
+//   - an evaluation pass: forward and loss only (optionally keeping the logits, for tests).
+// The programs are recorded once per shape and replayed; each run only writes token ids, targets,
+// the gradient scale and the dropout seed. The logits exist one chunk of rows at a time: the
+// lm_head product, the cross-entropy (whose gradient overwrites the logits) and the backward product
+// run chunk by chunk, so B×T×V floats are never held at once.
+import type { GpuContext } from '../gpu/context';
+import { STORAGE, readF32, writeBuffer } from '../gpu/context';
+import type { Binding } from '../gpu/program';
+import { Program, Recorder } from '../gpu/program';
+import { embeddingFwd } from '../gpu/ops/embedding';
+import { linearFwd, linearBwd } from '../gpu/ops/matmul';
+import { rmsnormFwd, rmsnormBwd } from '../gpu/ops/norm';
+import { crossEntropy } from '../gpu/ops/loss';
+import { reduceSum, reduceScratch } from '../gpu/ops/optimizer';
+import type { GpuModelWeights } from './gpu-weights';
+import type { GpuLora } from './gpu-lora';
+import type { Dims, DynamicInputs, LayerActs, LayerContext, BwdScratch } from './decoder-layer';
+import { allocBwdScratch, allocLayerActs, dimsOf, recordLayerBackward, recordLayerForward } from './decoder-layer';
+
+export interface PassOptions {
+  /** Keep only each layer's input and recompute its activations in the backward pass. */
+  gradientCheckpointing?: boolean;
+  /** Bytes the logits chunk may take (rows are a multiple of 64 so bindings stay aligned). */
+  logitsChunkBytes?: number;
+  /** Evaluation only: keep the full logits [B*T, V] readable with readLogits(). */
+  keepLogits?: boolean;
+}
+
+/** A batch as the GPU wants it: token ids and shifted targets (−100 = no loss), both [B*T]. */
+export interface GpuBatch {
+  inputIds: ArrayLike<number>;
+  targets: ArrayLike<number>;
+}
+
+function chunkRows(M: number, V: number, bytes: number): number {
+  if (M * V * 4 <= bytes) return M;
+  return Math.max(64, Math.floor(bytes / (V * 4) / 64) * 64);
+}
+
+/** Buffers and program of one pass; destroy() frees everything it allocated. */
+export class ModelPass {
+  readonly dims: Dims;
+  private readonly owned: GPUBuffer[] = [];
+  private readonly ids: GPUBuffer;
+  private readonly targets: GPUBuffer;
+  private readonly gradScale: GPUBuffer;
+  private readonly dyn: DynamicInputs;
+  private readonly lossSum: GPUBuffer;
+  private readonly logits: GPUBuffer;
+  readonly program: Program;
+  readonly logitsRows: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly weights: GpuModelWeights,
+    private readonly lora: GpuLora | null,
+    B: number,
+    T: number,
+    readonly train: boolean,
+    opts: PassOptions = {},
+  ) {
+    const cfg = weights.config;
+    const d = (this.dims = dimsOf(cfg, B, T));
+    if (T > weights.rope.maxPos) throw new Error(`sequence length ${T} exceeds the RoPE table (${weights.rope.maxPos})`);
+    const { M, D } = d;
+    const V = cfg.vocabSize;
+    const L = cfg.numLayers;
+    const f = (n: number, label: string) => this.own(ctx.createBuffer(n * 4, STORAGE, label));
+    this.ids = f(M, 'ids');
+    this.targets = f(M, 'targets');
+    this.gradScale = f(1, 'grad_scale');
+    this.dyn = { pos: f(1, 'pos0'), seed: f(1, 'dropout_seed') };
+    this.lossSum = f(1, 'loss_sum');
+    const lossRows = f(M, 'loss_rows');
+    const reduceTmp = this.own(reduceScratch(ctx, M, 'loss_reduce'));
+    const checkpointing = this.train && !!opts.gradientCheckpointing;
+    // The residual stream before each layer and after the last: inputs of the backward pass.
+    const stream = Array.from({ length: L + 1 }, (_, i) => f(M * D, `stream.${i}`));
+    const actsFor = (label: string) => {
+      const a = allocLayerActs(ctx, d, lora, label);
+      this.ownActs(a);
+      return a;
+    };
+    const shared = !this.train || checkpointing ? actsFor('acts') : null;
+    const acts: LayerActs[] = Array.from({ length: L }, (_, i) => shared ?? actsFor(`acts.${i}`));
+    const dropoutP = this.train ? (lora?.layout.settings.dropout ?? 0) : 0;
+    const xdrop = dropoutP > 0 ? f(M * Math.max(d.D, d.Q, d.I), 'lora_xdrop') : null;
+    const layerCtx = (i: number): LayerContext => ({ layer: i, w: weights.layers[i], lora, rope: weights.rope, dyn: this.dyn, train: this.train, xdrop });
+    const xnF = f(M * D, 'final_norm');
+    const rstdF = f(M, 'final_rstd');
+    this.logitsRows = opts.keepLogits ? M : chunkRows(M, V, opts.logitsChunkBytes ?? 256 * 2 ** 20);
+    this.logits = f(this.logitsRows * V, 'logits');
+
+    const rec = new Recorder(ctx);
+    embeddingFwd(rec, stream[0], this.ids, weights.embed, M);
+    for (let i = 0; i < L; i++) recordLayerForward(rec, layerCtx(i), d, stream[i], stream[i + 1], acts[i]);
+    rmsnormFwd(rec, xnF, rstdF, stream[L], weights.finalNorm, M, D, d.eps);
+    const dxnF = this.train ? f(M * D, 'd_final_norm') : null;
+    const rows = (buf: GPUBuffer, r0: number, n: number, width: number): Binding => ({ buffer: buf, offset: r0 * width * 4, size: n * width * 4 });
+    for (let r0 = 0; r0 < M; r0 += this.logitsRows) {
+      const n = Math.min(this.logitsRows, M - r0);
+      const logits: Binding = { buffer: this.logits, offset: 0, size: n * V * 4 };
+      linearFwd(rec, logits, rows(xnF, r0, n, D), weights.lmHead, n);
+      crossEntropy(rec, rows(lossRows, r0, n, 1), logits, rows(this.targets, r0, n, 1), this.gradScale, n, V, this.train);
+      if (dxnF) linearBwd(rec, rows(dxnF, r0, n, D), logits, weights.lmHead, n);
+    }
+    reduceSum(rec, this.lossSum, lossRows, M, reduceTmp, false);
+    if (this.train) {
+      if (!lora) throw new Error('a training pass needs LoRA parameters');
+      const dh = f(M * D, 'd_stream');
+      const scratch: BwdScratch = allocBwdScratch(ctx, d, lora.layout.settings.r);
+      for (const b of Object.values(scratch)) this.own(b);
+      const recomputed = checkpointing ? f(M * D, 'recomputed_out') : null;
+      rmsnormBwd(rec, dh, dxnF!, stream[L], weights.finalNorm, rstdF, M, D, 0);
+      for (let i = L - 1; i >= 0; i--) {
+        if (recomputed) recordLayerForward(rec, layerCtx(i), d, stream[i], recomputed, acts[i]);
+        recordLayerBackward(rec, layerCtx(i), d, stream[i], dh, acts[i], scratch, i > 0);
+      }
+    }
+    this.program = rec.finish(this.train ? `train ${B}x${T}` : `eval ${B}x${T}`);
+  }
+
+  private own(b: GPUBuffer): GPUBuffer {
+    this.owned.push(b);
+    return b;
+  }
+
+  private ownActs(a: LayerActs): void {
+    for (const [k, v] of Object.entries(a)) {
+      if (k === 'loraH') for (const h of Object.values(v as Record<string, GPUBuffer>)) this.own(h);
+      else this.own(v as GPUBuffer);
+    }
+  }
+
+  /**
+   * Writes the batch and submits the pass. gradScale = 1 / (targets counted in the whole optimizer
+   * step), so gradients of several micro-batches add up to the gradient of their mean loss.
+   */
+  run(batch: GpuBatch, opts: { gradScale?: number; seed?: number } = {}): void {
+    const { M } = this.dims;
+    if (batch.inputIds.length !== M || batch.targets.length !== M) {
+      throw new Error(`batch has ${batch.inputIds.length} ids / ${batch.targets.length} targets, pass expects ${M}`);
+    }
+    writeBuffer(this.ctx, this.ids, 0, Uint32Array.from(batch.inputIds));
+    writeBuffer(this.ctx, this.targets, 0, Int32Array.from(batch.targets));
+    writeBuffer(this.ctx, this.gradScale, 0, new Float32Array([opts.gradScale ?? 0]));
+    writeBuffer(this.ctx, this.dyn.seed, 0, new Uint32Array([opts.seed ?? 0]));
+    this.program.submit();
+  }
+
+  /** Σ of the per-token losses of the last run. */
+  async readLossSum(): Promise<number> {
+    return (await readF32(this.ctx, this.lossSum, 0, 1))[0];
+  }
+
+  async readLogits(): Promise<Float32Array> {
+    return readF32(this.ctx, this.logits, 0, this.logitsRows * this.weights.config.vocabSize);
+  }
+
+  destroy(): void {
+    for (const b of this.owned) this.ctx.destroyBuffer(b);
+    this.program.destroy();
+  }
+}

@@ -1,0 +1,257 @@
+// One Llama/Qwen2 decoder layer recorded as GPU work, forward and backward:
+//   xn1 = rmsnorm(x);  q,k,v = proj(xn1) (+bias) (+LoRA);  rope(q, k);  o = attention(q, k, v)
+//   hMid = x + o_proj(o);  xn2 = rmsnorm(hMid);  a = silu(gate(xn2)) * up(xn2);  out = hMid + down(a)
+// Every projection is a frozen weight (NF4 / f16 / f32) plus, when targeted, LoRA:
+//   y += scale · dropout(x) · Aᵀ · Bᵀ
+// The backward pass produces the LoRA gradients (accumulated into the flat grads buffer) and the
+// gradient of the layer input; only what LoRA needs is computed (no gradient for frozen weights).
+import type { GpuContext } from '../gpu/context';
+import { STORAGE } from '../gpu/context';
+import type { Binding, Recorder } from '../gpu/program';
+import { linearFwd, linearBwd, matmul } from '../gpu/ops/matmul';
+import { rmsnormFwd, rmsnormBwd } from '../gpu/ops/norm';
+import { rope } from '../gpu/ops/rope';
+import { attentionFwd, attentionBwd, kvAppend } from '../gpu/ops/attention';
+import { siluMulFwd, siluMulBwd, dropout } from '../gpu/ops/activation';
+import type { ModelConfig } from '../formats/model-config';
+import type { GpuLayerWeights } from './gpu-weights';
+import type { RopeTables } from '../gpu/ops/rope';
+import type { GpuLora } from './gpu-lora';
+import { slotBinding } from './gpu-lora';
+import type { LoraModule } from './lora';
+import { LORA_MODULES } from './lora';
+
+/** Sizes of one forward pass: B sequences of T rows (M = B·T). */
+export interface Dims {
+  B: number;
+  T: number;
+  M: number;
+  D: number; // hidden
+  Q: number; // heads · head_dim
+  KV: number; // kv heads · head_dim
+  I: number; // intermediate
+  H: number;
+  Hkv: number;
+  hd: number;
+  eps: number;
+  scale: number; // 1/√head_dim
+}
+
+export function dimsOf(cfg: ModelConfig, B: number, T: number): Dims {
+  return {
+    B, T, M: B * T,
+    D: cfg.hiddenSize, Q: cfg.numHeads * cfg.headDim, KV: cfg.numKvHeads * cfg.headDim, I: cfg.intermediateSize,
+    H: cfg.numHeads, Hkv: cfg.numKvHeads, hd: cfg.headDim, eps: cfg.rmsNormEps, scale: 1 / Math.sqrt(cfg.headDim),
+  };
+}
+
+/** Values written before each submit: pos0 (u32, position of row 0) and the dropout seed (u32). */
+export interface DynamicInputs {
+  pos: GPUBuffer;
+  seed: GPUBuffer;
+}
+
+/** What the forward pass keeps for the backward pass (or recomputes, with checkpointing). */
+export interface LayerActs {
+  xn1: GPUBuffer; // [M, D]
+  rstd1: GPUBuffer; // [M]
+  q: GPUBuffer; // [M, Q] after RoPE
+  k: GPUBuffer; // [M, KV] after RoPE
+  v: GPUBuffer; // [M, KV]
+  o: GPUBuffer; // [M, Q] attention output
+  lse: GPUBuffer; // [B, H, T]
+  hMid: GPUBuffer; // [M, D] residual after attention
+  xn2: GPUBuffer; // [M, D]
+  rstd2: GPUBuffer; // [M]
+  g: GPUBuffer; // [M, I]
+  u: GPUBuffer; // [M, I]
+  a: GPUBuffer; // [M, I] silu(g) * u
+  loraH: Partial<Record<LoraModule, GPUBuffer>>; // [M, r]: dropout(x) · Aᵀ
+}
+
+export function allocLayerActs(ctx: GpuContext, d: Dims, lora: GpuLora | null, label: string): LayerActs {
+  const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `${label}.${name}`);
+  const loraH: Partial<Record<LoraModule, GPUBuffer>> = {};
+  for (const m of lora?.layout.settings.targets ?? []) loraH[m] = f(d.M * lora!.layout.settings.r, `lora_h.${m}`);
+  return {
+    xn1: f(d.M * d.D, 'xn1'), rstd1: f(d.M, 'rstd1'), q: f(d.M * d.Q, 'q'), k: f(d.M * d.KV, 'k'), v: f(d.M * d.KV, 'v'),
+    o: f(d.M * d.Q, 'o'), lse: f(d.B * d.H * d.T, 'lse'), hMid: f(d.M * d.D, 'h_mid'), xn2: f(d.M * d.D, 'xn2'),
+    rstd2: f(d.M, 'rstd2'), g: f(d.M * d.I, 'gate'), u: f(d.M * d.I, 'up'), a: f(d.M * d.I, 'act'), loraH,
+  };
+}
+
+/** Backward scratch shared by all layers. */
+export interface BwdScratch {
+  dxn: GPUBuffer; // [M, D]
+  dO: GPUBuffer; // [M, Q]
+  dq: GPUBuffer; // [M, Q]
+  dk: GPUBuffer; // [M, KV]
+  dv: GPUBuffer; // [M, KV]
+  Dsum: GPUBuffer; // [B, H, T]
+  da: GPUBuffer; // [M, I]
+  dg: GPUBuffer; // [M, I]
+  du: GPUBuffer; // [M, I]
+  dLoraH: GPUBuffer; // [M, r]
+  loraTmp: GPUBuffer; // [M, max(in)]: dh·A before the dropout mask
+}
+
+export function allocBwdScratch(ctx: GpuContext, d: Dims, r: number): BwdScratch {
+  const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `bwd.${name}`);
+  const maxIn = Math.max(d.D, d.Q, d.I);
+  return {
+    dxn: f(d.M * d.D, 'dxn'), dO: f(d.M * d.Q, 'dO'), dq: f(d.M * d.Q, 'dq'), dk: f(d.M * d.KV, 'dk'), dv: f(d.M * d.KV, 'dv'),
+    Dsum: f(d.B * d.H * d.T, 'Dsum'), da: f(d.M * d.I, 'da'), dg: f(d.M * d.I, 'dg'), du: f(d.M * d.I, 'du'),
+    dLoraH: f(d.M * r, 'dLoraH'), loraTmp: f(d.M * maxIn, 'lora_tmp'),
+  };
+}
+
+export interface LayerContext {
+  layer: number;
+  w: GpuLayerWeights;
+  lora: GpuLora | null;
+  rope: RopeTables;
+  dyn: DynamicInputs;
+  /** Dropout on the LoRA input (training only). */
+  train: boolean;
+  /** Scratch [M, max(in)] for dropout(x) when dropout > 0. */
+  xdrop: GPUBuffer | null;
+}
+
+/** Dropout stream of one LoRA module: distinct masks per layer and module, like PEFT's nn.Dropout each. */
+const dropoutStream = (layer: number, m: LoraModule) => layer * LORA_MODULES.length + LORA_MODULES.indexOf(m) + 1;
+
+function loraDropoutP(c: LayerContext): number {
+  return c.train ? (c.lora?.layout.settings.dropout ?? 0) : 0;
+}
+
+/** The LoRA input: x itself, or dropout(x) written to the xdrop scratch. */
+function loraInput(rec: Recorder, c: LayerContext, m: LoraModule, x: Binding, M: number, inF: number): Binding {
+  const p = loraDropoutP(c);
+  if (p === 0) return x;
+  dropout(rec, c.xdrop!, x, c.dyn.seed, M * inF, p, dropoutStream(c.layer, m));
+  return c.xdrop!;
+}
+
+/** out (+)= x·Wᵀ (+ bias) + LoRA(x); beta = 1 adds to what out holds (the residual stream). */
+function projectionFwd(rec: Recorder, c: LayerContext, acts: LayerActs | null, m: LoraModule, out: Binding, x: Binding, M: number, beta = 0): void {
+  const w = c.w.proj[m];
+  linearFwd(rec, out, x, w, M, { bias: c.w.bias[m], beta });
+  const slot = c.lora?.layout.slot(c.layer, m);
+  if (!slot || !c.lora) return;
+  const { layout, params } = c.lora;
+  const r = layout.settings.r;
+  const h = acts?.loraH[m];
+  if (!h) throw new Error(`no LoRA activation buffer for ${m}`);
+  const src = loraInput(rec, c, m, x, M, w.cols);
+  matmul(rec, h, src, slotBinding(layout, params, slot, 'A'), M, r, w.cols, { transB: true });
+  matmul(rec, out, h, slotBinding(layout, params, slot, 'B'), M, w.rows, r, { transB: true, alpha: layout.scale, beta: 1 });
+}
+
+/**
+ * Backward of projectionFwd for output gradient dy: LoRA gradients accumulate into grads; dx (when
+ * given) receives dy·W (+ the LoRA path), added to what it holds when betaDx = 1.
+ */
+function projectionBwd(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdScratch, m: LoraModule, dx: Binding | null, dy: Binding, x: Binding, M: number, betaDx: number): void {
+  const w = c.w.proj[m];
+  if (dx) linearBwd(rec, dx, dy, w, M, { beta: betaDx });
+  const slot = c.lora?.layout.slot(c.layer, m);
+  if (!slot || !c.lora) return;
+  const { layout, params, grads } = c.lora;
+  const r = layout.settings.r;
+  const scale = layout.scale;
+  const h = acts.loraH[m]!;
+  // dB [out, r] += scale · dyᵀ · h
+  matmul(rec, slotBinding(layout, grads, slot, 'B'), dy, h, w.rows, r, M, { transA: true, alpha: scale, beta: 1 });
+  // dh [M, r] = scale · dy · B
+  matmul(rec, s.dLoraH, dy, slotBinding(layout, params, slot, 'B'), M, r, w.rows, { alpha: scale });
+  // dA [r, in] += dhᵀ · dropout(x)
+  const src = loraInput(rec, c, m, x, M, w.cols);
+  matmul(rec, slotBinding(layout, grads, slot, 'A'), s.dLoraH, src, r, w.cols, M, { transA: true, beta: 1 });
+  if (!dx) return;
+  const p = loraDropoutP(c);
+  if (p === 0) {
+    matmul(rec, dx, s.dLoraH, slotBinding(layout, params, slot, 'A'), M, w.cols, r, { beta: 1 });
+  } else {
+    // dx += mask/(1-p) ∘ (dh · A): the same mask as the forward pass, regenerated from the seed.
+    matmul(rec, s.loraTmp, s.dLoraH, slotBinding(layout, params, slot, 'A'), M, w.cols, r);
+    dropout(rec, dx, s.loraTmp, c.dyn.seed, M * w.cols, p, dropoutStream(c.layer, m), 1);
+  }
+}
+
+/** KV cache of one layer for generation: [B, capacity, KV] each. */
+export interface LayerKvCache {
+  k: GPUBuffer;
+  v: GPUBuffer;
+  capacity: number;
+}
+
+/**
+ * x [M, D] → out [M, D]. In training (no cache) attention reads this pass's k/v; in generation the
+ * rows are appended to the cache at dyn.pos and attention reads the cache.
+ */
+export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, out: GPUBuffer, acts: LayerActs, cache?: LayerKvCache): void {
+  const { M } = d;
+  const lw = c.w;
+  rmsnormFwd(rec, acts.xn1, acts.rstd1, x, lw.inputNorm, M, d.D, d.eps);
+  projectionFwd(rec, c, acts, 'q_proj', acts.q, acts.xn1, M);
+  projectionFwd(rec, c, acts, 'k_proj', acts.k, acts.xn1, M);
+  projectionFwd(rec, c, acts, 'v_proj', acts.v, acts.xn1, M);
+  rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1);
+  rope(rec, acts.k, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, 1);
+  if (cache) {
+    kvAppend(rec, cache.k, acts.k, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
+    kvAppend(rec, cache.v, acts.v, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
+  }
+  attentionFwd(rec, acts.o, acts.lse, acts.q, cache ? cache.k : acts.k, cache ? cache.v : acts.v, c.dyn.pos, {
+    B: d.B, Tq: d.T, H: d.H, Hkv: d.Hkv, d: d.hd, kvRows: cache ? cache.capacity : d.T, scale: d.scale,
+  });
+  copyBinding(rec, x, acts.hMid, M * d.D);
+  projectionFwd(rec, c, acts, 'o_proj', acts.hMid, acts.o, M, 1);
+  rmsnormFwd(rec, acts.xn2, acts.rstd2, acts.hMid, lw.postNorm, M, d.D, d.eps);
+  projectionFwd(rec, c, acts, 'gate_proj', acts.g, acts.xn2, M);
+  projectionFwd(rec, c, acts, 'up_proj', acts.u, acts.xn2, M);
+  siluMulFwd(rec, acts.a, acts.g, acts.u, M * d.I);
+  rec.copy(acts.hMid, 0, out, 0, M * d.D * 4);
+  projectionFwd(rec, c, acts, 'down_proj', out, acts.a, M, 1);
+}
+
+function copyBinding(rec: Recorder, src: Binding, dst: GPUBuffer, floats: number): void {
+  if ('buffer' in src) rec.copy(src.buffer, src.offset, dst, 0, floats * 4);
+  else rec.copy(src, 0, dst, 0, floats * 4);
+}
+
+/**
+ * dh holds dL/d(out) on entry and dL/d(x) on exit (unless `needInputGrad` is false: the first layer's
+ * input gradient would only flow into the frozen embedding).
+ */
+export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, dh: GPUBuffer, acts: LayerActs, s: BwdScratch, needInputGrad: boolean): void {
+  const { M } = d;
+  const lw = c.w;
+  // MLP: out = hMid + down(a)
+  projectionBwd(rec, c, acts, s, 'down_proj', s.da, dh, acts.a, M, 0);
+  siluMulBwd(rec, s.dg, s.du, s.da, acts.g, acts.u, M * d.I);
+  projectionBwd(rec, c, acts, s, 'gate_proj', s.dxn, s.dg, acts.xn2, M, 0);
+  projectionBwd(rec, c, acts, s, 'up_proj', s.dxn, s.du, acts.xn2, M, 1);
+  rmsnormBwd(rec, dh, s.dxn, acts.hMid, lw.postNorm, acts.rstd2, M, d.D, 1); // dh ← dL/d(hMid)
+  // Attention: hMid = x + o_proj(o)
+  projectionBwd(rec, c, acts, s, 'o_proj', s.dO, dh, acts.o, M, 0);
+  attentionBwd(rec, { dq: s.dq, dk: s.dk, dv: s.dv, Dsum: s.Dsum }, s.dO, acts.o, acts.lse, acts.q, acts.k, acts.v, d.B, d.T, d.H, d.Hkv, d.hd, d.scale);
+  rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1);
+  rope(rec, s.dk, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, -1);
+  const dxn = needInputGrad ? s.dxn : null;
+  projectionBwd(rec, c, acts, s, 'q_proj', dxn, s.dq, acts.xn1, M, 0);
+  projectionBwd(rec, c, acts, s, 'k_proj', dxn, s.dk, acts.xn1, M, 1);
+  projectionBwd(rec, c, acts, s, 'v_proj', dxn, s.dv, acts.xn1, M, 1);
+  if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, lw.inputNorm, acts.rstd1, M, d.D, 1); // dh ← dL/dx
+}
+
+export function destroyLayerActs(ctx: GpuContext, a: LayerActs): void {
+  for (const [k, b] of Object.entries(a)) {
+    if (k === 'loraH') for (const h of Object.values(b as Record<string, GPUBuffer>)) ctx.destroyBuffer(h);
+    else ctx.destroyBuffer(b as GPUBuffer);
+  }
+}
+
+export function destroyBwdScratch(ctx: GpuContext, s: BwdScratch): void {
+  for (const b of Object.values(s)) ctx.destroyBuffer(b);
+}

@@ -1,0 +1,173 @@
+// Text generation with a KV cache: one recorded program for the prompt (prefill, T = prompt length)
+// and one for each new token (T = 1), both writing keys/values into per-layer caches at the position
+// held in a small buffer, so every decode step replays the same program. Greedy or sampled
+// (temperature, top-p) on the CPU from the last position's logits; with or without the adapter.
+import type { GpuContext } from '../gpu/context';
+import { STORAGE, readF32, writeBuffer } from '../gpu/context';
+import { Recorder } from '../gpu/program';
+import type { Program } from '../gpu/program';
+import { embeddingFwd } from '../gpu/ops/embedding';
+import { linearFwd } from '../gpu/ops/matmul';
+import { rmsnormFwd } from '../gpu/ops/norm';
+import type { GpuModelWeights } from './gpu-weights';
+import type { GpuLora } from './gpu-lora';
+import type { DynamicInputs, LayerKvCache } from './decoder-layer';
+import { allocLayerActs, dimsOf, recordLayerForward, destroyLayerActs } from './decoder-layer';
+import { createRng } from '../data/rng';
+import type { SeededRng } from '../data/rng';
+import { QloraError } from '../errors';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  greedy?: boolean; // default true
+  temperature?: number; // default 1
+  topP?: number; // default 1
+  seed?: number;
+  /** Stop at any of these ids (unless ignoreEos). */
+  eosTokenIds?: readonly number[];
+  ignoreEos?: boolean;
+  /** Called with each new id as soon as it is known (streaming). */
+  onToken?: (id: number) => void;
+  /** Return false to stop early (a Stop button). */
+  shouldContinue?: () => boolean;
+}
+
+/** One forward over T new positions of one sequence, appending to the cache; logits of the last one. */
+class InferencePass {
+  readonly program: Program;
+  private readonly owned: GPUBuffer[] = [];
+  private readonly actsToFree;
+
+  constructor(ctx: GpuContext, w: GpuModelWeights, lora: GpuLora | null, T: number, caches: LayerKvCache[], dyn: DynamicInputs, ids: GPUBuffer, logits: GPUBuffer) {
+    const cfg = w.config;
+    const d = dimsOf(cfg, 1, T);
+    const f = (n: number, label: string) => {
+      const b = ctx.createBuffer(n * 4, STORAGE, label);
+      this.owned.push(b);
+      return b;
+    };
+    const ping = [f(T * d.D, 'gen.stream0'), f(T * d.D, 'gen.stream1')];
+    const acts = allocLayerActs(ctx, d, lora, 'gen.acts');
+    this.actsToFree = () => destroyLayerActs(ctx, acts);
+    const last = f(d.D, 'gen.last');
+    const lastNorm = f(d.D, 'gen.last_norm');
+    const rstd = f(1, 'gen.rstd');
+    const rec = new Recorder(ctx);
+    embeddingFwd(rec, ping[0], ids, w.embed, T);
+    for (let i = 0; i < cfg.numLayers; i++) {
+      const layerCtx = { layer: i, w: w.layers[i], lora, rope: w.rope, dyn, train: false, xdrop: null };
+      recordLayerForward(rec, layerCtx, d, ping[i % 2], ping[(i + 1) % 2], acts, caches[i]);
+    }
+    rec.copy(ping[cfg.numLayers % 2], (T - 1) * d.D * 4, last, 0, d.D * 4);
+    rmsnormFwd(rec, lastNorm, rstd, last, w.finalNorm, 1, d.D, d.eps);
+    linearFwd(rec, logits, lastNorm, w.lmHead, 1);
+    this.program = rec.finish(`generate T=${T}`);
+  }
+
+  destroy(ctx: GpuContext): void {
+    for (const b of this.owned) ctx.destroyBuffer(b);
+    this.actsToFree();
+    this.program.destroy();
+  }
+}
+
+export class Generator {
+  private readonly caches: LayerKvCache[];
+  private readonly dyn: DynamicInputs;
+  private readonly ids: GPUBuffer;
+  private readonly logits: GPUBuffer;
+  private readonly passes = new Map<number, InferencePass>();
+
+  /** `capacity`: the longest prompt + new tokens this generator will hold. */
+  constructor(private readonly ctx: GpuContext, private readonly w: GpuModelWeights, private readonly lora: GpuLora | null, readonly capacity: number) {
+    const cfg = w.config;
+    const kv = cfg.numKvHeads * cfg.headDim;
+    if (capacity > w.rope.maxPos) throw new QloraError('ARGUMENT_INVALID', `Generation length ${capacity} exceeds the model's position table (${w.rope.maxPos}).`);
+    this.caches = cfg.numLayers ? Array.from({ length: cfg.numLayers }, (_, i) => ({
+      k: ctx.createBuffer(capacity * kv * 4, STORAGE, `kv.${i}.k`),
+      v: ctx.createBuffer(capacity * kv * 4, STORAGE, `kv.${i}.v`),
+      capacity,
+    })) : [];
+    this.dyn = { pos: ctx.createBuffer(4, STORAGE, 'gen.pos'), seed: ctx.createBuffer(4, STORAGE, 'gen.seed') };
+    this.ids = ctx.createBuffer(capacity * 4, STORAGE, 'gen.ids');
+    this.logits = ctx.createBuffer(cfg.vocabSize * 4, STORAGE, 'gen.logits');
+  }
+
+  private pass(T: number): InferencePass {
+    let p = this.passes.get(T);
+    if (!p) {
+      p = new InferencePass(this.ctx, this.w, this.lora, T, this.caches, this.dyn, this.ids, this.logits);
+      this.passes.set(T, p);
+    }
+    return p;
+  }
+
+  /** Logits after feeding `ids` at positions pos0.. (appending them to the cache). */
+  private async forward(ids: number[], pos0: number): Promise<Float32Array> {
+    writeBuffer(this.ctx, this.ids, 0, Uint32Array.from(ids));
+    writeBuffer(this.ctx, this.dyn.pos, 0, new Uint32Array([pos0]));
+    this.pass(ids.length).program.submit();
+    return readF32(this.ctx, this.logits, 0, this.w.config.vocabSize);
+  }
+
+  /** New token ids after `prompt` (the prompt itself is not returned). */
+  async generate(prompt: readonly number[], o: GenerateOptions): Promise<number[]> {
+    if (prompt.length === 0) throw new QloraError('ARGUMENT_INVALID', 'The prompt is empty.');
+    const total = prompt.length + o.maxNewTokens;
+    if (total > this.capacity) throw new QloraError('ARGUMENT_INVALID', `Prompt (${prompt.length}) + new tokens (${o.maxNewTokens}) exceed the generator's capacity ${this.capacity}.`);
+    const rng = createRng(o.seed ?? 0);
+    const out: number[] = [];
+    let logits = await this.forward([...prompt], 0);
+    for (let i = 0; i < o.maxNewTokens; i++) {
+      const next = o.greedy ?? true ? argmax(logits) : sample(logits, o.temperature ?? 1, o.topP ?? 1, rng);
+      out.push(next);
+      o.onToken?.(next);
+      if (!o.ignoreEos && o.eosTokenIds?.includes(next)) break;
+      if (i + 1 === o.maxNewTokens || (o.shouldContinue && !o.shouldContinue())) break;
+      logits = await this.forward([next], prompt.length + i);
+    }
+    return out;
+  }
+
+  destroy(): void {
+    for (const p of this.passes.values()) p.destroy(this.ctx);
+    for (const c of this.caches) {
+      this.ctx.destroyBuffer(c.k);
+      this.ctx.destroyBuffer(c.v);
+    }
+    for (const b of [this.dyn.pos, this.dyn.seed, this.ids, this.logits]) this.ctx.destroyBuffer(b);
+  }
+}
+
+export function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+/** Temperature, then nucleus (top-p) sampling as transformers' TopPLogitsWarper. */
+export function sample(logits: ArrayLike<number>, temperature: number, topP: number, rng: SeededRng): number {
+  if (!(temperature > 0)) return argmax(logits);
+  const n = logits.length;
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, logits[i] / temperature);
+  const probs = new Float64Array(n);
+  let z = 0;
+  for (let i = 0; i < n; i++) z += probs[i] = Math.exp(logits[i] / temperature - m);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[b] - probs[a]);
+  let kept = 0;
+  let cum = 0;
+  for (const i of order) {
+    cum += probs[i] / z;
+    kept++;
+    if (cum >= topP) break;
+  }
+  const keep = order.slice(0, kept);
+  const mass = keep.reduce((s, i) => s + probs[i], 0);
+  let u = rng.nextFloat() * mass;
+  for (const i of keep) {
+    u -= probs[i];
+    if (u <= 0) return i;
+  }
+  return keep[keep.length - 1];
+}

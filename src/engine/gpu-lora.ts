@@ -1,0 +1,61 @@
+// The trainable LoRA state on the GPU: parameters, gradients and AdamW moments, each one flat buffer
+// laid out by LoraLayout, with bindings for one slot's A or B.
+import type { GpuContext } from '../gpu/context';
+import { STORAGE, readF32, writeBuffer } from '../gpu/context';
+import type { Binding } from '../gpu/program';
+import type { LoraLayout, LoraSlot } from './lora';
+
+export interface GpuLora {
+  readonly layout: LoraLayout;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  readonly m: GPUBuffer;
+  readonly v: GPUBuffer;
+}
+
+export function createGpuLora(ctx: GpuContext, layout: LoraLayout, params: Float32Array): GpuLora {
+  const bytes = layout.totalFloats * 4;
+  const make = (label: string) => ctx.createBuffer(bytes, STORAGE, `lora.${label}`);
+  const lora = { layout, params: make('params'), grads: make('grads'), m: make('adam_m'), v: make('adam_v') };
+  writeBuffer(ctx, lora.params, 0, params);
+  return lora; // fresh buffers are zero: grads and moments start at 0
+}
+
+export function destroyGpuLora(ctx: GpuContext, l: GpuLora): void {
+  for (const b of [l.params, l.grads, l.m, l.v]) ctx.destroyBuffer(b);
+}
+
+/** Binding of A [r, in] (which = 'A') or B [out, r] of `slot` inside `buffer` (params, grads, ...). */
+export function slotBinding(layout: LoraLayout, buffer: GPUBuffer, slot: LoraSlot, which: 'A' | 'B'): Binding {
+  const r = layout.settings.r;
+  return which === 'A'
+    ? { buffer, offset: slot.aOffset * 4, size: r * slot.inF * 4 }
+    : { buffer, offset: slot.bOffset * 4, size: slot.outF * r * 4 };
+}
+
+export async function readLoraParams(ctx: GpuContext, l: GpuLora): Promise<Float32Array> {
+  return readF32(ctx, l.params, 0, l.layout.totalFloats);
+}
+
+export async function readLoraGrads(ctx: GpuContext, l: GpuLora): Promise<Float32Array> {
+  return readF32(ctx, l.grads, 0, l.layout.totalFloats);
+}
+
+export interface OptimizerState {
+  m: Float32Array;
+  v: Float32Array;
+}
+
+export async function readOptimizerState(ctx: GpuContext, l: GpuLora): Promise<OptimizerState> {
+  const [m, v] = await Promise.all([readF32(ctx, l.m, 0, l.layout.totalFloats), readF32(ctx, l.v, 0, l.layout.totalFloats)]);
+  return { m, v };
+}
+
+export function writeOptimizerState(ctx: GpuContext, l: GpuLora, s: OptimizerState): void {
+  writeBuffer(ctx, l.m, 0, s.m);
+  writeBuffer(ctx, l.v, 0, s.v);
+}
+
+export function writeLoraParams(ctx: GpuContext, l: GpuLora, params: Float32Array): void {
+  writeBuffer(ctx, l.params, 0, params);
+}
