@@ -42,6 +42,13 @@ export class AdamW {
     this.program.submit();
   }
 
+  /** Zeroes the accumulated gradients without an update (a refused step). */
+  discardGradients(): void {
+    const enc = this.ctx.device.createCommandEncoder({ label: 'discard grads' });
+    enc.clearBuffer(this.lora.grads);
+    this.ctx.device.queue.submit([enc.finish()]);
+  }
+
   /** ‖g‖ of the last step, before clipping. */
   async lastGradNorm(): Promise<number> {
     return Math.sqrt((await readF32(this.ctx, this.sumsq, 0, 1))[0]);

@@ -89,12 +89,14 @@ export class Trainer {
       p.run(b, { gradScale: 1 / targets, seed: deriveSeed(this.options.seed, this.step * 4096 + i) });
       lossParts.push(p.readLossSum());
     });
-    const lr = this.currentLr();
-    this.optimizer.step(lr);
+    // Wait for the loss before updating: a NaN/Inf step is refused and the adapter stays as it was.
     const loss = (await Promise.all(lossParts)).reduce((a, b) => a + b, 0) / targets;
+    const lr = this.currentLr();
     if (!Number.isFinite(loss)) {
-      throw new QloraError('NUMERIC', `The loss became ${loss} at step ${this.step}. Restore the last checkpoint and lower the learning rate (now ${lr}).`);
+      this.optimizer.discardGradients();
+      throw new QloraError('NUMERIC', `The loss became ${loss} at step ${this.step + 1}; the update was not applied. Lower the learning rate (now ${lr}) and resume from the last checkpoint.`);
     }
+    this.optimizer.step(lr);
     return { step: this.step, loss, lr, tokens: micro.reduce((s, b) => s + b.tokenCount, 0), ms: performance.now() - start };
   }
 

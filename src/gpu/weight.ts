@@ -25,11 +25,11 @@ export type HostWeight =
 
 export function uploadWeight(ctx: GpuContext, w: HostWeight, label: string): GpuWeight {
   const base = { rows: w.rows, cols: w.cols, blocksize: 64, nestedBlocksize: 256, offset: 0 };
-  if (w.format === 'f32' || w.format === 'f16' || w.format === 'bf16') {
+  if (w.format !== 'nf4') {
     const buf = uploadBuffer(ctx, w.data, label);
     return { ...base, format: w.format, buffers: [buf], bytes: buf.size };
   }
-  const q = w.data;
+  const q: Nf4Weight = w.data;
   const packed = uploadBuffer(ctx, q.packed, `${label}.nf4`);
   if (q.absmax instanceof Float32Array) {
     const absmax = uploadBuffer(ctx, q.absmax, `${label}.absmax`);

@@ -32,9 +32,12 @@ export function nodeGpu(): GPU {
   return gpuSingleton;
 }
 
-/** Dawn finds no adapter without a Vulkan driver; point it at SwiftShader when nothing else is set. */
+/**
+ * For tests: SwiftShader (software Vulkan) unless a driver is named in the environment or
+ * QLORA_TEST_GPU=1 asks for the machine's own GPU — the same adapter on every machine by default.
+ */
 export function useSoftwareAdapterIfNoDriver(): void {
-  if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
+  if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && process.env.QLORA_TEST_GPU !== '1') {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
 }

@@ -1,0 +1,51 @@
+// `qlora eval`: mean loss of a dataset under the base model or an adapter; prints {"loss","tokens"}
+// (tokens = targets that take loss).
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { OptionSpec, Parsed } from './args';
+import { requireOpt } from './args';
+import { openGpu, loadModel, readAdapterDir, freshAdapter } from './setup';
+import { BASE_QUANTS } from '../engine/base-weights';
+import type { BaseQuant } from '../engine/base-weights';
+import { createGpuLora } from '../engine/gpu-lora';
+import { Trainer } from '../engine/trainer';
+import { prepareDataset } from '../data/dataset';
+import type { DatasetFormat } from '../data/records';
+import { DataLoader } from '../data/batch';
+import { DEFAULT_LORA } from '../engine/lora';
+import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
+import { QloraError } from '../errors';
+
+export const EVAL_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', help: 'model folder or http(s) base URL' },
+  adapter: { type: 'string', help: 'PEFT adapter folder (default: the base model alone)' },
+  quant: { type: 'string', help: 'base precision (default nf4)', choices: BASE_QUANTS },
+  data: { type: 'string', help: 'dataset file: JSON, JSONL or CSV' },
+  format: { type: 'string', help: 'record format (detected when omitted)', choices: ['alpaca', 'chat', 'completion', 'text'] },
+  limit: { type: 'int', help: 'keep the first N records' },
+  'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
+  'max-length': { type: 'int', help: 'truncate examples to this many tokens (default 1024)' },
+  'batch-size': { type: 'int', help: 'examples per forward pass (default 8)' },
+};
+
+export async function evaluate(p: Parsed): Promise<void> {
+  const cmd = 'eval';
+  const modelLoc = requireOpt<string>(p, 'model', cmd);
+  const dataPath = requireOpt<string>(p, 'data', cmd);
+  const maxLength = (p['max-length'] as number | undefined) ?? 1024;
+  const batchSize = (p['batch-size'] as number | undefined) ?? 8;
+  if (batchSize < 1) throw new QloraError('ARGUMENT_INVALID', `--batch-size must be ≥ 1; got ${batchSize}`);
+  const ctx = await openGpu();
+  const { files, weights } = await loadModel(ctx, modelLoc, ((p.quant as string | undefined) ?? 'nf4') as BaseQuant, maxLength);
+  const data = prepareDataset(await readFile(dataPath, 'utf8'), basename(dataPath), files.tokenizer, {
+    format: p.format as DatasetFormat | undefined, limit: p.limit as number | undefined, maxLength, onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
+  });
+  // Without --adapter, a zero-B LoRA: the base model's function exactly (B = 0 adds nothing).
+  const adapter = p.adapter ? await readAdapterDir(p.adapter as string, files) : freshAdapter(files, { ...DEFAULT_LORA, r: 1, targets: ['q_proj'] }, 0);
+  const lora = createGpuLora(ctx, adapter.layout, adapter.params);
+  const evaluator = new Trainer(ctx, weights, lora, { lr: 0, scheduler: 'constant', warmupSteps: 0, totalSteps: 0, seed: 0, gradientCheckpointing: false, optimizer: DEFAULT_OPTIMIZER });
+  const loader = new DataLoader(data.examples, { batchSize, padTokenId: files.tokenizer.padTokenId ?? 0, shuffle: false });
+  const batches = Array.from({ length: Math.ceil(data.examples.length / batchSize) }, () => loader.next());
+  const r = await evaluator.evaluate(batches);
+  process.stdout.write(JSON.stringify({ loss: r.loss, tokens: r.tokens }) + '\n');
+}

@@ -1,0 +1,88 @@
+// What every CLI command does first: a GPU device from Dawn, the model's files, the base weights on
+// the GPU in the requested precision, and the LoRA adapter (fresh or read from a PEFT folder).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { QloraError } from '../errors';
+import { nodeAdapter } from '../io/node-gpu';
+import { readerFor, writeFiles } from '../io/node-files';
+import { readModelFiles } from '../io/model-files';
+import type { LoadedModelFiles } from '../io/model-files';
+import { createGpuContext } from '../gpu/context';
+import type { GpuContext } from '../gpu/context';
+import { prepareBaseWeights } from '../engine/base-weights';
+import type { BaseQuant } from '../engine/base-weights';
+import { uploadModelWeights } from '../engine/gpu-weights';
+import type { GpuModelWeights } from '../engine/gpu-weights';
+import { SafetensorsFile } from '../formats/safetensors';
+import { initLoraParams, loraLayout } from '../engine/lora';
+import type { LoraLayout, LoraSettings } from '../engine/lora';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, parseAdapterConfig, readAdapterWeights, writeAdapterWeights } from '../engine/peft-adapter';
+
+export function log(message: string): void {
+  process.stderr.write(message + '\n');
+}
+
+export async function openGpu(): Promise<GpuContext> {
+  const adapter = await nodeAdapter();
+  const ctx = await createGpuContext(adapter);
+  log(`GPU: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}`);
+  ctx.device.lost.then((info) => {
+    if (info.reason !== 'destroyed') log(`GPU device lost: ${info.message}`);
+  });
+  return ctx;
+}
+
+export interface LoadedModel {
+  files: LoadedModelFiles;
+  weights: GpuModelWeights;
+}
+
+export async function loadModel(ctx: GpuContext, location: string, quant: BaseQuant, maxPositions: number): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const files = await readModelFiles(readerFor(location));
+  const host = prepareBaseWeights(files.tensors, files.config, quant);
+  const weights = uploadModelWeights(ctx, files.config, host, maxPositions);
+  log(`model: ${files.config.modelType}, ${files.config.numLayers} layers, hidden ${files.config.hiddenSize}, base ${quant}; ` +
+    `${(weights.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { files, weights };
+}
+
+export interface AdapterOnDisk {
+  settings: LoraSettings;
+  layout: LoraLayout;
+  params: Float32Array;
+  baseModel: string | null;
+}
+
+export async function readAdapterDir(dir: string, files: LoadedModelFiles): Promise<AdapterOnDisk> {
+  const read = async (name: string) => {
+    try {
+      return await readFile(join(dir, name));
+    } catch {
+      throw new QloraError('ADAPTER_INVALID', `${dir} has no ${name}; an adapter folder holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}.`);
+    }
+  };
+  const cfgText = (await read(ADAPTER_CONFIG_FILE)).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(cfgText);
+  } catch (e) {
+    throw new QloraError('CONFIG_INVALID', `${join(dir, ADAPTER_CONFIG_FILE)} is not valid JSON: ${(e as Error).message}`);
+  }
+  const { settings, baseModel } = parseAdapterConfig(json, join(dir, ADAPTER_CONFIG_FILE));
+  const layout = loraLayout(files.config, settings);
+  const params = readAdapterWeights(new SafetensorsFile(new Uint8Array(await read(ADAPTER_WEIGHTS_FILE)), join(dir, ADAPTER_WEIGHTS_FILE)), layout);
+  return { settings, layout, params, baseModel };
+}
+
+export function freshAdapter(files: LoadedModelFiles, settings: LoraSettings, seed: number): AdapterOnDisk {
+  const layout = loraLayout(files.config, settings);
+  return { settings, layout, params: initLoraParams(layout, seed), baseModel: null };
+}
+
+export async function saveAdapter(dir: string, layout: LoraLayout, params: Float32Array, baseModel: string | null): Promise<void> {
+  await writeFiles(dir, {
+    [ADAPTER_WEIGHTS_FILE]: writeAdapterWeights(layout, params),
+    [ADAPTER_CONFIG_FILE]: JSON.stringify(adapterConfigJson(layout.settings, baseModel), null, 2) + '\n',
+  });
+}

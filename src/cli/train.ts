@@ -1,0 +1,132 @@
+// `qlora train`: fine-tune a LoRA adapter headless. One JSON line per step on stdout
+// ({"step","loss","lr","tokens","ms"}: the loss of that step's batch before its update), progress and
+// problems on stderr, the adapter in --out at the end (and on Ctrl-C, so no finished step is lost).
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { QloraError } from '../errors';
+import type { OptionSpec, Parsed } from './args';
+import { nonNegative, positive, requireOpt } from './args';
+import { openGpu, loadModel, readAdapterDir, freshAdapter, saveAdapter, log } from './setup';
+import { prepareDataset } from '../data/dataset';
+import type { DatasetFormat } from '../data/records';
+import { DataLoader } from '../data/batch';
+import { createGpuLora, readLoraParams } from '../engine/gpu-lora';
+import { Trainer } from '../engine/trainer';
+import type { SchedulerName } from '../engine/schedule';
+import { SCHEDULERS } from '../engine/schedule';
+import { BASE_QUANTS } from '../engine/base-weights';
+import type { BaseQuant } from '../engine/base-weights';
+import { DEFAULT_LORA, parseTargets } from '../engine/lora';
+import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
+
+export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', help: 'model folder or http(s) base URL (Hub layout)' },
+  data: { type: 'string', help: 'dataset file: JSON, JSONL or CSV' },
+  format: { type: 'string', help: 'record format (detected when omitted)', choices: ['alpaca', 'chat', 'completion', 'text'] },
+  limit: { type: 'int', help: 'keep the first N records' },
+  'no-shuffle': { type: 'flag', help: 'keep file order (default: shuffle each epoch)' },
+  'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
+  'max-length': { type: 'int', help: 'truncate examples to this many tokens (default 1024)' },
+  'batch-size': { type: 'int', help: 'examples per step' },
+  'grad-accum': { type: 'int', help: 'micro-batches per optimizer step (default 1)' },
+  steps: { type: 'int', help: 'optimizer steps (cycling through epochs)' },
+  epochs: { type: 'number', help: 'epochs, when --steps is not given' },
+  lr: { type: 'number', help: 'peak learning rate' },
+  scheduler: { type: 'string', help: 'learning-rate schedule (default constant)', choices: SCHEDULERS },
+  warmup: { type: 'int', help: 'warmup steps (default 0)' },
+  'weight-decay': { type: 'number', help: `AdamW weight decay (default ${DEFAULT_OPTIMIZER.weightDecay})` },
+  'max-grad-norm': { type: 'number', help: `gradient clipping norm, 0 = off (default ${DEFAULT_OPTIMIZER.maxGradNorm})` },
+  'lora-r': { type: 'int', help: `LoRA rank (default ${DEFAULT_LORA.r})` },
+  'lora-alpha': { type: 'number', help: `LoRA alpha (default ${DEFAULT_LORA.alpha})` },
+  'lora-dropout': { type: 'number', help: `dropout on the LoRA input (default ${DEFAULT_LORA.dropout})` },
+  target: { type: 'string', help: 'target modules: q_proj,v_proj,… or all-linear / attention (default all-linear)' },
+  rslora: { type: 'flag', help: 'scale by alpha/√r (rsLoRA)' },
+  quant: { type: 'string', help: 'base precision (default nf4)', choices: BASE_QUANTS },
+  'init-adapter': { type: 'string', help: 'continue from a PEFT adapter folder' },
+  'gradient-checkpointing': { type: 'flag', help: 'recompute activations in the backward pass (less memory)' },
+  seed: { type: 'int', help: 'seed for LoRA init, shuffling and dropout (default 0)' },
+  out: { type: 'string', help: 'output folder for the adapter' },
+};
+
+export async function train(p: Parsed): Promise<void> {
+  const cmd = 'train';
+  const modelLoc = requireOpt<string>(p, 'model', cmd);
+  const dataPath = requireOpt<string>(p, 'data', cmd);
+  const out = requireOpt<string>(p, 'out', cmd);
+  const batchSize = requireOpt<number>(p, 'batch-size', cmd);
+  const lr = requireOpt<number>(p, 'lr', cmd);
+  if (batchSize < 1) throw new QloraError('ARGUMENT_INVALID', `--batch-size must be ≥ 1; got ${batchSize}`);
+  positive(p, 'lr');
+  if (p.steps === undefined && p.epochs === undefined) throw new QloraError('ARGUMENT_INVALID', 'qlora train: give --steps or --epochs.');
+  const gradAccum = (p['grad-accum'] as number | undefined) ?? 1;
+  if (gradAccum < 1) throw new QloraError('ARGUMENT_INVALID', `--grad-accum must be ≥ 1; got ${gradAccum}`);
+  const seed = (p.seed as number | undefined) ?? 0;
+  const quant = ((p.quant as string | undefined) ?? 'nf4') as BaseQuant;
+  const maxLength = (p['max-length'] as number | undefined) ?? 1024;
+
+  const ctx = await openGpu();
+  const { files, weights } = await loadModel(ctx, modelLoc, quant, maxLength);
+  let dataText: string;
+  try {
+    dataText = await readFile(dataPath, 'utf8');
+  } catch (e) {
+    throw new QloraError('ARGUMENT_INVALID', `Cannot read --data ${dataPath}: ${(e as Error).message}`);
+  }
+  const data = prepareDataset(dataText, basename(dataPath), files.tokenizer, {
+    format: p.format as DatasetFormat | undefined,
+    limit: p.limit as number | undefined,
+    maxLength,
+    onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
+  });
+  for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);
+  for (const e of data.recordErrors) log(`skipped record #${e.index}: ${e.reason}`);
+  log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}`);
+
+  const loraFlags = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
+  const adapter = p['init-adapter']
+    ? await readAdapterDir(p['init-adapter'] as string, files)
+    : freshAdapter(files, {
+        r: (p['lora-r'] as number | undefined) ?? DEFAULT_LORA.r,
+        alpha: (p['lora-alpha'] as number | undefined) ?? DEFAULT_LORA.alpha,
+        dropout: (p['lora-dropout'] as number | undefined) ?? DEFAULT_LORA.dropout,
+        targets: p.target ? parseTargets(p.target as string) : DEFAULT_LORA.targets,
+        rslora: !!p.rslora,
+      }, seed);
+  if (p['init-adapter'] && loraFlags.length) log(`note: --${loraFlags.join(', --')} ignored: the settings come from --init-adapter`);
+  const stepsPerEpoch = Math.ceil(data.examples.length / (batchSize * gradAccum));
+  const steps = (p.steps as number | undefined) ?? Math.ceil(stepsPerEpoch * (p.epochs as number));
+  if (!(steps >= 1)) throw new QloraError('ARGUMENT_INVALID', `Nothing to do: ${steps} steps.`);
+  const lora = createGpuLora(ctx, adapter.layout, adapter.params);
+  const trainer = new Trainer(ctx, weights, lora, {
+    lr,
+    scheduler: ((p.scheduler as string | undefined) ?? 'constant') as SchedulerName,
+    warmupSteps: nonNegative(p, 'warmup', 0),
+    totalSteps: steps,
+    seed,
+    gradientCheckpointing: !!p['gradient-checkpointing'],
+    optimizer: { ...DEFAULT_OPTIMIZER, weightDecay: nonNegative(p, 'weight-decay', DEFAULT_OPTIMIZER.weightDecay), maxGradNorm: nonNegative(p, 'max-grad-norm', DEFAULT_OPTIMIZER.maxGradNorm) },
+  });
+  log(`LoRA r=${adapter.settings.r} alpha=${adapter.settings.alpha} on ${adapter.settings.targets.join(',')}: ${adapter.layout.parameterCount.toLocaleString('en')} trainable parameters; ${steps} steps`);
+  const loader = new DataLoader(data.examples, { batchSize, padTokenId: files.tokenizer.padTokenId ?? 0, shuffle: !p['no-shuffle'], seed });
+  const baseModel = modelLoc;
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    log('stopping after this step; the adapter will be saved');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    for (let s = 0; s < steps && !interrupted; s++) {
+      const micro = Array.from({ length: gradAccum }, () => loader.next());
+      const r = await trainer.trainStep(micro);
+      process.stdout.write(JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: Math.round(r.ms) }) + '\n');
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    // Whatever happened, the steps taken so far are worth keeping.
+    if (trainer.step > 0) {
+      await saveAdapter(out, adapter.layout, await readLoraParams(ctx, lora), baseModel);
+      log(`adapter saved to ${out} after ${trainer.step} steps`);
+    }
+  }
+}

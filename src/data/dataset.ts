@@ -1,0 +1,42 @@
+// From a dataset file's text to training examples, for the CLI and the app alike: parse (JSON, JSONL,
+// CSV), detect or check the format, keep the first `limit` records, build examples, and report every
+// problem by line (syntax) or record index (content). With onInvalid 'stop' any problem is an error
+// listing them; with 'skip' the good records are kept and the problems returned.
+import { QloraError } from '../errors';
+import type { TextTokenizer } from './tokenizer';
+import type { DatasetFormat, RecordError } from './records';
+import { detectFormat, parseDatasetText } from './records';
+import type { DatasetTextError } from './dataset-text';
+import type { IndexedExample } from './examples';
+import { buildExamples } from './examples';
+
+export interface PrepareDatasetOptions {
+  format?: DatasetFormat;
+  limit?: number;
+  maxLength?: number;
+  onInvalid?: 'stop' | 'skip';
+}
+
+export interface PreparedDataset {
+  format: DatasetFormat;
+  records: unknown[];
+  examples: IndexedExample[];
+  lineErrors: DatasetTextError[];
+  recordErrors: RecordError[];
+}
+
+export function prepareDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions = {}): PreparedDataset {
+  const parsed = parseDatasetText(text, fileName);
+  const stop = (opts.onInvalid ?? 'stop') === 'stop';
+  if (parsed.errors.length && (stop || parsed.records.length === 0)) {
+    const shown = parsed.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.reason}`).join('; ');
+    throw new QloraError('DATASET_INVALID', `${fileName}: ${parsed.errors.length} line(s) could not be read (${shown}). Fix them, or skip them.`, { lineErrors: parsed.errors });
+  }
+  let records = parsed.records;
+  if (opts.limit !== undefined) records = records.slice(0, opts.limit);
+  if (records.length === 0) throw new QloraError('DATASET_INVALID', `${fileName} holds no records.`);
+  const format = opts.format ?? detectFormat(records);
+  const { examples, errors } = buildExamples(records, format, tokenizer, { maxLength: opts.maxLength, onInvalid: stop ? 'throw' : 'skip' });
+  if (examples.length === 0) throw new QloraError('DATASET_INVALID', `${fileName}: none of the ${records.length} records can be used as ${format} examples.`, { errors });
+  return { format, records, examples, lineErrors: parsed.errors, recordErrors: errors };
+}

@@ -1,0 +1,100 @@
+// The `qlora` CLI end to end: `train` with the golden settings reproduces golden.json's losses and
+// writes an adapter matching adapter_step3; `generate` and `eval` print their JSON; usage errors and a
+// missing GPU say what to do.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, jsonLines } from './helpers/cli';
+import { FIXTURES, readGolden, readSafetensors } from './helpers/golden';
+import { l2 } from './helpers/compare';
+import { loraLayout } from '../src/engine/lora';
+import { parseAdapterConfig, readAdapterWeights, slotTensors, peftKey } from '../src/engine/peft-adapter';
+import { parseModelConfig } from '../src/formats/model-config';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'qlora-cli-'));
+
+describe('qlora train', () => {
+  it('reproduces the golden tiny-llama QLoRA run: losses and adapter_step3', async () => {
+    const run = { model: 'tiny-llama', kind: 'qlora', checkpoint: 'float' } as const;
+    const golden = readGolden(run);
+    const gdir = `${FIXTURES}golden/tiny-llama/qlora/`;
+    const out = tmp();
+    const r = await runCli([
+      'train', '--model', `${FIXTURES}tiny-llama`, '--data', `${FIXTURES}alpaca-tiny.json`, '--limit', '3', '--no-shuffle',
+      '--batch-size', '3', '--steps', '3', '--lr', '1e-3', '--weight-decay', '0.01', '--max-grad-norm', '1.0',
+      '--init-adapter', `${gdir}adapter_init`, '--quant', 'nf4', '--out', out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => l.step)).toEqual([1, 2, 3]);
+    for (const l of lines) expect(Object.keys(l).sort()).toEqual(['loss', 'lr', 'ms', 'step', 'tokens']);
+    lines.forEach((l, i) => expect(Math.abs((l.loss as number) - golden.losses[i]) / golden.losses[i], `loss ${i + 1}`).toBeLessThan(1e-5));
+
+    const cfg = parseModelConfig(JSON.parse(readFileSync(`${FIXTURES}tiny-llama/config.json`, 'utf8')));
+    const written = parseAdapterConfig(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')));
+    const layout = loraLayout(cfg, written.settings);
+    const ours = readAdapterWeights(readSafetensors(join(out, 'adapter_model.safetensors')), layout);
+    const want = readAdapterWeights(readSafetensors(`${gdir}adapter_step3/adapter_model.safetensors`), layout);
+    const init = readAdapterWeights(readSafetensors(`${gdir}adapter_init/adapter_model.safetensors`), layout);
+    for (const slot of layout.slots) {
+      for (const which of ['A', 'B'] as const) {
+        const [o, w, i0] = [ours, want, init].map((p) => slotTensors(layout, p, slot)[which]);
+        const err = l2(o.map((v, i) => v - w[i])) / l2(w.map((v, i) => v - i0[i]));
+        expect(err, peftKey(slot, which)).toBeLessThanOrEqual(1e-3);
+      }
+    }
+    const cfgJson = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+    expect(cfgJson).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, bias: 'none', use_rslora: false });
+  });
+
+  it('refuses a bad option value with a message naming it', async () => {
+    const r = await runCli(['train', '--model', `${FIXTURES}tiny-llama`, '--data', `${FIXTURES}alpaca-tiny.json`, '--batch-size', 'two', '--steps', '1', '--lr', '1e-3', '--out', tmp()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--batch-size must be an integer');
+  });
+
+  it('reports malformed records by index and stops', async () => {
+    const dir = tmp();
+    const data = join(dir, 'bad.jsonl');
+    writeFileSync(data, '{"instruction":"a","output":"b"}\n{"instruction":"c"}\n{"instruction":"d","output":"e"}\n');
+    const r = await runCli(['train', '--model', `${FIXTURES}tiny-llama`, '--data', data, '--format', 'alpaca', '--batch-size', '1', '--steps', '1', '--lr', '1e-3', '--out', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/#1: .*output/);
+    expect(r.stderr).toContain('DATASET_INVALID');
+  });
+
+  it('says when there is no GPU and how to use a software adapter', async () => {
+    const r = await runCli(['generate', '--model', `${FIXTURES}tiny-llama`, '--prompt', 'hi', '--max-new-tokens', '1'], { VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WEBGPU_UNAVAILABLE');
+    expect(r.stderr).toContain('VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json');
+  });
+});
+
+describe('qlora generate / eval', () => {
+  it('generate prints the golden greedy ids with the trained adapter', async () => {
+    const golden = readGolden({ model: 'tiny-qwen2', kind: 'lora', checkpoint: 'float' });
+    const r = await runCli([
+      'generate', '--model', `${FIXTURES}tiny-qwen2`, '--quant', 'f32', '--adapter', `${FIXTURES}golden/tiny-qwen2/lora/adapter_step3`,
+      '--prompt', 'Name a primary color.', '--template', 'alpaca', '--max-new-tokens', '12', '--greedy', '--ignore-eos',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const [out] = jsonLines(r.stdout);
+    expect(out.ids).toEqual(golden.generation.greedy_new_ids);
+    expect(typeof out.text).toBe('string');
+  });
+
+  it('eval prints the loss of the golden batch after training', async () => {
+    const golden = readGolden({ model: 'tiny-qwen2', kind: 'lora', checkpoint: 'float' });
+    const r = await runCli([
+      'eval', '--model', `${FIXTURES}tiny-qwen2`, '--quant', 'f32', '--adapter', `${FIXTURES}golden/tiny-qwen2/lora/adapter_step3`,
+      '--data', `${FIXTURES}alpaca-tiny.json`, '--limit', '3', '--batch-size', '3',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const [out] = jsonLines(r.stdout);
+    expect(Math.abs((out.loss as number) - golden.losses[3]) / golden.losses[3]).toBeLessThan(1e-5);
+    const targets = golden.batch.labels.flat().filter((l, i) => l !== -100 && i % golden.batch.labels[0].length > 0).length;
+    expect(out.tokens).toBe(targets);
+  });
+});
