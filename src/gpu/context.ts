@@ -16,6 +16,8 @@ export interface GpuContext {
   readonly features: GpuFeatures;
   readonly limits: GPUSupportedLimits;
   readonly adapterDescription: string;
+  /** Matrix products on the f16 path (f16 tiles and products, f32 accumulation); needs `shader-f16`. */
+  readonly matmulF16: boolean;
   /** Bytes held by live buffers created through `createBuffer`, and the highest it has been. */
   readonly memory: { inUse: number; peak: number };
   createBuffer(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer;
@@ -27,7 +29,14 @@ export interface GpuContext {
 /** Storage buffers the engine binds in one kernel at most (the NF4 matmul). WebGPU's default is 8. */
 const STORAGE_BUFFERS_NEEDED = 8;
 
-export async function createGpuContext(adapter: GPUAdapter, opts: { f16?: boolean } = {}): Promise<GpuContext> {
+export interface GpuContextOptions {
+  /** Request `shader-f16` when the adapter has it (default true). */
+  f16?: boolean;
+  /** Run matrix products on the f16 path when `shader-f16` is there (default false: the exact f32 path). */
+  matmulF16?: boolean;
+}
+
+export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOptions = {}): Promise<GpuContext> {
   const a = adapter.limits;
   if (a.maxStorageBuffersPerShaderStage < STORAGE_BUFFERS_NEEDED) {
     throw new QloraError(
@@ -67,6 +76,7 @@ export async function createGpuContext(adapter: GPUAdapter, opts: { f16?: boolea
     features: { f16, subgroups },
     limits: device.limits,
     adapterDescription,
+    matmulF16: f16 && !!opts.matmulF16,
     memory,
     createBuffer(bytes, usage, label) {
       // WebGPU wants sizes in multiples of 4 for storage use; round up rather than trusting callers.

@@ -2,6 +2,7 @@
 // Kernels that read operands through snippets are assembled here, so each pipeline's source is known
 // in one place.
 import matmul from '../../shaders/matmul.wgsl?raw';
+import matmulF16 from '../../shaders/matmul_f16.wgsl?raw';
 import operandDense from '../../shaders/operand_dense.wgsl?raw';
 import operandWeightFwd from '../../shaders/operand_weight_fwd.wgsl?raw';
 import operandWeightBwd from '../../shaders/operand_weight_bwd.wgsl?raw';
@@ -39,19 +40,24 @@ const WEIGHT_SNIPPETS: Record<WeightFormat, string> = {
 
 const simple = (label: string, code: string): KernelSpec => ({ label, code });
 
+/** The matmul body: f32, or f16 tiles and products (the module must open with `enable f16;`). */
+const body = (f16: boolean) => (f16 ? matmulF16 : matmul);
+const header = (f16: boolean) => (f16 ? 'enable f16;\n' : '');
+const suffix = (f16: boolean) => (f16 ? '_f16' : '');
+
 export const KERNELS = {
-  matmulDense: (transA: boolean, transB: boolean): KernelSpec => ({
-    label: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}`,
-    code: operandDense + matmul,
+  matmulDense: (transA: boolean, transB: boolean, f16 = false): KernelSpec => ({
+    label: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}${suffix(f16)}`,
+    code: header(f16) + operandDense + body(f16),
     constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
   }),
-  linearFwd: (format: WeightFormat): KernelSpec => ({
-    label: `linear_fwd_${format}`,
-    code: WEIGHT_SNIPPETS[format] + operandWeightFwd + matmul,
+  linearFwd: (format: WeightFormat, f16 = false): KernelSpec => ({
+    label: `linear_fwd_${format}${suffix(f16)}`,
+    code: header(f16) + WEIGHT_SNIPPETS[format] + operandWeightFwd + body(f16),
   }),
-  linearBwd: (format: WeightFormat): KernelSpec => ({
-    label: `linear_bwd_${format}`,
-    code: WEIGHT_SNIPPETS[format] + operandWeightBwd + matmul,
+  linearBwd: (format: WeightFormat, f16 = false): KernelSpec => ({
+    label: `linear_bwd_${format}${suffix(f16)}`,
+    code: header(f16) + WEIGHT_SNIPPETS[format] + operandWeightBwd + body(f16),
   }),
   embeddingFwd: (format: WeightFormat): KernelSpec => ({
     label: `embedding_fwd_${format}`,

@@ -33,7 +33,7 @@ export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: num
   const ldb = o.ldb ?? (o.transB ? K : N);
   const ldc = o.ldc ?? N;
   rec.dispatch(
-    KERNELS.matmulDense(!!o.transA, !!o.transB),
+    KERNELS.matmulDense(!!o.transA, !!o.transB, rec.ctx.matmulF16),
     params(M, N, K, lda, ldb, ldc, o),
     [A, C, o.bias ?? dummyBuffer(rec.ctx), B],
     grid(M, N),
@@ -45,7 +45,7 @@ export function linearFwd(rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M
   const lda = o.lda ?? w.cols;
   const ldc = o.ldc ?? w.rows;
   rec.dispatch(
-    KERNELS.linearFwd(w.format),
+    KERNELS.linearFwd(w.format, rec.ctx.matmulF16),
     params(M, w.rows, w.cols, lda, 0, ldc, o, w),
     [x, y, o.bias ?? dummyBuffer(rec.ctx), ...w.buffers],
     grid(M, w.rows),
@@ -55,7 +55,7 @@ export function linearFwd(rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M
 /** dx[M, cols] = dy[M, rows] · W (+ beta · dx). */
 export function linearBwd(rec: Recorder, dx: Binding, dy: Binding, w: GpuWeight, M: number, o: { beta?: number; alpha?: number } = {}): void {
   rec.dispatch(
-    KERNELS.linearBwd(w.format),
+    KERNELS.linearBwd(w.format, rec.ctx.matmulF16),
     params(M, w.cols, w.rows, w.rows, 0, w.cols, o, w),
     [dy, dx, dummyBuffer(rec.ctx), ...w.buffers],
     grid(M, w.cols),
