@@ -1,0 +1,212 @@
+// Every setting of a fine-tuning run as plain data, with defaults that carry their reason, validated in
+// one place, and read from / written to a page URL (shareable runs). The README documents the names.
+import { QloraError } from '../errors';
+import type { DatasetFormat } from '../data/records';
+import type { BaseQuant } from './base-weights';
+import { BASE_QUANTS } from './base-weights';
+import type { LoraModule } from './lora';
+import { LORA_MODULES, parseTargets } from './lora';
+import type { SchedulerName } from './schedule';
+import { SCHEDULERS } from './schedule';
+
+export interface RunSettings {
+  /** 'demo', a Hub id (owner/name), or an http(s) base URL in the Hub layout. */
+  model: string;
+  revision: string;
+  /** Dataset URL; null when the user uploads or pastes one. */
+  data: string | null;
+  format: DatasetFormat | 'auto';
+  limit: number | null;
+  shuffle: boolean;
+  /** Fraction of records held out for validation (none when there are fewer than 10 records). */
+  valSplit: number;
+  maxLength: number;
+  batchSize: number;
+  gradAccum: number;
+  /** Optimizer steps; null: derived from epochs. */
+  steps: number | null;
+  epochs: number;
+  lr: number;
+  scheduler: SchedulerName;
+  warmup: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  loraR: number;
+  loraAlpha: number;
+  loraDropout: number;
+  target: LoraModule[];
+  rslora: boolean;
+  quant: BaseQuant;
+  gradientCheckpointing: boolean;
+  seed: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  /** Early stopping: evaluations without a better validation loss before stopping; 0 = off. */
+  patience: number;
+  /** Adapter to start from (URL of a PEFT folder), or null for PEFT's fresh init. */
+  initAdapter: string | null;
+}
+
+export const DEFAULT_SETTINGS: Readonly<RunSettings> = {
+  model: 'demo',
+  revision: 'main',
+  data: null,
+  format: 'auto',
+  limit: null,
+  shuffle: true,
+  valSplit: 0.1, // a tenth held out: enough to see overfitting, little taken from training
+  maxLength: 512, // fits most instruction data; memory grows with it
+  batchSize: 4,
+  gradAccum: 1,
+  steps: null,
+  epochs: 1,
+  lr: 2e-4, // the QLoRA paper's rate for 7B-13B models
+  scheduler: 'constant', // QLoRA paper: constant schedule
+  warmup: 0,
+  weightDecay: 0, // QLoRA paper / PEFT examples
+  maxGradNorm: 0.3, // QLoRA paper
+  loraR: 16,
+  loraAlpha: 32, // scale alpha/r = 2, the common PEFT choice
+  loraDropout: 0.05, // QLoRA paper for models up to 13B
+  target: [...LORA_MODULES], // QLoRA paper: all linear layers
+  rslora: false,
+  quant: 'nf4', // QLoRA: the base in 4-bit NF4 with double quantization
+  gradientCheckpointing: false, // on for large models: trades compute for memory
+  seed: 0,
+  evalEvery: 10,
+  checkpointEvery: 10,
+  patience: 0,
+  initAdapter: null,
+};
+
+/** One line each, shown next to the setting. */
+export const SETTING_HELP: Record<keyof RunSettings, string> = {
+  model: 'The base model: the built-in demo, a Hugging Face id, or a URL serving the Hub file layout.',
+  revision: 'Branch, tag or commit of the Hub repository.',
+  data: 'URL of the dataset (JSON, JSONL or CSV); or upload / paste one.',
+  format: 'Record format: Alpaca, chat messages, prompt/completion or plain text (detected when auto).',
+  limit: 'Use only the first N records.',
+  shuffle: 'Shuffle the examples every epoch (off: file order).',
+  valSplit: 'Fraction of records held out to measure validation loss, BLEU and ROUGE-L.',
+  maxLength: 'Examples longer than this many tokens are truncated; memory grows with it.',
+  batchSize: 'Examples per forward pass; memory grows with it.',
+  gradAccum: 'Forward passes whose gradients add up before each update (a larger effective batch).',
+  steps: 'Optimizer updates to run (empty: from epochs).',
+  epochs: 'Passes over the training data, when steps is empty.',
+  lr: 'Peak learning rate of AdamW (QLoRA paper: 2e-4 for 7B-13B models, 1e-4 for larger ones).',
+  scheduler: 'How the learning rate changes over the run after warmup.',
+  warmup: 'Steps over which the learning rate ramps up from 0.',
+  weightDecay: 'AdamW decoupled weight decay on the adapter weights.',
+  maxGradNorm: 'Gradients are scaled down when their global norm exceeds this (0: no clipping).',
+  loraR: 'Rank of the adapter matrices: capacity and size grow with it.',
+  loraAlpha: 'Adapter scale numerator: the update is multiplied by alpha / r.',
+  loraDropout: 'Dropout on the adapter input during training, against overfitting.',
+  target: 'Which projections get an adapter: attention only, or all linear layers (QLoRA paper).',
+  rslora: 'Rank-stabilized LoRA: scale by alpha / √r instead of alpha / r.',
+  quant: 'Precision of the frozen base: NF4 (QLoRA, 4-bit), f16, or f32.',
+  gradientCheckpointing: 'Recompute activations in the backward pass: much less memory, about a third slower.',
+  seed: 'Seed of the adapter init, shuffling and dropout: the same seed repeats a run.',
+  evalEvery: 'Measure validation loss every N steps.',
+  checkpointEvery: 'Save adapter, optimizer state and data position every N steps (resume after a reload).',
+  patience: 'Stop after N evaluations without a better validation loss (0: never).',
+  initAdapter: 'URL of a PEFT adapter folder to continue from.',
+};
+
+const fail = (name: string, msg: string): never => {
+  throw new QloraError('ARGUMENT_INVALID', `Setting "${name}": ${msg}`);
+};
+
+export function validateSettings(s: RunSettings): RunSettings {
+  const int = (n: keyof RunSettings, v: number, min: number, max = Infinity) => {
+    if (!Number.isInteger(v) || v < min || v > max) fail(n, `must be an integer from ${min}${max < Infinity ? ` to ${max}` : ''}, got ${v}`);
+  };
+  const num = (n: keyof RunSettings, v: number, min: number, max: number, openMin = false) => {
+    if (!Number.isFinite(v) || v < min || v > max || (openMin && v === min)) fail(n, `must be ${openMin ? '>' : '≥'} ${min} and ≤ ${max}, got ${v}`);
+  };
+  if (!s.model.trim()) fail('model', 'is empty');
+  if (s.limit !== null) int('limit', s.limit, 1);
+  num('valSplit', s.valSplit, 0, 0.5);
+  int('maxLength', s.maxLength, 8, 131072);
+  int('batchSize', s.batchSize, 1, 4096);
+  int('gradAccum', s.gradAccum, 1, 4096);
+  if (s.steps !== null) int('steps', s.steps, 1);
+  num('epochs', s.epochs, 0, 1000, true);
+  num('lr', s.lr, 0, 1, true);
+  if (!SCHEDULERS.includes(s.scheduler)) fail('scheduler', `must be one of ${SCHEDULERS.join(', ')}`);
+  int('warmup', s.warmup, 0);
+  num('weightDecay', s.weightDecay, 0, 10);
+  num('maxGradNorm', s.maxGradNorm, 0, 1e6);
+  int('loraR', s.loraR, 1, 1024);
+  num('loraAlpha', s.loraAlpha, 0, 1e6, true);
+  num('loraDropout', s.loraDropout, 0, 0.99);
+  if (s.target.length === 0) fail('target', 'needs at least one module');
+  if (!BASE_QUANTS.includes(s.quant)) fail('quant', `must be one of ${BASE_QUANTS.join(', ')}`);
+  int('seed', s.seed, 0, 2 ** 32 - 1);
+  int('evalEvery', s.evalEvery, 1);
+  int('checkpointEvery', s.checkpointEvery, 1);
+  int('patience', s.patience, 0);
+  return s;
+}
+
+const FORMATS = ['auto', 'alpaca', 'chat', 'completion', 'text'];
+
+function bool(name: string, v: string): boolean {
+  if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+  return fail(name, `must be 1/0 or true/false, got "${v}"`);
+}
+
+function number(name: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) fail(name, `must be a number, got "${v}"`);
+  return n;
+}
+
+/** Settings given in the URL on top of the defaults; unknown names are errors (a typo would silently do nothing). */
+export function settingsFromQuery(query: URLSearchParams | string, base: RunSettings = DEFAULT_SETTINGS): { settings: RunSettings; autostart: boolean } {
+  const q = typeof query === 'string' ? new URLSearchParams(query) : query;
+  const s: RunSettings = { ...base, target: [...base.target] };
+  let autostart = false;
+  for (const [name, v] of q) {
+    switch (name) {
+      case 'autostart': autostart = bool(name, v); break;
+      case 'model': s.model = v; break;
+      case 'revision': s.revision = v; break;
+      case 'data': s.data = v || null; break;
+      case 'initAdapter': s.initAdapter = v || null; break;
+      case 'format':
+        if (!FORMATS.includes(v)) fail(name, `must be one of ${FORMATS.join(', ')}`);
+        s.format = v as RunSettings['format'];
+        break;
+      case 'scheduler': s.scheduler = v as SchedulerName; break;
+      case 'quant': s.quant = v as BaseQuant; break;
+      case 'target': s.target = parseTargets(v); break;
+      case 'shuffle': case 'rslora': case 'gradientCheckpointing': s[name] = bool(name, v); break;
+      case 'limit': s.limit = v === '' ? null : number(name, v); break;
+      case 'steps': s.steps = v === '' ? null : number(name, v); break;
+      case 'valSplit': case 'maxLength': case 'batchSize': case 'gradAccum': case 'epochs': case 'lr': case 'warmup':
+      case 'weightDecay': case 'maxGradNorm': case 'loraR': case 'loraAlpha': case 'loraDropout': case 'seed':
+      case 'evalEvery': case 'checkpointEvery': case 'patience':
+        s[name] = number(name, v);
+        break;
+      default:
+        fail(name, `is not a known setting. Known: autostart, ${Object.keys(DEFAULT_SETTINGS).join(', ')}`);
+    }
+  }
+  return { settings: validateSettings(s), autostart };
+}
+
+/** The settings that differ from the defaults, as a query string (a shareable link). */
+export function settingsToQuery(s: RunSettings, base: RunSettings = DEFAULT_SETTINGS): string {
+  const q = new URLSearchParams();
+  for (const key of Object.keys(DEFAULT_SETTINGS) as (keyof RunSettings)[]) {
+    const v = s[key];
+    const b = base[key];
+    if (JSON.stringify(v) === JSON.stringify(b)) continue;
+    if (v === null) q.set(key, '');
+    else if (Array.isArray(v)) q.set(key, v.join(','));
+    else if (typeof v === 'boolean') q.set(key, v ? '1' : '0');
+    else q.set(key, String(v));
+  }
+  return q.toString();
+}

@@ -1,0 +1,212 @@
+// A whole fine-tuning run over the engine, as the app's worker (and any other host) drives it: the
+// step loop with pause / resume / stop, validation loss every N steps with early stopping, and a
+// checkpoint (adapter, AdamW moments, step, data position, history) every N steps handed to the host
+// to persist — the engine itself touches no storage. A run resumes from a checkpoint exactly where it
+// stopped: same parameters, same optimizer state, same next batch.
+import type { GpuContext } from '../gpu/context';
+import type { GpuModelWeights } from './gpu-weights';
+import { createGpuLora, destroyGpuLora, readLoraParams, readOptimizerState, writeOptimizerState } from './gpu-lora';
+import type { GpuLora } from './gpu-lora';
+import type { LoraLayout } from './lora';
+import { Trainer } from './trainer';
+import type { StepResult } from './trainer';
+import { DataLoader, collate } from '../data/batch';
+import type { LoaderPosition } from '../data/batch';
+import type { TrainingExample } from '../data/examples';
+import { createRng, shuffledIndices } from '../data/rng';
+import type { RunSettings } from './run-settings';
+import { QloraError } from '../errors';
+
+export interface HistoryPoint {
+  step: number;
+  loss: number;
+  lr: number;
+  tokens: number;
+  ms: number;
+  valLoss?: number;
+}
+
+export interface RunCheckpoint {
+  step: number;
+  totalSteps: number;
+  position: LoaderPosition;
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  history: HistoryPoint[];
+  bestValLoss: number | null;
+  evalsWithoutImprovement: number;
+  elapsedMs: number;
+}
+
+export type RunState = 'training' | 'paused' | 'stopped' | 'done' | 'early-stopped';
+
+export interface RunHooks {
+  onStep?(p: HistoryPoint & { totalSteps: number; elapsedMs: number; tokensPerSecond: number }): void;
+  onEval?(step: number, valLoss: number): void;
+  /** Called every checkpointEvery steps and at the end; the run waits for it (persisting must finish). */
+  onCheckpoint?(c: RunCheckpoint): Promise<void> | void;
+  onState?(s: RunState): void;
+}
+
+/** Deterministic train / validation split of example indices (by seed); none held out below 10 examples. */
+export function splitExamples<T>(examples: readonly T[], valSplit: number, seed: number): { train: T[]; val: T[] } {
+  const nVal = examples.length >= 10 ? Math.floor(examples.length * valSplit) : 0;
+  if (nVal === 0) return { train: [...examples], val: [] };
+  const order = shuffledIndices(examples.length, createRng(seed ^ 0x5eed));
+  const valSet = new Set(order.slice(0, nVal));
+  return { train: examples.filter((_, i) => !valSet.has(i)), val: examples.filter((_, i) => valSet.has(i)) };
+}
+
+export function totalStepsOf(s: RunSettings, trainExamples: number): number {
+  return s.steps ?? Math.max(1, Math.ceil((Math.ceil(trainExamples / s.batchSize) / s.gradAccum) * s.epochs));
+}
+
+export class TrainingRun {
+  readonly lora: GpuLora;
+  readonly trainer: Trainer;
+  readonly totalSteps: number;
+  private readonly loader: DataLoader;
+  private history: HistoryPoint[];
+  private bestValLoss: number | null;
+  private evalsWithoutImprovement: number;
+  private elapsedBefore: number;
+  private state: RunState = 'paused';
+  private resumeGate: (() => void) | null = null;
+  private stopRequested = false;
+  private pauseRequested = false;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    weights: GpuModelWeights,
+    readonly layout: LoraLayout,
+    private readonly train: readonly TrainingExample[],
+    private readonly val: readonly TrainingExample[],
+    readonly settings: RunSettings,
+    private readonly padTokenId: number,
+    start: { params: Float32Array } | { checkpoint: RunCheckpoint },
+    private readonly hooks: RunHooks = {},
+  ) {
+    if (train.length === 0) throw new QloraError('DATASET_INVALID', 'No training examples: the dataset is empty after the validation split.');
+    const cp = 'checkpoint' in start ? start.checkpoint : null;
+    this.totalSteps = cp?.totalSteps ?? totalStepsOf(settings, train.length);
+    this.lora = createGpuLora(ctx, layout, cp ? cp.params : start.params);
+    if (cp) writeOptimizerState(ctx, this.lora, { m: cp.m, v: cp.v });
+    this.trainer = new Trainer(ctx, weights, this.lora, {
+      lr: settings.lr,
+      scheduler: settings.scheduler,
+      warmupSteps: settings.warmup,
+      totalSteps: this.totalSteps,
+      seed: settings.seed,
+      gradientCheckpointing: settings.gradientCheckpointing,
+      optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm },
+    });
+    if (cp) this.trainer.step = cp.step;
+    this.loader = new DataLoader(train, { batchSize: settings.batchSize, padTokenId, shuffle: settings.shuffle, seed: settings.seed, start: cp?.position });
+    this.history = cp ? [...cp.history] : [];
+    this.bestValLoss = cp?.bestValLoss ?? null;
+    this.evalsWithoutImprovement = cp?.evalsWithoutImprovement ?? 0;
+    this.elapsedBefore = cp?.elapsedMs ?? 0;
+  }
+
+  get step(): number {
+    return this.trainer.step;
+  }
+
+  get runState(): RunState {
+    return this.state;
+  }
+
+  private setState(s: RunState): void {
+    this.state = s;
+    this.hooks.onState?.(s);
+  }
+
+  pause(): void {
+    this.pauseRequested = true;
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    this.resumeGate?.();
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.resumeGate?.();
+  }
+
+  /** Mean validation loss (dropout off), or null without validation examples. */
+  async validationLoss(): Promise<number | null> {
+    if (this.val.length === 0) return null;
+    const bs = this.settings.batchSize;
+    const batches = [];
+    for (let i = 0; i < this.val.length; i += bs) batches.push(collate(this.val.slice(i, i + bs), this.padTokenId));
+    return (await this.trainer.evaluate(batches)).loss;
+  }
+
+  async checkpoint(elapsedMs: number): Promise<RunCheckpoint> {
+    const [params, opt] = await Promise.all([readLoraParams(this.ctx, this.lora), readOptimizerState(this.ctx, this.lora)]);
+    return {
+      step: this.step, totalSteps: this.totalSteps, position: this.loader.position, params, m: opt.m, v: opt.v,
+      history: [...this.history], bestValLoss: this.bestValLoss, evalsWithoutImprovement: this.evalsWithoutImprovement, elapsedMs,
+    };
+  }
+
+  /** Runs until the last step, a stop, or early stopping; resolves with the final state. */
+  async run(): Promise<RunState> {
+    const started = performance.now();
+    let pausedMs = 0;
+    let tokensSeen = 0;
+    const elapsed = () => this.elapsedBefore + (performance.now() - started) - pausedMs;
+    this.setState('training');
+    while (this.step < this.totalSteps && !this.stopRequested) {
+      if (this.pauseRequested) {
+        const p0 = performance.now();
+        this.setState('paused');
+        await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
+        await new Promise<void>((r) => (this.resumeGate = r));
+        this.resumeGate = null;
+        pausedMs += performance.now() - p0;
+        if (this.stopRequested) break;
+        this.setState('training');
+      }
+      const micro = Array.from({ length: this.settings.gradAccum }, () => this.loader.next());
+      const r: StepResult = await this.trainer.trainStep(micro);
+      tokensSeen += r.tokens;
+      const point: HistoryPoint = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: r.ms };
+      if (r.step % this.settings.evalEvery === 0 || r.step === this.totalSteps) {
+        const valLoss = await this.validationLoss();
+        if (valLoss !== null) {
+          point.valLoss = valLoss;
+          this.hooks.onEval?.(r.step, valLoss);
+          if (this.bestValLoss === null || valLoss < this.bestValLoss) {
+            this.bestValLoss = valLoss;
+            this.evalsWithoutImprovement = 0;
+          } else this.evalsWithoutImprovement++;
+        }
+      }
+      this.history.push(point);
+      const ms = elapsed();
+      this.hooks.onStep?.({ ...point, totalSteps: this.totalSteps, elapsedMs: ms, tokensPerSecond: tokensSeen / ((performance.now() - started - pausedMs) / 1000) });
+      if (this.settings.patience > 0 && this.evalsWithoutImprovement >= this.settings.patience) {
+        await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
+        this.setState('early-stopped');
+        return this.state;
+      }
+      if (r.step % this.settings.checkpointEvery === 0 || r.step === this.totalSteps) {
+        await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
+      }
+    }
+    if (this.stopRequested) {
+      await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
+      this.setState('stopped');
+    } else this.setState('done');
+    return this.state;
+  }
+
+  destroy(): void {
+    this.trainer.destroy();
+    destroyGpuLora(this.ctx, this.lora);
+  }
+}
