@@ -35,7 +35,11 @@ export interface GpuBatch {
   targets: ArrayLike<number>;
 }
 
-function chunkRows(M: number, V: number, bytes: number): number {
+/** Bytes the logits chunk may take by default. */
+export const DEFAULT_LOGITS_CHUNK_BYTES = 256 * 2 ** 20;
+
+/** Rows of logits computed at once: all of them when they fit, else a multiple of 64 (aligned bindings). */
+export function logitsChunkRows(M: number, V: number, bytes = DEFAULT_LOGITS_CHUNK_BYTES): number {
   if (M * V * 4 <= bytes) return M;
   return Math.max(64, Math.floor(bytes / (V * 4) / 64) * 64);
 }
@@ -91,7 +95,7 @@ export class ModelPass {
     const layerCtx = (i: number): LayerContext => ({ layer: i, w: weights.layers[i], lora, rope: weights.rope, dyn: this.dyn, train: this.train, xdrop });
     const xnF = f(M * D, 'final_norm');
     const rstdF = f(M, 'final_rstd');
-    this.logitsRows = opts.keepLogits ? M : chunkRows(M, V, opts.logitsChunkBytes ?? 256 * 2 ** 20);
+    this.logitsRows = opts.keepLogits ? M : logitsChunkRows(M, V, opts.logitsChunkBytes);
     this.logits = f(this.logitsRows * V, 'logits');
 
     const rec = new Recorder(ctx);

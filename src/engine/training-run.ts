@@ -90,7 +90,7 @@ export class TrainingRun {
     if (train.length === 0) throw new QloraError('DATASET_INVALID', 'No training examples: the dataset is empty after the validation split.');
     const cp = 'checkpoint' in start ? start.checkpoint : null;
     this.totalSteps = cp?.totalSteps ?? totalStepsOf(settings, train.length);
-    this.lora = createGpuLora(ctx, layout, cp ? cp.params : start.params);
+    this.lora = createGpuLora(ctx, layout, cp ? cp.params : (start as { params: Float32Array }).params);
     if (cp) writeOptimizerState(ctx, this.lora, { m: cp.m, v: cp.v });
     this.trainer = new Trainer(ctx, weights, this.lora, {
       lr: settings.lr,

@@ -1,0 +1,245 @@
+// The memory estimate against what the engine really allocates: the tiny models' weights, LoRA state,
+// AdamW and a training (and evaluation) pass are created on a GPU context whose storage buffers are
+// counted; the estimate must match them. Uniform blocks are counted apart (the estimate leaves them
+// out) and shown to be small next to the real thing. Then the fit check's messages.
+import { describe, it, expect, beforeAll } from 'vitest';
+import type { GpuContext } from '../src/gpu/context';
+import { USAGE } from '../src/gpu/context';
+import { readModelFiles } from '../src/io/model-files';
+import type { LoadedModelFiles } from '../src/io/model-files';
+import { dirReader } from '../src/io/node-files';
+import { prepareBaseWeights } from '../src/engine/base-weights';
+import type { BaseQuant } from '../src/engine/base-weights';
+import { uploadModelWeights, destroyModelWeights } from '../src/engine/gpu-weights';
+import { createGpuLora, destroyGpuLora } from '../src/engine/gpu-lora';
+import { AdamW, DEFAULT_OPTIMIZER } from '../src/engine/optimizer';
+import { ModelPass } from '../src/engine/causal-lm';
+import { LORA_MODULES, loraLayout, initLoraParams } from '../src/engine/lora';
+import type { LoraSettings } from '../src/engine/lora';
+import { f32ArrayToF16 } from '../src/formats/half';
+import { parseModelConfig } from '../src/formats/model-config';
+import {
+  checkFits, estimate16bitLoraMemory, estimateFullFinetuneMemory, estimateTrainingMemory, modelParameterCount, nf4WeightBytes,
+} from '../src/engine/memory-estimate';
+import { logitsChunkRows } from '../src/engine/causal-lm';
+import type { TrainingMemorySettings } from '../src/engine/memory-estimate';
+import { gpu } from './helpers/gpu';
+import { FIXTURES } from './helpers/golden';
+
+/** A view of ctx counting storage buffers (what the estimate covers) and uniform blocks apart. */
+function countingContext(ctx: GpuContext) {
+  const sizes = new Map<GPUBuffer, { bytes: number; uniform: boolean }>();
+  const stats = { storage: 0, storagePeak: 0, uniform: 0, largest: 0 };
+  const counted: GpuContext = {
+    ...ctx,
+    createBuffer(bytes, usage, label) {
+      const b = ctx.createBuffer(bytes, usage, label);
+      const uniform = (usage & USAGE.UNIFORM) !== 0;
+      sizes.set(b, { bytes: b.size, uniform });
+      if (uniform) stats.uniform += b.size;
+      else if (label !== 'dummy') {
+        stats.storage += b.size;
+        stats.storagePeak = Math.max(stats.storagePeak, stats.storage);
+        stats.largest = Math.max(stats.largest, b.size);
+      }
+      return b;
+    },
+    destroyBuffer(b) {
+      const s = sizes.get(b);
+      if (s && !s.uniform) stats.storage -= s.bytes;
+      sizes.delete(b);
+      ctx.destroyBuffer(b);
+    },
+  };
+  return { counted, stats };
+}
+
+interface Case {
+  name: string;
+  model: 'tiny-llama' | 'tiny-qwen2';
+  settings: TrainingMemorySettings;
+  /** Store the embedding / lm_head as f16, as a checkpoint saved in F16 would be. */
+  f16Embed?: boolean;
+}
+
+const lora = (over: Partial<LoraSettings> = {}): LoraSettings => ({ r: 8, alpha: 16, dropout: 0.05, targets: LORA_MODULES, rslora: false, ...over });
+
+const CASES: Case[] = [
+  {
+    name: 'QLoRA, all targets, dropout, no checkpointing',
+    model: 'tiny-llama',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 2, seqLen: 64, lora: lora(), gradientCheckpointing: false },
+  },
+  {
+    name: 'f16 base, q/v only, no dropout, checkpointing, chunked logits, f16 embedding',
+    model: 'tiny-llama',
+    f16Embed: true,
+    settings: {
+      quant: 'f16', embedDtypeBytes: 2, batchSize: 3, seqLen: 40, lora: lora({ r: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }),
+      gradientCheckpointing: true, logitsChunkBytes: 64 * 512 * 4,
+    },
+  },
+  {
+    name: 'f32 base, tied embeddings and q/k/v biases, with an evaluation pass',
+    model: 'tiny-qwen2',
+    settings: { quant: 'f32', embedDtypeBytes: 4, batchSize: 4, seqLen: 33, lora: lora({ r: 16 }), gradientCheckpointing: false, evaluation: true },
+  },
+  {
+    name: 'QLoRA on Qwen2 (GQA 4:1), checkpointing',
+    model: 'tiny-qwen2',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 1, seqLen: 100, lora: lora({ targets: ['gate_proj', 'up_proj', 'down_proj'] }), gradientCheckpointing: true },
+  },
+];
+
+describe('estimateTrainingMemory matches the engine allocations', () => {
+  let ctx: GpuContext;
+  const files = new Map<string, LoadedModelFiles>();
+  beforeAll(async () => {
+    ctx = await gpu();
+    for (const m of ['tiny-llama', 'tiny-qwen2']) files.set(m, await readModelFiles(dirReader(`${FIXTURES}${m}/`)));
+  });
+
+  for (const c of CASES) {
+    it(c.name, () => {
+      const { config, tensors } = files.get(c.model)!;
+      const s = c.settings;
+      const host = prepareBaseWeights(tensors, config, s.quant as BaseQuant);
+      if (c.f16Embed) {
+        const toF16 = (w: typeof host.embed) => ({ format: 'f16' as const, rows: w.rows, cols: w.cols, data: f32ArrayToF16(w.data as Float32Array) });
+        host.embed = toF16(host.embed);
+        if (host.lmHead) host.lmHead = toF16(host.lmHead);
+      }
+      const { counted, stats } = countingContext(ctx);
+      const peakBefore = ctx.memory.peak;
+      const inUseBefore = ctx.memory.inUse;
+      const weights = uploadModelWeights(counted, config, host);
+      const layout = loraLayout(config, s.lora);
+      const gl = createGpuLora(counted, layout, initLoraParams(layout, 1));
+      const opt = new AdamW(counted, gl, DEFAULT_OPTIMIZER);
+      const pass = new ModelPass(counted, weights, gl, s.batchSize, s.seqLen, true, { gradientCheckpointing: s.gradientCheckpointing, logitsChunkBytes: s.logitsChunkBytes });
+      const evalPass = s.evaluation ? new ModelPass(counted, weights, gl, s.batchSize, s.seqLen, false, { logitsChunkBytes: s.logitsChunkBytes }) : null;
+      const realStorage = stats.storagePeak;
+      const realAll = ctx.memory.inUse - inUseBefore;
+      const peakGrowth = ctx.memory.peak - peakBefore;
+      evalPass?.destroy();
+      pass.destroy();
+      opt.destroy();
+      destroyGpuLora(counted, gl);
+      destroyModelWeights(counted, weights);
+      expect(stats.storage).toBe(0); // everything counted was freed
+
+      const e = estimateTrainingMemory(config, s);
+      // Storage buffers: exact (the estimate is the same buffer list).
+      expect(e.total).toBe(realStorage);
+      expect(e.largestBuffer.bytes).toBe(stats.largest);
+      expect(e.base).toBe(weights.bytes);
+      expect(e.base + e.lora + e.optimizer + e.activations + e.logits).toBe(e.total);
+      expect(e.breakdown.reduce((a, b) => a + b.bytes, 0)).toBe(e.total);
+      // Everything ctx.memory saw, uniform blocks included: the estimate is within 15% on these tiny
+      // shapes (hundreds of 256-byte uniform slots next to kilobytes of activations), and below it.
+      expect(realAll - stats.uniform).toBeGreaterThanOrEqual(e.total);
+      expect(realAll - stats.uniform - e.total).toBeLessThanOrEqual(16); // the dummy binding, once per context
+      expect(e.total / realAll).toBeGreaterThan(0.85);
+      if (peakGrowth > 0) expect(peakGrowth).toBeLessThanOrEqual(realAll);
+    });
+  }
+});
+
+// A Llama-3-8B-shaped config for the arithmetic checks (no weights needed).
+const LLAMA3_8B = parseModelConfig({
+  architectures: ['LlamaForCausalLM'], hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32,
+  num_key_value_heads: 8, vocab_size: 128256, max_position_embeddings: 8192, rope_theta: 500000, tie_word_embeddings: false,
+});
+const RUN_8B: TrainingMemorySettings = { quant: 'nf4', embedDtypeBytes: 2, batchSize: 4, seqLen: 512, lora: lora({ r: 16 }), gradientCheckpointing: false };
+
+describe('memory arithmetic', () => {
+  it('NF4 bytes: packed n/2 + one code per 64 + an f32 per 256 codes + the 1 KiB map', () => {
+    // 4096×4096: 8 MiB packed, 262144 codes, 1024 nested f32 = 4096 bytes, 1024 map.
+    expect(nf4WeightBytes(4096 * 4096)).toBe(8 * 2 ** 20 + 262144 + 4096 + 1024);
+    // 7 values: 4 bytes packed (3.5 rounded to a buffer of 4), 1 code (4), 1 nested (4), map.
+    expect(nf4WeightBytes(7)).toBe(4 + 4 + 4 + 1024);
+  });
+
+  it('logits chunk rows follow causal-lm.ts: all rows when they fit, else multiples of 64', () => {
+    expect(logitsChunkRows(100, 512, 100 * 512 * 4)).toBe(100);
+    expect(logitsChunkRows(2048, 128256)).toBe(512); // 256 MiB / (128256·4) = 523.3 rows → 512
+    expect(logitsChunkRows(2048, 10_000_000)).toBe(64); // never fewer than 64
+  });
+
+  it('Llama-3-8B QLoRA: NF4 base ≈ 5.3 GiB with f16 embedding and lm_head, LoRA r=16 = 42M params', () => {
+    const e = estimateTrainingMemory(LLAMA3_8B, RUN_8B);
+    const layout = loraLayout(LLAMA3_8B, RUN_8B.lora);
+    expect(layout.parameterCount).toBe(41_943_040); // PEFT's print_trainable_parameters for this config
+    expect(e.lora).toBe(2 * layout.totalFloats * 4);
+    // 6.98e9 projection weights × (1/2 + 1/64 + 4/(64·256)) bytes = 3.35 GiB, plus 2 × 1002 MiB in f16.
+    expect(e.base / 2 ** 30).toBeGreaterThan(5.25);
+    expect(e.base / 2 ** 30).toBeLessThan(5.35);
+    // The embedding (128256 × 4096 × 2 bytes = 1002 MiB) is the largest buffer.
+    expect(e.largestBuffer).toEqual({ label: 'embedding', bytes: 128256 * 4096 * 2 });
+    // Checkpointing shrinks activations, leaves base/LoRA/optimizer alone.
+    const ck = estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, gradientCheckpointing: true });
+    expect(ck.activations).toBeLessThan(e.activations / 4);
+    expect(ck.base + ck.lora + ck.optimizer).toBe(e.base + e.lora + e.optimizer);
+  });
+
+  it('16-bit LoRA and full fine-tuning cost more, full fine-tuning 16 bytes per parameter', () => {
+    const q = estimateTrainingMemory(LLAMA3_8B, RUN_8B);
+    const l16 = estimate16bitLoraMemory(LLAMA3_8B, RUN_8B);
+    const full = estimateFullFinetuneMemory(LLAMA3_8B, RUN_8B);
+    const P = modelParameterCount(LLAMA3_8B);
+    expect(P).toBe(8_030_261_248); // Llama-3-8B's published parameter count
+    expect(l16.base).toBeGreaterThan(2.5 * q.base); // 2 bytes vs ~0.52 per projection weight
+    expect(full.base + full.optimizer).toBeGreaterThanOrEqual(16 * P);
+    expect(full.base + full.optimizer - 16 * P).toBe(2 * 4096 * 64 * 4); // plus the RoPE tables, 2 MiB
+    expect(full.lora).toBe(0);
+    expect(full.total).toBeGreaterThan(l16.total);
+    expect(l16.total).toBeGreaterThan(q.total);
+  });
+});
+
+describe('checkFits', () => {
+  const bigLimits = { maxBufferSize: 4 * 2 ** 30, maxStorageBufferBindingSize: 4 * 2 ** 30 };
+
+  it('fits with room to spare', () => {
+    expect(checkFits(estimateTrainingMemory(LLAMA3_8B, RUN_8B), bigLimits, 80 * 2 ** 30)).toEqual({ ok: true });
+  });
+
+  it('a buffer over the binding limit names the buffer and the limit', () => {
+    const r = checkFits(estimateTrainingMemory(LLAMA3_8B, RUN_8B), { maxBufferSize: 2 ** 30 * 4, maxStorageBufferBindingSize: 2 ** 27 });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.code).toBe('ADAPTER_LIMITS');
+    expect(r.message).toContain('embedding');
+    expect(r.message).toContain('maxStorageBufferBindingSize');
+    expect(r.message).toContain('128.0 MiB');
+  });
+
+  it('a huge batch makes an [M, I] activation the largest buffer: reduce batch size or sequence length', () => {
+    const e = estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, batchSize: 64, seqLen: 2048 });
+    expect(e.largestBuffer).toEqual({ label: 'activations [M, I]', bytes: 64 * 2048 * 14336 * 4 });
+    const r = checkFits(e, { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 31 });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.suggestions).toEqual(['reduce the batch size', 'reduce the sequence length']);
+  });
+
+  it('over the device memory: activation levers first when activations dominate', () => {
+    const e = estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, quant: 'f16', batchSize: 8, seqLen: 2048 });
+    const r = checkFits(e, bigLimits, 16 * 2 ** 30);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.code).toBe('OUT_OF_MEMORY');
+    expect(r.suggestions[0]).toBe('enable gradient checkpointing');
+    expect(r.suggestions.some((x) => x.startsWith('use NF4'))).toBe(true);
+    expect(r.message).toMatch(/needs about [\d.]+ GiB/);
+  });
+
+  it('over the device memory with small activations: NF4 first, and a smaller model when the base alone is too big', () => {
+    const e = estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, quant: 'f16', batchSize: 1, seqLen: 64, gradientCheckpointing: true });
+    const r = checkFits(e, bigLimits, 8 * 2 ** 30);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.suggestions[0]).toMatch(/^choose a smaller model/);
+    expect(r.suggestions[1]).toMatch(/^use NF4/);
+  });
+});
