@@ -1,0 +1,71 @@
+// The dataset as the worker holds it: records, examples, the train / validation split, and what the
+// page shows about it (format, counts, problems by line or record, a token-level preview of what is
+// trained and what is masked). Evaluation prompts and references come from the validation records.
+import type { TextTokenizer } from '../data/tokenizer';
+import { prepareDataset } from '../data/dataset';
+import type { PreparedDataset } from '../data/dataset';
+import type { IndexedExample } from '../data/examples';
+import { formatAlpacaPrompt, IGNORE_INDEX } from '../data/examples';
+import type { RunSettings } from '../engine/run-settings';
+import { splitExamples } from '../engine/training-run';
+import type { DataSummary, TokenPreview } from './protocol';
+
+export interface LoadedData {
+  text: string;
+  fileName: string;
+  onInvalid: 'stop' | 'skip';
+  prepared: PreparedDataset;
+  train: IndexedExample[];
+  val: IndexedExample[];
+}
+
+export function loadData(text: string, fileName: string, tokenizer: TextTokenizer, s: RunSettings, onInvalid: 'stop' | 'skip'): LoadedData {
+  const prepared = prepareDataset(text, fileName, tokenizer, {
+    format: s.format === 'auto' ? undefined : s.format,
+    limit: s.limit ?? undefined,
+    maxLength: s.maxLength,
+    onInvalid,
+  });
+  const { train, val } = splitExamples(prepared.examples, s.valSplit, s.seed);
+  return { text, fileName, onInvalid, prepared, train, val };
+}
+
+/** Each token of one example, decoded on its own, marked trained when its label takes loss. */
+export function tokenPreview(e: IndexedExample, tokenizer: TextTokenizer, maxTokens = 256): TokenPreview[] {
+  return e.inputIds.slice(0, maxTokens).map((id, t) => ({ text: tokenizer.decode([id]), trained: e.labels[t] !== IGNORE_INDEX }));
+}
+
+export function summarize(d: LoadedData, tokenizer: TextTokenizer): DataSummary {
+  const lengths = d.prepared.examples.map((e) => e.inputIds.length);
+  return {
+    fileName: d.fileName,
+    format: d.prepared.format,
+    records: d.prepared.records.length,
+    train: d.train.length,
+    val: d.val.length,
+    lineErrors: d.prepared.lineErrors,
+    recordErrors: d.prepared.recordErrors,
+    preview: d.prepared.examples.length ? tokenPreview(d.prepared.examples[0], tokenizer) : [],
+    meanTokens: lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length),
+    maxTokens: Math.max(0, ...lengths),
+  };
+}
+
+/** Prompt (what the model is given) and reference (what it should answer) of a record, for BLEU / ROUGE-L. */
+export function promptAndReference(record: unknown, format: PreparedDataset['format'], tokenizer: TextTokenizer): { prompt: string; reference: string } | null {
+  const r = record as Record<string, unknown>;
+  switch (format) {
+    case 'alpaca':
+      return { prompt: formatAlpacaPrompt(String(r.instruction), typeof r.input === 'string' ? r.input : undefined), reference: String(r.output) };
+    case 'completion':
+      return { prompt: String(r.prompt), reference: String(r.completion) };
+    case 'chat': {
+      const messages = r.messages as { role: string; content: string }[];
+      const last = messages[messages.length - 1];
+      const prompt = tokenizer.applyChatTemplate(messages.slice(0, -1) as Parameters<TextTokenizer['applyChatTemplate']>[0], { addGenerationPrompt: true });
+      return { prompt, reference: last.content };
+    }
+    default:
+      return null; // plain text has no reference answer
+  }
+}

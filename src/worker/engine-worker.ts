@@ -1,0 +1,444 @@
+// The engine inside a Web Worker, exposed through comlink as EngineApi: the GPU device, the model, the
+// dataset, the running fine-tune, generation, evaluation and exports all live here, so the page only
+// draws. Runs are checkpointed to IndexedDB (run-store.ts) as they go; the engine itself stays free of
+// storage and DOM.
+import * as Comlink from 'comlink';
+import { QloraError } from '../errors';
+import { registerErrorTransfer } from './errors-transfer';
+import { createGpuContext } from '../gpu/context';
+import type { GpuContext } from '../gpu/context';
+import { idbStore, cachedModels, deleteCachedModel, loadCachedModel } from '../io/model-cache';
+import type { KeyValueStore } from '../io/model-cache';
+import { SafetensorsFile } from '../formats/safetensors';
+import { loraLayout, initLoraParams } from '../engine/lora';
+import type { LoraLayout, LoraSettings } from '../engine/lora';
+import { parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
+import { createGpuLora, destroyGpuLora, readLoraParams } from '../engine/gpu-lora';
+import type { GpuLora } from '../engine/gpu-lora';
+import { TrainingRun } from '../engine/training-run';
+import type { RunState } from '../engine/training-run';
+import type { RunSettings } from '../engine/run-settings';
+import { Generator } from '../engine/generate';
+import { formatAlpacaPrompt } from '../data/examples';
+import { estimateTrainingMemory, estimate16bitLoraMemory, estimateFullFinetuneMemory, checkFits, modelParameterCount } from '../engine/memory-estimate';
+import type { MemoryEstimate } from '../engine/memory-estimate';
+import { adapterFiles, adapterZip } from '../export/adapter-bundle';
+import { mergedModelFiles } from '../export/merged-model';
+import { pythonTrainingScript } from '../export/python-script';
+import { corpusBleu } from '../eval/bleu';
+import { meanRougeL } from '../eval/rouge';
+import { acquireAndLoad, modelFromCache, releaseModel } from './model-loading';
+import type { WorkerModel } from './model-loading';
+import { loadData, summarize, promptAndReference } from './data-state';
+import type { LoadedData } from './data-state';
+import { runStore } from './run-store';
+import { adapterNorms, nf4Block } from './learn';
+import type {
+  DataSummary, DeviceInfo, DownloadProgress, EngineApi, EvalReport, GenerationRequest, LearnData, MemoryReport, ModelChoice,
+  ModelSummary, RunListener, RunRecord, StoredItem,
+} from './protocol';
+
+registerErrorTransfer();
+
+function loraSettingsOf(s: RunSettings): LoraSettings {
+  return { r: s.loraR, alpha: s.loraAlpha, dropout: s.loraDropout, targets: s.target, rslora: s.rslora };
+}
+
+function report(e: MemoryEstimate, fits: ReturnType<typeof checkFits> | null): MemoryReport {
+  return { total: e.total, breakdown: e.breakdown, fits: fits ? fits.ok : true, message: fits && !fits.ok ? `${fits.message} ${fits.suggestions.join(' ')}` : null };
+}
+
+class Engine implements EngineApi {
+  private ctx: GpuContext | null = null;
+  private deviceLost: string | null = null;
+  private readonly store: KeyValueStore = idbStore();
+  private model: WorkerModel | null = null;
+  private data: LoadedData | null = null;
+  private run: TrainingRun | null = null;
+  private runRecord: RunRecord | null = null;
+  private runDone: Promise<RunState> | null = null;
+  /** An adapter imported to try or to continue from, when no run holds one. */
+  private imported: { layout: LoraLayout; lora: GpuLora } | null = null;
+  private stopGen = false;
+
+  async init(): Promise<DeviceInfo> {
+    if (this.ctx && !this.deviceLost) return this.info(this.ctx);
+    // After a lost device everything on the GPU is gone: start clean (the caches and checkpoints remain).
+    this.model = null;
+    this.run = null;
+    this.imported = null;
+    const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+    if (!gpu) {
+      throw new QloraError('WEBGPU_UNAVAILABLE', 'This browser does not offer WebGPU. Use a recent Chrome, Edge or Safari (WebGPU on), or Firefox Nightly; on Linux Chrome may need chrome://flags/#enable-unsafe-webgpu.');
+    }
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new QloraError('WEBGPU_UNAVAILABLE', 'WebGPU is there but found no GPU adapter. Update the graphics driver, or check chrome://gpu for WebGPU status.');
+    const ctx = await createGpuContext(adapter);
+    this.ctx = ctx;
+    this.deviceLost = null;
+    ctx.device.lost.then((i) => {
+      if (i.reason !== 'destroyed') this.deviceLost = i.message || 'the GPU device was lost';
+    });
+    return this.info(ctx);
+  }
+
+  private info(ctx: GpuContext): DeviceInfo {
+    return { adapter: ctx.adapterDescription, f16: ctx.features.f16, maxBufferSize: ctx.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.limits.maxStorageBufferBindingSize };
+  }
+
+  private gpu(): GpuContext {
+    if (this.deviceLost) throw new QloraError('DEVICE_LOST', `The GPU device was lost (${this.deviceLost}). Resume from the last checkpoint: nothing saved is lost.`);
+    if (!this.ctx) throw new QloraError('INTERNAL', 'init() was not called');
+    return this.ctx;
+  }
+
+  private requireModel(): WorkerModel {
+    if (!this.model) throw new QloraError('ARGUMENT_INVALID', 'Load a model first.');
+    return this.model;
+  }
+
+  async loadModel(choice: ModelChoice, quant: RunSettings['quant'], onProgress: (p: DownloadProgress) => void): Promise<ModelSummary> {
+    const ctx = this.gpu();
+    if (this.run?.runState === 'training' || this.run?.runState === 'paused') throw new QloraError('ARGUMENT_INVALID', 'Stop the running fine-tune before loading another model.');
+    this.dropRun();
+    if (this.model) releaseModel(ctx, this.model);
+    this.model = null;
+    this.model = await acquireAndLoad(ctx, this.store, choice, quant, onProgress);
+    return this.model.summary;
+  }
+
+  async setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary> {
+    const m = this.requireModel();
+    this.data = loadData(text, fileName, m.tokenizer, settings, onInvalid);
+    return summarize(this.data, m.tokenizer);
+  }
+
+  private estimate(settings: RunSettings, m: WorkerModel): MemoryEstimate {
+    return estimateTrainingMemory(m.config, {
+      quant: settings.quant,
+      embedDtypeBytes: m.weights.embed.format === 'f32' ? 4 : 2,
+      batchSize: settings.batchSize,
+      seqLen: Math.min(settings.maxLength, this.data ? Math.max(8, ...this.data.prepared.examples.map((e) => e.inputIds.length)) : settings.maxLength),
+      lora: loraSettingsOf(settings),
+      gradientCheckpointing: settings.gradientCheckpointing,
+      evaluation: (this.data?.val.length ?? 0) > 0,
+    });
+  }
+
+  async estimateMemory(settings: RunSettings): Promise<MemoryReport> {
+    const m = this.requireModel();
+    const e = this.estimate(settings, m);
+    return report(e, checkFits(e, this.gpu().limits));
+  }
+
+  private dropRun(): void {
+    if (this.run && this.ctx && !this.deviceLost) this.run.destroy();
+    this.run = null;
+    this.runRecord = null;
+    this.runDone = null;
+  }
+
+  async startRun(settings: RunSettings, listener: RunListener, initAdapter: { config: string; weights: Uint8Array } | null, resumeRunId?: string): Promise<RunRecord> {
+    const ctx = this.gpu();
+    if (this.run && (this.run.runState === 'training' || this.run.runState === 'paused')) throw new QloraError('ARGUMENT_INVALID', 'A fine-tune is already running.');
+    this.dropRun();
+    let record: RunRecord;
+    let checkpoint = null;
+    if (resumeRunId) {
+      const saved = await runStore.record(resumeRunId);
+      const savedData = await runStore.data(resumeRunId);
+      if (!saved || !savedData) throw new QloraError('STORAGE', `Run ${resumeRunId} is no longer in browser storage.`);
+      record = saved;
+      settings = saved.settings;
+      checkpoint = (await runStore.checkpoint(resumeRunId)) ?? null;
+      if (!this.model || this.model.cacheKey !== saved.modelKey) {
+        if (this.model) releaseModel(ctx, this.model);
+        this.model = null;
+        this.model = await modelFromCache(ctx, await loadCachedModel(this.store, saved.modelKey), settings.quant, true);
+      }
+      this.data = loadData(savedData.text, savedData.fileName, this.model.tokenizer, settings, savedData.onInvalid);
+      initAdapter = savedData.initAdapter;
+    } else {
+      const m = this.requireModel();
+      if (!this.data) throw new QloraError('ARGUMENT_INVALID', 'Load a dataset first.');
+      const fits = checkFits(this.estimate(settings, m), ctx.limits);
+      if (!fits.ok) throw new QloraError(fits.code, `${fits.message} ${fits.suggestions.join(' ')}`);
+      record = {
+        id: `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`,
+        name: `${m.summary.name} · ${this.data.fileName}`,
+        settings,
+        modelKey: m.cacheKey,
+        state: 'created',
+        step: 0,
+        totalSteps: 0,
+        history: [],
+        updated: Date.now(),
+      };
+      await runStore.saveData(record.id, { text: this.data.text, fileName: this.data.fileName, onInvalid: this.data.onInvalid, initAdapter });
+    }
+    const m = this.requireModel();
+    const data = this.data!;
+    let layout: LoraLayout;
+    let params: Float32Array;
+    if (initAdapter) {
+      const cfg = parseAdapterConfig(JSON.parse(initAdapter.config), 'adapter_config.json');
+      layout = loraLayout(m.config, cfg.settings);
+      params = readAdapterWeights(new SafetensorsFile(initAdapter.weights, 'adapter_model.safetensors'), layout);
+      settings = { ...settings, loraR: cfg.settings.r, loraAlpha: cfg.settings.alpha, loraDropout: cfg.settings.dropout, target: [...cfg.settings.targets], rslora: cfg.settings.rslora };
+    } else {
+      layout = loraLayout(m.config, loraSettingsOf(settings));
+      params = initLoraParams(layout, settings.seed);
+    }
+    const rec = record;
+    const persist = async () => {
+      rec.updated = Date.now();
+      await runStore.saveRecord(rec);
+    };
+    this.run = new TrainingRun(ctx, m.weights, layout, data.train, data.val, settings, m.tokenizer.padTokenId ?? 0,
+      checkpoint ? { checkpoint } : { params }, {
+        onStep: (p) => {
+          rec.step = p.step;
+          rec.totalSteps = p.totalSteps;
+          void listener.onStep(p);
+        },
+        onState: (s) => {
+          rec.state = s;
+          void persist();
+          void listener.onState(s);
+        },
+        onCheckpoint: async (c) => {
+          await runStore.saveCheckpoint(rec.id, c);
+          rec.history = c.history;
+          rec.step = c.step;
+          rec.totalSteps = c.totalSteps;
+          await persist();
+          void listener.onCheckpoint(c.step);
+        },
+      });
+    rec.settings = settings;
+    rec.totalSteps = this.run.totalSteps;
+    this.runRecord = rec;
+    await persist();
+    const run = this.run;
+    this.runDone = run.run().catch(async (e) => {
+      rec.state = 'stopped';
+      await persist().catch(() => undefined);
+      if (this.deviceLost) throw new QloraError('DEVICE_LOST', `The GPU device was lost (${this.deviceLost}) at step ${run.step}. Resume from the last checkpoint.`);
+      throw e;
+    });
+    this.runDone.catch(() => undefined); // observed through waitForRun()
+    return rec;
+  }
+
+  async pause(): Promise<void> {
+    this.run?.pause();
+  }
+
+  async resume(): Promise<void> {
+    this.run?.resume();
+  }
+
+  async stop(): Promise<void> {
+    this.run?.stop();
+  }
+
+  async waitForRun(): Promise<RunState> {
+    if (!this.runDone) throw new QloraError('ARGUMENT_INVALID', 'No fine-tune has been started.');
+    return this.runDone;
+  }
+
+  /** The adapter generation and exports use: the run's, else an imported one. */
+  private adapter(): { layout: LoraLayout; lora: GpuLora } | null {
+    if (this.run) return { layout: this.run.layout, lora: this.run.lora };
+    return this.imported;
+  }
+
+  private promptText(req: GenerationRequest, m: WorkerModel): string {
+    if (req.template === 'alpaca') return formatAlpacaPrompt(req.prompt);
+    if (req.template === 'chat') return m.tokenizer.applyChatTemplate([{ role: 'user', content: req.prompt }], { addGenerationPrompt: true });
+    return req.prompt;
+  }
+
+  private async generateIds(m: WorkerModel, prompt: string, addSpecial: boolean, req: Omit<GenerationRequest, 'prompt' | 'template'>, onIds?: (ids: number[]) => void): Promise<number[]> {
+    const ctx = this.gpu();
+    const adapter = req.withAdapter ? this.adapter() : null;
+    if (req.withAdapter && !adapter) throw new QloraError('ARGUMENT_INVALID', 'There is no fine-tuned adapter yet: train or import one.');
+    const ids = m.tokenizer.encode(prompt, { addSpecialTokens: addSpecial });
+    const maxPrompt = Math.max(1, Math.min(m.weights.rope.maxPos, 4096) - req.maxNewTokens);
+    const promptIds = ids.slice(-maxPrompt);
+    const gen = new Generator(ctx, m.weights, adapter?.lora ?? null, promptIds.length + req.maxNewTokens);
+    const eos = [...m.config.eosTokenIds, ...(m.tokenizer.eosTokenId !== null ? [m.tokenizer.eosTokenId] : [])];
+    const out: number[] = [];
+    this.stopGen = false;
+    try {
+      return await gen.generate(promptIds, {
+        maxNewTokens: req.maxNewTokens, greedy: req.greedy, temperature: req.temperature, topP: req.topP, seed: req.seed, eosTokenIds: eos,
+        onToken: (id) => {
+          out.push(id);
+          onIds?.(out);
+        },
+        shouldContinue: () => !this.stopGen,
+      });
+    } finally {
+      gen.destroy();
+    }
+  }
+
+  async generate(req: GenerationRequest, onToken: (text: string) => void): Promise<string> {
+    const m = this.requireModel();
+    let sent = '';
+    const ids = await this.generateIds(m, this.promptText(req, m), req.template !== 'chat', req, (ids) => {
+      const text = m.tokenizer.decode(ids, { skipSpecialTokens: true });
+      if (text.length > sent.length && text.startsWith(sent)) void onToken(text.slice(sent.length));
+      sent = text;
+    });
+    return m.tokenizer.decode(ids, { skipSpecialTokens: true });
+  }
+
+  async stopGeneration(): Promise<void> {
+    this.stopGen = true;
+  }
+
+  async evaluateGenerations(maxSamples: number, maxNewTokens: number): Promise<EvalReport> {
+    const m = this.requireModel();
+    const d = this.data;
+    if (!d || d.val.length === 0) throw new QloraError('DATASET_INVALID', 'There are no validation examples: set a validation split above 0 (needs at least 10 records).');
+    const samples: EvalReport['samples'] = [];
+    for (const e of d.val.slice(0, maxSamples)) {
+      const pr = promptAndReference(d.prepared.records[e.recordIndex], d.prepared.format, m.tokenizer);
+      if (!pr) continue;
+      const ids = await this.generateIds(m, pr.prompt, d.prepared.format !== 'chat', { maxNewTokens, greedy: true, temperature: 1, topP: 1, seed: 0, withAdapter: !!this.adapter() });
+      samples.push({ prompt: pr.prompt, reference: pr.reference, output: m.tokenizer.decode(ids, { skipSpecialTokens: true }).trim() });
+    }
+    if (samples.length === 0) throw new QloraError('DATASET_INVALID', 'Plain-text records have no reference answers to score BLEU / ROUGE-L against.');
+    return {
+      bleu: corpusBleu(samples.map((s) => s.output), samples.map((s) => s.reference)).score,
+      rougeL: meanRougeL(samples.map((s) => s.reference), samples.map((s) => s.output)).fmeasure,
+      samples,
+    };
+  }
+
+  private async adapterParams(): Promise<{ layout: LoraLayout; params: Float32Array }> {
+    const a = this.adapter();
+    if (!a) throw new QloraError('ARGUMENT_INVALID', 'There is no adapter to export yet: train or import one.');
+    return { layout: a.layout, params: await readLoraParams(this.gpu(), a.lora) };
+  }
+
+  private baseModelName(): string | null {
+    const key = this.model?.summary.name ?? null;
+    return key;
+  }
+
+  async exportAdapter(): Promise<{ zip: Uint8Array; files: Record<string, Uint8Array> }> {
+    const { layout, params } = await this.adapterParams();
+    const info = { quant: this.model?.quant, steps: this.run?.step, dataset: this.data?.fileName };
+    const zip = adapterZip(layout, params, this.baseModelName(), info);
+    const files = adapterFiles(layout, params, this.baseModelName(), info);
+    return Comlink.transfer({ zip, files }, [zip.buffer as ArrayBuffer]);
+  }
+
+  async exportMerged(dtype: 'F16' | 'BF16'): Promise<{ name: string; bytes: Uint8Array }[]> {
+    const m = this.requireModel();
+    const { layout, params } = await this.adapterParams();
+    const cached = await loadCachedModel(this.store, m.cacheKey);
+    const files = [...mergedModelFiles({
+      config: cached.config,
+      configJson: JSON.parse(cached.files['config.json']),
+      weights: cached.weights,
+      layout,
+      params,
+      tokenizerFiles: Object.fromEntries(Object.entries(cached.files).filter(([k, v]) => k !== 'config.json' && v !== undefined)) as Record<string, string>,
+      dtype,
+    })];
+    return Comlink.transfer(files.map((f) => ({ name: f.name, bytes: f.bytes })), files.map((f) => f.bytes.buffer as ArrayBuffer));
+  }
+
+  async exportScript(dataFileName: string): Promise<string> {
+    const s = this.runRecord?.settings;
+    const m = this.requireModel();
+    if (!s) throw new QloraError('ARGUMENT_INVALID', 'Start a fine-tune first: the script reproduces its settings.');
+    return pythonTrainingScript({
+      modelId: m.summary.name, revision: s.revision, dataFileName, format: this.data?.prepared.format ?? 'alpaca', maxLength: s.maxLength,
+      batchSize: s.batchSize, gradAccum: s.gradAccum, ...(s.steps !== null ? { steps: s.steps } : { epochs: s.epochs }),
+      lr: s.lr, scheduler: s.scheduler, warmupSteps: s.warmup, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
+      lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit,
+    });
+  }
+
+  async importAdapter(config: string, weights: Uint8Array): Promise<void> {
+    const ctx = this.gpu();
+    const m = this.requireModel();
+    let json: unknown;
+    try {
+      json = JSON.parse(config);
+    } catch (e) {
+      throw new QloraError('CONFIG_INVALID', `adapter_config.json is not valid JSON: ${(e as Error).message}`);
+    }
+    const cfg = parseAdapterConfig(json);
+    const layout = loraLayout(m.config, cfg.settings);
+    const params = readAdapterWeights(new SafetensorsFile(weights, 'adapter_model.safetensors'), layout);
+    if (this.imported) destroyGpuLora(ctx, this.imported.lora);
+    if (this.run && this.run.runState !== 'training' && this.run.runState !== 'paused') this.dropRun();
+    this.imported = { layout, lora: createGpuLora(ctx, layout, params) };
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return runStore.records();
+  }
+
+  async listStored(): Promise<{ items: StoredItem[]; usage: number | null; quota: number | null; persisted: boolean }> {
+    const items: StoredItem[] = [];
+    for (const c of await cachedModels(this.store)) {
+      items.push({ kind: 'model', key: c.key, name: c.label, bytes: c.bytes, date: c.updatedAt, detail: `${c.quant}${c.complete ? '' : ', incomplete download'}` });
+    }
+    for (const r of await runStore.records()) {
+      items.push({ kind: 'run', key: r.id, name: r.name, bytes: await runStore.sizeOf(r.id), date: r.updated, detail: `${r.state}, step ${r.step}/${r.totalSteps}` });
+    }
+    const est = await navigator.storage?.estimate?.().catch(() => null);
+    const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;
+    return { items, usage: est?.usage ?? null, quota: est?.quota ?? null, persisted };
+  }
+
+  async deleteStored(kind: StoredItem['kind'], key: string): Promise<void> {
+    if (kind === 'model') {
+      if (this.model?.cacheKey === key && this.run && (this.run.runState === 'training' || this.run.runState === 'paused')) {
+        throw new QloraError('ARGUMENT_INVALID', 'This model is being fine-tuned; stop the run before deleting it.');
+      }
+      await deleteCachedModel(this.store, key);
+    } else if (kind === 'run') {
+      if (this.runRecord?.id === key && this.run && (this.run.runState === 'training' || this.run.runState === 'paused')) {
+        throw new QloraError('ARGUMENT_INVALID', 'This run is in progress; stop it before deleting it.');
+      }
+      await runStore.remove(key);
+    }
+  }
+
+  async learn(layer: number, module: string, block: number): Promise<LearnData> {
+    const m = this.requireModel();
+    const s = this.runRecord?.settings;
+    const settings: RunSettings = s ?? (await import('../engine/run-settings')).DEFAULT_SETTINGS;
+    const lora = loraSettingsOf(settings);
+    const base = { embedDtypeBytes: m.weights.embed.format === 'f32' ? 4 : 2, batchSize: settings.batchSize, seqLen: settings.maxLength, lora, gradientCheckpointing: settings.gradientCheckpointing };
+    const cached = await loadCachedModel(this.store, m.cacheKey);
+    const L = m.config.numLayers;
+    const li = Math.max(0, Math.min(L - 1, layer));
+    const mod = (['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'].includes(module) ? module : 'q_proj') as keyof (typeof cached.weights.layers)[number]['proj'];
+    const w = cached.weights.layers[li].proj[mod];
+    const blocks = Math.ceil((w.rows * w.cols) / 64);
+    const a = this.adapter();
+    const params = a ? await readLoraParams(this.gpu(), a.lora) : null;
+    return {
+      memory: {
+        qlora: report(estimateTrainingMemory(m.config, { ...base, quant: 'nf4' }), null),
+        lora16: report(estimate16bitLoraMemory(m.config, base), null),
+        full: report(estimateFullFinetuneMemory(m.config, base), null),
+      },
+      trainable: (a?.layout ?? loraLayout(m.config, lora)).parameterCount,
+      total: modelParameterCount(m.config),
+      block: { ...nf4Block(w, Math.max(0, Math.min(blocks - 1, block)), null), name: `model.layers.${li}.${mod}.weight, block ${block}` },
+      adapterNorms: a && params ? adapterNorms(a.layout, params) : [],
+    };
+  }
+}
+
+Comlink.expose(new Engine());

@@ -1,0 +1,84 @@
+// The worker's model: acquired (streamed, quantized as it streams, cached in IndexedDB) or found in the
+// cache, then uploaded to the GPU. The host copy is dropped after the upload — a large model is not
+// kept twice — and read back from the cache when an export or the Learn view needs it.
+import type { GpuContext } from '../gpu/context';
+import { uploadModelWeights, destroyModelWeights } from '../engine/gpu-weights';
+import type { GpuModelWeights } from '../engine/gpu-weights';
+import type { BaseQuant } from '../engine/base-weights';
+import type { ModelConfig } from '../formats/model-config';
+import type { TextTokenizer } from '../data/tokenizer';
+import { readTokenizer } from '../io/model-files';
+import { acquireModel } from '../io/model-acquire';
+import type { AcquireProgress } from '../io/model-acquire';
+import { cachedFilesReader, loadCachedModel } from '../io/model-cache';
+import type { KeyValueStore, CachedModel } from '../io/model-cache';
+import { hubModel, localModel, urlModel } from '../io/hub';
+import type { ModelLocation } from '../io/hub';
+import { modelParameterCount } from '../engine/memory-estimate';
+import type { DownloadProgress, ModelChoice, ModelSummary } from './protocol';
+
+export interface WorkerModel {
+  summary: ModelSummary;
+  config: ModelConfig;
+  tokenizer: TextTokenizer;
+  weights: GpuModelWeights;
+  cacheKey: string;
+  quant: BaseQuant;
+}
+
+export function locationOf(choice: ModelChoice): ModelLocation {
+  switch (choice.kind) {
+    case 'demo': {
+      const m = urlModel(choice.baseUrl);
+      return { ...m, id: 'demo:tiny-llama', label: 'Demo (tiny Llama)' };
+    }
+    case 'hub':
+      return hubModel(choice.id, { revision: choice.revision, token: choice.token });
+    case 'url':
+      return urlModel(choice.url, { token: choice.token });
+    case 'files':
+      return localModel(choice.files);
+  }
+}
+
+function toDownloadProgress(p: AcquireProgress): DownloadProgress {
+  return { phase: p.phase, loaded: p.loaded, total: p.total, bytesPerSecond: p.bytesPerSecond, etaSeconds: p.etaSeconds };
+}
+
+/** Uploads a cached model to the GPU; the host weights can be garbage-collected afterwards. */
+export async function modelFromCache(ctx: GpuContext, cached: CachedModel, quant: BaseQuant, fromCache: boolean, maxPositions = 4096): Promise<WorkerModel> {
+  const tokenizer = await readTokenizer(cachedFilesReader(cached));
+  const weights = uploadModelWeights(ctx, cached.config, cached.weights, maxPositions);
+  return {
+    summary: {
+      key: cached.key,
+      name: cached.info.label,
+      config: cached.config,
+      quant,
+      parameters: modelParameterCount(cached.config),
+      gpuBytes: weights.bytes,
+      fromCache,
+    },
+    config: cached.config,
+    tokenizer,
+    weights,
+    cacheKey: cached.key,
+    quant,
+  };
+}
+
+export async function acquireAndLoad(
+  ctx: GpuContext,
+  store: KeyValueStore,
+  choice: ModelChoice,
+  quant: BaseQuant,
+  onProgress: (p: DownloadProgress) => void,
+): Promise<WorkerModel> {
+  const result = await acquireModel(locationOf(choice), { store, quant, onProgress: (p) => onProgress(toDownloadProgress(p)) });
+  onProgress({ phase: 'upload to the GPU', loaded: 0, total: 0, bytesPerSecond: 0, etaSeconds: null });
+  return modelFromCache(ctx, await loadCachedModel(store, result.key), quant, result.fromCache);
+}
+
+export function releaseModel(ctx: GpuContext, m: WorkerModel): void {
+  destroyModelWeights(ctx, m.weights);
+}

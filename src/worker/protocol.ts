@@ -1,0 +1,146 @@
+// The typed interface between the page and the engine worker: one interface implemented in the worker
+// (engine-worker.ts) and called through a comlink proxy on the main thread (client.ts). Payloads are
+// plain data (structured-clone safe); callbacks cross as comlink proxies.
+import type { ModelConfig } from '../formats/model-config';
+import type { RunSettings } from '../engine/run-settings';
+import type { DatasetFormat } from '../data/records';
+import type { HistoryPoint, RunState } from '../engine/training-run';
+
+export interface DeviceInfo {
+  adapter: string;
+  f16: boolean;
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+export type ModelChoice =
+  | { kind: 'demo'; baseUrl: string }
+  | { kind: 'hub'; id: string; revision: string; token?: string }
+  | { kind: 'url'; url: string; token?: string }
+  | { kind: 'files'; files: File[] };
+
+export interface DownloadProgress {
+  phase: string; // e.g. "download model.safetensors", "quantize layer 3/16", "upload to GPU"
+  loaded: number;
+  total: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface ModelSummary {
+  key: string; // cache key
+  name: string;
+  config: ModelConfig;
+  quant: RunSettings['quant'];
+  parameters: number; // base parameter count
+  gpuBytes: number; // base weights on the GPU
+  fromCache: boolean;
+}
+
+export interface TokenPreview {
+  text: string;
+  trained: boolean; // takes loss
+}
+
+export interface DataSummary {
+  fileName: string;
+  format: DatasetFormat;
+  records: number;
+  train: number;
+  val: number;
+  lineErrors: { line: number; reason: string }[];
+  recordErrors: { index: number; reason: string }[];
+  preview: TokenPreview[];
+  meanTokens: number;
+  maxTokens: number;
+}
+
+export interface MemoryReport {
+  total: number;
+  breakdown: { label: string; bytes: number }[];
+  fits: boolean;
+  message: string | null;
+}
+
+export interface StepEvent extends HistoryPoint {
+  totalSteps: number;
+  elapsedMs: number;
+  tokensPerSecond: number;
+}
+
+export interface RunListener {
+  onStep(e: StepEvent): void;
+  onState(s: RunState): void;
+  onCheckpoint(step: number): void;
+}
+
+export interface StoredItem {
+  kind: 'model' | 'run' | 'adapter' | 'dataset';
+  key: string;
+  name: string;
+  bytes: number;
+  date: number;
+  detail?: string;
+}
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  settings: RunSettings;
+  modelKey: string;
+  state: RunState | 'created';
+  step: number;
+  totalSteps: number;
+  history: HistoryPoint[];
+  updated: number;
+}
+
+export interface GenerationRequest {
+  prompt: string;
+  template: 'alpaca' | 'chat' | 'none';
+  maxNewTokens: number;
+  greedy: boolean;
+  temperature: number;
+  topP: number;
+  seed: number;
+  withAdapter: boolean;
+}
+
+export interface EvalReport {
+  bleu: number; // 0..100
+  rougeL: number; // 0..1
+  samples: { prompt: string; reference: string; output: string }[];
+}
+
+export interface LearnData {
+  memory: { qlora: MemoryReport; lora16: MemoryReport; full: MemoryReport };
+  trainable: number;
+  total: number;
+  block: { values: number[]; dequant: number[]; levels: number[]; absmax: number; error: number; name: string };
+  adapterNorms: { layer: number; module: string; norm: number }[];
+}
+
+export interface EngineApi {
+  init(): Promise<DeviceInfo>;
+  loadModel(choice: ModelChoice, quant: RunSettings['quant'], onProgress: (p: DownloadProgress) => void): Promise<ModelSummary>;
+  setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary>;
+  estimateMemory(settings: RunSettings): Promise<MemoryReport>;
+  /** Starts (or resumes, with runId) a run; resolves when it has started. */
+  startRun(settings: RunSettings, listener: RunListener, initAdapter: { config: string; weights: Uint8Array } | null, resumeRunId?: string): Promise<RunRecord>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves when the run ends, with its final state. */
+  waitForRun(): Promise<RunState>;
+  generate(req: GenerationRequest, onToken: (text: string) => void): Promise<string>;
+  stopGeneration(): Promise<void>;
+  evaluateGenerations(maxSamples: number, maxNewTokens: number): Promise<EvalReport>;
+  exportAdapter(): Promise<{ zip: Uint8Array; files: Record<string, Uint8Array> }>;
+  exportMerged(dtype: 'F16' | 'BF16'): Promise<{ name: string; bytes: Uint8Array }[]>;
+  exportScript(dataFileName: string): Promise<string>;
+  importAdapter(config: string, weights: Uint8Array): Promise<void>;
+  listRuns(): Promise<RunRecord[]>;
+  listStored(): Promise<{ items: StoredItem[]; usage: number | null; quota: number | null; persisted: boolean }>;
+  deleteStored(kind: StoredItem['kind'], key: string): Promise<void>;
+  learn(layer: number, module: string, block: number): Promise<LearnData>;
+}
