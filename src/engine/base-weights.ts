@@ -92,15 +92,18 @@ export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number,
   };
 }
 
+export const prepareEmbedding = (src: TensorSource, cfg: ModelConfig): HostWeight => floatMatrix(src, 'model.embed_tokens.weight', cfg.vocabSize, cfg.hiddenSize);
+export const prepareLmHead = (src: TensorSource, cfg: ModelConfig): HostWeight => floatMatrix(src, 'lm_head.weight', cfg.vocabSize, cfg.hiddenSize);
+export const prepareFinalNorm = (src: TensorSource, cfg: ModelConfig): Float32Array => vector(src, 'model.norm.weight', cfg.hiddenSize);
+
 export function prepareBaseWeights(src: TensorSource, cfg: ModelConfig, quant: BaseQuant, opts: { doubleQuant?: boolean } = {}): HostModelWeights {
-  const { vocabSize: V, hiddenSize: D } = cfg;
   const tied = cfg.tieWordEmbeddings || !src.has('lm_head.weight');
   const layers: HostLayerWeights[] = [];
   for (let i = 0; i < cfg.numLayers; i++) layers.push(prepareLayer(src, cfg, i, quant, opts.doubleQuant ?? true));
   return {
-    embed: floatMatrix(src, 'model.embed_tokens.weight', V, D),
-    lmHead: tied ? null : floatMatrix(src, 'lm_head.weight', V, D),
-    finalNorm: vector(src, 'model.norm.weight', D),
+    embed: prepareEmbedding(src, cfg),
+    lmHead: tied ? null : prepareLmHead(src, cfg),
+    finalNorm: prepareFinalNorm(src, cfg),
     layers,
   };
 }

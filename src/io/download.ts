@@ -1,0 +1,300 @@
+// Streaming a file into a sink, chunk by chunk, so a 2 GB checkpoint never sits whole in JS memory:
+// over http(s) with progress (bytes, rate, ETA), retries with backoff that resume from the last byte
+// received (HTTP Range), and a clean restart when a server ignores Range; or from a local File/Blob
+// through the same sink. Failures become QloraError('NETWORK') with an action in the message.
+import { QloraError } from '../errors';
+
+export interface ChunkSink {
+  /** Called on every (re)connection before its first chunk: the file size when known, and where data resumes. */
+  start?(info: { total: number | null; offset: number }): void | Promise<void>;
+  /** Bytes in file order. Awaited, so a slow sink slows the download instead of buffering it. */
+  write(chunk: Uint8Array): void | Promise<void>;
+  /** The server answered a Range request with the whole file: drop what was written; bytes restart at 0. */
+  reset(): void | Promise<void>;
+}
+
+export interface TransferProgress {
+  loaded: number;
+  total: number | null;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface DownloadOptions {
+  sink: ChunkSink;
+  headers?: Readonly<Record<string, string>>;
+  signal?: AbortSignal;
+  onProgress?(p: TransferProgress): void;
+  /** Bytes the sink already holds (from an earlier, interrupted call): the request starts there. */
+  resumeFrom?: number;
+  /** Attempts after a failure that made no progress; a retry that receives bytes resets the count. */
+  retries?: number; // 5: rides out a few seconds of flaky Wi-Fi, still fails within a minute
+  retryDelayMs?: number; // 500, doubled per attempt: first retry is quick, later ones back off
+  /** A request that receives nothing for this long is dropped and resumed. */
+  stallTimeoutMs?: number; // 60 s: far beyond a slow link's gaps, short enough not to hang forever
+  /** Least time between two onProgress calls; the last one always comes. */
+  progressIntervalMs?: number; // 100: ten UI updates a second, not one per 64 KB chunk
+}
+
+export interface TransferResult {
+  /** Bytes the sink holds at the end (the file size). */
+  bytes: number;
+  /** Responses served from byte 0 although a Range was asked for (the sink was reset). */
+  restarts: number;
+}
+
+/** Sliding-window rate over the last few seconds: smooth enough to read, quick to follow a change. */
+export function createRateMeter(windowMs = 5000, now: () => number = () => performance.now()) {
+  const samples: { t: number; loaded: number }[] = [];
+  return {
+    /** Record `loaded` (monotone, except after reset()) and read the rate and ETA now. */
+    update(loaded: number, total: number | null): TransferProgress {
+      const t = now();
+      // One sample per 100 ms is plenty for a 5 s window; chunks can come every few microseconds.
+      const last = samples.length >= 2 ? samples[samples.length - 2] : null;
+      if (last && t - last.t < 100) samples[samples.length - 1] = { t, loaded };
+      else samples.push({ t, loaded });
+      while (samples.length > 2 && t - samples[1].t >= windowMs) samples.shift();
+      const first = samples[0];
+      const seconds = (t - first.t) / 1000;
+      const bytesPerSecond = seconds > 0 ? Math.max(0, (loaded - first.loaded) / seconds) : 0;
+      const etaSeconds = total !== null && bytesPerSecond > 0 ? Math.max(0, total - loaded) / bytesPerSecond : null;
+      return { loaded, total, bytesPerSecond, etaSeconds };
+    },
+    reset(): void {
+      samples.length = 0;
+    },
+  };
+}
+
+/** Calls `report` at most every `intervalMs`, plus whenever `force` is set. */
+export function throttle<T>(report: ((p: T) => void) | undefined, intervalMs: number): (p: T, force?: boolean) => void {
+  let last = -Infinity;
+  return (p, force = false) => {
+    if (!report) return;
+    const t = performance.now();
+    if (!force && t - last < intervalMs) return;
+    last = t;
+    report(p);
+  };
+}
+
+/** Error for an HTTP status, with what to do about it. Statuses are kept in `details` for callers. */
+export function httpError(url: string, status: number, statusText: string, authorized: boolean): QloraError {
+  const details = { url, status };
+  const what = `Downloading ${url} failed: HTTP ${status}${statusText ? ` ${statusText}` : ''}`;
+  if (status === 401 && authorized) {
+    return new QloraError('NETWORK', `${what}. The Hugging Face token was refused: check that it is complete and not revoked (huggingface.co/settings/tokens).`, details);
+  }
+  if (status === 401 || status === 403) {
+    const action = authorized
+      ? 'your token has no access to this model: accept its license on the model page on huggingface.co with the same account, then try again.'
+      : 'this model is gated or private (or the id does not exist): paste a Hugging Face token with read access, after accepting the model license on huggingface.co.';
+    return new QloraError('NETWORK', `${what}; ${action}`, details);
+  }
+  if (status === 404) return new QloraError('NETWORK', `${what}: not found. Check the model id, the revision and the file name.`, details);
+  if (status === 429) return new QloraError('NETWORK', `${what}: too many requests. Wait a minute and try again.`, details);
+  return new QloraError('NETWORK', `${what}. Try again later.`, details);
+}
+
+/** Status codes worth retrying: the server or a proxy may recover. */
+function retryable(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** The whole file's size: Content-Range's `/size` on a 206, else offset + Content-Length. */
+function sizeOf(res: Response, offset: number): number | null {
+  // A compressed body's Content-Length counts compressed bytes, not the ones the stream yields.
+  const encoding = res.headers.get('content-encoding');
+  if (encoding && encoding !== 'identity') return null;
+  const range = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
+  if (res.status === 206 && range) return Number(range[1]);
+  // Content-Range is readable cross-origin only when the server exposes it; Content-Length always is.
+  const length = res.headers.get('content-length');
+  return length !== null && /^\d+$/.test(length.trim()) ? offset + Number(length) : null;
+}
+
+function rangeStart(res: Response): number | null {
+  const m = /^bytes\s+(\d+)-/.exec(res.headers.get('content-range') ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort(): void {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A network-level failure (connection refused, dropped or stalled; CORS), as opposed to an HTTP status. */
+class Interrupted extends Error {}
+
+interface TransferState {
+  received: number;
+  total: number | null;
+  restarts: number;
+}
+
+/**
+ * One request from `state.received` on, into the sink. Throws Interrupted for what a retry may fix.
+ * A watchdog aborts the request when no byte comes for `stallMs` (time spent in the sink not counted):
+ * browsers never time out a stalled body on their own.
+ */
+async function transferOnce(url: string, opts: DownloadOptions, state: TransferState, onBytes: () => void): Promise<void> {
+  const { sink, signal } = opts;
+  const stallMs = opts.stallTimeoutMs ?? 60_000;
+  const attempt = new AbortController();
+  const onUserAbort = () => attempt.abort(signal?.reason);
+  signal?.addEventListener('abort', onUserAbort, { once: true });
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => attempt.abort(new Interrupted(`no data for ${stallMs / 1000} s`)), stallMs);
+  };
+  try {
+    const headers = new Headers(opts.headers);
+    if (state.received > 0) headers.set('Range', `bytes=${state.received}-`);
+    arm();
+    let res: Response;
+    try {
+      res = await fetch(url, { headers, signal: attempt.signal });
+    } catch (e) {
+      throw new Interrupted((e as Error).message);
+    }
+    if (state.received > 0 && res.status === 416) {
+      // Asked for bytes past the end: the sink may already hold the whole file.
+      const size = Number(/\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1]);
+      await res.body?.cancel();
+      if (size === state.received) return;
+      throw new QloraError('NETWORK', `Downloading ${url}: the server says the file has ${size} bytes, but ${state.received} were already received. Delete the partial download and try again.`, { url, status: 416 });
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw Object.assign(new Interrupted(`HTTP ${res.status}`), { response: res });
+    }
+    if (state.received > 0 && res.status !== 206) {
+      // The server ignored Range and sends the whole file again: start over cleanly.
+      await sink.reset();
+      state.received = 0;
+      state.restarts++;
+    } else if (res.status === 206 && rangeStart(res) !== null && rangeStart(res) !== state.received) {
+      await res.body?.cancel();
+      throw new QloraError('NETWORK', `Downloading ${url}: asked for bytes from ${state.received} but the server sent "${res.headers.get('content-range')}".`, { url, status: 206 });
+    }
+    state.total = sizeOf(res, state.received) ?? state.total;
+    await sink.start?.({ total: state.total, offset: state.received });
+    if (!res.body) throw new Interrupted('the response has no body');
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          throw new Interrupted((e as Error).message);
+        }
+        if (chunk.done) break;
+        if (state.total !== null && state.received + chunk.value.length > state.total) {
+          throw new QloraError('NETWORK', `Downloading ${url}: the server sent more than the ${state.total} bytes it announced.`, { url });
+        }
+        clearTimeout(watchdog);
+        await sink.write(chunk.value);
+        state.received += chunk.value.length;
+        onBytes();
+        arm();
+      }
+    } catch (e) {
+      // Stop the transfer (a sink that refuses the bytes, a dropped connection) so no socket lingers.
+      await reader.cancel().catch(() => undefined);
+      throw e;
+    }
+    if (state.total !== null && state.received < state.total) {
+      throw new Interrupted(`the connection closed after ${state.received} of ${state.total} bytes`);
+    }
+  } finally {
+    clearTimeout(watchdog);
+    signal?.removeEventListener('abort', onUserAbort);
+  }
+}
+
+/**
+ * Streams `url` into `opts.sink`. Resolves once the sink holds the whole file; the body is never
+ * accumulated here. Aborting `opts.signal` rejects with the signal's reason (an AbortError).
+ */
+export async function downloadFile(url: string, opts: DownloadOptions): Promise<TransferResult> {
+  const { signal } = opts;
+  const retries = opts.retries ?? 5;
+  const baseDelay = opts.retryDelayMs ?? 500;
+  const authorized = Object.keys(opts.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
+  const meter = createRateMeter();
+  const report = throttle(opts.onProgress, opts.progressIntervalMs ?? 100);
+  const state: TransferState = { received: opts.resumeFrom ?? 0, total: null, restarts: 0 };
+  let failures = 0;
+  for (;;) {
+    signal?.throwIfAborted();
+    const before = state.received;
+    const restartsBefore = state.restarts;
+    try {
+      await transferOnce(url, opts, state, () => {
+        if (state.restarts !== restartsBefore) meter.reset();
+        report(meter.update(state.received, state.total));
+      });
+      report(meter.update(state.received, state.total ?? state.received), true);
+      return { bytes: state.received, restarts: state.restarts };
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      if (!(e instanceof Interrupted)) throw e;
+      failures = state.received > before ? 1 : failures + 1;
+      const response = (e as Interrupted & { response?: Response }).response;
+      if (response && (!retryable(response.status) || failures > retries)) {
+        throw httpError(url, response.status, response.statusText, authorized);
+      }
+      if (failures > retries) {
+        const of = state.total !== null ? ` of ${state.total}` : '';
+        throw new QloraError(
+          'NETWORK',
+          `Downloading ${url} failed after ${failures} attempts (${e.message}), with ${state.received}${of} bytes received. ` +
+            'Check your connection (and, for a server other than huggingface.co, that it allows cross-origin requests), then try again: the download resumes.',
+          { url, received: state.received, total: state.total },
+        );
+      }
+      await sleep(Math.min(baseDelay * 2 ** (failures - 1), 30_000), signal);
+    }
+  }
+}
+
+export interface BlobReadOptions {
+  sink: ChunkSink;
+  signal?: AbortSignal;
+  onProgress?(p: TransferProgress): void;
+  resumeFrom?: number;
+  chunkBytes?: number; // 4 MiB: big enough to be fast, small enough to bound memory
+  progressIntervalMs?: number;
+}
+
+/** A local File/Blob through the same sink, read slice by slice (never whole). */
+export async function readBlob(blob: Blob, opts: BlobReadOptions): Promise<TransferResult> {
+  const { sink, signal } = opts;
+  const step = opts.chunkBytes ?? 4 << 20;
+  const meter = createRateMeter();
+  const report = throttle(opts.onProgress, opts.progressIntervalMs ?? 100);
+  let offset = opts.resumeFrom ?? 0;
+  await sink.start?.({ total: blob.size, offset });
+  while (offset < blob.size) {
+    signal?.throwIfAborted();
+    const end = Math.min(blob.size, offset + step);
+    await sink.write(new Uint8Array(await blob.slice(offset, end).arrayBuffer()));
+    offset = end;
+    report(meter.update(offset, blob.size));
+  }
+  report(meter.update(offset, blob.size), true);
+  return { bytes: offset, restarts: 0 };
+}

@@ -1,0 +1,256 @@
+// Gets a model into the cache: config and tokenizer files, then the weights streamed file by file
+// (model.safetensors, or the shards of model.safetensors.index.json) through SafetensorsStreamParser.
+// Each part (a decoder layer, the embedding, lm_head, the final norm) is prepared as soon as its last
+// tensor arrives, saved, and its floats dropped, so the browser never holds the model whole. Parts a
+// previous, interrupted attempt saved are not prepared again, and their bytes are skipped with a Range
+// request where possible (a whole shard is not fetched at all).
+import { QloraError } from '../errors';
+import { parseModelConfig, type ModelConfig } from '../formats/model-config';
+import { parseShardIndex, type SafetensorsHeader, type TensorInfo } from '../formats/safetensors';
+import type { BaseQuant } from '../engine/base-weights';
+import { createRateMeter, throttle, type ChunkSink } from './download';
+import type { ModelLocation } from './hub';
+import { modelFiles } from './model-source';
+import {
+  beginCachedModel,
+  completeModelConfig,
+  finishCachedModel,
+  modelCacheKey,
+  modelParts,
+  quantLabel,
+  savePart,
+  type KeyValueStore,
+  type ModelTextFiles,
+  type PartName,
+} from './model-cache';
+import { SafetensorsStreamParser } from './stream-safetensors';
+import { PartAssembler, isTied, preparePart } from './tensor-parts';
+
+export type AcquireStage = 'config' | 'download' | 'quantize' | 'done';
+
+export interface AcquireProgress {
+  stage: AcquireStage;
+  /** For people: "download model.safetensors", "quantize layer 3/16", "cached". */
+  phase: string;
+  file: string | null;
+  fileIndex: number; // 1-based; 0 before the first weight file
+  fileCount: number;
+  /** Bytes of the weight files streamed (or skipped as cached) so far, over all files. */
+  loaded: number;
+  /** Their total: exact for one file, from the shard index's total_size before every shard was seen; 0 if unknown. */
+  total: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  partsDone: number;
+  partsTotal: number;
+}
+
+export interface AcquireOptions {
+  store: KeyValueStore;
+  quant?: BaseQuant; // 'nf4': QLoRA
+  doubleQuant?: boolean; // true: bitsandbytes' compress_statistics, QLoRA's default
+  signal?: AbortSignal;
+  onProgress?(p: AcquireProgress): void;
+  retries?: number;
+  retryDelayMs?: number;
+  /** Cached bytes at least this long are skipped with a new Range request instead of streamed past. */
+  skipGapBytes?: number; // 8 MiB: below that, a new request costs more than it saves
+}
+
+export interface AcquireResult {
+  key: string;
+  config: ModelConfig;
+  /** The model was complete in the cache already: nothing was fetched but config.json (or nothing). */
+  fromCache: boolean;
+}
+
+function parseJson(text: string, where: string, code: 'CONFIG_INVALID' | 'TOKENIZER_INVALID' | 'WEIGHTS_CORRUPT'): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new QloraError(code, `${where} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Thrown by the sink to stop a transfer and continue it further on (cached bytes ahead). */
+class SkipAhead {
+  constructor(readonly offset: number) {}
+}
+
+interface WeightFile {
+  name: string;
+  /** Tensors the shard index puts in this file (null for a single model.safetensors). */
+  expected: string[] | null;
+}
+
+function partPhase(part: PartName, numLayers: number): string {
+  if (part === 'embed') return 'prepare the embedding';
+  if (part === 'lm_head') return 'prepare lm_head';
+  if (part === 'norm') return 'prepare the final norm';
+  return `quantize layer ${Number(part.slice('layer.'.length)) + 1}/${numLayers}`;
+}
+
+/** Downloads (or reads), prepares and caches the model; returns its cache key. Resumes an interrupted run. */
+export async function acquireModel(location: ModelLocation, opts: AcquireOptions): Promise<AcquireResult> {
+  const { store, signal } = opts;
+  const quant = opts.quant ?? 'nf4';
+  const doubleQuant = opts.doubleQuant ?? true;
+  const label = quantLabel(quant, doubleQuant);
+  const key = modelCacheKey(location.id, label);
+  const files = modelFiles(location, opts);
+  const skipGap = opts.skipGapBytes ?? 8 << 20;
+
+  const meter = createRateMeter();
+  const emit = throttle(opts.onProgress, 100);
+  const state: AcquireProgress = {
+    stage: 'config',
+    phase: 'read config.json',
+    file: null,
+    fileIndex: 0,
+    fileCount: 0,
+    loaded: 0,
+    total: 0,
+    bytesPerSecond: 0,
+    etaSeconds: null,
+    partsDone: 0,
+    partsTotal: 0,
+  };
+  const report = (changes: Partial<AcquireProgress>, force = false) => {
+    Object.assign(state, changes);
+    const rate = meter.update(state.loaded, state.total || null);
+    emit({ ...state, bytesPerSecond: rate.bytesPerSecond, etaSeconds: rate.etaSeconds }, force);
+  };
+
+  const cachedConfig = await completeModelConfig(store, key);
+  if (cachedConfig) {
+    report({ stage: 'done', phase: 'cached' }, true);
+    return { key, config: cachedConfig, fromCache: true };
+  }
+
+  report({}, true);
+  const configText = (await files.text('config.json', true)) as string;
+  const config = parseModelConfig(parseJson(configText, `${files.location}config.json`, 'CONFIG_INVALID'), `${files.location}config.json`);
+  report({ phase: 'read tokenizer.json' }, true);
+  const textFiles: ModelTextFiles = { 'config.json': configText, 'tokenizer.json': (await files.text('tokenizer.json', true)) as string };
+  parseJson(textFiles['tokenizer.json'], `${files.location}tokenizer.json`, 'TOKENIZER_INVALID');
+  for (const name of ['tokenizer_config.json', 'chat_template.jinja'] as const) {
+    const text = await files.text(name, false);
+    if (text !== null) textFiles[name] = text;
+  }
+  const done = await beginCachedModel(store, key, { sourceId: location.id, label: location.label, quant: label, files: textFiles });
+
+  let assembler: PartAssembler | null = null;
+  const makeAssembler = (names: string[]) => {
+    const tied = isTied(config, names);
+    assembler = new PartAssembler(files.location, names, config.numLayers, tied, done);
+    state.partsTotal = modelParts(config.numLayers, tied).length;
+    state.partsDone = state.partsTotal - assembler.pending().length;
+    return assembler;
+  };
+
+  const onTensor = async (info: TensorInfo, bytes: Uint8Array) => {
+    const part = assembler?.add(info, bytes);
+    if (!part || !assembler) return;
+    signal?.throwIfAborted();
+    const downloadPhase = state.phase;
+    report({ stage: 'quantize', phase: partPhase(part, config.numLayers) }, true);
+    const prepared = preparePart(part, assembler.take(part), config, quant, doubleQuant);
+    await savePart(store, key, part, prepared, done);
+    report({ stage: 'download', phase: downloadPhase, partsDone: state.partsDone + 1 }, true);
+  };
+
+  // ---- which files ----
+  let weightFiles: WeightFile[] = [{ name: 'model.safetensors', expected: null }];
+  let indexTotal: number | null = null;
+  let headersSeen = 0;
+  let loadedBefore = 0; // bytes of the files finished before the current one
+
+  const streamFile = async (file: WeightFile, fileIndex: number): Promise<'done' | 'missing'> => {
+    const fileName = files.location + file.name;
+    // A tensor is taken from the shard the index names, so a stray copy in another shard is ignored.
+    const expected = file.expected && new Set(file.expected);
+    const parser = new SafetensorsStreamParser(fileName, null, onTensor, {
+      wanted: (t) => assembler?.wants(t.name) === true && (!expected || expected.has(t.name)),
+      onHeader: (header: SafetensorsHeader) => {
+        if (expected) {
+          for (const name of expected) {
+            if (!header.tensors.has(name)) {
+              throw new QloraError('WEIGHTS_CORRUPT', `The shard index says "${name}" is in ${file.name}, but it is not there.`, { tensor: name, fileName });
+            }
+          }
+        } else {
+          makeAssembler([...header.tensors.keys()]);
+        }
+        headersSeen += header.dataStart;
+      },
+    });
+    let canSkip = true;
+    const total = () => (indexTotal !== null ? indexTotal + headersSeen : loadedBefore + (parser.size ?? 0));
+    const sink: ChunkSink = {
+      start: (info) => parser.start(info),
+      reset: () => {
+        parser.reset();
+        canSkip = false; // the server ignores Range: skipping would restart from 0 every time
+      },
+      write: async (chunk) => {
+        await parser.push(chunk);
+        report({ loaded: loadedBefore + parser.position, total: total() });
+        const next = parser.nextWantedOffset();
+        const end = parser.size ?? Infinity;
+        if (canSkip && next !== null && next > parser.position && (next - parser.position >= skipGap || next === end)) {
+          throw new SkipAhead(next);
+        }
+      },
+    };
+    const count = weightFiles.length;
+    const phase = count > 1 ? `download ${file.name} (${fileIndex}/${count})` : `download ${file.name}`;
+    report({ stage: 'download', phase, file: file.name, fileIndex, fileCount: count }, true);
+    let offset = 0;
+    for (;;) {
+      try {
+        if ((await files.stream(file.name, sink, offset)) === 'missing') return 'missing';
+        break;
+      } catch (e) {
+        if (!(e instanceof SkipAhead)) throw e;
+        await parser.skipTo(e.offset);
+        report({ loaded: loadedBefore + parser.position, total: total() });
+        if (parser.complete) break;
+        offset = e.offset;
+      }
+    }
+    parser.end();
+    loadedBefore += parser.position;
+    return 'done';
+  };
+
+  if ((await streamFile(weightFiles[0], 1)) === 'missing') {
+    const indexName = 'model.safetensors.index.json';
+    const indexText = await files.text(indexName, false);
+    if (indexText === null) {
+      throw new QloraError('CONFIG_INVALID', `${files.location} has neither model.safetensors nor ${indexName}: it is not a model folder in the Hugging Face layout.`);
+    }
+    const indexJson = parseJson(indexText, files.location + indexName, 'WEIGHTS_CORRUPT');
+    const index = parseShardIndex(indexJson, files.location + indexName);
+    const totalSize = (indexJson as { metadata?: { total_size?: unknown } }).metadata?.total_size;
+    indexTotal = typeof totalSize === 'number' && totalSize > 0 ? totalSize : null;
+    const assembled = makeAssembler([...index.weightMap.keys()]);
+    weightFiles = index.shards.map((name) => ({ name, expected: [...index.weightMap].filter(([, s]) => s === name).map(([t]) => t) }));
+    for (const [i, file] of weightFiles.entries()) {
+      // A shard holding only cached parts is not fetched at all.
+      if (!(file.expected ?? []).some((t) => assembled.wants(t))) continue;
+      if ((await streamFile(file, i + 1)) === 'missing') {
+        throw new QloraError('WEIGHTS_CORRUPT', `${files.location}${indexName} lists ${file.name}, but that file does not exist.`, { fileName: file.name });
+      }
+    }
+  }
+
+  const finished = assembler as PartAssembler | null;
+  if (!finished) throw new QloraError('INTERNAL', `${files.location}: no weights were read`);
+  const pending = finished.pending();
+  if (pending.length) {
+    throw new QloraError('WEIGHTS_CORRUPT', `${files.location}: the checkpoint ended without all tensors of ${pending.join(', ')}.`, { parts: pending });
+  }
+  await finishCachedModel(store, key, { numLayers: config.numLayers, tied: finished.tied }, done);
+  report({ stage: 'done', phase: 'cached', loaded: Math.max(state.loaded, state.total), total: Math.max(state.loaded, state.total) }, true);
+  return { key, config, fromCache: false };
+}

@@ -1,0 +1,102 @@
+// A local http server for the io tests, serving folders in the Hub layout the way huggingface.co does
+// (Content-Length, CORS, Range → 206) plus the ways real connections fail: dropped mid-body, Range
+// ignored, no Content-Length, a token required. Behaviour is switched per test through `behavior`.
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ServerBehavior {
+  /** Drop the connection of .safetensors requests once this file offset has been sent… */
+  dropAtOffset?: number;
+  /** …for this many requests (unset: every request, so the file is never served whole)… */
+  dropTimes?: number;
+  /** …of files whose path ends with this (unset: every .safetensors file). */
+  dropPath?: string;
+  /** Instead of dropping, keep the connection open and send nothing more (a stalled link). */
+  stall?: boolean;
+  /** Answer this status (e.g. 503) to the next `failTimes` requests. */
+  failStatus?: number;
+  failTimes?: number;
+  /** Answer 200 with the whole file even when a Range is asked for. */
+  ignoreRange?: boolean;
+  /** Chunked transfer, no Content-Length (a gzip-ing proxy looks like this). */
+  noLength?: boolean;
+  /** Require `Authorization: Bearer <token>` (401 without, 403 with another token). */
+  token?: string;
+}
+
+export interface RequestRecord {
+  path: string;
+  range: string | null;
+  status: number;
+}
+
+export interface FileServer {
+  base: string;
+  behavior: ServerBehavior;
+  requests: RequestRecord[];
+  close(): Promise<void>;
+}
+
+/** `folders`: URL prefix → directory, e.g. { 'llama': '/…/tiny-llama' } serves /llama/config.json. */
+export async function startFileServer(folders: Record<string, string>): Promise<FileServer> {
+  const state: FileServer = { base: '', behavior: {}, requests: [], close: async () => undefined };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    const [, prefix, ...rest] = path.split('/');
+    const record: RequestRecord = { path, range: req.headers.range ?? null, status: 0 };
+    state.requests.push(record);
+    const send = (status: number, headers: Record<string, string | number> = {}) => {
+      record.status = status;
+      res.writeHead(status, { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range', ...headers });
+    };
+    if (req.method === 'OPTIONS') {
+      send(204, { 'access-control-allow-headers': 'authorization, range' });
+      return res.end();
+    }
+    const b = state.behavior;
+    if (b.token !== undefined) {
+      const auth = req.headers.authorization;
+      if (!auth) return send(401), res.end('{"error":"Access to model is restricted"}');
+      if (auth !== `Bearer ${b.token}`) return send(403), res.end('{"error":"forbidden"}');
+    }
+    if (b.failStatus !== undefined && (b.failTimes ?? 0) > 0) {
+      b.failTimes = (b.failTimes ?? 0) - 1;
+      return send(b.failStatus), res.end('busy');
+    }
+    const dir = folders[prefix];
+    let body: Buffer;
+    try {
+      if (!dir || rest.some((p) => p === '..')) throw new Error('outside');
+      body = readFileSync(join(dir, ...rest));
+    } catch {
+      return send(404), res.end('Entry not found');
+    }
+    let start = 0;
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (m && !b.ignoreRange) {
+      start = Number(m[1]);
+      if (start >= body.length) return send(416, { 'content-range': `bytes */${body.length}` }), res.end();
+      send(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, ...(b.noLength ? {} : { 'content-length': body.length - start }) });
+    } else {
+      send(200, b.noLength ? {} : { 'content-length': body.length });
+    }
+    const drop = b.dropAtOffset !== undefined && (b.dropTimes ?? 1) > 0 && path.endsWith(b.dropPath ?? '.safetensors');
+    if (!drop) return res.end(body.subarray(start));
+    if (b.dropTimes !== undefined) b.dropTimes--;
+    const stop = Math.max(start, b.dropAtOffset as number);
+    // Flush what is sent before the cut, then kill the socket mid-body as a lost connection would.
+    res.write(body.subarray(start, stop), () => (b.stall ? undefined : setTimeout(() => res.destroy(), 20)));
+  };
+  const server = createServer(handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  state.base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return state;
+}
