@@ -60,7 +60,7 @@ export class ModelPass {
   constructor(
     private readonly ctx: GpuContext,
     private readonly weights: GpuModelWeights,
-    private readonly lora: GpuLora | null,
+    lora: GpuLora | null,
     B: number,
     T: number,
     readonly train: boolean,

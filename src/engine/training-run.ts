@@ -80,7 +80,7 @@ export class TrainingRun {
     private readonly ctx: GpuContext,
     weights: GpuModelWeights,
     readonly layout: LoraLayout,
-    private readonly train: readonly TrainingExample[],
+    train: readonly TrainingExample[],
     private readonly val: readonly TrainingExample[],
     readonly settings: RunSettings,
     private readonly padTokenId: number,

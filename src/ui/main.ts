@@ -1,4 +1,36 @@
-// Placeholder page: reports whether this browser offers WebGPU. The full app is built on the engine.
-const app = document.getElementById('app')!;
-const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-app.innerHTML = `<h1>QLoRA fine-tuning on WebGPU</h1><p id="webgpu-status">${gpu ? 'WebGPU is available in this browser.' : 'This browser has no WebGPU.'}</p>`;
+// Entry point of the page: keeps QloraError codes across the worker boundary, starts the engine
+// worker, reads the settings of a shared link (?lr=…&autostart=1), builds the page and, for a link
+// with autostart, loads the model, data and adapter and starts training at once.
+import { registerErrorTransfer } from '../worker/errors-transfer';
+import { connectEngine } from '../worker/client';
+import { DEFAULT_SETTINGS, settingsFromQuery } from '../engine/run-settings';
+import type { RunSettings } from '../engine/run-settings';
+import { App } from './app';
+import { mountPage } from './page';
+
+registerErrorTransfer();
+
+let settings: RunSettings = { ...DEFAULT_SETTINGS, target: [...DEFAULT_SETTINGS.target] };
+let autostart = false;
+let linkError: unknown = null;
+try {
+  ({ settings, autostart } = settingsFromQuery(location.search));
+} catch (e) {
+  linkError = e; // a typo in a shared link: say so, and start from the defaults
+}
+
+const app = new App(connectEngine(), settings);
+mountPage(app, document.getElementById('app')!);
+
+// Nothing the engine throws, or a bug, may leave a blank page: it goes to the error view.
+window.addEventListener('unhandledrejection', (e) => app.showError(e.reason, { fatal: false }));
+window.addEventListener('error', (e) => app.showError(e.error ?? e.message, { fatal: false }));
+
+if (linkError) app.showError(linkError);
+else {
+  void app.guard(async () => {
+    await app.init();
+    if (autostart) await app.start();
+    else if (settings.data) await app.loadDataUrl(settings.data);
+  });
+}
