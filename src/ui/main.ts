@@ -30,7 +30,7 @@ if (linkError) app.showError(linkError);
 else {
   void app.guard(async () => {
     await app.init();
-    if (autostart) await app.start();
+    if (autostart) await app.runs.start();
     else if (settings.data) await app.loadDataUrl(settings.data);
   });
 }

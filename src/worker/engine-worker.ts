@@ -45,7 +45,7 @@ function loraSettingsOf(s: RunSettings): LoraSettings {
 }
 
 function report(e: MemoryEstimate, fits: ReturnType<typeof checkFits> | null): MemoryReport {
-  return { total: e.total, breakdown: e.breakdown, fits: fits ? fits.ok : true, message: fits && !fits.ok ? `${fits.message} ${fits.suggestions.join(' ')}` : null };
+  return { total: e.total, breakdown: e.breakdown, fits: fits ? fits.ok : true, message: fits && !fits.ok ? fits.message : null };
 }
 
 class Engine implements EngineApi {
@@ -162,7 +162,7 @@ class Engine implements EngineApi {
       const m = this.requireModel();
       if (!this.data) throw new QloraError('ARGUMENT_INVALID', 'Load a dataset first.');
       const fits = checkFits(this.estimate(settings, m), ctx.limits);
-      if (!fits.ok) throw new QloraError(fits.code, `${fits.message} ${fits.suggestions.join(' ')}`);
+      if (!fits.ok) throw new QloraError(fits.code, fits.message);
       record = {
         id: `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`,
         name: `${m.summary.name} · ${this.data.fileName}`,

@@ -1,0 +1,356 @@
+// The page's state and the actions that prepare a run in the engine worker: the model (with
+// download progress), the dataset, the memory estimate, an imported adapter. Panels render the state
+// and call these; every action is guarded so bad input becomes an error message, never a broken
+// page. Keeps the test hooks on <body> (data-run-state, data-step, data-checkpoint-step,
+// data-error-code) in step with the state. Runs themselves are run-control.ts's.
+import * as Comlink from 'comlink';
+import type { Remote } from 'comlink';
+import type { RunSettings } from '../engine/run-settings';
+import type { EngineApi } from '../worker/protocol';
+import { fetchText } from './adapter-files';
+import { errorCode } from './error-view';
+import { DEMO_DATA_PATH, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
+import type { ModelSource } from './model-source';
+import { RunControl } from './run-control';
+import { ACTIVE, EMPTY_RUN, Store } from './state';
+import type { AdapterFiles, AppState, DataInput, Phase } from './state';
+
+const TOKEN_KEY = 'qlora.hfToken';
+const DATA_KEYS: (keyof RunSettings)[] = ['format', 'limit', 'valSplit', 'maxLength', 'shuffle', 'seed'];
+
+function readToken(): string {
+  try {
+    return localStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export class App {
+  readonly store: Store<AppState>;
+  private readonly invalid = new Set<string>();
+  private dataInputId = 0;
+  private estimateTimer = 0;
+  private dataTimer = 0;
+  private noticeTimer = 0;
+  private modelLoad: Promise<void> | null = null;
+  private initDone: Promise<void> | null = null;
+  readonly runs: RunControl;
+  /** Called after each checkpoint (the Learn view refreshes its adapter picture). */
+  readonly checkpointListeners = new Set<(step: number) => void>();
+  readonly rememberToken: { value: boolean } = { value: readToken() !== '' };
+
+  constructor(readonly api: Remote<EngineApi>, settings: RunSettings) {
+    this.store = new Store<AppState>({
+      settings,
+      device: null,
+      phase: 'idle',
+      busy: null,
+      source: sourceFromSetting(settings.model, settings.revision),
+      token: readToken(),
+      model: null,
+      runModel: null,
+      modelSig: null,
+      download: null,
+      dataInput: null,
+      data: null,
+      dataSig: null,
+      onInvalid: 'stop',
+      memory: null,
+      memoryError: null,
+      run: EMPTY_RUN,
+      runs: [],
+      hasAdapter: false,
+      imported: null,
+      continueFromImported: false,
+      invalidFields: [],
+      notice: null,
+      error: null,
+    });
+    this.store.subscribe((s, prev) => this.syncBody(s, prev));
+    this.runs = new RunControl(this);
+  }
+
+  // ——— state helpers ———
+
+  private syncBody(s: AppState, prev: AppState): void {
+    const b = document.body.dataset;
+    b.runState = s.phase;
+    b.step = String(s.run.step);
+    b.checkpointStep = String(s.run.checkpointStep);
+    if (s.phase === 'error') b.errorCode = errorCode(s.error);
+    else if (prev.phase === 'error' || b.errorCode) delete b.errorCode;
+  }
+
+  /** Where the page rests when nothing is loading: training while a run is active, done after one. */
+  restPhase(): Phase {
+    const st = this.store.get().run.state;
+    if (ACTIVE.includes(st)) return 'training';
+    if (st === 'done' || st === 'early-stopped' || st === 'stopped') return 'done';
+    return 'idle';
+  }
+
+  settingsLocked(): boolean {
+    const s = this.store.get();
+    return ACTIVE.includes(s.run.state) || s.phase === 'loading';
+  }
+
+  /** The worker holds a model (loaded here, or restored by a resumed run). */
+  hasModel(): boolean {
+    const s = this.store.get();
+    return s.model !== null || s.runModel !== null;
+  }
+
+  running(): boolean {
+    return ACTIVE.includes(this.store.get().run.state);
+  }
+
+  setFieldValid(key: string, ok: boolean): void {
+    if (ok === !this.invalid.has(key)) return;
+    if (ok) this.invalid.delete(key);
+    else this.invalid.add(key);
+    this.store.set({ invalidFields: [...this.invalid] });
+  }
+
+  notify(text: string): void {
+    clearTimeout(this.noticeTimer);
+    this.store.set({ notice: text });
+    this.noticeTimer = window.setTimeout(() => this.store.set({ notice: null }), 6000);
+  }
+
+  showError(e: unknown, opts: { fatal?: boolean } = {}): void {
+    console.error(e);
+    // A failure beside a live run (a generation, an export) must not hide that the run goes on.
+    const fatal = opts.fatal ?? !this.running();
+    this.store.set({ error: e, busy: null, download: null, phase: fatal ? 'error' : this.store.get().phase });
+  }
+
+  dismissError(): void {
+    this.store.set({ error: null, phase: this.store.get().phase === 'error' ? this.restPhase() : this.store.get().phase });
+  }
+
+  /** Runs an action; any failure goes to the error view. */
+  async guard<T>(what: () => Promise<T>, opts: { fatal?: boolean } = {}): Promise<T | undefined> {
+    try {
+      return await what();
+    } catch (e) {
+      this.showError(e, opts);
+      return undefined;
+    }
+  }
+
+  beginLoading(busy: string): void {
+    this.store.set({ phase: 'loading', busy, error: null });
+  }
+
+  endLoading(): void {
+    this.store.set({ phase: this.restPhase(), busy: null, download: null });
+  }
+
+  updateSettings(patch: Partial<RunSettings>): void {
+    const prev = this.store.get().settings;
+    const settings = { ...prev, ...patch };
+    const source = this.store.get().source;
+    // A new `model` (a link, the demo, a resumed run) picks the source; a new revision moves a Hub source.
+    if (patch.model !== undefined && patch.model !== prev.model) this.store.set({ settings, source: sourceFromSetting(settings.model, settings.revision) });
+    else if (source.kind === 'hub' && settings.revision !== prev.revision) this.store.set({ settings, source: { ...source, revision: settings.revision } });
+    else this.store.set({ settings });
+    this.scheduleEstimate();
+    if (DATA_KEYS.some((k) => k in patch && JSON.stringify(patch[k]) !== JSON.stringify(prev[k]))) this.scheduleData();
+  }
+
+  setSource(source: ModelSource): void {
+    const model = settingFromSource(source);
+    const settings = model === null ? this.store.get().settings : { ...this.store.get().settings, model, revision: source.kind === 'hub' ? source.revision : 'main' };
+    this.store.set({ source, settings });
+  }
+
+  setToken(token: string, remember: boolean): void {
+    this.rememberToken.value = remember;
+    try {
+      if (remember && token) localStorage.setItem(TOKEN_KEY, token);
+      else localStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // Storage may be blocked (private mode); the token still works for this page.
+    }
+    this.store.set({ token });
+  }
+
+  // ——— engine start-up ———
+
+  init(): Promise<void> {
+    this.initDone ??= (async () => {
+      try {
+        const device = await this.api.init();
+        this.store.set({ device });
+      } catch (e) {
+        this.initDone = null; // "Try again" calls init afresh
+        throw e;
+      }
+      await this.refreshRuns().catch((e) => console.warn('listRuns failed', e));
+    })();
+    return this.initDone;
+  }
+
+  /** After a lost device: the next init() asks the worker for a new one. */
+  resetInit(): void {
+    this.initDone = null;
+  }
+
+  hasInvalidFields(): boolean {
+    return this.invalid.size > 0;
+  }
+
+  async refreshRuns(): Promise<void> {
+    const runs = await this.api.listRuns();
+    this.store.set({ runs: runs.sort((a, b) => b.updated - a.updated) });
+  }
+
+  // ——— model ———
+
+  modelSignature(): string {
+    const s = this.store.get();
+    return sourceSignature(s.source, s.settings.quant);
+  }
+
+  /** Loads the chosen model unless it is the one loaded. */
+  async ensureModel(): Promise<void> {
+    await this.init();
+    if (this.modelLoad) await this.modelLoad;
+    const s = this.store.get();
+    if (s.model && s.modelSig === this.modelSignature()) return;
+    this.modelLoad = this.loadModelNow().finally(() => (this.modelLoad = null));
+    await this.modelLoad;
+  }
+
+  private async loadModelNow(): Promise<void> {
+    const s = this.store.get();
+    const sig = this.modelSignature();
+    // A new model drops the worker's run and imported adapter: they belong to the old one.
+    this.store.set({ busy: 'Loading the model', download: null, model: null, runModel: null, modelSig: null, memory: null, data: null, dataSig: null, hasAdapter: false, imported: null, continueFromImported: false });
+    const onProgress = Comlink.proxy((p: Parameters<Parameters<EngineApi['loadModel']>[2]>[0]) => this.store.set({ download: p }));
+    const model = await this.api.loadModel(toChoice(s.source, s.token), s.settings.quant, onProgress);
+    this.store.set({ model, modelSig: sig, download: null });
+  }
+
+  /** The "Load model" button: the model, then the dataset and memory estimate that depend on it. */
+  async loadModel(): Promise<void> {
+    await this.guard(async () => {
+      this.beginLoading('Loading the model');
+      await this.ensureModel();
+      if (this.store.get().dataInput) await this.applyData();
+      this.endLoading();
+      this.scheduleEstimate(0);
+    });
+  }
+
+  // ——— data ———
+
+  async setDataInput(input: DataInput): Promise<void> {
+    this.dataInputId++;
+    // Only a URL dataset can be named in a link; any other input replaces it.
+    const settings = input.origin === 'url' ? this.store.get().settings : { ...this.store.get().settings, data: null };
+    this.store.set({ dataInput: input, data: null, dataSig: null, settings });
+    if (!this.store.get().model) return; // tokenized once a model (its tokenizer) is loaded
+    await this.guard(async () => {
+      this.beginLoading('Reading the dataset');
+      await this.applyData();
+      this.endLoading();
+    });
+  }
+
+  async loadDataUrl(url: string): Promise<void> {
+    await this.guard(async () => {
+      this.beginLoading('Downloading the dataset');
+      const { text, fileName } = await fetchText(url);
+      this.endLoading();
+      this.store.set({ settings: { ...this.store.get().settings, data: url || null } });
+      await this.setDataInput({ text, fileName, origin: 'url' });
+    });
+  }
+
+  async useDemoData(): Promise<void> {
+    await this.guard(async () => {
+      const { text, fileName } = await fetchText(DEMO_DATA_PATH);
+      await this.setDataInput({ text, fileName, origin: 'demo' });
+    });
+  }
+
+  private dataSignature(onInvalid: 'stop' | 'skip'): string {
+    const s = this.store.get();
+    return JSON.stringify([this.dataInputId, s.modelSig, onInvalid, DATA_KEYS.map((k) => s.settings[k])]);
+  }
+
+  /** Tokenizes the current dataset input with the loaded model's tokenizer. */
+  async applyData(onInvalid = this.store.get().onInvalid): Promise<void> {
+    const s = this.store.get();
+    if (!s.dataInput) return;
+    const sig = this.dataSignature(onInvalid);
+    if (s.data && s.dataSig === sig) return;
+    const data = await this.api.setData(s.dataInput.text, s.dataInput.fileName, s.settings, onInvalid);
+    this.store.set({ data, dataSig: sig });
+  }
+
+  /** The data the run trains on: what was given, else the `data` URL, else the demo dataset. */
+  async ensureData(): Promise<void> {
+    const s = this.store.get();
+    if (!s.dataInput) {
+      const url = s.settings.data ?? DEMO_DATA_PATH;
+      const { text, fileName } = await fetchText(url);
+      this.dataInputId++;
+      this.store.set({ dataInput: { text, fileName, origin: s.settings.data ? 'url' : 'demo' } });
+    }
+    await this.applyData();
+  }
+
+  /** "Skip these rows" after a DATASET_INVALID stop. */
+  async skipBadRows(): Promise<void> {
+    this.store.set({ onInvalid: 'skip', error: null });
+    await this.guard(async () => {
+      this.beginLoading('Reading the dataset');
+      await this.applyData('skip');
+      this.endLoading();
+    });
+  }
+
+  private scheduleData(): void {
+    clearTimeout(this.dataTimer);
+    this.dataTimer = window.setTimeout(() => {
+      const s = this.store.get();
+      if (!s.model || !s.dataInput || this.running() || s.phase === 'loading') return;
+      void this.guard(async () => {
+        await this.applyData();
+        this.scheduleEstimate(0);
+      });
+    }, 400);
+  }
+
+  // ——— memory estimate ———
+
+  scheduleEstimate(delay = 250): void {
+    clearTimeout(this.estimateTimer);
+    this.estimateTimer = window.setTimeout(() => void this.estimate(), delay);
+  }
+
+  private async estimate(): Promise<void> {
+    const s = this.store.get();
+    if (!s.model || this.invalid.size) return;
+    try {
+      const memory = await this.api.estimateMemory(s.settings);
+      this.store.set({ memory, memoryError: null });
+    } catch (e) {
+      this.store.set({ memory: null, memoryError: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  async importAdapter(files: AdapterFiles): Promise<void> {
+    await this.guard(async () => {
+      this.beginLoading('Loading the adapter');
+      await this.ensureModel();
+      await this.api.importAdapter(files.config, files.weights);
+      this.store.set({ imported: files, hasAdapter: true });
+      this.endLoading();
+      this.notify(`Adapter ${files.name} loaded: try it in the playground, or tick "continue training" to train on from it.`);
+    });
+  }
+}

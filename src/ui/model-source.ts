@@ -1,0 +1,83 @@
+// Where the base model comes from, as the page knows it (which includes local files that cannot be
+// put in a link), and how it maps to the worker's ModelChoice and to the `model` setting of a
+// shareable URL ('demo', an owner/name Hub id, or an http(s) base URL).
+import type { ModelChoice } from '../worker/protocol';
+
+export type ModelSource =
+  | { kind: 'demo' }
+  | { kind: 'hub'; id: string; revision: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'files'; files: File[]; label: string };
+
+export interface HubPreset {
+  id: string;
+  label: string;
+  parameters: string;
+  gated: boolean;
+}
+
+/** Small instruction-tuned models that train on a laptop GPU, smallest first. */
+export const HUB_PRESETS: readonly HubPreset[] = [
+  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2 135M Instruct', parameters: '135 M', gated: false },
+  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2 360M Instruct', parameters: '362 M', gated: false },
+  { id: 'Qwen/Qwen2.5-0.5B-Instruct', label: 'Qwen2.5 0.5B Instruct', parameters: '494 M', gated: false },
+  { id: 'meta-llama/Llama-3.2-1B-Instruct', label: 'Llama 3.2 1B Instruct', parameters: '1.24 B', gated: true },
+  { id: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', label: 'TinyLlama 1.1B Chat', parameters: '1.1 B', gated: false },
+];
+
+export const DEMO_MODEL_PATH = 'demo/tiny-llama/';
+export const DEMO_DATA_PATH = 'demo/alpaca-tiny.json';
+
+const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+
+export function isHubId(s: string): boolean {
+  return HUB_ID.test(s) && !s.includes('..');
+}
+
+/** From the `model` and `revision` settings (a link or the defaults). */
+export function sourceFromSetting(model: string, revision: string): ModelSource {
+  const m = model.trim();
+  if (m === 'demo') return { kind: 'demo' };
+  if (isHubId(m)) return { kind: 'hub', id: m, revision: revision || 'main' };
+  return { kind: 'url', url: m };
+}
+
+/** The `model` setting for a source; local files have none (the setting keeps its last value). */
+export function settingFromSource(source: ModelSource): string | null {
+  switch (source.kind) {
+    case 'demo': return 'demo';
+    case 'hub': return source.id;
+    case 'url': return source.url;
+    case 'files': return null;
+  }
+}
+
+export function toChoice(source: ModelSource, token: string): ModelChoice {
+  const t = token.trim() || undefined;
+  switch (source.kind) {
+    case 'demo': return { kind: 'demo', baseUrl: new URL(DEMO_MODEL_PATH, location.href).href };
+    case 'hub': return { kind: 'hub', id: source.id, revision: source.revision || 'main', token: t };
+    // Relative URLs (a folder next to the page) are allowed in links; the worker needs them absolute.
+    case 'url': return { kind: 'url', url: new URL(source.url, location.href).href, token: t };
+    case 'files': return { kind: 'files', files: source.files };
+  }
+}
+
+/** Identity of a source for "is this the model already loaded?". */
+export function sourceSignature(source: ModelSource, quant: string): string {
+  const what =
+    source.kind === 'files' ? source.files.map((f) => `${f.webkitRelativePath || f.name}:${f.size}:${f.lastModified}`).join('|')
+    : source.kind === 'hub' ? `${source.id}@${source.revision}`
+    : source.kind === 'url' ? source.url
+    : 'demo';
+  return `${source.kind}:${what}:${quant}`;
+}
+
+export function describeSource(source: ModelSource): string {
+  switch (source.kind) {
+    case 'demo': return 'Demo (built-in tiny model)';
+    case 'hub': return source.id + (source.revision && source.revision !== 'main' ? ` @ ${source.revision}` : '');
+    case 'url': return source.url;
+    case 'files': return source.label;
+  }
+}

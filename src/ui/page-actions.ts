@@ -1,0 +1,93 @@
+// What the page's own buttons do beyond one engine call: "Try the demo" (demo-friendly settings, then
+// start), "Copy link" (the settings as a shareable URL), and the fixes the error view offers.
+import { DEFAULT_SETTINGS, settingsToQuery } from '../engine/run-settings';
+import type { RunSettings } from '../engine/run-settings';
+import { QloraError } from '../errors';
+import { fetchText } from './adapter-files';
+import type { ErrorAction } from './error-view';
+import { DEMO_DATA_PATH } from './model-source';
+import type { App } from './app';
+
+/** Settings the "Try the demo" button uses: the tiny model learns the tiny dataset in about 30 steps. */
+export const DEMO_SETTINGS: Partial<RunSettings> = {
+  model: 'demo',
+  data: null,
+  lr: 3e-3,
+  steps: 30,
+  batchSize: 4,
+  gradAccum: 1,
+  loraR: 8,
+  loraAlpha: 16,
+  maxLength: 256,
+  evalEvery: 5,
+  checkpointEvery: 10,
+  quant: 'nf4',
+};
+
+export async function tryDemo(app: App): Promise<void> {
+  if (app.running()) return;
+  app.store.set({ source: { kind: 'demo' }, continueFromImported: false, onInvalid: 'stop', error: null });
+  app.updateSettings({ ...DEFAULT_SETTINGS, ...DEMO_SETTINGS, target: [...DEFAULT_SETTINGS.target] });
+  await app.guard(async () => {
+    const { text, fileName } = await fetchText(DEMO_DATA_PATH);
+    await app.setDataInput({ text, fileName, origin: 'demo' });
+  });
+  if (app.store.get().phase !== 'error') await app.runs.start();
+}
+
+export async function copyLink(app: App): Promise<void> {
+  const s = app.store.get();
+  const q = settingsToQuery(s.settings);
+  history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`);
+  const notes: string[] = [];
+  if (s.source.kind === 'files') notes.push('local model files are not part of a link');
+  if (s.dataInput && (s.dataInput.origin === 'upload' || s.dataInput.origin === 'paste')) notes.push('an uploaded or pasted dataset is not part of a link (give it a URL)');
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(location.href);
+    copied = true;
+  } catch {
+    // Clipboard needs focus and permission; the link is in the address bar either way.
+  }
+  app.notify(`${copied ? 'Link copied' : 'Link is in the address bar'}${notes.length ? ` — note: ${notes.join('; ')}` : ''}.`);
+}
+
+export async function onErrorAction(app: App, a: ErrorAction): Promise<void> {
+  const s = app.store.get();
+  switch (a) {
+    case 'dismiss':
+      return app.dismissError();
+    case 'retry-init':
+      app.dismissError();
+      app.resetInit();
+      await app.guard(() => app.init());
+      return;
+    case 'retry-download':
+      app.store.set({ error: null, model: null, modelSig: null });
+      return app.loadModel();
+    case 'open-storage':
+      document.getElementById('storage')?.scrollIntoView({ behavior: 'smooth' });
+      (document.querySelector('#storage h2') as HTMLElement | null)?.focus();
+      return;
+    case 'skip-bad-rows':
+      return app.skipBadRows();
+    case 'halve-lr':
+      app.updateSettings({ lr: s.settings.lr / 2 });
+      app.notify(`Learning rate lowered to ${(s.settings.lr / 2).toPrecision(2)}. Start a new run, or resume the stopped one.`);
+      return;
+    case 'save-memory': {
+      const b = s.settings.batchSize;
+      const batchSize = Math.max(1, Math.floor(b / 2));
+      app.dismissError();
+      app.updateSettings({ batchSize, gradAccum: s.settings.gradAccum * Math.max(1, Math.round(b / batchSize)), gradientCheckpointing: true, quant: 'nf4' });
+      app.notify('Halved the batch (doubled accumulation to keep the effective batch), turned on gradient checkpointing, base in NF4.');
+      return;
+    }
+    case 'resume-run': {
+      const id = s.run.id ?? s.runs.find((r) => r.state !== 'done' && r.state !== 'early-stopped')?.id;
+      if (!id) return app.showError(new QloraError('STORAGE', 'No checkpoint of this run was saved yet; start it again.'));
+      app.store.set({ run: { ...s.run, state: null } });
+      return app.runs.resumeRun(id);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// Data panel: the dataset from a file, pasted text, a URL or the built-in demo; how it is read
+// (format, split, max length); and what the model will see — one example tokenized with the trained
+// tokens marked apart from the masked prompt, plus every row that could not be used and why.
+import { SETTING_HELP } from '../../engine/run-settings';
+import { h, fill, uid } from '../dom';
+import { formatInt } from '../format';
+import { rowTable } from '../error-view';
+import { settingField } from '../fields';
+import type { App } from '../app';
+import type { DataSummary, TokenPreview } from '../../worker/protocol';
+import { metric, panel } from './panel';
+
+const FORMAT_NAMES: Record<string, string> = {
+  alpaca: 'Alpaca (instruction / input / output)',
+  chat: 'Chat messages',
+  completion: 'Prompt / completion',
+  text: 'Plain text',
+};
+
+/** Whitespace made visible, since where a token starts matters. */
+function tokenText(t: string): string {
+  return t.replace(/\n/g, '↵\n').replace(/\t/g, '→');
+}
+
+function preview(tokens: TokenPreview[]): HTMLElement {
+  const trained = tokens.filter((t) => t.trained).length;
+  return h('figure', { class: 'token-preview' },
+    h('figcaption', null,
+      h('span', { class: 'tok masked legend' }, 'prompt (masked, no loss)'), ' ',
+      h('span', { class: 'tok trained legend' }, 'response (trained)'), ' ',
+      h('span', { class: 'muted' }, `${tokens.length} tokens, ${trained} trained`)),
+    h('div', { class: 'tokens', tabindex: 0, 'aria-label': 'First example, tokenized' },
+      tokens.map((t) => h('span', { class: `tok ${t.trained ? 'trained' : 'masked'}`, title: `${JSON.stringify(t.text)} — ${t.trained ? 'trained' : 'masked'}` }, tokenText(t.text)))));
+}
+
+function summaryView(d: DataSummary): HTMLElement {
+  const skipped = [
+    ...d.lineErrors.map((e) => ({ where: `line ${e.line}`, reason: e.reason })),
+    ...d.recordErrors.map((e) => ({ where: `record #${e.index}`, reason: e.reason })),
+  ];
+  return h('div', { class: 'data-summary' },
+    h('div', { class: 'metrics' },
+      metric('File', d.fileName),
+      metric('Detected format', FORMAT_NAMES[d.format] ?? d.format),
+      metric('Records', formatInt(d.records)),
+      metric('Train / validation', `${formatInt(d.train)} / ${formatInt(d.val)}`),
+      metric('Tokens per example', `${formatInt(d.meanTokens)} mean, ${formatInt(d.maxTokens)} max`)),
+    skipped.length
+      ? h('div', { class: 'callout warn' }, h('p', null, h('b', null, `${skipped.length} row(s) skipped`), ' — they are not trained on:'), rowTable(skipped))
+      : null,
+    d.preview.length ? preview(d.preview) : null);
+}
+
+export function dataPanel(app: App): HTMLElement {
+  const store = app.store;
+  const fileId = uid('data-file');
+  const fileInput = h('input', { id: fileId, type: 'file', accept: '.json,.jsonl,.ndjson,.csv,.tsv,.txt', class: 'file-input', name: 'data-file' });
+  fileInput.addEventListener('change', () => {
+    const f = fileInput.files?.[0];
+    if (f) void app.guard(async () => app.setDataInput({ text: await f.text(), fileName: f.name, origin: 'upload' }));
+  });
+
+  const pasteId = uid('paste');
+  const paste = h('textarea', { id: pasteId, rows: 4, spellcheck: false, name: 'data-paste', placeholder: '[{"instruction": "…", "input": "", "output": "…"}]  or one JSON object per line, or CSV with a header' });
+  const usePaste = h('button', { type: 'button', on: { click: () => paste.value.trim() && void app.setDataInput({ text: paste.value, fileName: 'pasted text', origin: 'paste' }) } }, 'Use pasted text');
+
+  const urlId = uid('data-url');
+  const urlInput = h('input', { id: urlId, type: 'url', name: 'data-url', placeholder: 'https://…/train.jsonl', autocomplete: 'off' });
+  const useUrl = h('button', { type: 'button', on: { click: () => urlInput.value.trim() && void app.loadDataUrl(urlInput.value.trim()) } }, 'Load URL');
+  const useDemo = h('button', { type: 'button', on: { click: () => void app.useDemoData() } }, 'Use the demo dataset');
+
+  const invalidId = uid('on-invalid');
+  const onInvalid = h('select', { id: invalidId, name: 'on-invalid' },
+    h('option', { value: 'stop' }, 'Stop and list them'),
+    h('option', { value: 'skip' }, 'Skip them, train on the rest'));
+  onInvalid.addEventListener('change', () => {
+    store.set({ onInvalid: onInvalid.value as 'stop' | 'skip' });
+    if (store.get().dataInput && store.get().model) void app.guard(() => app.applyData());
+  });
+
+  const status = h('p', { class: 'data-status', 'aria-live': 'polite' });
+  const summary = h('div');
+
+  store.subscribe((s) => {
+    const locked = app.settingsLocked();
+    for (const el of [fileInput, paste, usePaste, urlInput, useUrl, useDemo, onInvalid]) el.disabled = locked;
+    onInvalid.value = s.onInvalid;
+    if (document.activeElement !== urlInput && s.settings.data && urlInput.value !== s.settings.data) urlInput.value = s.settings.data;
+    const input = s.dataInput;
+    status.textContent = !input
+      ? `No dataset chosen: training uses ${s.settings.data ? s.settings.data : 'the demo dataset'}.`
+      : s.data ? `Using ${input.fileName}${input.origin === 'demo' ? ' (demo)' : ''}.`
+      : s.model ? `${input.fileName}: not read yet.`
+      : `${input.fileName}: chosen. It is tokenized when the model is loaded.`;
+    fill(summary, s.data ? summaryView(s.data) : null);
+  });
+
+  return panel('data', '2 · Data',
+    'Instruction pairs (Alpaca), chat messages, prompt / completion, or plain text — as JSON, JSON Lines or CSV.',
+    h('div', { class: 'grid-2' },
+      h('div', { class: 'field' }, h('label', { for: fileId }, 'Upload a file'), fileInput),
+      h('div', { class: 'field' }, h('label', { for: urlId }, 'Or a URL'), h('div', { class: 'inline' }, urlInput, useUrl), h('small', { class: 'help' }, SETTING_HELP.data))),
+    h('div', { class: 'field' }, h('label', { for: pasteId }, 'Or paste records'), paste, h('div', { class: 'actions' }, usePaste, useDemo)),
+    h('div', { class: 'grid-2' },
+      settingField(app, {
+        key: 'format',
+        label: 'Format',
+        kind: 'select',
+        options: [{ value: 'auto', label: 'Detect' }, ...Object.entries(FORMAT_NAMES).map(([value, label]) => ({ value, label }))],
+      }),
+      h('div', { class: 'field' }, h('label', { for: invalidId }, 'Malformed rows'), onInvalid,
+        h('small', { class: 'help' }, 'Rows that cannot be read or used are listed by line or record number.')),
+      settingField(app, { key: 'valSplit', label: 'Validation split', kind: 'number', min: 0, max: 0.5, step: 0.05 }),
+      settingField(app, { key: 'maxLength', label: 'Max length (tokens)', kind: 'int', min: 8, step: 8 }),
+      settingField(app, { key: 'limit', label: 'Use only the first N records', kind: 'optional-int', min: 1, placeholder: 'all' }),
+      settingField(app, { key: 'shuffle', label: 'Shuffle every epoch', kind: 'checkbox' })),
+    status, summary);
+}

@@ -1,0 +1,110 @@
+// Export panel: the adapter as PEFT writes it (a zip, or its two files), the base merged with the
+// adapter as 16-bit safetensors shards, the equivalent Python (transformers + PEFT) script, and
+// importing an adapter to try it or to train on from it.
+import { h, fill, uid, download, sleep } from '../dom';
+import { formatBytes } from '../format';
+import { readAdapterFiles } from '../adapter-files';
+import type { App } from '../app';
+import { panel } from './panel';
+
+const SCRIPT_NAME = 'train_qlora.py';
+
+export function exportPanel(app: App): HTMLElement {
+  const store = app.store;
+  const busy = new Set<string>();
+  const run = (name: string, what: () => Promise<void>) => {
+    if (busy.has(name)) return;
+    busy.add(name);
+    render();
+    void app.guard(what, { fatal: false }).finally(() => {
+      busy.delete(name);
+      render();
+    });
+  };
+
+  const zipBtn = h('button', { type: 'button', class: 'primary', dataset: { action: 'export-adapter' } }, 'Download adapter.zip');
+  const filesBtn = h('button', { type: 'button', dataset: { action: 'export-adapter-files' } }, 'Download the two files');
+  zipBtn.addEventListener('click', () => run('zip', async () => {
+    const { zip } = await app.api.exportAdapter();
+    download(zip, 'adapter.zip', 'application/zip');
+  }));
+  filesBtn.addEventListener('click', () => run('files', async () => {
+    const { files } = await app.api.exportAdapter();
+    for (const [name, bytes] of Object.entries(files)) {
+      download(bytes, name, name.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+      await sleep(400); // browsers drop a second download started in the same instant
+    }
+  }));
+
+  const dtypeId = uid('merged-dtype');
+  const dtype = h('select', { id: dtypeId, name: 'merged-dtype' }, h('option', { value: 'F16' }, 'f16'), h('option', { value: 'BF16' }, 'bf16'));
+  const mergedBtn = h('button', { type: 'button', dataset: { action: 'export-merged' } }, 'Download merged model');
+  const mergedList = h('ul', { class: 'file-list', 'aria-live': 'polite' });
+  mergedBtn.addEventListener('click', () => run('merged', async () => {
+    fill(mergedList, h('li', { class: 'muted' }, 'Merging…'));
+    const shards = await app.api.exportMerged(dtype.value as 'F16' | 'BF16');
+    fill(mergedList, shards.map((s) => h('li', null, h('code', null, s.name), ` ${formatBytes(s.bytes.byteLength)}`)));
+    for (const s of shards) {
+      download(s.bytes, s.name, s.name.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+      await sleep(400);
+    }
+  }));
+
+  const scriptBtn = h('button', { type: 'button', dataset: { action: 'export-script' } }, `Download ${SCRIPT_NAME}`);
+  const scriptView = h('pre', { class: 'code', tabindex: 0 });
+  const scriptBox = h('details', { hidden: true }, h('summary', null, 'Show the script'), scriptView);
+  scriptBtn.addEventListener('click', () => run('script', async () => {
+    const text = await app.api.exportScript(store.get().data?.fileName ?? store.get().dataInput?.fileName ?? 'data.json');
+    scriptView.textContent = text;
+    scriptBox.hidden = false;
+    download(text, SCRIPT_NAME, 'text/x-python');
+  }));
+
+  const importId = uid('import');
+  const importInput = h('input', { id: importId, type: 'file', multiple: true, accept: '.zip,.json,.safetensors', class: 'file-input', name: 'adapter-files' });
+  const importBtn = h('button', { type: 'button', dataset: { action: 'import-adapter' } }, 'Import adapter');
+  const importFiles = () => {
+    const files = [...(importInput.files ?? [])];
+    if (files.length) run('import', async () => app.importAdapter(await readAdapterFiles(files)));
+  };
+  importInput.addEventListener('change', importFiles);
+  // With files chosen it imports them; without, it opens the picker (which imports on choosing).
+  importBtn.addEventListener('click', () => (importInput.files?.length ? importFiles() : importInput.click()));
+  const continueId = uid('continue');
+  const continueBox = h('input', { id: continueId, type: 'checkbox', name: 'continue-from-imported' });
+  continueBox.addEventListener('change', () => store.set({ continueFromImported: continueBox.checked }));
+  const importStatus = h('p', { class: 'muted', 'aria-live': 'polite' });
+
+  const render = () => {
+    const s = store.get();
+    const blocked = s.run.state === 'training' || s.phase === 'loading';
+    zipBtn.disabled = busy.has('zip') || blocked || !s.hasAdapter;
+    filesBtn.disabled = busy.has('files') || blocked || !s.hasAdapter;
+    mergedBtn.disabled = busy.has('merged') || blocked || !s.hasAdapter || !app.hasModel();
+    scriptBtn.disabled = busy.has('script') || s.phase === 'loading' || !s.run.id;
+    importBtn.disabled = importInput.disabled = busy.has('import') || blocked;
+    continueBox.checked = s.continueFromImported;
+    continueBox.disabled = !s.imported || app.running();
+    importStatus.textContent = s.imported ? `Imported: ${s.imported.name} (${formatBytes(s.imported.weights.byteLength)}).` : '';
+  };
+  store.subscribe(render);
+
+  return panel('export', '6 · Export',
+    'The adapter loads in Python with PeftModel.from_pretrained(base, "adapter/") — as if PEFT had trained it.',
+    h('h3', null, 'Adapter'),
+    h('div', { class: 'actions' }, zipBtn, filesBtn),
+    h('p', { class: 'help' }, 'adapter_config.json and adapter_model.safetensors, the files PEFT reads and writes.'),
+    h('h3', null, 'Merged model'),
+    h('div', { class: 'actions' }, h('label', { for: dtypeId }, 'Precision'), dtype, mergedBtn),
+    h('p', { class: 'help' }, 'The base weights with the adapter folded in (W + scale·B·A), as safetensors shards for transformers.'),
+    mergedList,
+    h('h3', null, 'Python'),
+    h('div', { class: 'actions' }, scriptBtn),
+    h('p', { class: 'help' }, 'The same run in transformers + PEFT + bitsandbytes, to continue on a bigger GPU (after a run has started).'),
+    scriptBox,
+    h('h3', null, 'Import an adapter'),
+    h('div', { class: 'field' }, h('label', { for: importId }, 'adapter_config.json + adapter_model.safetensors, or a zip of them'), importInput),
+    h('div', { class: 'actions' }, importBtn),
+    h('div', { class: 'field check' }, continueBox, h('label', { for: continueId }, 'Start the next training run from the imported adapter')),
+    importStatus);
+}

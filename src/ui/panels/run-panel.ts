@@ -1,0 +1,122 @@
+// Run panel: Start / Pause / Resume / Stop, progress with elapsed time, ETA and tokens per second,
+// the chart of training loss, validation loss and learning rate, and the runs stored from earlier
+// sessions that can resume from their last checkpoint (nothing trained is lost to a reload).
+import { h, fill } from '../dom';
+import { formatDate, formatDuration, formatInt, formatLoss, formatLr } from '../format';
+import { LineChart } from '../chart';
+import type { App } from '../app';
+import type { AppState, RunView } from '../state';
+import { metric, panel } from './panel';
+
+const STATE_TEXT: Record<string, string> = {
+  training: 'Training',
+  paused: 'Paused',
+  stopped: 'Stopped',
+  done: 'Finished',
+  'early-stopped': 'Stopped early (validation loss stopped improving)',
+  created: 'Created',
+};
+
+function elapsedMs(run: RunView): number {
+  // Between step events the clock keeps moving, unless paused.
+  return run.state === 'training' && run.lastEventAt ? run.elapsedMs + (performance.now() - run.lastEventAt) : run.elapsedMs;
+}
+
+function etaSeconds(run: RunView): number | null {
+  const remaining = run.totalSteps - run.step;
+  if (run.step === 0 || remaining <= 0) return remaining <= 0 && run.step > 0 ? 0 : null;
+  // The recent pace, not the average since the start: the first steps include compilation.
+  const recent = run.history.slice(-20).map((p) => p.ms).filter((ms) => ms > 0);
+  const msPerStep = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : run.elapsedMs / run.step;
+  return (msPerStep * remaining) / 1000;
+}
+
+function statusText(s: AppState): string {
+  if (s.phase === 'loading') return `${s.busy ?? 'Loading'}…`;
+  if (s.phase === 'error') return 'Stopped by an error (see above).';
+  if (s.run.state) return STATE_TEXT[s.run.state] ?? s.run.state;
+  return 'Ready. Start trains with the settings on the left; "Try the demo" needs nothing else.';
+}
+
+export function runPanel(app: App): HTMLElement {
+  const store = app.store;
+  const start = h('button', { type: 'button', class: 'primary big', dataset: { action: 'start' }, on: { click: () => void app.runs.start() } }, '▶ Start training');
+  const pause = h('button', { type: 'button', dataset: { action: 'pause' }, on: { click: () => void app.runs.pause() } }, '❚❚ Pause');
+  const resume = h('button', { type: 'button', dataset: { action: 'resume' }, on: { click: () => void app.runs.resume() } }, '▶ Resume');
+  const stop = h('button', { type: 'button', class: 'danger', dataset: { action: 'stop' }, on: { click: () => void app.runs.stop() } }, '■ Stop');
+  const status = h('p', { class: 'run-status', role: 'status' });
+  const bar = h('progress', { class: 'run-progress', max: 1, value: 0, 'aria-label': 'Training progress' });
+  const stepText = h('span', { class: 'step-text' });
+  const metrics = h('div', { class: 'metrics run-metrics' });
+  const chart = new LineChart(
+    [
+      { key: 'loss', label: 'Training loss', color: 'var(--c-train)', axis: 'left', format: formatLoss },
+      { key: 'val', label: 'Validation loss', color: 'var(--c-val)', axis: 'left', dots: true, format: formatLoss },
+      { key: 'lr', label: 'Learning rate', color: 'var(--c-lr)', axis: 'right', dashed: true, format: formatLr },
+    ],
+    { title: 'Loss and learning rate by step', xLabel: 'step', leftLabel: 'loss', rightLabel: 'learning rate', emptyText: 'The loss curve is drawn here as training runs.' },
+  );
+  const resumable = h('div', { class: 'resumable' });
+
+  const renderMetrics = (s: AppState) => {
+    const run = s.run;
+    const last = run.history[run.history.length - 1];
+    const vals = run.history.filter((p) => p.valLoss !== undefined);
+    const lastVal = vals[vals.length - 1]?.valLoss;
+    const bestVal = vals.length ? Math.min(...vals.map((p) => p.valLoss!)) : undefined;
+    const eta = run.state === 'training' || run.state === 'paused' ? etaSeconds(run) : run.step > 0 ? 0 : null;
+    fill(metrics,
+      metric('Elapsed', run.state || run.step ? formatDuration(elapsedMs(run) / 1000) : '—'),
+      metric('ETA', run.state === 'paused' ? `${formatDuration(eta)} (paused)` : formatDuration(eta)),
+      metric('Tokens / s', run.tokensPerSecond ? formatInt(run.tokensPerSecond) : '—'),
+      metric('Loss', formatLoss(last?.loss)),
+      metric('Validation loss', lastVal === undefined ? '—' : `${formatLoss(lastVal)}${bestVal !== undefined && bestVal < lastVal ? ` (best ${formatLoss(bestVal)})` : ''}`),
+      metric('Learning rate', last ? formatLr(last.lr) : '—'),
+      metric('Last checkpoint', run.checkpointStep ? `step ${run.checkpointStep}` : '—'));
+  };
+
+  store.subscribe((s, prev) => {
+    const run = s.run;
+    const active = app.running();
+    start.disabled = !app.runs.canStart();
+    pause.disabled = run.state !== 'training' || s.phase === 'loading';
+    resume.disabled = run.state !== 'paused';
+    stop.disabled = !active || s.phase === 'loading';
+    status.textContent = statusText(s);
+    status.dataset.state = s.phase;
+    bar.max = Math.max(1, run.totalSteps);
+    bar.value = run.step;
+    bar.setAttribute('aria-valuetext', `step ${run.step} of ${run.totalSteps}`);
+    stepText.textContent = run.totalSteps ? `Step ${formatInt(run.step)} / ${formatInt(run.totalSteps)}` : 'Step —';
+    renderMetrics(s);
+    if (run !== prev.run || s === prev) {
+      chart.setXMax(run.totalSteps);
+      chart.set('loss', run.history.map((p) => ({ x: p.step, y: p.loss })));
+      chart.set('val', run.history.filter((p) => p.valLoss !== undefined).map((p) => ({ x: p.step, y: p.valLoss! })));
+      chart.set('lr', run.history.map((p) => ({ x: p.step, y: p.lr })));
+    }
+    if (s.runs !== prev.runs || run.state !== prev.run.state || s.phase !== prev.phase || s === prev) {
+      const open = s.runs.filter((r) => r.state !== 'done' && r.state !== 'early-stopped' && !(active && r.id === run.id));
+      fill(resumable, open.length
+        ? [h('h3', null, 'Unfinished runs'),
+           h('ul', { class: 'run-list' }, open.map((r) =>
+             h('li', null,
+               h('div', null, h('b', null, r.name), h('span', { class: 'muted' }, ` · ${STATE_TEXT[r.state] ?? r.state} at step ${r.step} / ${r.totalSteps} · ${formatDate(r.updated)}`)),
+               h('button', { type: 'button', dataset: { action: 'resume-run', runId: r.id }, disabled: active || s.phase === 'loading', on: { click: () => void app.runs.resumeRun(r.id) } }, 'Resume'))))]
+        : null);
+    }
+  });
+  // The clock and ETA move between steps.
+  setInterval(() => {
+    if (store.get().run.state === 'training') renderMetrics(store.get());
+  }, 1000);
+
+  return panel('run', '4 · Train',
+    null,
+    h('div', { class: 'run-controls' }, start, pause, resume, stop),
+    status,
+    h('div', { class: 'progress-row' }, bar, stepText),
+    metrics,
+    chart.element,
+    resumable);
+}

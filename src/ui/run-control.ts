@@ -1,0 +1,160 @@
+// Training runs from the page's side: start (loading whatever is missing first), pause / resume /
+// stop, following the run's steps, states and checkpoints into the state, and resuming a stored run
+// from its last checkpoint — after a reload, a stop or a GPU reset.
+import * as Comlink from 'comlink';
+import { DEFAULT_SETTINGS, validateSettings } from '../engine/run-settings';
+import type { RunSettings } from '../engine/run-settings';
+import type { RunState } from '../engine/training-run';
+import { QloraError, isQloraError } from '../errors';
+import type { RunListener, RunRecord, StepEvent } from '../worker/protocol';
+import { fetchAdapter } from './adapter-files';
+import { sourceFromSetting } from './model-source';
+import { ACTIVE, EMPTY_RUN } from './state';
+import type { RunView } from './state';
+import type { App } from './app';
+
+export class RunControl {
+  constructor(private readonly app: App) {}
+
+  private listener(): RunListener {
+    return Comlink.proxy({
+      onStep: (e: StepEvent) => this.onStep(e),
+      onState: (st: RunState) => this.onRunState(st),
+      onCheckpoint: (step: number) => {
+        this.app.store.set({ run: { ...this.app.store.get().run, checkpointStep: step } });
+        for (const fn of this.app.checkpointListeners) fn(step);
+      },
+    });
+  }
+
+  private onStep(e: StepEvent): void {
+    const run = this.app.store.get().run;
+    const { totalSteps, elapsedMs, tokensPerSecond, ...point } = e;
+    // History grows in place (copying it every step would be quadratic); a step sent again (with
+    // its validation loss) replaces the earlier point.
+    const last = run.history[run.history.length - 1];
+    if (last && last.step === point.step) run.history[run.history.length - 1] = { ...last, ...point };
+    else run.history.push(point);
+    this.app.store.set({ run: { ...run, step: e.step, totalSteps, elapsedMs, tokensPerSecond, lastEventAt: performance.now() } });
+  }
+
+  private onRunState(state: RunState): void {
+    const run = { ...this.app.store.get().run, state, lastEventAt: performance.now() };
+    const s = this.app.store.get();
+    this.app.store.set({ run, phase: s.phase === 'loading' || s.phase === 'error' ? s.phase : ACTIVE.includes(state) ? 'training' : 'done' });
+  }
+
+  canStart(): boolean {
+    const s = this.app.store.get();
+    if (this.app.running() || s.phase === 'loading' || this.app.hasInvalidFields()) return false;
+    return !(s.memory && !s.memory.fits && s.model && s.modelSig === this.app.modelSignature());
+  }
+
+  private async initAdapterFor(settings: RunSettings): Promise<{ config: string; weights: Uint8Array } | null> {
+    const s = this.app.store.get();
+    if (s.continueFromImported && s.imported) return { config: s.imported.config, weights: s.imported.weights };
+    if (!settings.initAdapter) return null;
+    this.app.store.set({ busy: 'Downloading the starting adapter' });
+    const a = await fetchAdapter(settings.initAdapter);
+    return { config: a.config, weights: a.weights };
+  }
+
+  private async beginRun(settings: RunSettings, initAdapter: { config: string; weights: Uint8Array } | null, resume: RunRecord | null): Promise<void> {
+    const view: RunView = resume
+      ? {
+          ...EMPTY_RUN, id: resume.id, step: resume.step, totalSteps: resume.totalSteps, checkpointStep: resume.step, history: [...resume.history], state: 'training',
+          elapsedMs: resume.history.reduce((t, p) => t + p.ms, 0),
+        }
+      : { ...EMPTY_RUN, state: 'training' };
+    this.app.store.set({ run: view, busy: 'Starting the run' });
+    let record: RunRecord;
+    try {
+      record = await this.app.api.startRun(settings, this.listener(), initAdapter, resume?.id);
+    } catch (e) {
+      this.app.store.set({ run: { ...this.app.store.get().run, state: resume ? 'stopped' : null }, runModel: null });
+      throw e;
+    }
+    const run = this.app.store.get().run;
+    this.app.store.set({
+      run: { ...run, id: record.id, totalSteps: run.totalSteps || record.totalSteps, lastEventAt: performance.now() },
+      phase: ACTIVE.includes(run.state) ? 'training' : this.app.restPhase(),
+      busy: null,
+      download: null,
+      hasAdapter: true,
+    });
+    void this.app.refreshRuns().catch(() => undefined);
+    void this.watchRun();
+  }
+
+  private async watchRun(): Promise<void> {
+    try {
+      const final = await this.app.api.waitForRun();
+      this.app.store.set({ run: { ...this.app.store.get().run, state: final }, phase: 'done' });
+      this.app.notify(final === 'early-stopped' ? 'Stopped early: the validation loss stopped improving.' : final === 'stopped' ? 'Run stopped; the adapter is ready.' : 'Training finished.');
+    } catch (e) {
+      // The run is over either way (a checkpoint may let it resume).
+      this.app.store.set({ run: { ...this.app.store.get().run, state: 'stopped' } });
+      this.app.showError(e, { fatal: true });
+    }
+    void this.app.refreshRuns().catch(() => undefined);
+  }
+
+  /** Start: load what is missing (model, data, adapter), check memory, then train. */
+  async start(): Promise<void> {
+    if (this.app.running()) return;
+    await this.app.guard(async () => {
+      const settings = validateSettings({ ...this.app.store.get().settings });
+      this.app.beginLoading('Loading the model');
+      await this.app.ensureModel();
+      this.app.store.set({ busy: 'Reading the dataset' });
+      await this.app.ensureData();
+      const initAdapter = await this.initAdapterFor(settings);
+      this.app.store.set({ busy: 'Estimating memory' });
+      const memory = await this.app.api.estimateMemory(settings);
+      this.app.store.set({ memory, memoryError: null });
+      if (!memory.fits) throw new QloraError('OUT_OF_MEMORY', memory.message ?? 'This run does not fit in GPU memory.');
+      await this.beginRun(settings, initAdapter, null);
+    });
+  }
+
+  /** Resumes a stored run from its last checkpoint (after a reload, a stop or a GPU reset). */
+  async resumeRun(id: string): Promise<void> {
+    if (this.app.running()) return;
+    await this.app.guard(async () => {
+      const lost = isQloraError(this.app.store.get().error) && (this.app.store.get().error as QloraError).code === 'DEVICE_LOST';
+      this.app.beginLoading('Resuming the run');
+      if (lost) {
+        // The old device and everything on it are gone: a new device, and the model uploaded again.
+        this.app.resetInit();
+        this.app.store.set({ model: null, modelSig: null });
+      }
+      await this.app.init();
+      if (!this.app.store.get().runs.some((r) => r.id === id)) await this.app.refreshRuns();
+      const record = this.app.store.get().runs.find((r) => r.id === id);
+      if (!record) throw new QloraError('STORAGE', `Run ${id} is no longer stored; it cannot be resumed.`);
+      const settings = { ...DEFAULT_SETTINGS, ...record.settings };
+      // The worker restores the run's own model (from its cache) and dataset (stored with the run),
+      // so a run resumes even when the page no longer has an uploaded file or local model folder.
+      const sameModel = this.app.store.get().model?.key === record.modelKey;
+      this.app.store.set({
+        settings,
+        ...(sameModel ? {} : { source: sourceFromSetting(settings.model, settings.revision), model: null, modelSig: null, runModel: record.name.split(' · ')[0] }),
+        data: null,
+        dataSig: null,
+      });
+      await this.beginRun(settings, null, record);
+    });
+  }
+
+  async pause(): Promise<void> {
+    await this.app.guard(() => this.app.api.pause(), { fatal: false });
+  }
+
+  async resume(): Promise<void> {
+    await this.app.guard(() => this.app.api.resume(), { fatal: false });
+  }
+
+  async stop(): Promise<void> {
+    await this.app.guard(() => this.app.api.stop(), { fatal: false });
+  }
+}

@@ -1,0 +1,76 @@
+// Headless Chromium (the system's, through puppeteer-core) with WebGPU on SwiftShader, and the app served
+// by Vite on 127.0.0.1 (a secure context, so WebGPU and IndexedDB work, in the worker too). Downloads are
+// captured into a folder; screenshots go to test-output/ where the test results go.
+import { mkdirSync, mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'vite';
+import type { ViteDevServer } from 'vite';
+import puppeteer from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = new URL('../../test-output/screenshots/', import.meta.url).pathname;
+
+export const hasChromium = () => existsSync(CHROMIUM);
+
+export async function startApp(): Promise<{ server: ViteDevServer; url: string }> {
+  const server = await createServer({
+    configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+    logLevel: 'error',
+  });
+  await server.listen();
+  const addr = server.httpServer!.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return { server, url: `http://127.0.0.1:${port}/` };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir: mkdtempSync(join(tmpdir(), 'qlora-chromium-')),
+    args: [
+      '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--window-size=1280,1600',
+    ],
+    defaultViewport: { width: 1280, height: 1600 },
+    protocolTimeout: 600_000,
+  });
+}
+
+/** A page whose downloads land in a fresh folder; page errors are collected for the assertions. */
+export async function openPage(browser: Browser): Promise<{ page: Page; downloads: string; errors: string[] }> {
+  const page = await browser.newPage();
+  const downloads = mkdtempSync(join(tmpdir(), 'qlora-downloads-'));
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.setDefaultTimeout(300_000);
+  return { page, downloads, errors };
+}
+
+export async function waitForRunState(page: Page, states: string[], timeout = 300_000): Promise<string> {
+  await page.waitForFunction((s: string[]) => s.includes(document.body.dataset.runState ?? ''), { timeout, polling: 250 }, states);
+  return page.evaluate(() => document.body.dataset.runState ?? '');
+}
+
+export async function waitForDownload(dir: string, name: string, timeout = 60_000): Promise<string> {
+  const start = Date.now();
+  while (Date.now() - start < timeout) {
+    const files = readdirSync(dir);
+    if (files.includes(name) && !files.some((f) => f.endsWith('.crdownload'))) return join(dir, name);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no download ${name} in ${dir} after ${timeout} ms (have: ${readdirSync(dir).join(', ')})`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
