@@ -20,7 +20,15 @@ export interface HostLayerWeights {
   postNorm: Float32Array;
   proj: Record<LoraModule, HostWeight>;
   bias: Partial<Record<LoraModule, Float32Array>>;
+  /**
+   * The first SAMPLE_BLOCKS blocks of each projection as they were before NF4 quantization, so the Learn
+   * view can show a block's quantization error (absent for checkpoints that arrive already in 4-bit).
+   */
+  original?: Partial<Record<LoraModule, Float32Array>>;
 }
+
+/** Blocks of 64 kept unquantized per projection for the Learn view (2 KiB each). */
+export const SAMPLE_BLOCKS = 8;
 
 export interface HostModelWeights {
   embed: HostWeight;
@@ -53,7 +61,7 @@ function floatMatrix(src: TensorSource, name: string, rows: number, cols: number
   return { format: 'f32', rows, cols, data: src.float32(name) };
 }
 
-function projection(src: TensorSource, name: string, rows: number, cols: number, quant: BaseQuant, doubleQuant: boolean): HostWeight {
+function projection(src: TensorSource, name: string, rows: number, cols: number, quant: BaseQuant, doubleQuant: boolean, original?: (w: Float32Array) => void): HostWeight {
   if (isBnb4bit(src, name)) {
     const q = readBnbNf4(src, name);
     if (q.shape[0] !== rows || q.shape[1] !== cols) {
@@ -66,6 +74,7 @@ function projection(src: TensorSource, name: string, rows: number, cols: number,
   expectShape(src, name, [rows, cols]);
   if (quant === 'f16' && src.info(name).dtype === 'F16') return floatMatrix(src, name, rows, cols);
   const w = src.float32(name);
+  original?.(w.slice(0, SAMPLE_BLOCKS * 64));
   if (quant === 'nf4') return { format: 'nf4', rows, cols, data: quantizeNf4(w, [rows, cols], { doubleQuant }) };
   if (quant === 'f16') return { format: 'f16', rows, cols, data: f32ArrayToF16(w) };
   return { format: 'f32', rows, cols, data: w };
@@ -75,10 +84,11 @@ export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number,
   const D = cfg.hiddenSize;
   const proj = {} as Record<LoraModule, HostWeight>;
   const bias: Partial<Record<LoraModule, Float32Array>> = {};
+  const original: Partial<Record<LoraModule, Float32Array>> = {};
   for (const m of LORA_MODULES) {
     const [out, inF] = moduleShape(cfg, m);
     const path = modulePath(layer, m);
-    proj[m] = projection(src, `${path}.weight`, out, inF, quant, doubleQuant);
+    proj[m] = projection(src, `${path}.weight`, out, inF, quant, doubleQuant, (w) => (original[m] = w));
     const isQkv = m === 'q_proj' || m === 'k_proj' || m === 'v_proj';
     const isMlp = !ATTENTION_MODULES.includes(m);
     const hasBias = (isQkv && cfg.qkvBias) || (m === 'o_proj' && cfg.oBias) || (isMlp && cfg.mlpBias);
@@ -89,6 +99,7 @@ export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number,
     postNorm: vector(src, `model.layers.${layer}.post_attention_layernorm.weight`, D),
     proj,
     bias,
+    ...(Object.keys(original).length ? { original } : {}),
   };
 }
 

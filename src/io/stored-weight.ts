@@ -90,6 +90,7 @@ export interface StoredLayer {
   postNorm: Float32Array;
   proj: Record<string, StoredWeight>;
   bias: Record<string, Float32Array>;
+  original?: Record<string, Float32Array>;
 }
 
 export function layerToStored(l: HostLayerWeights): StoredLayer {
@@ -100,7 +101,9 @@ export function layerToStored(l: HostLayerWeights): StoredLayer {
     const b = l.bias[m];
     if (b) bias[m] = compact(b);
   }
-  return { inputNorm: compact(l.inputNorm), postNorm: compact(l.postNorm), proj, bias };
+  const stored: StoredLayer = { inputNorm: compact(l.inputNorm), postNorm: compact(l.postNorm), proj, bias };
+  if (l.original) stored.original = Object.fromEntries(Object.entries(l.original).map(([m, v]) => [m, compact(v!)]));
+  return stored;
 }
 
 export function vectorFromStored(v: unknown, where: string): Float32Array {
@@ -117,5 +120,7 @@ export function layerFromStored(s: unknown, where: string): HostLayerWeights {
     proj[m] = weightFromStored(o.proj[m], `${where}.${m}`);
     if (o.bias[m] !== undefined) bias[m] = vectorFromStored(o.bias[m], `${where}.${m}.bias`);
   }
-  return { inputNorm: vectorFromStored(o.inputNorm, `${where}.inputNorm`), postNorm: vectorFromStored(o.postNorm, `${where}.postNorm`), proj, bias };
+  const layer: HostLayerWeights = { inputNorm: vectorFromStored(o.inputNorm, `${where}.inputNorm`), postNorm: vectorFromStored(o.postNorm, `${where}.postNorm`), proj, bias };
+  if (o.original) layer.original = Object.fromEntries(Object.entries(o.original).map(([m, v]) => [m, vectorFromStored(v, `${where}.${m}.original`)]));
+  return layer;
 }

@@ -143,6 +143,10 @@ export class RunControl {
         dataSig: null,
       });
       await this.beginRun(settings, null, record);
+      if (!sameModel) {
+        const model = await this.app.api.currentModel();
+        if (model) this.app.store.set({ model, runModel: null });
+      }
     });
   }
 

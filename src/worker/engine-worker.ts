@@ -97,6 +97,10 @@ class Engine implements EngineApi {
     return this.model;
   }
 
+  async currentModel(): Promise<ModelSummary | null> {
+    return this.model?.summary ?? null;
+  }
+
   async loadModel(choice: ModelChoice, quant: RunSettings['quant'], onProgress: (p: DownloadProgress) => void): Promise<ModelSummary> {
     const ctx = this.gpu();
     if (this.run?.runState === 'training' || this.run?.runState === 'paused') throw new QloraError('ARGUMENT_INVALID', 'Stop the running fine-tune before loading another model.');
@@ -435,7 +439,13 @@ class Engine implements EngineApi {
       },
       trainable: (a?.layout ?? loraLayout(m.config, lora)).parameterCount,
       total: modelParameterCount(m.config),
-      block: { ...nf4Block(w, Math.max(0, Math.min(blocks - 1, block)), null), name: `model.layers.${li}.${mod}.weight, block ${block}` },
+      block: (() => {
+        const b = Math.max(0, Math.min(blocks - 1, block));
+        const original = cached.weights.layers[li].original?.[mod];
+        // Originals are kept for the first SAMPLE_BLOCKS blocks only (from element 0).
+        const known = original && (b + 1) * 64 <= original.length ? original : null;
+        return { ...nf4Block(w, b, known), name: `model.layers.${li}.${mod}.weight, block ${b}` };
+      })(),
       adapterNorms: a && params ? adapterNorms(a.layout, params) : [],
     };
   }

@@ -122,6 +122,8 @@ export interface LearnData {
 
 export interface EngineApi {
   init(): Promise<DeviceInfo>;
+  /** The model the worker holds (loaded, or restored by a resumed run), or null. */
+  currentModel(): Promise<ModelSummary | null>;
   loadModel(choice: ModelChoice, quant: RunSettings['quant'], onProgress: (p: DownloadProgress) => void): Promise<ModelSummary>;
   setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary>;
   estimateMemory(settings: RunSettings): Promise<MemoryReport>;
