@@ -1,0 +1,106 @@
+// Per-kernel timings at a model's shapes, with the floor each kernel's FLOPs and bytes imply against the
+// device's measured ceilings (a large f32 matmul for TFLOP/s, a large buffer copy for GB/s):
+//   floor = max(flops / peak_flops, bytes / peak_bandwidth); efficiency = floor / measured.
+import type { GpuContext } from '../gpu/context';
+import { STORAGE } from '../gpu/context';
+import { Recorder } from '../gpu/program';
+import type { Program } from '../gpu/program';
+import type { ModelConfig } from '../formats/model-config';
+import { linearFwd, linearBwd, matmul } from '../gpu/ops/matmul';
+import { attentionFwd, attentionBwd } from '../gpu/ops/attention';
+import { crossEntropy } from '../gpu/ops/loss';
+import { adamw, reduceSum, reduceScratch } from '../gpu/ops/optimizer';
+import { uploadWeight } from '../gpu/weight';
+import type { HostWeight } from '../gpu/weight';
+import { logitsChunkRows } from '../engine/causal-lm';
+import { timeGpu } from './timing';
+
+export interface KernelRow {
+  kernel: string;
+  shape: string;
+  ms: number;
+  tflops: number;
+  gbps: number;
+  floor_ms: number;
+  efficiency: number;
+}
+
+export interface Ceilings {
+  tflops: number;
+  gbps: number;
+}
+
+function program(ctx: GpuContext, body: (rec: Recorder) => void): Program {
+  const rec = new Recorder(ctx);
+  body(rec);
+  return rec.finish('bench');
+}
+
+const buf = (ctx: GpuContext, floats: number) => ctx.createBuffer(floats * 4, STORAGE, 'bench');
+
+export async function measureCeilings(ctx: GpuContext): Promise<Ceilings> {
+  const n = 2048;
+  const [a, b, c] = [buf(ctx, n * n), buf(ctx, n * n), buf(ctx, n * n)];
+  const mm = program(ctx, (rec) => matmul(rec, c, a, b, n, n, n));
+  const ms = await timeGpu(ctx, () => mm.submit(), 5);
+  const bytes = 256 * 2 ** 20;
+  const [src, dst] = [ctx.createBuffer(bytes, STORAGE, 'copy.src'), ctx.createBuffer(bytes, STORAGE, 'copy.dst')];
+  const copyMs = await timeGpu(ctx, () => {
+    const enc = ctx.device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
+    ctx.device.queue.submit([enc.finish()]);
+  }, 10);
+  for (const x of [a, b, c, src, dst]) ctx.destroyBuffer(x);
+  mm.destroy();
+  return { tflops: (2 * n ** 3) / (ms / 1000) / 1e12, gbps: (2 * bytes) / (copyMs / 1000) / 1e9 };
+}
+
+export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: HostWeight, B: number, T: number, loraParams: number, ceil: Ceilings, reps = 5): Promise<KernelRow[]> {
+  const rows: KernelRow[] = [];
+  const M = B * T;
+  const D = cfg.hiddenSize;
+  const I = cfg.intermediateSize;
+  const row = async (kernel: string, shape: string, flops: number, bytes: number, p: Program) => {
+    const ms = await timeGpu(ctx, () => p.submit(), reps);
+    const floor = Math.max(flops / (ceil.tflops * 1e12), bytes / (ceil.gbps * 1e9)) * 1000;
+    rows.push({ kernel, shape, ms, tflops: flops / (ms / 1000) / 1e12, gbps: bytes / (ms / 1000) / 1e9, floor_ms: floor, efficiency: floor / ms });
+    p.destroy();
+  };
+  const w = uploadWeight(ctx, gate, 'bench.gate');
+  const wBytes = w.bytes;
+  const [x, y] = [buf(ctx, M * D), buf(ctx, M * I)];
+  await row(`${gate.format} matmul fwd`, `${M}x${I}x${D}`, 2 * M * I * D, wBytes + 4 * M * (D + I), program(ctx, (rec) => linearFwd(rec, y, x, w, M)));
+  await row(`${gate.format} matmul bwd (dx)`, `${M}x${D}x${I}`, 2 * M * I * D, wBytes + 4 * M * (D + I), program(ctx, (rec) => linearBwd(rec, x, y, w, M)));
+  for (const b of [x, y, ...w.buffers]) ctx.destroyBuffer(b);
+
+  const { numHeads: H, numKvHeads: Hkv, headDim: d } = cfg;
+  const q = buf(ctx, M * H * d);
+  const k = buf(ctx, M * Hkv * d);
+  const v = buf(ctx, M * Hkv * d);
+  const o = buf(ctx, M * H * d);
+  const lse = buf(ctx, B * H * T);
+  const dyn = buf(ctx, 1);
+  const g = { dq: buf(ctx, M * H * d), dk: buf(ctx, M * Hkv * d), dv: buf(ctx, M * Hkv * d), Dsum: buf(ctx, B * H * T) };
+  const attnFlops = 2 * B * H * T * T * d;
+  const attnBytes = 4 * M * d * (2 * H + 2 * Hkv);
+  const scale = 1 / Math.sqrt(d);
+  await row('attention fwd', `B${B} T${T} H${H}/${Hkv} d${d}`, attnFlops, attnBytes, program(ctx, (rec) => attentionFwd(rec, o, lse, q, k, v, dyn, { B, Tq: T, H, Hkv, d, kvRows: T, scale })));
+  await row('attention bwd', `B${B} T${T} H${H}/${Hkv} d${d}`, 2 * attnFlops, 2 * attnBytes, program(ctx, (rec) => attentionBwd(rec, g, o, o, lse, q, k, v, B, T, H, Hkv, d, scale)));
+  for (const b of [q, k, v, o, lse, ...Object.values(g)]) ctx.destroyBuffer(b);
+
+  const V = cfg.vocabSize;
+  const R = logitsChunkRows(M, V);
+  const [logits, targets, loss, scaleBuf] = [buf(ctx, R * V), buf(ctx, R), buf(ctx, R), buf(ctx, 1)];
+  await row('cross-entropy (chunk)', `${R}x${V}`, 5 * R * V, 3 * 4 * R * V, program(ctx, (rec) => crossEntropy(rec, loss, logits, targets, scaleBuf, R, V, true)));
+  for (const b of [logits, targets, loss, scaleBuf, dyn]) ctx.destroyBuffer(b);
+
+  const n = loraParams;
+  const [p, gr, m, vv, sumsq, stepVals] = [buf(ctx, n), buf(ctx, n), buf(ctx, n), buf(ctx, n), buf(ctx, 1), buf(ctx, 4)];
+  const scratch = reduceScratch(ctx, n, 'bench.reduce');
+  await row('grad norm + AdamW', `${n} params`, 12 * n, 8 * 4 * n, program(ctx, (rec) => {
+    reduceSum(rec, sumsq, gr, n, scratch, true);
+    adamw(rec, p, gr, m, vv, sumsq, stepVals, n, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 0.3 });
+  }));
+  for (const b of [p, gr, m, vv, sumsq, stepVals, scratch]) ctx.destroyBuffer(b);
+  return rows;
+}

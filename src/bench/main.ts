@@ -1,0 +1,99 @@
+// `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
+// [--quant nf4|f16|f32] [--gradient-checkpointing] [--kernels] [--json] [--record FILE] [--commit SHA]`
+// One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
+// grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
+// with device, date and commit. Runs on whatever adapter Dawn finds (DAWN_NODE_PATH/DAWN_FLAGS on the
+// GPU runner; VK_ICD_FILENAMES for SwiftShader, where timings mean nothing).
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { execSync } from 'node:child_process';
+import { parseArgs } from '../cli/args';
+import type { OptionSpec } from '../cli/args';
+import { nodeAdapter } from '../io/node-gpu';
+import { createGpuContext } from '../gpu/context';
+import { readerFor } from '../io/node-files';
+import { readModelFiles } from '../io/model-files';
+import { prepareBaseWeights, BASE_QUANTS } from '../engine/base-weights';
+import type { BaseQuant, HostModelWeights } from '../engine/base-weights';
+import type { ModelConfig } from '../formats/model-config';
+import { LORA_MODULES, parseTargets, loraLayout } from '../engine/lora';
+import { isQloraError } from '../errors';
+import { shapeConfig, SHAPE_NAMES } from './shapes';
+import { randomModel } from './random-weights';
+import { benchTraining } from './train-bench';
+import { benchKernels, measureCeilings } from './kernel-bench';
+
+const OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', help: `built-in shape (${SHAPE_NAMES.join(', ')}) or model folder; comma list` },
+  batch: { type: 'string', help: 'batch size(s), comma list (default 1)' },
+  seq: { type: 'string', help: 'sequence length(s), comma list (default 512)' },
+  steps: { type: 'int', help: 'timed steps (default 5, after one warm-up)' },
+  'lora-r': { type: 'int', help: 'LoRA rank (default 16)' },
+  target: { type: 'string', help: 'q_proj,v_proj,… or all-linear (default)' },
+  quant: { type: 'string', help: `base precision(s): ${BASE_QUANTS.join(', ')}; comma list (default nf4)` },
+  'gradient-checkpointing': { type: 'flag', help: 'recompute activations in the backward pass' },
+  kernels: { type: 'flag', help: 'also time each kernel against the device ceilings' },
+  json: { type: 'flag', help: 'JSON lines only on stdout' },
+  record: { type: 'string', help: 'append the results to this JSON-lines file' },
+  commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
+};
+
+const list = (v: unknown, fallback: string) => String(v ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+
+function commitOf(given: unknown): string {
+  if (typeof given === 'string') return given;
+  try {
+    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return process.env.BENCH_COMMIT ?? 'unknown';
+  }
+}
+
+async function modelOf(name: string, quant: BaseQuant): Promise<{ cfg: ModelConfig; host: HostModelWeights }> {
+  const cfg = shapeConfig(name);
+  if (cfg) return { cfg, host: randomModel(cfg, quant) };
+  const files = await readModelFiles(readerFor(name));
+  return { cfg: files.config, host: prepareBaseWeights(files.tensors, files.config, quant) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, OPTIONS, 'bench');
+  const ctx = await createGpuContext(await nodeAdapter());
+  const out = (line: object) => {
+    process.stdout.write(JSON.stringify(line) + '\n');
+    if (p.record) {
+      mkdirSync(dirname(String(p.record)), { recursive: true });
+      appendFileSync(String(p.record), JSON.stringify({ ...line, date: new Date().toISOString(), commit: commitOf(p.commit) }) + '\n');
+    }
+  };
+  if (!p.json) process.stderr.write(`device: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}\n`);
+  const targets = p.target ? parseTargets(String(p.target)) : [...LORA_MODULES];
+  const lora = { r: (p['lora-r'] as number | undefined) ?? 16, alpha: 32, dropout: 0, targets, rslora: false };
+  const ceilings = p.kernels ? await measureCeilings(ctx) : null;
+  if (ceilings) out({ kind: 'ceilings', device: ctx.adapterDescription, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps });
+  for (const name of list(p.model, 'tiny')) {
+    for (const quant of list(p.quant, 'nf4') as BaseQuant[]) {
+      const { cfg, host } = await modelOf(name, quant);
+      for (const batch of list(p.batch, '1').map(Number)) {
+        for (const seq of list(p.seq, '512').map(Number)) {
+          const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: (p.steps as number | undefined) ?? 5, lora, quant, checkpointing: !!p['gradient-checkpointing'] });
+          out({ kind: 'train', ...r });
+          if (ceilings) {
+            const n = loraLayout(cfg, lora).totalFloats;
+            for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj, batch, seq, n, ceilings)) out({ kind: 'kernel', model: name, batch, seq, device: ctx.adapterDescription, ...k });
+          }
+          ctx.memory.peak = ctx.memory.inUse; // the next configuration's peak is its own
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(isQloraError(e) ? `bench: ${e.message} [${e.code}]\n` : `bench: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,21 @@
+// Model shapes the benchmark builds with random weights (values do not change speed): the configs of
+// the real checkpoints, parsed by the same code as a downloaded config.json.
+import { parseModelConfig } from '../formats/model-config';
+import type { ModelConfig } from '../formats/model-config';
+
+const llama = (o: Record<string, unknown>) => ({ architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_act: 'silu', ...o });
+
+const SHAPES: Record<string, Record<string, unknown>> = {
+  tiny: llama({ hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 512, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 4096 }),
+  'smollm2-135m': llama({ hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, rms_norm_eps: 1e-5, rope_theta: 100000, tie_word_embeddings: true, max_position_embeddings: 8192 }),
+  'qwen2.5-0.5b': { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, max_position_embeddings: 32768 },
+  'llama3.2-1b': llama({ hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32, num_key_value_heads: 8, head_dim: 64, vocab_size: 128256, rms_norm_eps: 1e-5, rope_theta: 500000, tie_word_embeddings: true, max_position_embeddings: 131072, rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }),
+  'llama3-8b': llama({ hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, vocab_size: 128256, rms_norm_eps: 1e-5, rope_theta: 500000, tie_word_embeddings: false, max_position_embeddings: 8192 }),
+};
+
+export const SHAPE_NAMES = Object.keys(SHAPES);
+
+export function shapeConfig(name: string): ModelConfig | null {
+  const s = SHAPES[name];
+  return s ? parseModelConfig(s, `built-in shape ${name}`) : null;
+}

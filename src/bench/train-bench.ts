@@ -1,0 +1,61 @@
+// One benchmark configuration: a model shape on the GPU, LoRA, a training pass of B×T tokens and the
+// optimizer, timed over N steps after a warm-up step. Reports the fields the results file keeps.
+import type { GpuContext } from '../gpu/context';
+import type { ModelConfig } from '../formats/model-config';
+import { uploadModelWeights, destroyModelWeights } from '../engine/gpu-weights';
+import type { BaseQuant, HostModelWeights } from '../engine/base-weights';
+import { createGpuLora, destroyGpuLora } from '../engine/gpu-lora';
+import { initLoraParams, loraLayout } from '../engine/lora';
+import type { LoraSettings } from '../engine/lora';
+import { ModelPass } from '../engine/causal-lm';
+import { AdamW, DEFAULT_OPTIMIZER } from '../engine/optimizer';
+import { trainingStepFlops } from './flops';
+import { timeGpu } from './timing';
+
+export interface TrainBenchResult {
+  model: string;
+  batch: number;
+  seq: number;
+  r: number;
+  targets: string;
+  quant: BaseQuant;
+  gradient_checkpointing: boolean;
+  tokens_per_s: number;
+  step_ms: number;
+  tflops: number;
+  peak_gpu_bytes: number;
+  device: string;
+}
+
+export async function benchTraining(
+  ctx: GpuContext, name: string, cfg: ModelConfig, host: HostModelWeights,
+  o: { batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean },
+): Promise<TrainBenchResult> {
+  const weights = uploadModelWeights(ctx, cfg, host, Math.max(o.seq, 16));
+  const layout = loraLayout(cfg, o.lora);
+  const lora = createGpuLora(ctx, layout, initLoraParams(layout, 0));
+  const pass = new ModelPass(ctx, weights, lora, o.batch, o.seq, true, { gradientCheckpointing: o.checkpointing });
+  const optimizer = new AdamW(ctx, lora, DEFAULT_OPTIMIZER);
+  const M = o.batch * o.seq;
+  const ids = Int32Array.from({ length: M }, (_, i) => (i * 7919) % cfg.vocabSize);
+  const targets = Int32Array.from({ length: M }, (_, i) => ((i + 1) * 7919) % cfg.vocabSize);
+  const step = () => {
+    pass.run({ inputIds: ids, targets }, { gradScale: 1 / M, seed: 1 });
+    optimizer.step(1e-4);
+  };
+  const ms = await timeGpu(ctx, step, o.steps);
+  const result: TrainBenchResult = {
+    model: name, batch: o.batch, seq: o.seq, r: o.lora.r, targets: o.lora.targets.join(','), quant: o.quant,
+    gradient_checkpointing: o.checkpointing,
+    tokens_per_s: M / (ms / 1000),
+    step_ms: ms,
+    tflops: trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,
+    peak_gpu_bytes: ctx.memory.peak,
+    device: ctx.adapterDescription,
+  };
+  pass.destroy();
+  optimizer.destroy();
+  destroyGpuLora(ctx, lora);
+  destroyModelWeights(ctx, weights);
+  return result;
+}
