@@ -41,7 +41,7 @@ for (const run of GOLDEN_RUNS) {
     it('logits of the batch with adapter_init within 1e-4, loss within 1e-5 relative', async () => {
       const { batchSize: B, seqLen: T } = g.batch;
       const pass = new ModelPass(ctx, g.weights, lora, B, T, false, { keepLogits: true });
-      pass.run(g.batch);
+      await pass.run(g.batch);
       const logits = await pass.readLogits();
       const loss = (await pass.readLossSum()) / g.batch.targetCount;
       pass.destroy();
@@ -52,7 +52,7 @@ for (const run of GOLDEN_RUNS) {
 
     it('every LoRA gradient within 1e-4 relative L2 (first step, before the update)', async () => {
       const pass = trainer.pass(g.batch.batchSize, g.batch.seqLen, true);
-      pass.run(g.batch, { gradScale: 1 / g.batch.targetCount });
+      await pass.run(g.batch, { gradScale: 1 / g.batch.targetCount });
       const grads = await readLoraGrads(ctx, lora);
       const want = readSafetensors(dir + 'grads.safetensors');
       for (const slot of g.layout.slots) {

@@ -63,7 +63,7 @@ describe('f16 matrix products', () => {
     const g = await loadGolden(c, { model: 'tiny-llama', kind: 'qlora', checkpoint: 'float' });
     const lora = createGpuLora(c, g.layout, g.init);
     const pass = new ModelPass(c, g.weights, lora, g.batch.batchSize, g.batch.seqLen, false);
-    pass.run(g.batch);
+    await pass.run(g.batch);
     const loss = (await pass.readLossSum()) / g.batch.targetCount;
     expect(Math.abs(loss - g.golden.losses[0]) / g.golden.losses[0]).toBeLessThan(1e-3);
   });

@@ -43,7 +43,7 @@ async function gradsOf(s: LoraSettings, p: Float32Array, opts: { checkpointing?:
   let lossSum = 0;
   for (const b of batches) {
     const pass = new ModelPass(ctx, g.weights, lora, b.batchSize, b.seqLen, true, { gradientCheckpointing: opts.checkpointing });
-    pass.run(b, { gradScale: 1 / total, seed: opts.seed ?? 7 });
+    await pass.run(b, { gradScale: 1 / total, seed: opts.seed ?? 7 });
     lossSum += await pass.readLossSum();
     pass.destroy();
   }

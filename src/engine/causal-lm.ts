@@ -110,6 +110,7 @@ export class ModelPass {
       linearFwd(rec, logits, rows(xnF, r0, n, D), weights.lmHead, n);
       crossEntropy(rec, rows(lossRows, r0, n, 1), logits, rows(this.targets, r0, n, 1), this.gradScale, n, V, this.train);
       if (dxnF) linearBwd(rec, rows(dxnF, r0, n, D), logits, weights.lmHead, n);
+      rec.boundary();
     }
     reduceSum(rec, this.lossSum, lossRows, M, reduceTmp, false);
     if (this.train) {
@@ -143,7 +144,24 @@ export class ModelPass {
    * Writes the batch and submits the pass. gradScale = 1 / (targets counted in the whole optimizer
    * step), so gradients of several micro-batches add up to the gradient of their mean loss.
    */
-  run(batch: GpuBatch, opts: { gradScale?: number; seed?: number } = {}): void {
+  async run(batch: GpuBatch, opts: { gradScale?: number; seed?: number } = {}): Promise<void> {
+    this.write(batch, opts);
+    if (this.ctx.pacedSubmission) await this.program.submitPaced();
+    else this.program.submit();
+  }
+
+  /** Queue submissions per run (see gpu/program.ts: a segment per layer block and logits chunk). */
+  get submissions(): number {
+    return this.program.segmentCount;
+  }
+
+  /** Runs `batch` segment by segment, each timed alone: what a paced run can make others wait. */
+  async timeSubmissions(batch: GpuBatch, opts: { gradScale?: number; seed?: number } = {}): Promise<number[]> {
+    this.write(batch, opts);
+    return this.program.timeSegments();
+  }
+
+  private write(batch: GpuBatch, opts: { gradScale?: number; seed?: number }): void {
     const { M } = this.dims;
     if (batch.inputIds.length !== M || batch.targets.length !== M) {
       throw new Error(`batch has ${batch.inputIds.length} ids / ${batch.targets.length} targets, pass expects ${M}`);
@@ -152,7 +170,6 @@ export class ModelPass {
     writeBuffer(this.ctx, this.targets, 0, Int32Array.from(batch.targets));
     writeBuffer(this.ctx, this.gradScale, 0, new Float32Array([opts.gradScale ?? 0]));
     writeBuffer(this.ctx, this.dyn.seed, 0, new Uint32Array([opts.seed ?? 0]));
-    this.program.submit();
   }
 
   /** Σ of the per-token losses of the last run. */

@@ -205,6 +205,7 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
   attentionFwd(rec, acts.o, acts.lse, acts.q, cache ? cache.k : acts.k, cache ? cache.v : acts.v, c.dyn.pos, {
     B: d.B, Tq: d.T, H: d.H, Hkv: d.Hkv, d: d.hd, kvRows: cache ? cache.capacity : d.T, scale: d.scale,
   });
+  rec.boundary(); // a submission segment per block (gpu/program.ts)
   copyBinding(rec, x, acts.hMid, M * d.D);
   projectionFwd(rec, c, acts, 'o_proj', acts.hMid, acts.o, M, 1);
   rmsnormFwd(rec, acts.xn2, acts.rstd2, acts.hMid, lw.postNorm, M, d.D, d.eps);
@@ -213,6 +214,7 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
   siluMulFwd(rec, acts.a, acts.g, acts.u, M * d.I);
   rec.copy(acts.hMid, 0, out, 0, M * d.D * 4);
   projectionFwd(rec, c, acts, 'down_proj', out, acts.a, M, 1);
+  rec.boundary();
 }
 
 function copyBinding(rec: Recorder, src: Binding, dst: GPUBuffer, floats: number): void {
@@ -233,6 +235,7 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
   projectionBwd(rec, c, acts, s, 'gate_proj', s.dxn, s.dg, acts.xn2, M, 0);
   projectionBwd(rec, c, acts, s, 'up_proj', s.dxn, s.du, acts.xn2, M, 1);
   rmsnormBwd(rec, dh, s.dxn, acts.hMid, lw.postNorm, acts.rstd2, M, d.D, 1); // dh ← dL/d(hMid)
+  rec.boundary();
   // Attention: hMid = x + o_proj(o)
   projectionBwd(rec, c, acts, s, 'o_proj', s.dO, dh, acts.o, M, 0);
   attentionBwd(rec, { dq: s.dq, dk: s.dk, dv: s.dv, Dsum: s.Dsum }, s.dO, acts.o, acts.lse, acts.q, acts.k, acts.v, d.B, d.T, d.H, d.Hkv, d.hd, d.scale);
@@ -243,6 +246,7 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
   projectionBwd(rec, c, acts, s, 'k_proj', dxn, s.dk, acts.xn1, M, 1);
   projectionBwd(rec, c, acts, s, 'v_proj', dxn, s.dv, acts.xn1, M, 1);
   if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, lw.inputNorm, acts.rstd1, M, d.D, 1); // dh ← dL/dx
+  rec.boundary();
 }
 
 export function destroyLayerActs(ctx: GpuContext, a: LayerActs): void {

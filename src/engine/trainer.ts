@@ -84,11 +84,11 @@ export class Trainer {
     const targets = micro.reduce((s, b) => s + b.targetCount, 0);
     if (targets === 0) throw new QloraError('DATASET_INVALID', 'This batch has no tokens to learn from (all labels are -100).');
     const lossParts: Promise<number>[] = [];
-    micro.forEach((b, i) => {
+    for (const [i, b] of micro.entries()) {
       const p = this.pass(b.batchSize, b.seqLen, true);
-      p.run(b, { gradScale: 1 / targets, seed: deriveSeed(this.options.seed, this.step * 4096 + i) });
+      await p.run(b, { gradScale: 1 / targets, seed: deriveSeed(this.options.seed, this.step * 4096 + i) });
       lossParts.push(p.readLossSum());
-    });
+    }
     // Wait for the loss before updating: a NaN/Inf step is refused and the adapter stays as it was.
     const loss = (await Promise.all(lossParts)).reduce((a, b) => a + b, 0) / targets;
     const lr = this.currentLr();
@@ -106,7 +106,7 @@ export class Trainer {
     let count = 0;
     for (const b of batches) {
       const p = this.pass(b.batchSize, b.seqLen, false);
-      p.run(b);
+      await p.run(b);
       sum += await p.readLossSum();
       count += b.targetCount;
     }

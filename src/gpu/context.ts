@@ -18,6 +18,11 @@ export interface GpuContext {
   readonly adapterDescription: string;
   /** Matrix products on the f16 path (f16 tiles and products, f32 accumulation); needs `shader-f16`. */
   readonly matmulF16: boolean;
+  /**
+   * Training and evaluation passes submit segment by segment with at most two queued (Program.submitPaced),
+   * so a page sharing the GPU stays responsive; off, each pass goes in at once (CLI, benchmarks).
+   */
+  readonly pacedSubmission: boolean;
   /** Bytes held by live buffers created through `createBuffer`, and the highest it has been. */
   readonly memory: { inUse: number; peak: number };
   createBuffer(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer;
@@ -34,6 +39,8 @@ export interface GpuContextOptions {
   f16?: boolean;
   /** Run matrix products on the f16 path when `shader-f16` is there (default false: the exact f32 path). */
   matmulF16?: boolean;
+  /** Pace the submissions of training and evaluation passes (default false; the app's worker turns it on). */
+  pacedSubmission?: boolean;
 }
 
 export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOptions = {}): Promise<GpuContext> {
@@ -77,6 +84,7 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
     limits: device.limits,
     adapterDescription,
     matmulF16: f16 && !!opts.matmulF16,
+    pacedSubmission: !!opts.pacedSubmission,
     memory,
     createBuffer(bytes, usage, label) {
       // WebGPU wants sizes in multiples of 4 for storage use; round up rather than trusting callers.

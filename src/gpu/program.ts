@@ -2,6 +2,11 @@
 // groups and uniform parameters are built when it is recorded, so running a training step allocates
 // nothing and only writes the few values that change (token ids, step number) before submitting.
 //
+// A program is cut into segments at the points the recorder marks (`boundary()`: after each block of
+// a decoder layer, each chunk of logits), and each segment is its own queue submission. A paced run
+// keeps at most two segments queued, so another client of the GPU (the page's compositor, when the
+// engine runs in a Worker) waits for one segment at most, never for a whole training step.
+//
 // Conventions for every kernel: binding 0 is the uniform parameter block when the kernel has one,
 // then the storage buffers in the order the op wrapper lists them; the entry point is `main`.
 
@@ -40,7 +45,8 @@ export class Params {
 type Step =
   | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: [number, number, number] }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
-  | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number };
+  | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number }
+  | { kind: 'boundary' };
 
 export interface KernelSpec {
   label: string;
@@ -94,6 +100,12 @@ export class Recorder {
     if (size > 0) this.steps.push({ kind: 'clear', buffer, offset, size });
   }
 
+  /** Ends a submission segment here (a no-op at the start or right after another boundary). */
+  boundary(): void {
+    const last = this.steps[this.steps.length - 1];
+    if (last && last.kind !== 'boundary') this.steps.push({ kind: 'boundary' });
+  }
+
   /** Builds the bind groups that read uniforms (one buffer for the whole program). */
   finish(label: string): Program {
     let uniforms: GPUBuffer | null = null;
@@ -111,32 +123,46 @@ export class Recorder {
         });
       }
     }
-    return new Program(this.ctx, label, this.steps.slice(), uniforms);
+    return new Program(this.ctx, label, splitSegments(this.steps), uniforms);
   }
+}
+
+function splitSegments(steps: Step[]): Step[][] {
+  const segments: Step[][] = [[]];
+  for (const s of steps) {
+    if (s.kind === 'boundary') segments.push([]);
+    else segments[segments.length - 1].push(s);
+  }
+  return segments.filter((seg) => seg.length > 0);
 }
 
 export class Program {
   constructor(
     private readonly ctx: GpuContext,
     readonly label: string,
-    private readonly steps: Step[],
+    private readonly segments: Step[][],
     private readonly uniforms: GPUBuffer | null,
   ) {}
 
   get dispatchCount(): number {
-    return this.steps.filter((s) => s.kind === 'dispatch').length;
+    return this.segments.flat().filter((s) => s.kind === 'dispatch').length;
   }
 
-  /** Records every step into `encoder` (one compute pass between copies). */
-  encode(encoder: GPUCommandEncoder): void {
+  /** Queue submissions one run makes. */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Records one segment's steps (one compute pass between copies). */
+  private encodeSegment(encoder: GPUCommandEncoder, steps: Step[]): void {
     let pass: GPUComputePassEncoder | null = null;
-    for (const s of this.steps) {
+    for (const s of steps) {
       if (s.kind === 'dispatch') {
         pass ??= encoder.beginComputePass({ label: this.label });
         pass.setPipeline(s.pipeline);
         pass.setBindGroup(0, s.bindGroup);
         pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
-      } else {
+      } else if (s.kind !== 'boundary') {
         if (pass) {
           pass.end();
           pass = null;
@@ -148,11 +174,42 @@ export class Program {
     pass?.end();
   }
 
-  /** Encodes and submits the whole program. */
-  submit(): void {
-    const encoder = this.ctx.device.createCommandEncoder({ label: this.label });
-    this.encode(encoder);
+  private submitSegment(i: number): void {
+    const encoder = this.ctx.device.createCommandEncoder({ label: `${this.label} [${i}]` });
+    this.encodeSegment(encoder, this.segments[i]);
     this.ctx.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Submits every segment at once (fastest: nothing waits between them). */
+  submit(): void {
+    for (let i = 0; i < this.segments.length; i++) this.submitSegment(i);
+  }
+
+  /**
+   * Submits segment by segment with at most two in the queue: before segment i goes in, segment i-2
+   * has finished. The GPU stays busy (one segment runs while the next waits) and whatever else is
+   * submitted to the device waits for one segment, not for the whole program.
+   */
+  async submitPaced(): Promise<void> {
+    const done: Promise<unknown>[] = [];
+    for (let i = 0; i < this.segments.length; i++) {
+      if (i >= 2) await done[i - 2];
+      this.submitSegment(i);
+      done.push(this.ctx.device.queue.onSubmittedWorkDone());
+    }
+  }
+
+  /** Wall time of each segment run alone (submit, wait): what a paced run makes others wait. */
+  async timeSegments(): Promise<number[]> {
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    const ms: number[] = [];
+    for (let i = 0; i < this.segments.length; i++) {
+      const t0 = performance.now();
+      this.submitSegment(i);
+      await this.ctx.device.queue.onSubmittedWorkDone();
+      ms.push(performance.now() - t0);
+    }
+    return ms;
   }
 
   destroy(): void {

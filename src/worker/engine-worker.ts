@@ -73,7 +73,7 @@ class Engine implements EngineApi {
     }
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new QloraError('WEBGPU_UNAVAILABLE', 'WebGPU is there but found no GPU adapter. Update the graphics driver, or check chrome://gpu for WebGPU status.');
-    const ctx = await createGpuContext(adapter);
+    const ctx = await createGpuContext(adapter, { pacedSubmission: true }); // the page shares this GPU
     this.ctx = ctx;
     this.deviceLost = null;
     ctx.device.lost.then((i) => {
