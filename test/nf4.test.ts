@@ -9,6 +9,7 @@ import { readBnbNf4 } from '../src/formats/bnb4bit';
 import { quantizeNf4Blocks, quantizeNf4, dequantizeNf4, blockAbsmax, nf4Code } from '../src/quant/nf4';
 import type { DoubleQuantAbsmax } from '../src/quant/nf4';
 import { NF4_LEVELS, SIGNED_DYNAMIC_MAP } from '../src/quant/code-tables';
+import { f16ArrayToF32, bf16ArrayToF32 } from '../src/formats/half';
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
 const load = (p: string) => new SafetensorsFile(new Uint8Array(readFileSync(FIX + p)), p);
@@ -30,6 +31,53 @@ describe('NF4 (bitsandbytes)', () => {
     expect(nf4Code(Math.fround(0.8614784181118011))).toBe(14);
     expect(nf4Code(NaN)).toBe(0);
     expect(quantizeNf4Blocks(new Float32Array(64)).packed.every((b) => b === 0)).toBe(true);
+  });
+
+  it('quantizes stored F16 / BF16 values chunk by chunk exactly as their float32 widening', () => {
+    const n = 2 * 65536 + 3 * 64 + 31; // past two conversion chunks, a short odd last block
+    let seed = 7;
+    const bits = new Uint16Array(n).map(() => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) & 0xbfff; // exponents below the top half: finite values of both formats
+    });
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const w = (dtype === 'F16' ? f16ArrayToF32 : bf16ArrayToF32)(bits);
+      const a = quantizeNf4Blocks({ dtype, bits });
+      const b = quantizeNf4Blocks(w);
+      expect(hex(a.packed) === hex(b.packed), dtype).toBe(true);
+      expect(a.absmax).toEqual(b.absmax);
+    }
+  });
+
+  it('the code lookup of quantizeNf4Blocks agrees with the comparisons at thresholds, their neighbours and random values', () => {
+    // A block whose absmax is 1 scales by exactly 1, so each value's code is nf4Code(value).
+    const bits = new Uint32Array(1);
+    const asF32 = new Float32Array(bits.buffer);
+    const near = (x: number, d: number) => {
+      asF32[0] = x;
+      bits[0] += d;
+      return asF32[0];
+    };
+    const values: number[] = [0, -0, 1e-40, -1e-40, 0.5, -0.5];
+    for (const t of [-0.8480964004993439, -0.6106329262256622, -0.4599952697753906, -0.33967943489551544, -0.23460740596055984, -0.13791173323988914, -0.045525018125772476, 0.03979014977812767, 0.1202552504837513, 0.2035212516784668, 0.2920137718319893, 0.3893125355243683, 0.5016634166240692, 0.6427869200706482, 0.8614784181118011]) {
+      for (let d = -3; d <= 3; d++) values.push(near(t, d));
+    }
+    let seed = 12345;
+    while (values.length % 63 !== 0 || values.length < 63 * 40) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      values.push(Math.fround(seed / 2 ** 31 - 1));
+    }
+    const blocks = values.length / 63;
+    const w = new Float32Array(blocks * 64);
+    for (let b = 0; b < blocks; b++) {
+      w[b * 64] = 1;
+      w.set(values.slice(b * 63, b * 63 + 63), b * 64 + 1);
+    }
+    const { packed } = quantizeNf4Blocks(w);
+    for (let i = 0; i < w.length; i++) {
+      const c = i & 1 ? packed[i >> 1] & 15 : packed[i >> 1] >> 4;
+      expect(c, `value ${w[i]}`).toBe(nf4Code(w[i]));
+    }
   });
 
   for (const model of ['tiny-llama', 'tiny-qwen2']) {

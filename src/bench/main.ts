@@ -1,5 +1,6 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
-// [--quant nf4|f16|f32] [--gradient-checkpointing] [--kernels] [--json] [--record FILE] [--commit SHA]`
+// [--quant nf4|f16|f32] [--gradient-checkpointing] [--kernels] [--quantize] [--alloc-only] [--json]
+// [--record FILE] [--commit SHA]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
 // with device, date and commit. Runs on whatever adapter Dawn finds (DAWN_NODE_PATH/DAWN_FLAGS on the
@@ -22,6 +23,7 @@ import { shapeConfig, SHAPE_NAMES } from './shapes';
 import { randomModel } from './random-weights';
 import { benchTraining } from './train-bench';
 import { benchKernels, measureCeilings } from './kernel-bench';
+import { benchQuantize } from './quantize-bench';
 
 const OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: `built-in shape (${SHAPE_NAMES.join(', ')}) or model folder; comma list` },
@@ -33,6 +35,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   quant: { type: 'string', help: `base precision(s): ${BASE_QUANTS.join(', ')}; comma list (default nf4)` },
   'gradient-checkpointing': { type: 'flag', help: 'recompute activations in the backward pass' },
   kernels: { type: 'flag', help: 'also time each kernel against the device ceilings' },
+  quantize: { type: 'flag', help: 'also time quantizing each built-in shape to NF4 on the CPU' },
+  'alloc-only': { type: 'flag', help: 'build the buffers and report peak_gpu_bytes without running' },
   json: { type: 'flag', help: 'JSON lines only on stdout' },
   record: { type: 'string', help: 'append the results to this JSON-lines file' },
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
@@ -72,13 +76,15 @@ export async function main(argv: string[]): Promise<number> {
   const ceilings = p.kernels ? await measureCeilings(ctx) : null;
   if (ceilings) out({ kind: 'ceilings', device: ctx.adapterDescription, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps });
   for (const name of list(p.model, 'tiny')) {
+    const shape = shapeConfig(name);
+    if (p.quantize && shape) out({ kind: 'quantize', ...benchQuantize(name, shape) });
     for (const quant of list(p.quant, 'nf4') as BaseQuant[]) {
       const { cfg, host } = await modelOf(name, quant);
       for (const batch of list(p.batch, '1').map(Number)) {
         for (const seq of list(p.seq, '512').map(Number)) {
-          const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: (p.steps as number | undefined) ?? 5, lora, quant, checkpointing: !!p['gradient-checkpointing'] });
+          const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: (p.steps as number | undefined) ?? 5, lora, quant, checkpointing: !!p['gradient-checkpointing'], allocOnly: !!p['alloc-only'] });
           out({ kind: 'train', ...r });
-          if (ceilings) {
+          if (ceilings && !p['alloc-only']) {
             const n = loraLayout(cfg, lora).totalFloats;
             for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj, batch, seq, n, ceilings)) out({ kind: 'kernel', model: name, batch, seq, device: ctx.adapterDescription, ...k });
           }

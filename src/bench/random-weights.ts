@@ -22,7 +22,7 @@ function randomWords(n: number, seed: number): Uint32Array {
 }
 
 /** 16-bit floats (f16 or bf16 bit patterns) of magnitude about 2^-7..2^-5, random sign and mantissa. */
-function randomHalf(n: number, seed: number, bf16: boolean): Uint16Array {
+export function randomHalf(n: number, seed: number, bf16: boolean): Uint16Array {
   const w = new Uint16Array(randomWords(Math.ceil(n / 2), seed).buffer, 0, n);
   const [expShift, expBase, mantMask] = bf16 ? [7, 120, 0x7f] : [10, 8, 0x3ff];
   for (let i = 0; i < n; i++) {

@@ -1,5 +1,7 @@
 // One benchmark configuration: a model shape on the GPU, LoRA, a training pass of B×T tokens and the
-// optimizer, timed over N steps after a warm-up step. Reports the fields the results file keeps.
+// optimizer, timed over N steps after a warm-up step, then the pass once more segment by segment for
+// the longest submission. Reports the fields the results file keeps. With allocOnly it builds every
+// buffer and program and reports the tracked peak without running (big shapes on a software adapter).
 import type { GpuContext } from '../gpu/context';
 import type { ModelConfig } from '../formats/model-config';
 import { uploadModelWeights, destroyModelWeights } from '../engine/gpu-weights';
@@ -20,16 +22,20 @@ export interface TrainBenchResult {
   targets: string;
   quant: BaseQuant;
   gradient_checkpointing: boolean;
-  tokens_per_s: number;
-  step_ms: number;
-  tflops: number;
+  /** null with allocOnly: buffers built, nothing run. */
+  tokens_per_s: number | null;
+  step_ms: number | null;
+  tflops: number | null;
   peak_gpu_bytes: number;
+  /** Queue submissions of the training pass (gpu/program.ts segments), and the longest one run alone. */
+  submissions: number;
+  max_submit_ms: number | null;
   device: string;
 }
 
 export async function benchTraining(
   ctx: GpuContext, name: string, cfg: ModelConfig, host: HostModelWeights,
-  o: { batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean },
+  o: { batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean; allocOnly?: boolean },
 ): Promise<TrainBenchResult> {
   const weights = uploadModelWeights(ctx, cfg, host, Math.max(o.seq, 16));
   const layout = loraLayout(cfg, o.lora);
@@ -43,14 +49,17 @@ export async function benchTraining(
     void pass.run({ inputIds: ids, targets }, { gradScale: 1 / M, seed: 1 }); // unpaced: submits at once
     optimizer.step(1e-4);
   };
-  const ms = await timeGpu(ctx, step, o.steps);
+  const ms = o.allocOnly ? null : await timeGpu(ctx, step, o.steps);
+  const segments = o.allocOnly ? null : await pass.timeSubmissions({ inputIds: ids, targets }, { gradScale: 1 / M, seed: 1 });
   const result: TrainBenchResult = {
     model: name, batch: o.batch, seq: o.seq, r: o.lora.r, targets: o.lora.targets.join(','), quant: o.quant,
     gradient_checkpointing: o.checkpointing,
-    tokens_per_s: M / (ms / 1000),
+    tokens_per_s: ms === null ? null : M / (ms / 1000),
     step_ms: ms,
-    tflops: trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,
+    tflops: ms === null ? null : trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,
     peak_gpu_bytes: ctx.memory.peak,
+    submissions: pass.submissions,
+    max_submit_ms: segments === null ? null : Math.max(...segments),
     device: ctx.adapterDescription,
   };
   pass.destroy();

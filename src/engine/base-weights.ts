@@ -4,7 +4,7 @@
 import { QloraError } from '../errors';
 import type { ModelConfig } from '../formats/model-config';
 import type { TensorSource } from '../formats/tensor-source';
-import { f32ArrayToF16 } from '../formats/half';
+import { f32ArrayToF16, bf16ArrayToF32, f16ArrayToF32 } from '../formats/half';
 import { isBnb4bit, readBnbNf4 } from '../formats/bnb4bit';
 import { quantizeNf4, dequantizeNf4 } from '../quant/nf4';
 import type { HostWeight } from '../gpu/weight';
@@ -61,6 +61,11 @@ function floatMatrix(src: TensorSource, name: string, rows: number, cols: number
   return { format: 'f32', rows, cols, data: src.float32(name) };
 }
 
+/** The bytes of a 16-bit tensor as Uint16 values (a view when aligned, else a copy). */
+function halfView(bytes: Uint8Array): Uint16Array {
+  return bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2) : new Uint16Array(bytes.slice().buffer);
+}
+
 function projection(src: TensorSource, name: string, rows: number, cols: number, quant: BaseQuant, doubleQuant: boolean, original?: (w: Float32Array) => void): HostWeight {
   if (isBnb4bit(src, name)) {
     const q = readBnbNf4(src, name);
@@ -72,7 +77,14 @@ function projection(src: TensorSource, name: string, rows: number, cols: number,
     return quant === 'f32' ? { format: 'f32', rows, cols, data: w } : { format: 'f16', rows, cols, data: f32ArrayToF16(w) };
   }
   expectShape(src, name, [rows, cols]);
-  if (quant === 'f16' && src.info(name).dtype === 'F16') return floatMatrix(src, name, rows, cols);
+  const { dtype } = src.info(name);
+  if (quant === 'f16' && dtype === 'F16') return floatMatrix(src, name, rows, cols);
+  if (quant === 'nf4' && (dtype === 'BF16' || dtype === 'F16')) {
+    // Quantized straight from the stored 16-bit values: no float32 copy of the whole weight.
+    const half = { dtype, bits: halfView(src.bytes(name)) } as const;
+    original?.((dtype === 'BF16' ? bf16ArrayToF32 : f16ArrayToF32)(half.bits.subarray(0, SAMPLE_BLOCKS * 64)));
+    return { format: 'nf4', rows, cols, data: quantizeNf4(half, [rows, cols], { doubleQuant }) };
+  }
   const w = src.float32(name);
   original?.(w.slice(0, SAMPLE_BLOCKS * 64));
   if (quant === 'nf4') return { format: 'nf4', rows, cols, data: quantizeNf4(w, [rows, cols], { doubleQuant }) };
