@@ -15,15 +15,11 @@ import { createGpuContext } from '../gpu/context';
 import { readerFor } from '../io/node-files';
 import { readModelFiles } from '../io/model-files';
 import { prepareBaseWeights, BASE_QUANTS } from '../engine/base-weights';
-import type { BaseQuant, HostModelWeights } from '../engine/base-weights';
-import type { ModelConfig } from '../formats/model-config';
-import { LORA_MODULES, parseTargets, loraLayout } from '../engine/lora';
+import { LORA_MODULES, parseTargets } from '../engine/lora';
 import { isQloraError } from '../errors';
 import { shapeConfig, SHAPE_NAMES } from './shapes';
-import { randomModel } from './random-weights';
-import { benchTraining } from './train-bench';
-import { benchKernels, measureCeilings } from './kernel-bench';
-import { benchQuantize } from './quantize-bench';
+import { runBench, builtInShape, positiveInts, baseQuants } from './suite';
+import type { BenchGrid, ModelLoader } from './suite';
 
 const OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: `built-in shape (${SHAPE_NAMES.join(', ')}) or model folder; comma list` },
@@ -42,8 +38,6 @@ const OPTIONS: Record<string, OptionSpec> = {
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
 };
 
-const list = (v: unknown, fallback: string) => String(v ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
-
 function commitOf(given: unknown): string {
   if (typeof given === 'string') return given;
   try {
@@ -53,46 +47,38 @@ function commitOf(given: unknown): string {
   }
 }
 
-async function modelOf(name: string, quant: BaseQuant): Promise<{ cfg: ModelConfig; host: HostModelWeights }> {
-  const cfg = shapeConfig(name);
-  if (cfg) return { cfg, host: randomModel(cfg, quant) };
+/** Built-in shapes with random weights, or a model folder read and prepared like `qlora train`. */
+const shapeOrFolder: ModelLoader = async (name, quant) => {
+  if (shapeConfig(name)) return builtInShape(name, quant);
   const files = await readModelFiles(readerFor(name));
   return { cfg: files.config, host: prepareBaseWeights(files.tensors, files.config, quant) };
-}
+};
 
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv, OPTIONS, 'bench');
+  const grid: BenchGrid = {
+    models: String(p.model ?? 'tiny').split(',').map((s) => s.trim()).filter(Boolean),
+    quants: baseQuants(String(p.quant ?? 'nf4')),
+    batches: positiveInts('batch', String(p.batch ?? '1')),
+    seqs: positiveInts('seq', String(p.seq ?? '512')),
+    steps: (p.steps as number | undefined) ?? 5,
+    lora: { r: (p['lora-r'] as number | undefined) ?? 16, alpha: 32, dropout: 0, targets: p.target ? parseTargets(String(p.target)) : [...LORA_MODULES], rslora: false },
+    checkpointing: !!p['gradient-checkpointing'],
+    kernels: !!p.kernels,
+    quantize: !!p.quantize,
+    allocOnly: !!p['alloc-only'],
+  };
   const ctx = await createGpuContext(await nodeAdapter());
+  const commit = commitOf(p.commit);
   const out = (line: object) => {
     process.stdout.write(JSON.stringify(line) + '\n');
     if (p.record) {
       mkdirSync(dirname(String(p.record)), { recursive: true });
-      appendFileSync(String(p.record), JSON.stringify({ ...line, date: new Date().toISOString(), commit: commitOf(p.commit) }) + '\n');
+      appendFileSync(String(p.record), JSON.stringify({ ...line, date: new Date().toISOString(), commit }) + '\n');
     }
   };
   if (!p.json) process.stderr.write(`device: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}\n`);
-  const targets = p.target ? parseTargets(String(p.target)) : [...LORA_MODULES];
-  const lora = { r: (p['lora-r'] as number | undefined) ?? 16, alpha: 32, dropout: 0, targets, rslora: false };
-  const ceilings = p.kernels ? await measureCeilings(ctx) : null;
-  if (ceilings) out({ kind: 'ceilings', device: ctx.adapterDescription, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps });
-  for (const name of list(p.model, 'tiny')) {
-    const shape = shapeConfig(name);
-    if (p.quantize && shape) out({ kind: 'quantize', ...benchQuantize(name, shape) });
-    for (const quant of list(p.quant, 'nf4') as BaseQuant[]) {
-      const { cfg, host } = await modelOf(name, quant);
-      for (const batch of list(p.batch, '1').map(Number)) {
-        for (const seq of list(p.seq, '512').map(Number)) {
-          const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: (p.steps as number | undefined) ?? 5, lora, quant, checkpointing: !!p['gradient-checkpointing'], allocOnly: !!p['alloc-only'] });
-          out({ kind: 'train', ...r });
-          if (ceilings && !p['alloc-only']) {
-            const n = loraLayout(cfg, lora).totalFloats;
-            for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj, batch, seq, n, ceilings)) out({ kind: 'kernel', model: name, batch, seq, device: ctx.adapterDescription, ...k });
-          }
-          ctx.memory.peak = ctx.memory.inUse; // the next configuration's peak is its own
-        }
-      }
-    }
-  }
+  await runBench(ctx, grid, out, shapeOrFolder);
   return 0;
 }
 

@@ -55,7 +55,8 @@ function header(app: App): HTMLElement {
       h('h1', null, 'QLoRA fine-tuner'),
       h('p', { class: 'tagline' }, 'Teach a small language model new tricks on your own GPU — in this tab, nothing uploaded.')),
     h('div', { class: 'top-status' }, phase, device),
-    h('div', { class: 'top-actions' }, demo, link, large),
+    h('div', { class: 'top-actions' }, demo, link, large,
+      h('a', { class: 'ghost', href: `${import.meta.env.BASE_URL}src/bench/bench.html`, title: 'Training speed of model shapes on this GPU' }, 'Benchmark')),
     notice);
 }
 

@@ -1,0 +1,79 @@
+// The benchmark grid, shared by the CLI (src/bench/main.ts) and the bench page (src/bench/page.ts):
+// for each model × base precision × batch × sequence length, a training configuration, and with
+// `kernels` the per-kernel table against the device's ceilings; with `quantize` the CPU time to
+// quantize each built-in shape. Each result is one JSON-able line handed to `out`.
+import type { GpuContext } from '../gpu/context';
+import type { ModelConfig } from '../formats/model-config';
+import type { BaseQuant, HostModelWeights } from '../engine/base-weights';
+import { BASE_QUANTS } from '../engine/base-weights';
+import type { LoraSettings } from '../engine/lora';
+import { loraLayout } from '../engine/lora';
+import { QloraError } from '../errors';
+import { shapeConfig, SHAPE_NAMES } from './shapes';
+import { randomModel } from './random-weights';
+import { benchTraining } from './train-bench';
+import { benchKernels, measureCeilings } from './kernel-bench';
+import { benchQuantize } from './quantize-bench';
+
+export interface BenchGrid {
+  models: string[];
+  quants: BaseQuant[];
+  batches: number[];
+  seqs: number[];
+  steps: number;
+  lora: LoraSettings;
+  checkpointing: boolean;
+  kernels: boolean;
+  quantize: boolean;
+  allocOnly: boolean;
+}
+
+/** A model folder's weights for the CLI; the page knows only the built-in shapes. */
+export type ModelLoader = (name: string, quant: BaseQuant) => Promise<{ cfg: ModelConfig; host: HostModelWeights }>;
+
+/** Comma lists of positive integers ("1,8"), refused with the option's name when malformed. */
+export function positiveInts(option: string, text: string): number[] {
+  const values = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const n = values.map(Number);
+  if (n.length === 0 || n.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new QloraError('ARGUMENT_INVALID', `--${option} takes positive integers separated by commas, not "${text}".`);
+  }
+  return n;
+}
+
+export function baseQuants(text: string): BaseQuant[] {
+  const q = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = q.filter((v) => !(BASE_QUANTS as readonly string[]).includes(v));
+  if (q.length === 0 || bad.length > 0) throw new QloraError('ARGUMENT_INVALID', `--quant takes ${BASE_QUANTS.join(', ')}, not "${text}".`);
+  return q as BaseQuant[];
+}
+
+export const builtInShape: ModelLoader = async (name, quant) => {
+  const cfg = shapeConfig(name);
+  if (!cfg) throw new QloraError('ARGUMENT_INVALID', `Unknown model shape "${name}"; built in: ${SHAPE_NAMES.join(', ')}.`);
+  return { cfg, host: randomModel(cfg, quant) };
+};
+
+export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object) => void, load: ModelLoader = builtInShape): Promise<void> {
+  const device = ctx.adapterDescription;
+  const ceilings = g.kernels && !g.allocOnly ? await measureCeilings(ctx) : null;
+  if (ceilings) out({ kind: 'ceilings', device, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps });
+  for (const name of g.models) {
+    const shape = shapeConfig(name);
+    if (g.quantize && shape) out({ kind: 'quantize', ...benchQuantize(name, shape) });
+    for (const quant of g.quants) {
+      const { cfg, host } = await load(name, quant);
+      for (const batch of g.batches) {
+        for (const seq of g.seqs) {
+          const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly });
+          out({ kind: 'train', ...r });
+          if (ceilings) {
+            const n = loraLayout(cfg, g.lora).totalFloats;
+            for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj, batch, seq, n, ceilings)) out({ kind: 'kernel', model: name, batch, seq, device, ...k });
+          }
+          ctx.memory.peak = ctx.memory.inUse; // the next configuration's peak is its own
+        }
+      }
+    }
+  }
+}
