@@ -17,6 +17,7 @@ import {
   isModelCached,
   layerPart,
   loadCachedModel,
+  loadCachedLayer,
   memoryStore,
   modelCacheKey,
   quantLabel,
@@ -79,6 +80,7 @@ describe('model cache', () => {
       await finishCachedModel(store, key, { numLayers: cfg.numLayers, tied: false }, done);
       const loaded = await loadCachedModel(store, key);
       expect(loaded.weights).toEqual(w);
+      expect(await loadCachedLayer(store, key, 1)).toEqual(w.layers[1]);
       expect(loaded.config).toEqual(cfg);
       expect(loaded.files).toEqual(files);
       expect((await readModelConfig(cachedFilesReader(loaded))).hiddenSize).toBe(64);

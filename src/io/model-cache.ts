@@ -280,6 +280,28 @@ export async function deleteCachedModel(store: KeyValueStore, key: string): Prom
   }
 }
 
+async function readPart(store: KeyValueStore, key: string, p: PartName): Promise<unknown> {
+  let v: unknown;
+  try {
+    v = await getChunked(store, partKey(key, p));
+  } catch (e) {
+    throw e instanceof BrokenEntryError ? damaged(key, p, e.message) : storageError(e, key, p);
+  }
+  if (v === undefined) throw damaged(key, p, 'entry missing');
+  return v;
+}
+
+/** One decoder layer of a cached model (the Learn view looks at one weight; no need to read them all). */
+export async function loadCachedLayer(store: KeyValueStore, key: string, layer: number): Promise<HostLayerWeights> {
+  const stored = await readPart(store, key, layerPart(layer));
+  try {
+    return layerFromStored(stored, layerPart(layer));
+  } catch (e) {
+    if (isQloraError(e)) throw e;
+    throw damaged(key, layerPart(layer), (e as Error).message);
+  }
+}
+
 export async function loadCachedModel(store: KeyValueStore, key: string): Promise<CachedModel> {
   const manifest = (await read(store, key, 'its manifest', entryKey(key, 'manifest'))) as ManifestRecord | undefined;
   if (!manifest?.complete || manifest.version !== FORMAT_VERSION) {
@@ -287,16 +309,7 @@ export async function loadCachedModel(store: KeyValueStore, key: string): Promis
   }
   const meta = (await read(store, key, 'its description', entryKey(key, 'meta'))) as MetaRecord | undefined;
   if (!meta?.files?.['config.json'] || !meta.files['tokenizer.json']) throw damaged(key, 'meta', 'the config or tokenizer text is missing');
-  const part = async (p: PartName) => {
-    let v: unknown;
-    try {
-      v = await getChunked(store, partKey(key, p));
-    } catch (e) {
-      throw e instanceof BrokenEntryError ? damaged(key, p, e.message) : storageError(e, key, p);
-    }
-    if (v === undefined) throw damaged(key, p, 'entry missing');
-    return v;
-  };
+  const part = (p: PartName) => readPart(store, key, p);
   let weights: HostModelWeights;
   try {
     const layers: HostLayerWeights[] = [];

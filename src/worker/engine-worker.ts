@@ -7,11 +7,12 @@ import { QloraError } from '../errors';
 import { registerErrorTransfer } from './errors-transfer';
 import { createGpuContext } from '../gpu/context';
 import type { GpuContext } from '../gpu/context';
-import { idbStore, cachedModels, deleteCachedModel, loadCachedModel } from '../io/model-cache';
+import { idbStore, cachedModels, deleteCachedModel, loadCachedModel, loadCachedLayer } from '../io/model-cache';
 import type { KeyValueStore } from '../io/model-cache';
 import { SafetensorsFile } from '../formats/safetensors';
-import { loraLayout, initLoraParams } from '../engine/lora';
-import type { LoraLayout, LoraSettings } from '../engine/lora';
+import { loraLayout, initLoraParams, LORA_MODULES } from '../engine/lora';
+import type { LoraLayout, LoraSettings, LoraModule } from '../engine/lora';
+import type { HostLayerWeights } from '../engine/base-weights';
 import { parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
 import { createGpuLora, destroyGpuLora, readLoraParams } from '../engine/gpu-lora';
 import type { GpuLora } from '../engine/gpu-lora';
@@ -417,17 +418,27 @@ class Engine implements EngineApi {
     }
   }
 
+  /** The layer the Learn view shows, read from the cache once per model and layer. */
+  private learnCache: { key: string; layer: number; weights: HostLayerWeights } | null = null;
+
+  private async learnLayer(key: string, layer: number): Promise<HostLayerWeights> {
+    if (this.learnCache?.key !== key || this.learnCache.layer !== layer) {
+      this.learnCache = { key, layer, weights: await loadCachedLayer(this.store, key, layer) };
+    }
+    return this.learnCache.weights;
+  }
+
   async learn(layer: number, module: string, block: number): Promise<LearnData> {
     const m = this.requireModel();
     const s = this.runRecord?.settings;
     const settings: RunSettings = s ?? (await import('../engine/run-settings')).DEFAULT_SETTINGS;
     const lora = loraSettingsOf(settings);
     const base = { embedDtypeBytes: m.weights.embed.format === 'f32' ? 4 : 2, batchSize: settings.batchSize, seqLen: settings.maxLength, lora, gradientCheckpointing: settings.gradientCheckpointing };
-    const cached = await loadCachedModel(this.store, m.cacheKey);
     const L = m.config.numLayers;
     const li = Math.max(0, Math.min(L - 1, layer));
-    const mod = (['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'].includes(module) ? module : 'q_proj') as keyof (typeof cached.weights.layers)[number]['proj'];
-    const w = cached.weights.layers[li].proj[mod];
+    const hostLayer = await this.learnLayer(m.cacheKey, li);
+    const mod = ((LORA_MODULES as readonly string[]).includes(module) ? module : 'q_proj') as LoraModule;
+    const w = hostLayer.proj[mod];
     const blocks = Math.ceil((w.rows * w.cols) / 64);
     const a = this.adapter();
     const params = a ? await readLoraParams(this.gpu(), a.lora) : null;
@@ -441,7 +452,7 @@ class Engine implements EngineApi {
       total: modelParameterCount(m.config),
       block: (() => {
         const b = Math.max(0, Math.min(blocks - 1, block));
-        const original = cached.weights.layers[li].original?.[mod];
+        const original = hostLayer.original?.[mod];
         // Originals are kept for the first SAMPLE_BLOCKS blocks only (from element 0).
         const known = original && (b + 1) * 64 <= original.length ? original : null;
         return { ...nf4Block(w, b, known), name: `model.layers.${li}.${mod}.weight, block ${b}` };

@@ -83,6 +83,10 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
     await screenshot(page, 'golden-run');
     await page.click('[data-action="export-adapter"]');
     expectGoldenAdapter(await waitForDownload(downloads, 'adapter.zip'));
+    // The Learn view draws one NF4 block of the trained model (one layer read from the cache).
+    await page.$eval('#learn', (el) => el.scrollIntoView());
+    await page.waitForFunction(() => document.querySelector('#learn')?.textContent?.includes('model.layers.0.q_proj.weight, block 0'), { polling: 250 });
+    expect(await page.$eval('#learn', (el) => el.textContent)).toMatch(/quantization error \(RMS\) [0-9.e-]+/);
     expect(errors.filter((e) => !/404/.test(e))).toEqual([]);
     await page.close();
   });
