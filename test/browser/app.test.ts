@@ -83,6 +83,8 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
     await screenshot(page, 'golden-run');
     await page.click('[data-action="export-adapter"]');
     expectGoldenAdapter(await waitForDownload(downloads, 'adapter.zip'));
+    // The storage panel lists the run with its final state.
+    await page.waitForFunction(() => [...document.querySelectorAll('table.stored td')].some((td) => td.textContent?.includes('done, step 3/3')), { polling: 250, timeout: 30_000 });
     // The Learn view draws one NF4 block of the trained model (one layer read from the cache).
     await page.$eval('#learn', (el) => el.scrollIntoView());
     await page.waitForFunction(() => document.querySelector('#learn')?.textContent?.includes('model.layers.0.q_proj.weight, block 0'), { polling: 250 });
