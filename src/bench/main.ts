@@ -1,5 +1,5 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
-// [--quant nf4|f16|f32] [--gradient-checkpointing] [--kernels] [--quantize] [--alloc-only] [--json]
+// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--kernels] [--quantize] [--alloc-only] [--json]
 // [--record FILE] [--commit SHA]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
@@ -16,7 +16,7 @@ import { readerFor } from '../io/node-files';
 import { readModelFiles } from '../io/model-files';
 import { prepareBaseWeights, BASE_QUANTS } from '../engine/base-weights';
 import { LORA_MODULES, parseTargets } from '../engine/lora';
-import { isQloraError } from '../errors';
+import { QloraError, isQloraError } from '../errors';
 import { shapeConfig, SHAPE_NAMES } from './shapes';
 import { runBench, builtInShape, positiveInts, baseQuants } from './suite';
 import type { BenchGrid, ModelLoader } from './suite';
@@ -33,6 +33,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   kernels: { type: 'flag', help: 'also time each kernel against the device ceilings' },
   quantize: { type: 'flag', help: 'also time quantizing each built-in shape to NF4 on the CPU' },
   'alloc-only': { type: 'flag', help: 'build the buffers and report peak_gpu_bytes without running' },
+  'matmul-f16': { type: 'flag', help: 'matrix products on the f16 path (needs shader-f16)' },
   json: { type: 'flag', help: 'JSON lines only on stdout' },
   record: { type: 'string', help: 'append the results to this JSON-lines file' },
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
@@ -68,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
     quantize: !!p.quantize,
     allocOnly: !!p['alloc-only'],
   };
-  const ctx = await createGpuContext(await nodeAdapter());
+  const ctx = await createGpuContext(await nodeAdapter(), { matmulF16: !!p['matmul-f16'] });
+  if (p['matmul-f16'] && !ctx.matmulF16) throw new QloraError('ADAPTER_LIMITS', `--matmul-f16: ${ctx.adapterDescription} has no shader-f16.`);
   const commit = commitOf(p.commit);
   const out = (line: object) => {
     process.stdout.write(JSON.stringify(line) + '\n');

@@ -22,6 +22,8 @@ export interface TrainBenchResult {
   targets: string;
   quant: BaseQuant;
   gradient_checkpointing: boolean;
+  /** Matrix products on the f16 path (GpuContext.matmulF16). */
+  matmul_f16: boolean;
   /** null with allocOnly: buffers built, nothing run. */
   tokens_per_s: number | null;
   step_ms: number | null;
@@ -54,6 +56,7 @@ export async function benchTraining(
   const result: TrainBenchResult = {
     model: name, batch: o.batch, seq: o.seq, r: o.lora.r, targets: o.lora.targets.join(','), quant: o.quant,
     gradient_checkpointing: o.checkpointing,
+    matmul_f16: ctx.matmulF16,
     tokens_per_s: ms === null ? null : M / (ms / 1000),
     step_ms: ms,
     tflops: ms === null ? null : trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,
