@@ -18,7 +18,7 @@ import { prepareBaseWeights, BASE_QUANTS } from '../engine/base-weights';
 import { LORA_MODULES, parseTargets } from '../engine/lora';
 import { QloraError, isQloraError } from '../errors';
 import { shapeConfig, SHAPE_NAMES } from './shapes';
-import { runBench, builtInShape, positiveInts, baseQuants } from './suite';
+import { runBench, builtInShape, positiveInts, baseQuants, commaList } from './suite';
 import type { BenchGrid, ModelLoader } from './suite';
 
 const OPTIONS: Record<string, OptionSpec> = {
@@ -58,7 +58,7 @@ const shapeOrFolder: ModelLoader = async (name, quant) => {
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv, OPTIONS, 'bench');
   const grid: BenchGrid = {
-    models: String(p.model ?? 'tiny').split(',').map((s) => s.trim()).filter(Boolean),
+    models: commaList(String(p.model ?? 'tiny')),
     quants: baseQuants(String(p.quant ?? 'nf4')),
     batches: positiveInts('batch', String(p.batch ?? '1')),
     seqs: positiveInts('seq', String(p.seq ?? '512')),

@@ -4,12 +4,13 @@
 // results show as a table and as JSON lines to copy into src/bench/results.jsonl. The run's state is on
 // document.body.dataset.benchState (idle, running, done, error) for headless runs.
 import { createGpuContext } from '../gpu/context';
+import type { GpuContext } from '../gpu/context';
 import { LORA_MODULES, parseTargets } from '../engine/lora';
 import { BASE_QUANTS } from '../engine/base-weights';
 import { QloraError, isQloraError } from '../errors';
 import { h, fill } from '../ui/dom';
 import { SHAPE_NAMES } from './shapes';
-import { runBench, positiveInts, baseQuants } from './suite';
+import { runBench, positiveInts, baseQuants, commaList } from './suite';
 import type { BenchGrid } from './suite';
 
 const params = new URLSearchParams(location.search);
@@ -42,7 +43,7 @@ function gridFromForm(): BenchGrid {
   const steps = positiveInts('steps', v('steps'));
   const r = positiveInts('r', v('r'));
   return {
-    models: v('model').split(',').map((s) => s.trim()).filter(Boolean),
+    models: commaList(v('model')),
     quants: baseQuants(v('quant')),
     batches: positiveInts('batch', v('batch')),
     seqs: positiveInts('seq', v('seq')),
@@ -73,21 +74,23 @@ async function run(): Promise<void> {
   document.body.dataset.benchState = 'running';
   table.replaceChildren();
   jsonl.textContent = '';
+  let ctx: GpuContext | null = null;
   try {
     const grid = gridFromForm();
     const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
     if (!gpu) throw new QloraError('WEBGPU_UNAVAILABLE', 'This browser does not offer WebGPU.');
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new QloraError('WEBGPU_UNAVAILABLE', 'WebGPU found no GPU adapter.');
-    const ctx = await createGpuContext(adapter);
+    ctx = await createGpuContext(adapter);
     status.textContent = `Running on ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}…`;
     await runBench(ctx, grid, (line) => show(line as Record<string, unknown>));
-    ctx.device.destroy();
     status.textContent = `Done on ${ctx.adapterDescription}.`;
     document.body.dataset.benchState = 'done';
   } catch (e) {
     status.textContent = isQloraError(e) ? e.message : `Benchmark failed: ${(e as Error).message ?? e}`;
     document.body.dataset.benchState = 'error';
+  } finally {
+    ctx?.device.destroy(); // a rerun starts from a clean device
   }
 }
 

@@ -31,10 +31,14 @@ export interface BenchGrid {
 /** A model folder's weights for the CLI; the page knows only the built-in shapes. */
 export type ModelLoader = (name: string, quant: BaseQuant) => Promise<{ cfg: ModelConfig; host: HostModelWeights }>;
 
+/** "a, b,,c" → ["a", "b", "c"]: the grid's options are comma lists. */
+export function commaList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /** Comma lists of positive integers ("1,8"), refused with the option's name when malformed. */
 export function positiveInts(option: string, text: string): number[] {
-  const values = text.split(',').map((s) => s.trim()).filter(Boolean);
-  const n = values.map(Number);
+  const n = commaList(text).map(Number);
   if (n.length === 0 || n.some((v) => !Number.isInteger(v) || v < 1)) {
     throw new QloraError('ARGUMENT_INVALID', `--${option} takes positive integers separated by commas, not "${text}".`);
   }
@@ -42,7 +46,7 @@ export function positiveInts(option: string, text: string): number[] {
 }
 
 export function baseQuants(text: string): BaseQuant[] {
-  const q = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const q = commaList(text);
   const bad = q.filter((v) => !(BASE_QUANTS as readonly string[]).includes(v));
   if (q.length === 0 || bad.length > 0) throw new QloraError('ARGUMENT_INVALID', `--quant takes ${BASE_QUANTS.join(', ')}, not "${text}".`);
   return q as BaseQuant[];

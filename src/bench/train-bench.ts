@@ -39,6 +39,8 @@ export async function benchTraining(
   ctx: GpuContext, name: string, cfg: ModelConfig, host: HostModelWeights,
   o: { batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean; allocOnly?: boolean },
 ): Promise<TrainBenchResult> {
+  // timeGpu needs the step submitted synchronously: a paced context would submit it over time.
+  if (ctx.pacedSubmission) throw new Error('benchTraining needs a context without paced submission');
   const weights = uploadModelWeights(ctx, cfg, host, Math.max(o.seq, 16));
   const layout = loraLayout(cfg, o.lora);
   const lora = createGpuLora(ctx, layout, initLoraParams(layout, 0));
