@@ -2,9 +2,10 @@
 // the queries t ≥ j that see it (training: pos0 = 0):
 //   dV[j] = Σ_h Σ_t P_tj dO_t,   dK[j] = scale * Σ_h Σ_t P_tj (dO_t·v_j - Dsum_t) q_t
 // Bindings: 0 params, 1 q, 2 k, 3 v, 4 dO, 5 lse [B,H,T], 6 Dsum [B,H,T], 7 dk f32 [B*T, Hkv*d], 8 dv f32 [B*T, Hkv*d].
+// window > 0: only queries t < j + window see key j; softcap as in attention_bwd_dq.wgsl.
 // Dispatch: B*Hkv*T workgroups of 64 (2D grid when large); thread i scores query t0+i of each chunk.
 // Numerics: f32. Checked by test/attention.test.ts (src/ref/attention.ts).
-struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, _p0: u32, _p1: u32 }
+struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, window: u32, softcap: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -36,25 +37,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var accK = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
   var accV = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
   let qStride = params.H * d;
+  var tEnd = params.T; // queries j ..< tEnd see key j
+  if (params.window > 0u) { tEnd = min(params.T, j + params.window); }
   for (var g = 0u; g < group; g++) {
     let h = hk * group + g;
     let rowBase = (b * params.H + h) * params.T;
-    for (var t0 = j; t0 < params.T; t0 += 64u) {
+    for (var t0 = j; t0 < tEnd; t0 += 64u) {
       let t = t0 + li;
       var p = 0.0;
       var ds = 0.0;
-      if (t < params.T) {
+      if (t < tEnd) {
         let qb = (b * params.T + t) * qStride + h * d;
         var s = 0.0;
         var dp = 0.0;
         for (var i = 0u; i < d; i++) { s = s + q[qb + i] * ks[i]; dp = dp + dO[qb + i] * vs[i]; }
-        p = exp(s * params.scale - lse[rowBase + t]);
-        ds = p * (dp - Dsum[rowBase + t]);
+        var sc = s * params.scale;
+        var capSlope = 1.0;
+        if (params.softcap > 0.0) {
+          let y = tanh(clamp(sc / params.softcap, -15.0, 15.0));
+          sc = params.softcap * y;
+          capSlope = 1.0 - y * y;
+        }
+        p = exp(sc - lse[rowBase + t]);
+        ds = p * (dp - Dsum[rowBase + t]) * capSlope;
       }
       pss[li] = p;
       dss[li] = ds;
       workgroupBarrier();
-      let nt = min(64u, params.T - t0);
+      let nt = min(64u, tEnd - t0);
       for (var r = 0u; r < 4u; r++) {
         let i = li + r * 64u;
         if (i < d) {

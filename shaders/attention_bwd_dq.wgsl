@@ -1,9 +1,11 @@
 // attention_bwd_dq: dQ[t] = scale * Σ_{j ≤ t} P_tj (dO_t·v_j - Dsum_t) k_j,  P_tj = exp(q_t·k_j*scale - LSE_t)
 // Training only (pos0 = 0, T queries over T keys). One query row per workgroup, 64 keys per chunk.
+// window > 0: keys j > t - window only; softcap > 0: s' = softcap·tanh(s / softcap) in P, and the
+// score gradient is multiplied by ds'/ds = 1 − (s' / softcap)² (attention_fwd.wgsl).
 // Bindings: 0 params, 1 q, 2 k, 3 v, 4 dO, 5 lse [B,H,T], 6 Dsum [B,H,T], 7 dq f32 [B*T, H*d].
 // Dispatch: B*H*T workgroups of 64 (2D grid when large); head_dim ≤ 256.
 // Numerics: f32. Checked by test/attention.test.ts (src/ref/attention.ts).
-struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, _p0: u32, _p1: u32 }
+struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, window: u32, softcap: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -34,8 +36,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let L = lse[idx];
   let Dt = Dsum[idx];
   let nk = t + 1u;
+  var first = 0u;
+  if (params.window > 0u && nk > params.window) { first = nk - params.window; }
   var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var j0 = 0u; j0 < nk; j0 += 64u) {
+  for (var j0 = first; j0 < nk; j0 += 64u) {
     let j = j0 + li;
     var ds = 0.0;
     if (j < nk) {
@@ -43,8 +47,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       var s = 0.0;
       var dp = 0.0;
       for (var i = 0u; i < d; i++) { s = s + qs[i] * k[kb + i]; dp = dp + dos[i] * v[kb + i]; }
-      let p = exp(s * params.scale - L);
-      ds = p * (dp - Dt);
+      var sc = s * params.scale;
+      var capSlope = 1.0;
+      if (params.softcap > 0.0) {
+        let y = tanh(clamp(sc / params.softcap, -15.0, 15.0));
+        sc = params.softcap * y;
+        capSlope = 1.0 - y * y;
+      }
+      let p = exp(sc - L);
+      ds = p * (dp - Dt) * capSlope;
     }
     dss[li] = ds;
     workgroupBarrier();

@@ -1,14 +1,19 @@
 // attention_fwd: causal grouped-query attention, one query row per workgroup, online softmax over keys
 // (flash-attention's recurrence) so the T×T score matrix never exists:
 //   O[b,t,h,:] = Σ_{j ≤ pos0+t} softmax_j(q·k_j * scale) v_j,   LSE[b,h,t] = log Σ_j exp(q·k_j * scale)
-// Query head h reads key/value head h / (H / Hkv) (GQA).
+// Query head h reads key/value head h / (H / Hkv) (GQA). window > 0: query position p sees keys
+// j > p - window only (a sliding-window layer). softcap > 0: scores become softcap·tanh(score / softcap)
+// (Gemma's attn_logit_softcapping, applied after the scale, before the mask).
 // Bindings: 0 params, 1 q f32 [B*Tq, H*d], 2 k f32 [B*kvRows, Hkv*d], 3 v f32 [B*kvRows, Hkv*d],
 //           4 o f32 [B*Tq, H*d], 5 lse f32 [B, H, Tq], 6 dyn u32 [1] = pos0 (position of query 0; 0 in training).
 //   kvRows is the rows per sequence in k/v (T in training, the cache length in generation).
 // Dispatch: B*H*Tq workgroups of 64 threads (2D grid when large). Thread j scores key j0+j of each chunk of
 //   64 keys; then each thread owns dims tid, tid+64, ... of the output (head_dim ≤ 256).
 // Numerics: f32 scores, running max and sum in f32. Checked by test/attention.test.ts (src/ref/attention.ts).
-struct Params { B: u32, Tq: u32, H: u32, Hkv: u32, d: u32, kvRows: u32, scale: f32, _p: u32 }
+struct Params {
+  B: u32, Tq: u32, H: u32, Hkv: u32, d: u32, kvRows: u32, scale: f32, window: u32,
+  softcap: f32, _p0: u32, _p1: u32, _p2: u32,
+}
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -59,10 +64,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var i = li; i < d; i += 64u) { qs[i] = q[qBase + i]; }
   workgroupBarrier();
   let nk = dyn[0] + t + 1u; // causal: keys 0 ..= pos0 + t
+  var first = 0u; // sliding window: keys nk - window .. nk - 1
+  if (params.window > 0u && nk > params.window) { first = nk - params.window; }
   var m = -3.0e38;
   var l = 0.0;
   var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var j0 = 0u; j0 < nk; j0 += 64u) {
+  for (var j0 = first; j0 < nk; j0 += 64u) {
     let j = j0 + li;
     var s = -3.0e38;
     if (j < nk) {
@@ -70,6 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let kb = kvBase + j * kvStride;
       for (var i = 0u; i < d; i++) { dot = dot + qs[i] * k[kb + i]; }
       s = dot * params.scale;
+      if (params.softcap > 0.0) { s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0)); }
     }
     let mNew = max(m, reduceMax(li, s));
     var p = 0.0;

@@ -4,11 +4,13 @@
 // gradScale = 1 / (number of non-ignored targets in the whole batch): torch's mean reduction. It changes
 // with every batch, so it is read from a storage buffer written before each step, not baked in params.
 // The gradient overwrites the logits in place, so the B×T×V buffer exists once.
+// softcap > 0: the logits hold z = cap·tanh(raw / cap) (shaders/logit_softcap.wgsl), and the gradient
+// written is the one for the raw logits, d/d(raw) = d/dz · (1 − (z / cap)²).
 // Bindings: 0 params, 1 logits f32 [rows, V] (read_write), 2 targets i32 [rows], 3 loss f32 [rows],
 //           4 gradScale f32 [1].
 // Dispatch: one workgroup of 256 per row (2D grid when large).
 // Numerics: f32, max-subtracted; row sums by tree reduction. Checked by test/cross-entropy.test.ts.
-struct Params { rows: u32, V: u32, writeGrad: u32, _p: u32 }
+struct Params { rows: u32, V: u32, writeGrad: u32, softcap: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
@@ -56,8 +58,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   workgroupBarrier();
   if (params.writeGrad != 0u) {
     for (var c = li; c < params.V; c += 256u) {
-      var g = exp(logits[base + c] - lse);
+      let z = logits[base + c];
+      var g = exp(z - lse);
       if (c == tgt) { g = g - 1.0; }
+      if (params.softcap > 0.0) {
+        let y = z / params.softcap;
+        g = g * (1.0 - y * y);
+      }
       logits[base + c] = g * gradScale[0];
     }
   }

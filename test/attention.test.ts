@@ -13,8 +13,13 @@ beforeAll(async () => {
 });
 
 describe('attention', () => {
-  for (const [B, T, H, Hkv, d] of [[1, 1, 1, 1, 2], [2, 5, 4, 2, 16], [1, 70, 2, 1, 8], [1, 9, 3, 3, 80]] as const) {
-    it(`B=${B} T=${T} H=${H} Hkv=${Hkv} d=${d}`, async () => {
+  // window: a sliding-window layer (keys t - window < j ≤ t); softcap: Gemma's attn_logit_softcapping.
+  const cases: [number, number, number, number, number, number, number][] = [
+    [1, 1, 1, 1, 2, 0, 0], [2, 5, 4, 2, 16, 0, 0], [1, 70, 2, 1, 8, 0, 0], [1, 9, 3, 3, 80, 0, 0],
+    [1, 1, 2, 1, 8, 16, 0], [2, 63, 4, 1, 16, 16, 0], [1, 130, 2, 2, 8, 70, 0], [1, 65, 4, 2, 8, 0, 0.5], [2, 40, 2, 1, 8, 7, 1.5],
+  ];
+  for (const [B, T, H, Hkv, d, window, softcap] of cases) {
+    it(`B=${B} T=${T} H=${H} Hkv=${Hkv} d=${d}${window ? ` window=${window}` : ''}${softcap ? ` softcap=${softcap}` : ''}`, async () => {
       const scale = 1 / Math.sqrt(d);
       const q = randomF32(B * T * H * d, 1 + T);
       const k = randomF32(B * T * Hkv * d, 2 + T);
@@ -26,10 +31,10 @@ describe('attention', () => {
       const g = { dq: emptyBuf(ctx, q.length), dk: emptyBuf(ctx, k.length), dv: emptyBuf(ctx, v.length), Dsum: emptyBuf(ctx, B * H * T) };
       const dyn = u32buf(ctx, [0]);
       const [go, glse, gdq, gdk, gdv] = await run(ctx, (rec) => {
-        attentionFwd(rec, o, lse, qb, kb, vb, dyn, { B, Tq: T, H, Hkv, d, kvRows: T, scale });
-        attentionBwd(rec, g, f32buf(ctx, dO), o, lse, qb, kb, vb, B, T, H, Hkv, d, scale);
+        attentionFwd(rec, o, lse, qb, kb, vb, dyn, { B, Tq: T, H, Hkv, d, kvRows: T, scale, window, softcap });
+        attentionBwd(rec, g, f32buf(ctx, dO), o, lse, qb, kb, vb, B, T, H, Hkv, d, scale, { window, softcap });
       }, o, lse, g.dq, g.dk, g.dv);
-      const dims = { B, T, H, Hkv, d, scale };
+      const dims = { B, T, H, Hkv, d, scale, window, softcap };
       const ref = refAttentionFwd(q, k, v, dims);
       expectClose('o', go, ref.o, { atol: 1e-5, rtol: 1e-5 });
       expectClose('lse', glse, ref.lse, { atol: 1e-5, rtol: 1e-5 });
@@ -56,6 +61,25 @@ describe('attention', () => {
     const lse = emptyBuf(ctx, H * Tq);
     const [go] = await run(ctx, (rec) => attentionFwd(rec, o, lse, f32buf(ctx, qTail), f32buf(ctx, kc), f32buf(ctx, vc), u32buf(ctx, [pos0]), { B: 1, Tq, H, Hkv, d, kvRows: cap, scale: 0.3 }), o);
     const ref = refAttentionFwd(q, k, v, { B: 1, T, H, Hkv, d, scale: 0.3 });
+    expectClose('o (last rows)', go, ref.o.subarray(pos0 * H * d), { atol: 1e-5, rtol: 1e-5 });
+  });
+
+  it('generation over a sliding window: 2 queries at position 20 see only the last 6 keys', async () => {
+    const [H, Hkv, d, cap, pos0, Tq, window] = [2, 1, 8, 32, 20, 2, 6];
+    const T = pos0 + Tq;
+    const q = randomF32(T * H * d, 21);
+    const k = randomF32(T * Hkv * d, 22);
+    const v = randomF32(T * Hkv * d, 23);
+    const kc = new Float32Array(cap * Hkv * d).fill(1e6);
+    const vc = new Float32Array(cap * Hkv * d).fill(1e6);
+    kc.set(k.subarray(0, T * Hkv * d));
+    vc.set(v.subarray(0, T * Hkv * d));
+    // keys before the window must never be read: poison them
+    kc.fill(1e6, 0, (pos0 - window) * Hkv * d);
+    const o = emptyBuf(ctx, Tq * H * d);
+    const lse = emptyBuf(ctx, H * Tq);
+    const [go] = await run(ctx, (rec) => attentionFwd(rec, o, lse, f32buf(ctx, q.subarray(pos0 * H * d)), f32buf(ctx, kc), f32buf(ctx, vc), u32buf(ctx, [pos0]), { B: 1, Tq, H, Hkv, d, kvRows: cap, scale: 0.3, window }), o);
+    const ref = refAttentionFwd(q, k, v, { B: 1, T, H, Hkv, d, scale: 0.3, window });
     expectClose('o (last rows)', go, ref.o.subarray(pos0 * H * d), { atol: 1e-5, rtol: 1e-5 });
   });
 });

@@ -110,8 +110,9 @@ function expectedTensors(l: Loaded): Map<string, Float32Array> {
       const bias = layer.bias[m];
       if (bias) out.set(`${modulePath(i, m)}.bias`, bias);
     }
-    out.set(`model.layers.${i}.input_layernorm.weight`, layer.inputNorm);
-    out.set(`model.layers.${i}.post_attention_layernorm.weight`, layer.postNorm);
+    for (const [role, name] of Object.entries(l.files.config.architecture.norms)) {
+      out.set(`model.layers.${i}.${name}.weight`, layer.norms[role as keyof typeof layer.norms]!);
+    }
   });
   out.set('model.norm.weight', host.finalNorm);
   if (host.lmHead) out.set('lm_head.weight', f32Of(host.lmHead));

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { QloraError } from '../src/errors';
+import { ARCHITECTURES } from '../src/formats/architectures';
 import { parseModelConfig, ropeInvFreq, type ModelConfig } from '../src/formats/model-config';
 
 const fixtureConfig = (dir: string) =>
@@ -82,6 +83,7 @@ describe('fixture configs', () => {
   it('tiny-llama', () => {
     expect(parseModelConfig(fixtureConfig('tiny-llama'))).toEqual<ModelConfig>({
       modelType: 'llama',
+      architecture: ARCHITECTURES.llama,
       vocabSize: 512,
       hiddenSize: 64,
       intermediateSize: 176,
@@ -95,7 +97,14 @@ describe('fixture configs', () => {
       qkvBias: false,
       oBias: false,
       mlpBias: false,
+      activation: 'silu',
       rope: { theta: 10000, scaling: null },
+      ropeSliding: { theta: 10000, scaling: null },
+      layerTypes: ['full_attention', 'full_attention'],
+      slidingWindow: null,
+      attentionScale: 0.25,
+      attnLogitSoftcap: null,
+      finalLogitSoftcap: null,
       bosTokenId: null,
       eosTokenIds: [2],
       padTokenId: 0,
@@ -280,7 +289,7 @@ describe('refusals', () => {
   });
 
   it('qwen2 sliding window', () => {
-    expect(configError({ ...qwen, use_sliding_window: true, sliding_window: 4096 }).message).toMatch(/use_sliding_window is true; sliding-window attention is not supported/);
+    expect(configError({ ...qwen, use_sliding_window: true, sliding_window: 4096 }).message).toMatch(/use_sliding_window is true; sliding-window attention is supported for Gemma 3 only/);
     expect(configError({ ...qwen, layer_types: ['full_attention', 'sliding_attention'] }).message).toMatch(/"layer_types" must all be "full_attention"/);
   });
 });

@@ -4,6 +4,8 @@
 import type { ModelConfig } from '../formats/model-config';
 import type { HostWeight } from '../gpu/weight';
 import type { BaseQuant, HostLayerWeights, HostModelWeights } from '../engine/base-weights';
+import { normWidth } from '../engine/base-weights';
+import type { NormRole } from '../formats/architectures';
 import { LORA_MODULES, moduleShape } from '../engine/lora';
 import type { LoraModule } from '../engine/lora';
 import { SIGNED_DYNAMIC_MAP } from '../quant/code-tables';
@@ -65,9 +67,12 @@ export function randomModel(cfg: ModelConfig, quant: BaseQuant, seed = 1): HostM
     });
     const bias: Partial<Record<LoraModule, Float32Array>> = {};
     if (cfg.qkvBias) for (const m of ['q_proj', 'k_proj', 'v_proj'] as const) bias[m] = new Float32Array(moduleShape(cfg, m)[0]).fill(0.01);
-    layers.push({ inputNorm: new Float32Array(D).fill(1), postNorm: new Float32Array(D).fill(1), proj, bias });
+    const norms: HostLayerWeights['norms'] = {};
+    // Ones for Llama-style norms; zeros for Gemma's 1 + w: both the identity scale.
+    for (const role of Object.keys(cfg.architecture.norms) as NormRole[]) norms[role] = new Float32Array(normWidth(cfg, role)).fill(1 - cfg.architecture.normOffset);
+    layers.push({ norms, proj, bias });
   }
   const embed: HostWeight = { format: 'bf16', rows: cfg.vocabSize, cols: D, data: randomHalf(cfg.vocabSize * D, seed + 7, true) };
   const lmHead: HostWeight | null = cfg.tieWordEmbeddings ? null : { format: 'bf16', rows: cfg.vocabSize, cols: D, data: randomHalf(cfg.vocabSize * D, seed + 9, true) };
-  return { embed, lmHead, finalNorm: new Float32Array(D).fill(1), layers };
+  return { embed, lmHead, finalNorm: new Float32Array(D).fill(1 - cfg.architecture.normOffset), layers };
 }

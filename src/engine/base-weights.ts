@@ -9,6 +9,7 @@ import { isBnb4bit, readBnbNf4 } from '../formats/bnb4bit';
 import { quantizeNf4, dequantizeNf4 } from '../quant/nf4';
 import type { HostWeight } from '../gpu/weight';
 import type { LoraModule } from './lora';
+import type { NormRole } from '../formats/architectures';
 import { ATTENTION_MODULES, LORA_MODULES, moduleShape, modulePath } from './lora';
 
 /** Precision of the frozen projections: NF4 (QLoRA, the default), or f16 / f32 (plain LoRA). */
@@ -16,8 +17,8 @@ export type BaseQuant = 'nf4' | 'f16' | 'f32';
 export const BASE_QUANTS: readonly BaseQuant[] = ['nf4', 'f16', 'f32'];
 
 export interface HostLayerWeights {
-  inputNorm: Float32Array;
-  postNorm: Float32Array;
+  /** RMSNorm weights by role (architectures.ts names them in the checkpoint): [D], or [head_dim] for q and k. */
+  norms: Partial<Record<NormRole, Float32Array>>;
   proj: Record<LoraModule, HostWeight>;
   bias: Partial<Record<LoraModule, Float32Array>>;
   /**
@@ -92,8 +93,12 @@ function projection(src: TensorSource, name: string, rows: number, cols: number,
   return { format: 'f32', rows, cols, data: w };
 }
 
+/** A norm's weight length: the hidden size, or head_dim for the per-head q/k norms. */
+export function normWidth(cfg: ModelConfig, role: NormRole): number {
+  return role === 'q' || role === 'k' ? cfg.headDim : cfg.hiddenSize;
+}
+
 export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number, quant: BaseQuant, doubleQuant = true): HostLayerWeights {
-  const D = cfg.hiddenSize;
   const proj = {} as Record<LoraModule, HostWeight>;
   const bias: Partial<Record<LoraModule, Float32Array>> = {};
   const original: Partial<Record<LoraModule, Float32Array>> = {};
@@ -106,9 +111,12 @@ export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number,
     const hasBias = (isQkv && cfg.qkvBias) || (m === 'o_proj' && cfg.oBias) || (isMlp && cfg.mlpBias);
     if (hasBias) bias[m] = vector(src, `${path}.bias`, out);
   }
+  const norms: Partial<Record<NormRole, Float32Array>> = {};
+  for (const [role, name] of Object.entries(cfg.architecture.norms) as [NormRole, string][]) {
+    norms[role] = vector(src, `model.layers.${layer}.${name}.weight`, normWidth(cfg, role));
+  }
   return {
-    inputNorm: vector(src, `model.layers.${layer}.input_layernorm.weight`, D),
-    postNorm: vector(src, `model.layers.${layer}.post_attention_layernorm.weight`, D),
+    norms,
     proj,
     bias,
     ...(Object.keys(original).length ? { original } : {}),

@@ -18,7 +18,9 @@ import { reduceSum, reduceScratch } from '../gpu/ops/optimizer';
 import type { GpuModelWeights } from './gpu-weights';
 import type { GpuLora } from './gpu-lora';
 import type { Dims, DynamicInputs, LayerActs, LayerContext, BwdScratch } from './decoder-layer';
-import { allocBwdScratch, allocLayerActs, dimsOf, recordLayerBackward, recordLayerForward } from './decoder-layer';
+import { allocBwdScratch, allocLayerActs, dimsOf, layerActBuffers, recordLayerBackward, recordLayerForward } from './decoder-layer';
+import { layerRope, layerWindow } from './gpu-weights';
+import { logitSoftcap } from '../gpu/ops/activation';
 
 export interface PassOptions {
   /** Keep only each layer's input and recompute its activations in the backward pass. */
@@ -92,23 +94,27 @@ export class ModelPass {
     const acts: LayerActs[] = Array.from({ length: L }, (_, i) => shared ?? actsFor(`acts.${i}`));
     const dropoutP = this.train ? (lora?.layout.settings.dropout ?? 0) : 0;
     const xdrop = dropoutP > 0 ? f(M * Math.max(d.D, d.Q, d.I), 'lora_xdrop') : null;
-    const layerCtx = (i: number): LayerContext => ({ layer: i, w: weights.layers[i], lora, rope: weights.rope, dyn: this.dyn, train: this.train, xdrop });
+    const layerCtx = (i: number): LayerContext => ({
+      layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train, xdrop,
+    });
     const xnF = f(M * D, 'final_norm');
     const rstdF = f(M, 'final_rstd');
     this.logitsRows = opts.keepLogits ? M : logitsChunkRows(M, V, opts.logitsChunkBytes);
     this.logits = f(this.logitsRows * V, 'logits');
 
     const rec = new Recorder(ctx);
-    embeddingFwd(rec, stream[0], this.ids, weights.embed, M);
+    embeddingFwd(rec, stream[0], this.ids, weights.embed, M, weights.embedScale);
     for (let i = 0; i < L; i++) recordLayerForward(rec, layerCtx(i), d, stream[i], stream[i + 1], acts[i]);
-    rmsnormFwd(rec, xnF, rstdF, stream[L], weights.finalNorm, M, D, d.eps);
+    rmsnormFwd(rec, xnF, rstdF, stream[L], weights.finalNorm, M, D, d.eps, { wOffset: d.wOffset });
     const dxnF = this.train ? f(M * D, 'd_final_norm') : null;
     const rows = (buf: GPUBuffer, r0: number, n: number, width: number): Binding => ({ buffer: buf, offset: r0 * width * 4, size: n * width * 4 });
     for (let r0 = 0; r0 < M; r0 += this.logitsRows) {
       const n = Math.min(this.logitsRows, M - r0);
       const logits: Binding = { buffer: this.logits, offset: 0, size: n * V * 4 };
       linearFwd(rec, logits, rows(xnF, r0, n, D), weights.lmHead, n);
-      crossEntropy(rec, rows(lossRows, r0, n, 1), logits, rows(this.targets, r0, n, 1), this.gradScale, n, V, this.train);
+      const cap = cfg.finalLogitSoftcap;
+      if (cap) logitSoftcap(rec, logits, n * V, cap);
+      crossEntropy(rec, rows(lossRows, r0, n, 1), logits, rows(this.targets, r0, n, 1), this.gradScale, n, V, this.train, cap);
       if (dxnF) linearBwd(rec, rows(dxnF, r0, n, D), logits, weights.lmHead, n);
       rec.boundary();
     }
@@ -117,9 +123,9 @@ export class ModelPass {
       if (!lora) throw new Error('a training pass needs LoRA parameters');
       const dh = f(M * D, 'd_stream');
       const scratch: BwdScratch = allocBwdScratch(ctx, d, lora.layout.settings.r);
-      for (const b of Object.values(scratch)) this.own(b);
+      for (const b of Object.values(scratch)) if (b) this.own(b);
       const recomputed = checkpointing ? f(M * D, 'recomputed_out') : null;
-      rmsnormBwd(rec, dh, dxnF!, stream[L], weights.finalNorm, rstdF, M, D, 0);
+      rmsnormBwd(rec, dh, dxnF!, stream[L], weights.finalNorm, rstdF, M, D, 0, d.wOffset);
       for (let i = L - 1; i >= 0; i--) {
         if (recomputed) recordLayerForward(rec, layerCtx(i), d, stream[i], recomputed, acts[i]);
         recordLayerBackward(rec, layerCtx(i), d, stream[i], dh, acts[i], scratch, i > 0);
@@ -134,10 +140,7 @@ export class ModelPass {
   }
 
   private ownActs(a: LayerActs): void {
-    for (const [k, v] of Object.entries(a)) {
-      if (k === 'loraH') for (const h of Object.values(v as Record<string, GPUBuffer>)) this.own(h);
-      else this.own(v as GPUBuffer);
-    }
+    for (const b of layerActBuffers(a)) this.own(b);
   }
 
   /**

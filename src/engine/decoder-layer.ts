@@ -1,6 +1,10 @@
-// One Llama/Qwen2 decoder layer recorded as GPU work, forward and backward:
-//   xn1 = rmsnorm(x);  q,k,v = proj(xn1) (+bias) (+LoRA);  rope(q, k);  o = attention(q, k, v)
-//   hMid = x + o_proj(o);  xn2 = rmsnorm(hMid);  a = silu(gate(xn2)) * up(xn2);  out = hMid + down(a)
+// One decoder layer recorded as GPU work, forward and backward, for every architecture of
+// formats/architectures.ts (the optional pieces in brackets are there when the layer has those norms):
+//   xn1 = rmsnorm(x);  q,k,v = proj(xn1) (+bias) (+LoRA);  [q, k = qNorm(q), kNorm(k) per head];  rope(q, k)
+//   o = attention(q, k, v) (causal, or a sliding window; scores optionally soft-capped)
+//   hMid = x + [attnOut](o_proj(o));  xn2 = rmsnorm(hMid);  a = act(gate(xn2)) * up(xn2)
+//   out = hMid + [mlpOut](down(a))
+// Every norm is an RMSNorm with weight w or (Gemma) 1 + w.
 // Every projection is a frozen weight (NF4 / f16 / f32) plus, when targeted, LoRA:
 //   y += scale · dropout(x) · Aᵀ · Bᵀ
 // The backward pass produces the LoRA gradients (accumulated into the flat grads buffer) and the
@@ -12,8 +16,9 @@ import { linearFwd, linearBwd, matmul } from '../gpu/ops/matmul';
 import { rmsnormFwd, rmsnormBwd } from '../gpu/ops/norm';
 import { rope } from '../gpu/ops/rope';
 import { attentionFwd, attentionBwd, kvAppend } from '../gpu/ops/attention';
-import { siluMulFwd, siluMulBwd, dropout } from '../gpu/ops/activation';
+import { gluFwd, gluBwd, dropout } from '../gpu/ops/activation';
 import type { ModelConfig } from '../formats/model-config';
+import type { GatedActivation } from '../formats/architectures';
 import type { GpuLayerWeights } from './gpu-weights';
 import type { RopeTables } from '../gpu/ops/rope';
 import type { GpuLora } from './gpu-lora';
@@ -34,14 +39,21 @@ export interface Dims {
   Hkv: number;
   hd: number;
   eps: number;
-  scale: number; // 1/√head_dim
+  scale: number; // 1/√head_dim, or Gemma's query_pre_attn_scalar^-0.5
+  wOffset: 0 | 1; // RMSNorm weight used as w (0) or 1 + w (1)
+  act: GatedActivation;
+  softcap: number; // attention score soft-cap (0 = off)
+  qkNorm: boolean; // per-head RMSNorm of q and k before RoPE
+  sandwich: boolean; // RMSNorms on the attention and MLP outputs before each residual add
 }
 
 export function dimsOf(cfg: ModelConfig, B: number, T: number): Dims {
   return {
     B, T, M: B * T,
     D: cfg.hiddenSize, Q: cfg.numHeads * cfg.headDim, KV: cfg.numKvHeads * cfg.headDim, I: cfg.intermediateSize,
-    H: cfg.numHeads, Hkv: cfg.numKvHeads, hd: cfg.headDim, eps: cfg.rmsNormEps, scale: 1 / Math.sqrt(cfg.headDim),
+    H: cfg.numHeads, Hkv: cfg.numKvHeads, hd: cfg.headDim, eps: cfg.rmsNormEps, scale: cfg.attentionScale,
+    wOffset: cfg.architecture.normOffset, act: cfg.activation, softcap: cfg.attnLogitSoftcap ?? 0,
+    qkNorm: !!cfg.architecture.norms.q, sandwich: !!cfg.architecture.norms.attnOut,
   };
 }
 
@@ -65,19 +77,36 @@ export interface LayerActs {
   rstd2: GPUBuffer; // [M]
   g: GPUBuffer; // [M, I]
   u: GPUBuffer; // [M, I]
-  a: GPUBuffer; // [M, I] silu(g) * u
+  a: GPUBuffer; // [M, I] act(g) * u
   loraH: Partial<Record<LoraModule, GPUBuffer>>; // [M, r]: dropout(x) · Aᵀ
+  // With q/k norms: the projections before their norm, and the per-head statistics.
+  qRaw?: GPUBuffer; // [M, Q]
+  kRaw?: GPUBuffer; // [M, KV]
+  rstdQ?: GPUBuffer; // [M, H]
+  rstdK?: GPUBuffer; // [M, Hkv]
+  // With norms on the block outputs: o_proj's and down_proj's outputs before their norm.
+  attnRaw?: GPUBuffer; // [M, D]
+  rstdAttnOut?: GPUBuffer; // [M]
+  mlpRaw?: GPUBuffer; // [M, D]
+  rstdMlpOut?: GPUBuffer; // [M]
 }
 
 export function allocLayerActs(ctx: GpuContext, d: Dims, lora: GpuLora | null, label: string): LayerActs {
   const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `${label}.${name}`);
   const loraH: Partial<Record<LoraModule, GPUBuffer>> = {};
   for (const m of lora?.layout.settings.targets ?? []) loraH[m] = f(d.M * lora!.layout.settings.r, `lora_h.${m}`);
-  return {
+  const acts: LayerActs = {
     xn1: f(d.M * d.D, 'xn1'), rstd1: f(d.M, 'rstd1'), q: f(d.M * d.Q, 'q'), k: f(d.M * d.KV, 'k'), v: f(d.M * d.KV, 'v'),
     o: f(d.M * d.Q, 'o'), lse: f(d.B * d.H * d.T, 'lse'), hMid: f(d.M * d.D, 'h_mid'), xn2: f(d.M * d.D, 'xn2'),
     rstd2: f(d.M, 'rstd2'), g: f(d.M * d.I, 'gate'), u: f(d.M * d.I, 'up'), a: f(d.M * d.I, 'act'), loraH,
   };
+  if (d.qkNorm) {
+    Object.assign(acts, { qRaw: f(d.M * d.Q, 'q_raw'), kRaw: f(d.M * d.KV, 'k_raw'), rstdQ: f(d.M * d.H, 'rstd_q'), rstdK: f(d.M * d.Hkv, 'rstd_k') });
+  }
+  if (d.sandwich) {
+    Object.assign(acts, { attnRaw: f(d.M * d.D, 'attn_raw'), rstdAttnOut: f(d.M, 'rstd_attn_out'), mlpRaw: f(d.M * d.D, 'mlp_raw'), rstdMlpOut: f(d.M, 'rstd_mlp_out') });
+  }
+  return acts;
 }
 
 /** Backward scratch shared by all layers. */
@@ -93,23 +122,32 @@ export interface BwdScratch {
   du: GPUBuffer; // [M, I]
   dLoraH: GPUBuffer; // [M, r]
   loraTmp: GPUBuffer; // [M, max(in)]: dh·A before the dropout mask
+  dqRaw?: GPUBuffer; // [M, Q] with q/k norms: gradient of q before its norm
+  dkRaw?: GPUBuffer; // [M, KV]
+  dBlockOut?: GPUBuffer; // [M, D] with output norms: gradient of o_proj's / down_proj's output
 }
 
 export function allocBwdScratch(ctx: GpuContext, d: Dims, r: number): BwdScratch {
   const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `bwd.${name}`);
   const maxIn = Math.max(d.D, d.Q, d.I);
-  return {
+  const s: BwdScratch = {
     dxn: f(d.M * d.D, 'dxn'), dO: f(d.M * d.Q, 'dO'), dq: f(d.M * d.Q, 'dq'), dk: f(d.M * d.KV, 'dk'), dv: f(d.M * d.KV, 'dv'),
     Dsum: f(d.B * d.H * d.T, 'Dsum'), da: f(d.M * d.I, 'da'), dg: f(d.M * d.I, 'dg'), du: f(d.M * d.I, 'du'),
     dLoraH: f(d.M * r, 'dLoraH'), loraTmp: f(d.M * maxIn, 'lora_tmp'),
   };
+  if (d.qkNorm) Object.assign(s, { dqRaw: f(d.M * d.Q, 'dq_raw'), dkRaw: f(d.M * d.KV, 'dk_raw') });
+  if (d.sandwich) s.dBlockOut = f(d.M * d.D, 'd_block_out');
+  return s;
 }
 
 export interface LayerContext {
   layer: number;
   w: GpuLayerWeights;
   lora: GpuLora | null;
+  /** This layer's RoPE (Gemma 3: sliding and full layers have their own). */
   rope: RopeTables;
+  /** Keys a query sees on a sliding-window layer; 0 on a full-attention layer. */
+  window: number;
   dyn: DynamicInputs;
   /** Dropout on the LoRA input (training only). */
   train: boolean;
@@ -191,10 +229,19 @@ export interface LayerKvCache {
  */
 export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, out: GPUBuffer, acts: LayerActs, cache?: LayerKvCache): void {
   const { M } = d;
-  const lw = c.w;
-  rmsnormFwd(rec, acts.xn1, acts.rstd1, x, lw.inputNorm, M, d.D, d.eps);
-  projectionFwd(rec, c, acts, 'q_proj', acts.q, acts.xn1, M);
-  projectionFwd(rec, c, acts, 'k_proj', acts.k, acts.xn1, M);
+  const norms = c.w.norms;
+  const norm = { wOffset: d.wOffset };
+  rmsnormFwd(rec, acts.xn1, acts.rstd1, x, norms.attnIn!, M, d.D, d.eps, norm);
+  if (d.qkNorm) {
+    // q and k are [M, heads·hd] = [M·heads, hd]: one norm row per head.
+    projectionFwd(rec, c, acts, 'q_proj', acts.qRaw!, acts.xn1, M);
+    projectionFwd(rec, c, acts, 'k_proj', acts.kRaw!, acts.xn1, M);
+    rmsnormFwd(rec, acts.q, acts.rstdQ!, acts.qRaw!, norms.q!, M * d.H, d.hd, d.eps, norm);
+    rmsnormFwd(rec, acts.k, acts.rstdK!, acts.kRaw!, norms.k!, M * d.Hkv, d.hd, d.eps, norm);
+  } else {
+    projectionFwd(rec, c, acts, 'q_proj', acts.q, acts.xn1, M);
+    projectionFwd(rec, c, acts, 'k_proj', acts.k, acts.xn1, M);
+  }
   projectionFwd(rec, c, acts, 'v_proj', acts.v, acts.xn1, M);
   rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1);
   rope(rec, acts.k, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, 1);
@@ -203,17 +250,28 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
     kvAppend(rec, cache.v, acts.v, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
   }
   attentionFwd(rec, acts.o, acts.lse, acts.q, cache ? cache.k : acts.k, cache ? cache.v : acts.v, c.dyn.pos, {
-    B: d.B, Tq: d.T, H: d.H, Hkv: d.Hkv, d: d.hd, kvRows: cache ? cache.capacity : d.T, scale: d.scale,
+    B: d.B, Tq: d.T, H: d.H, Hkv: d.Hkv, d: d.hd, kvRows: cache ? cache.capacity : d.T, scale: d.scale, window: c.window, softcap: d.softcap,
   });
   rec.boundary(); // a submission segment per block (gpu/program.ts)
   copyBinding(rec, x, acts.hMid, M * d.D);
-  projectionFwd(rec, c, acts, 'o_proj', acts.hMid, acts.o, M, 1);
-  rmsnormFwd(rec, acts.xn2, acts.rstd2, acts.hMid, lw.postNorm, M, d.D, d.eps);
+  if (d.sandwich) {
+    // hMid = x + attnOut(o_proj(o)): the norm adds its output to the residual copied into hMid.
+    projectionFwd(rec, c, acts, 'o_proj', acts.attnRaw!, acts.o, M);
+    rmsnormFwd(rec, acts.hMid, acts.rstdAttnOut!, acts.attnRaw!, norms.attnOut!, M, d.D, d.eps, { ...norm, beta: 1 });
+  } else {
+    projectionFwd(rec, c, acts, 'o_proj', acts.hMid, acts.o, M, 1);
+  }
+  rmsnormFwd(rec, acts.xn2, acts.rstd2, acts.hMid, norms.mlpIn!, M, d.D, d.eps, norm);
   projectionFwd(rec, c, acts, 'gate_proj', acts.g, acts.xn2, M);
   projectionFwd(rec, c, acts, 'up_proj', acts.u, acts.xn2, M);
-  siluMulFwd(rec, acts.a, acts.g, acts.u, M * d.I);
+  gluFwd(rec, d.act, acts.a, acts.g, acts.u, M * d.I);
   rec.copy(acts.hMid, 0, out, 0, M * d.D * 4);
-  projectionFwd(rec, c, acts, 'down_proj', out, acts.a, M, 1);
+  if (d.sandwich) {
+    projectionFwd(rec, c, acts, 'down_proj', acts.mlpRaw!, acts.a, M);
+    rmsnormFwd(rec, out, acts.rstdMlpOut!, acts.mlpRaw!, norms.mlpOut!, M, d.D, d.eps, { ...norm, beta: 1 });
+  } else {
+    projectionFwd(rec, c, acts, 'down_proj', out, acts.a, M, 1);
+  }
   rec.boundary();
 }
 
@@ -228,32 +286,58 @@ function copyBinding(rec: Recorder, src: Binding, dst: GPUBuffer, floats: number
  */
 export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, dh: GPUBuffer, acts: LayerActs, s: BwdScratch, needInputGrad: boolean): void {
   const { M } = d;
-  const lw = c.w;
-  // MLP: out = hMid + down(a)
-  projectionBwd(rec, c, acts, s, 'down_proj', s.da, dh, acts.a, M, 0);
-  siluMulBwd(rec, s.dg, s.du, s.da, acts.g, acts.u, M * d.I);
+  const norms = c.w.norms;
+  const off = d.wOffset;
+  // MLP: out = hMid + [mlpOut](down(a))
+  let dDown: GPUBuffer = dh;
+  if (d.sandwich) {
+    rmsnormBwd(rec, s.dBlockOut!, dh, acts.mlpRaw!, norms.mlpOut!, acts.rstdMlpOut!, M, d.D, 0, off);
+    dDown = s.dBlockOut!;
+  }
+  projectionBwd(rec, c, acts, s, 'down_proj', s.da, dDown, acts.a, M, 0);
+  gluBwd(rec, d.act, s.dg, s.du, s.da, acts.g, acts.u, M * d.I);
   projectionBwd(rec, c, acts, s, 'gate_proj', s.dxn, s.dg, acts.xn2, M, 0);
   projectionBwd(rec, c, acts, s, 'up_proj', s.dxn, s.du, acts.xn2, M, 1);
-  rmsnormBwd(rec, dh, s.dxn, acts.hMid, lw.postNorm, acts.rstd2, M, d.D, 1); // dh ← dL/d(hMid)
+  rmsnormBwd(rec, dh, s.dxn, acts.hMid, norms.mlpIn!, acts.rstd2, M, d.D, 1, off); // dh ← dL/d(hMid)
   rec.boundary();
-  // Attention: hMid = x + o_proj(o)
-  projectionBwd(rec, c, acts, s, 'o_proj', s.dO, dh, acts.o, M, 0);
-  attentionBwd(rec, { dq: s.dq, dk: s.dk, dv: s.dv, Dsum: s.Dsum }, s.dO, acts.o, acts.lse, acts.q, acts.k, acts.v, d.B, d.T, d.H, d.Hkv, d.hd, d.scale);
+  // Attention: hMid = x + [attnOut](o_proj(o))
+  let dAttn: GPUBuffer = dh;
+  if (d.sandwich) {
+    rmsnormBwd(rec, s.dBlockOut!, dh, acts.attnRaw!, norms.attnOut!, acts.rstdAttnOut!, M, d.D, 0, off);
+    dAttn = s.dBlockOut!;
+  }
+  projectionBwd(rec, c, acts, s, 'o_proj', s.dO, dAttn, acts.o, M, 0);
+  attentionBwd(rec, { dq: s.dq, dk: s.dk, dv: s.dv, Dsum: s.Dsum }, s.dO, acts.o, acts.lse, acts.q, acts.k, acts.v, d.B, d.T, d.H, d.Hkv, d.hd, d.scale, { window: c.window, softcap: d.softcap });
   rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1);
   rope(rec, s.dk, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, -1);
+  let dQ: GPUBuffer = s.dq;
+  let dK: GPUBuffer = s.dk;
+  if (d.qkNorm) {
+    rmsnormBwd(rec, s.dqRaw!, s.dq, acts.qRaw!, norms.q!, acts.rstdQ!, M * d.H, d.hd, 0, off);
+    rmsnormBwd(rec, s.dkRaw!, s.dk, acts.kRaw!, norms.k!, acts.rstdK!, M * d.Hkv, d.hd, 0, off);
+    dQ = s.dqRaw!;
+    dK = s.dkRaw!;
+  }
   const dxn = needInputGrad ? s.dxn : null;
-  projectionBwd(rec, c, acts, s, 'q_proj', dxn, s.dq, acts.xn1, M, 0);
-  projectionBwd(rec, c, acts, s, 'k_proj', dxn, s.dk, acts.xn1, M, 1);
+  projectionBwd(rec, c, acts, s, 'q_proj', dxn, dQ, acts.xn1, M, 0);
+  projectionBwd(rec, c, acts, s, 'k_proj', dxn, dK, acts.xn1, M, 1);
   projectionBwd(rec, c, acts, s, 'v_proj', dxn, s.dv, acts.xn1, M, 1);
-  if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, lw.inputNorm, acts.rstd1, M, d.D, 1); // dh ← dL/dx
+  if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, norms.attnIn!, acts.rstd1, M, d.D, 1, off); // dh ← dL/dx
   rec.boundary();
 }
 
 export function destroyLayerActs(ctx: GpuContext, a: LayerActs): void {
+  for (const b of layerActBuffers(a)) ctx.destroyBuffer(b);
+}
+
+/** Every buffer of a LayerActs (the optional ones where allocated). */
+export function layerActBuffers(a: LayerActs): GPUBuffer[] {
+  const out: GPUBuffer[] = [];
   for (const [k, b] of Object.entries(a)) {
-    if (k === 'loraH') for (const h of Object.values(b as Record<string, GPUBuffer>)) ctx.destroyBuffer(h);
-    else ctx.destroyBuffer(b as GPUBuffer);
+    if (k === 'loraH') out.push(...Object.values(b as Record<string, GPUBuffer>));
+    else if (b) out.push(b as GPUBuffer);
   }
+  return out;
 }
 
 export function destroyBwdScratch(ctx: GpuContext, s: BwdScratch): void {

@@ -10,6 +10,8 @@ import { embeddingFwd } from '../gpu/ops/embedding';
 import { linearFwd } from '../gpu/ops/matmul';
 import { rmsnormFwd } from '../gpu/ops/norm';
 import type { GpuModelWeights } from './gpu-weights';
+import { layerRope, layerWindow } from './gpu-weights';
+import { logitSoftcap } from '../gpu/ops/activation';
 import type { GpuLora } from './gpu-lora';
 import type { DynamicInputs, LayerKvCache } from './decoder-layer';
 import { allocLayerActs, dimsOf, recordLayerForward, destroyLayerActs } from './decoder-layer';
@@ -53,14 +55,15 @@ class InferencePass {
     const lastNorm = f(d.D, 'gen.last_norm');
     const rstd = f(1, 'gen.rstd');
     const rec = new Recorder(ctx);
-    embeddingFwd(rec, ping[0], ids, w.embed, T);
+    embeddingFwd(rec, ping[0], ids, w.embed, T, w.embedScale);
     for (let i = 0; i < cfg.numLayers; i++) {
-      const layerCtx = { layer: i, w: w.layers[i], lora, rope: w.rope, dyn, train: false, xdrop: null };
+      const layerCtx = { layer: i, w: w.layers[i], lora, rope: layerRope(w, i), window: layerWindow(cfg, i), dyn, train: false, xdrop: null };
       recordLayerForward(rec, layerCtx, d, ping[i % 2], ping[(i + 1) % 2], acts, caches[i]);
     }
     rec.copy(ping[cfg.numLayers % 2], (T - 1) * d.D * 4, last, 0, d.D * 4);
-    rmsnormFwd(rec, lastNorm, rstd, last, w.finalNorm, 1, d.D, d.eps);
+    rmsnormFwd(rec, lastNorm, rstd, last, w.finalNorm, 1, d.D, d.eps, { wOffset: d.wOffset });
     linearFwd(rec, logits, lastNorm, w.lmHead, 1);
+    if (cfg.finalLogitSoftcap) logitSoftcap(rec, logits, cfg.vocabSize, cfg.finalLogitSoftcap);
     this.program = rec.finish(`generate T=${T}`);
   }
 

@@ -1,4 +1,5 @@
-// The base model's weights uploaded to the GPU, plus the RoPE tables; freed together.
+// The base model's weights uploaded to the GPU, plus the RoPE tables (one set per distinct RoPE: Gemma 3's
+// sliding and full layers differ); freed together.
 import type { GpuContext } from '../gpu/context';
 import { uploadBuffer } from '../gpu/context';
 import type { GpuWeight } from '../gpu/weight';
@@ -6,14 +7,16 @@ import { uploadWeight, destroyWeight } from '../gpu/weight';
 import type { RopeTables } from '../gpu/ops/rope';
 import type { ModelConfig } from '../formats/model-config';
 import { ropeInvFreq } from '../formats/model-config';
+import type { NormRole } from '../formats/architectures';
+import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits } from '../formats/half';
 import type { HostLayerWeights, HostModelWeights } from './base-weights';
 import type { LoraModule } from './lora';
 import { LORA_MODULES } from './lora';
 import { uploadRopeTables } from './rope-table';
 
 export interface GpuLayerWeights {
-  inputNorm: GPUBuffer; // [D]
-  postNorm: GPUBuffer; // [D]
+  /** The layer's RMSNorm weights by role: [D], or [head_dim] for q and k. */
+  norms: Partial<Record<NormRole, GPUBuffer>>;
   proj: Record<LoraModule, GpuWeight>;
   bias: Partial<Record<LoraModule, GPUBuffer>>;
 }
@@ -21,10 +24,15 @@ export interface GpuLayerWeights {
 export interface GpuModelWeights {
   config: ModelConfig;
   embed: GpuWeight; // [V, D]
+  /** The embedding's multiplier (1, or Gemma's √hidden rounded to the embedding's dtype). */
+  embedScale: number;
   lmHead: GpuWeight; // [V, D], the embedding itself when tied
   finalNorm: GPUBuffer;
   layers: GpuLayerWeights[];
+  /** RoPE of full-attention layers. */
   rope: RopeTables;
+  /** RoPE of sliding-window layers (the same tables when the model has one RoPE). */
+  ropeSliding: RopeTables;
   bytes: number;
 }
 
@@ -36,12 +44,38 @@ export function uploadLayer(ctx: GpuContext, h: HostLayerWeights, i: number): Gp
     const b = h.bias[m];
     if (b) bias[m] = uploadBuffer(ctx, b, `layers.${i}.${m}.bias`);
   }
-  return {
-    inputNorm: uploadBuffer(ctx, h.inputNorm, `layers.${i}.input_layernorm`),
-    postNorm: uploadBuffer(ctx, h.postNorm, `layers.${i}.post_attention_layernorm`),
-    proj,
-    bias,
-  };
+  const norms: Partial<Record<NormRole, GPUBuffer>> = {};
+  for (const [role, w] of Object.entries(h.norms) as [NormRole, Float32Array][]) norms[role] = uploadBuffer(ctx, w, `layers.${i}.norm.${role}`);
+  return { norms, proj, bias };
+}
+
+/**
+ * transformers multiplies Gemma's embeddings by `embed_scale.to(weight.dtype)`: √hidden rounded to the
+ * embedding's dtype (bf16 for the Hub checkpoints: √640 = 25.298 becomes 25.25).
+ */
+export function embeddingScale(cfg: ModelConfig, format: GpuWeight['format']): number {
+  if (!cfg.architecture.scaledEmbedding) return 1;
+  const scale = Math.sqrt(cfg.hiddenSize);
+  if (format === 'bf16') return bf16ToF32(f32ToBf16Bits(scale));
+  if (format === 'f16') return f16ToF32(f32ToF16Bits(scale));
+  return Math.fround(scale);
+}
+
+/** The RoPE tables a layer uses. */
+export function layerRope(w: GpuModelWeights, layer: number): RopeTables {
+  return w.config.layerTypes[layer] === 'sliding_attention' ? w.ropeSliding : w.rope;
+}
+
+/** Keys a query of this layer sees (0: all earlier ones). */
+export function layerWindow(cfg: ModelConfig, layer: number): number {
+  return cfg.layerTypes[layer] === 'sliding_attention' ? cfg.slidingWindow ?? 0 : 0;
+}
+
+const sameRope = (cfg: ModelConfig) => JSON.stringify(cfg.rope) === JSON.stringify(cfg.ropeSliding);
+
+/** Whether the model needs a second set of RoPE tables (memory-estimate.ts counts them the same way). */
+export function hasSlidingRope(cfg: ModelConfig): boolean {
+  return cfg.layerTypes.includes('sliding_attention') && !sameRope(cfg);
 }
 
 export function uploadModelWeights(ctx: GpuContext, cfg: ModelConfig, host: HostModelWeights, maxPositions = 4096): GpuModelWeights {
@@ -49,9 +83,14 @@ export function uploadModelWeights(ctx: GpuContext, cfg: ModelConfig, host: Host
   const embed = uploadWeight(ctx, host.embed, 'embed_tokens');
   const lmHead = host.lmHead ? uploadWeight(ctx, host.lmHead, 'lm_head') : embed;
   const layers = host.layers.map((l, i) => uploadLayer(ctx, l, i));
-  const rope = uploadRopeTables(ctx, ropeInvFreq(cfg), Math.min(cfg.maxPositionEmbeddings, maxPositions));
+  const positions = Math.min(cfg.maxPositionEmbeddings, maxPositions);
+  const rope = uploadRopeTables(ctx, ropeInvFreq(cfg), positions);
+  const ropeSliding = hasSlidingRope(cfg) ? uploadRopeTables(ctx, ropeInvFreq(cfg, 'sliding_attention'), positions) : rope;
   const finalNorm = uploadBuffer(ctx, host.finalNorm, 'norm');
-  return { config: cfg, embed, lmHead, finalNorm, layers, rope, bytes: ctx.memory.inUse - before };
+  return {
+    config: cfg, embed, embedScale: embeddingScale(cfg, embed.format), lmHead, finalNorm, layers, rope, ropeSliding,
+    bytes: ctx.memory.inUse - before,
+  };
 }
 
 export function destroyModelWeights(ctx: GpuContext, w: GpuModelWeights): void {
@@ -60,8 +99,9 @@ export function destroyModelWeights(ctx: GpuContext, w: GpuModelWeights): void {
   for (const l of w.layers) {
     for (const m of LORA_MODULES) destroyWeight(ctx, l.proj[m]);
     for (const b of Object.values(l.bias)) if (b) ctx.destroyBuffer(b);
-    ctx.destroyBuffer(l.inputNorm);
-    ctx.destroyBuffer(l.postNorm);
+    for (const b of Object.values(l.norms)) if (b) ctx.destroyBuffer(b);
   }
-  for (const b of [w.rope.cos, w.rope.sin, w.finalNorm]) ctx.destroyBuffer(b);
+  const tables = w.ropeSliding === w.rope ? [w.rope] : [w.rope, w.ropeSliding];
+  for (const t of tables) for (const b of [t.cos, t.sin]) ctx.destroyBuffer(b);
+  ctx.destroyBuffer(w.finalNorm);
 }

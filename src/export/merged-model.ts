@@ -19,6 +19,7 @@ import type { HostModelWeights } from '../engine/base-weights';
 import type { LoraLayout } from '../engine/lora';
 import { LORA_MODULES, modulePath } from '../engine/lora';
 import { mergeLora, slotTensors } from '../engine/peft-adapter';
+import type { NormRole } from '../formats/architectures';
 import type { ExportFile } from './zip';
 
 export type MergedDtype = 'F16' | 'BF16';
@@ -118,8 +119,11 @@ function planTensors(input: MergedModelInput, dtype: MergedDtype): PlannedTensor
       const bias = layer.bias[m];
       if (bias) add(`${path}.bias`, [bias.length], vector(bias));
     }
-    add(`model.layers.${i}.input_layernorm.weight`, [layer.inputNorm.length], vector(layer.inputNorm));
-    add(`model.layers.${i}.post_attention_layernorm.weight`, [layer.postNorm.length], vector(layer.postNorm));
+    for (const [role, name] of Object.entries(cfg.architecture.norms) as [NormRole, string][]) {
+      const w = layer.norms[role];
+      if (!w) throw new QloraError('INTERNAL', `mergedModelFiles: layer ${i} has no ${name} weight.`);
+      add(`model.layers.${i}.${name}.weight`, [w.length], vector(w));
+    }
   });
   add('model.norm.weight', [w.finalNorm.length], vector(w.finalNorm));
   // A checkpoint without lm_head whose config does not say "tied" was run with the embedding as

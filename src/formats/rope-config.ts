@@ -25,23 +25,64 @@ export interface RopeConfig {
 
 const SUPPORTED_ROPE = 'Supported rope types: default, linear, llama3';
 
-export function parseRopeConfig(config: ConfigFields): RopeConfig {
-  // v5 writes rope_parameters (theta inside); older files rope_theta + rope_scaling. The newer form wins.
+/**
+ * RoPE of a model with one rotary embedding for every layer. v5 writes rope_parameters (theta inside);
+ * older files rope_theta + rope_scaling. The newer form wins.
+ */
+export function parseRopeConfig(config: ConfigFields, defaultTheta = 10000): RopeConfig {
   const parameters = config.section('rope_parameters');
-  const section = parameters ?? config.section('rope_scaling');
   const theta =
-    parameters?.has('rope_theta') === true
-      ? parameters.positive('rope_theta')
-      : config.positive('rope_theta', 10000); // LlamaConfig / Qwen2Config default
+    parameters?.has('rope_theta') === true ? parameters.positive('rope_theta') : config.positive('rope_theta', defaultTheta);
+  refusePartialRotary(config);
+  return parseRopeSection(parameters ?? config.section('rope_scaling'), theta);
+}
 
-  for (const owner of [config, section]) {
-    const partial = owner?.raw('partial_rotary_factor');
-    if (owner && partial !== undefined && partial !== null && partial !== 1) {
-      throw owner.fail(`"${owner.prefix}partial_rotary_factor" is ${partial}; only full rotary embeddings (1.0) are supported`);
+/** RoPE per attention type (Gemma 3: sliding layers use a local base, full layers a global one with optional scaling). */
+export interface LayerTypeRope {
+  readonly full: RopeConfig;
+  readonly sliding: RopeConfig;
+}
+
+/**
+ * Both spellings transformers reads for Gemma 3: v5's `rope_parameters: {full_attention: {...},
+ * sliding_attention: {...}}`, and the older `rope_theta` (full layers) + `rope_scaling` (full layers
+ * only) + `rope_local_base_freq` (sliding layers, never scaled) that Hub checkpoints carry.
+ */
+export function parseLayerTypeRope(config: ConfigFields, defaults: { fullTheta: number; slidingTheta: number }): LayerTypeRope {
+  refusePartialRotary(config);
+  const parameters = config.section('rope_parameters');
+  if (parameters) {
+    const full = parameters.section('full_attention');
+    const sliding = parameters.section('sliding_attention');
+    if (!full && !sliding) {
+      // One set of parameters for every layer type.
+      const one = parseRopeSection(parameters, parameters.positive('rope_theta', defaults.fullTheta));
+      return { full: one, sliding: one };
+    }
+    const each = (s: ConfigFields | null, theta: number) => {
+      if (s) refusePartialRotary(s);
+      return parseRopeSection(s, s?.has('rope_theta') ? s.positive('rope_theta') : theta);
+    };
+    return { full: each(full, defaults.fullTheta), sliding: each(sliding, defaults.slidingTheta) };
+  }
+  return {
+    full: parseRopeSection(config.section('rope_scaling'), config.positive('rope_theta', defaults.fullTheta)),
+    sliding: { theta: config.positive('rope_local_base_freq', defaults.slidingTheta), scaling: null },
+  };
+}
+
+function refusePartialRotary(owner: ConfigFields): void {
+  for (const section of [owner, owner.section('rope_parameters'), owner.section('rope_scaling')]) {
+    const partial = section?.raw('partial_rotary_factor');
+    if (section && partial !== undefined && partial !== null && partial !== 1) {
+      throw section.fail(`"${section.prefix}partial_rotary_factor" is ${partial}; only full rotary embeddings (1.0) are supported`);
     }
   }
-  if (!section) return { theta, scaling: null };
+}
 
+/** The scaling of one rope section (rope_parameters, one of its per-type entries, or rope_scaling). */
+function parseRopeSection(section: ConfigFields | null, theta: number): RopeConfig {
+  if (!section) return { theta, scaling: null };
   // transformers reads `rope_type`, falling back to the legacy `type`, then to "default".
   const ropeType = section.has('rope_type') ? section.string('rope_type', 'default') : section.string('type', 'default');
   switch (ropeType) {

@@ -15,8 +15,9 @@ import embeddingFwd from '../../shaders/embedding_fwd.wgsl?raw';
 import rmsnormFwd from '../../shaders/rmsnorm_fwd.wgsl?raw';
 import rmsnormBwd from '../../shaders/rmsnorm_bwd.wgsl?raw';
 import rope from '../../shaders/rope.wgsl?raw';
-import siluMulFwd from '../../shaders/silu_mul_fwd.wgsl?raw';
-import siluMulBwd from '../../shaders/silu_mul_bwd.wgsl?raw';
+import gluFwd from '../../shaders/glu_fwd.wgsl?raw';
+import gluBwd from '../../shaders/glu_bwd.wgsl?raw';
+import logitSoftcap from '../../shaders/logit_softcap.wgsl?raw';
 import dropout from '../../shaders/dropout.wgsl?raw';
 import attentionFwd from '../../shaders/attention_fwd.wgsl?raw';
 import attentionBwdPrep from '../../shaders/attention_bwd_prep.wgsl?raw';
@@ -27,6 +28,7 @@ import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
 import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
 import type { KernelSpec } from './program';
+import type { GatedActivation } from '../formats/architectures';
 
 export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'nf4' | 'nf4dq';
 
@@ -39,6 +41,9 @@ const WEIGHT_SNIPPETS: Record<WeightFormat, string> = {
 };
 
 const simple = (label: string, code: string): KernelSpec => ({ label, code });
+
+/** shaders/glu_*.wgsl's ACT constant. */
+const GLU_ACT: Record<GatedActivation, number> = { silu: 0, gelu_tanh: 1 };
 
 /** The matmul body: f32, or f16 tiles and products (the module must open with `enable f16;`). */
 const body = (f16: boolean) => (f16 ? matmulF16 : matmul);
@@ -66,8 +71,9 @@ export const KERNELS = {
   rmsnormFwd: simple('rmsnorm_fwd', rmsnormFwd),
   rmsnormBwd: simple('rmsnorm_bwd', rmsnormBwd),
   rope: simple('rope', rope),
-  siluMulFwd: simple('silu_mul_fwd', siluMulFwd),
-  siluMulBwd: simple('silu_mul_bwd', siluMulBwd),
+  gluFwd: (act: GatedActivation): KernelSpec => ({ label: `glu_fwd_${act}`, code: gluFwd, constants: { ACT: GLU_ACT[act] } }),
+  gluBwd: (act: GatedActivation): KernelSpec => ({ label: `glu_bwd_${act}`, code: gluBwd, constants: { ACT: GLU_ACT[act] } }),
+  logitSoftcap: simple('logit_softcap', logitSoftcap),
   dropout: simple('dropout', dropout),
   attentionFwd: simple('attention_fwd', attentionFwd),
   attentionBwdPrep: simple('attention_bwd_prep', attentionBwdPrep),

@@ -3,6 +3,8 @@
 // rather than in a kernel.
 import type { HostLayerWeights } from '../engine/base-weights';
 import { LORA_MODULES, type LoraModule } from '../engine/lora';
+import type { NormRole } from '../formats/architectures';
+import { NORM_ROLES } from '../formats/architectures';
 import type { HostWeight } from '../gpu/weight';
 
 /** A HostWeight as a flat object of numbers and typed arrays (what IndexedDB stores best). */
@@ -86,8 +88,8 @@ export function weightFromStored(s: unknown, where: string): HostWeight {
 }
 
 export interface StoredLayer {
-  inputNorm: Float32Array;
-  postNorm: Float32Array;
+  /** By NormRole. Entries cached before Qwen3/Gemma 3 support hold inputNorm / postNorm instead (read below). */
+  norms: Record<string, Float32Array>;
   proj: Record<string, StoredWeight>;
   bias: Record<string, Float32Array>;
   original?: Record<string, Float32Array>;
@@ -101,7 +103,8 @@ export function layerToStored(l: HostLayerWeights): StoredLayer {
     const b = l.bias[m];
     if (b) bias[m] = compact(b);
   }
-  const stored: StoredLayer = { inputNorm: compact(l.inputNorm), postNorm: compact(l.postNorm), proj, bias };
+  const norms = Object.fromEntries(Object.entries(l.norms).map(([role, w]) => [role, compact(w!)]));
+  const stored: StoredLayer = { norms, proj, bias };
   if (l.original) stored.original = Object.fromEntries(Object.entries(l.original).map(([m, v]) => [m, compact(v!)]));
   return stored;
 }
@@ -120,7 +123,20 @@ export function layerFromStored(s: unknown, where: string): HostLayerWeights {
     proj[m] = weightFromStored(o.proj[m], `${where}.${m}`);
     if (o.bias[m] !== undefined) bias[m] = vectorFromStored(o.bias[m], `${where}.${m}.bias`);
   }
-  const layer: HostLayerWeights = { inputNorm: vectorFromStored(o.inputNorm, `${where}.inputNorm`), postNorm: vectorFromStored(o.postNorm, `${where}.postNorm`), proj, bias };
+  const norms: HostLayerWeights['norms'] = {};
+  const legacy = o as { inputNorm?: unknown; postNorm?: unknown };
+  if (o.norms === undefined && legacy.inputNorm !== undefined) {
+    // The Llama/Qwen2 layout of older cache entries: input_layernorm and post_attention_layernorm.
+    norms.attnIn = vectorFromStored(legacy.inputNorm, `${where}.inputNorm`);
+    norms.mlpIn = vectorFromStored(legacy.postNorm, `${where}.postNorm`);
+  } else {
+    if (!o.norms || typeof o.norms !== 'object') throw new Error(`${where}: no norms`);
+    for (const [role, v] of Object.entries(o.norms)) {
+      if (!(NORM_ROLES as readonly string[]).includes(role)) throw new Error(`${where}: unknown norm ${JSON.stringify(role)}`);
+      norms[role as NormRole] = vectorFromStored(v, `${where}.norms.${role}`);
+    }
+  }
+  const layer: HostLayerWeights = { norms, proj, bias };
   if (o.original) layer.original = Object.fromEntries(Object.entries(o.original).map(([m, v]) => [m, vectorFromStored(v, `${where}.${m}.original`)]));
   return layer;
 }

@@ -1,4 +1,6 @@
-// CPU reference for shaders/attention_*.wgsl: causal GQA softmax attention and its backward, f64.
+// CPU reference for shaders/attention_*.wgsl: causal GQA softmax attention and its backward, f64,
+// optionally over a sliding window (query t sees keys j with t - window < j ≤ t) and with soft-capped
+// scores (s ← softcap·tanh(s / softcap)).
 // Layouts: q/o [B*T, H*d]; k/v [B*T, Hkv*d]; lse [B, H, T].
 import type { Arr } from './matmul';
 
@@ -9,49 +11,58 @@ export interface RefAttnDims {
   Hkv: number;
   d: number;
   scale: number;
+  window?: number;
+  softcap?: number;
 }
 
-function probs(q: Arr, k: Arr, a: RefAttnDims, b: number, h: number, t: number): Float64Array {
+/** Whether query t sees key j. */
+function visible(a: RefAttnDims, t: number, j: number): boolean {
+  return j <= t && (!a.window || t - j < a.window);
+}
+
+/** The score of query t and key j after the scale and the soft cap, and ds'/ds. */
+function score(q: Arr, k: Arr, a: RefAttnDims, b: number, h: number, t: number, j: number): { s: number; slope: number } {
   const { T, H, Hkv, d, scale } = a;
   const hk = Math.floor(h / (H / Hkv));
+  let dot = 0;
+  for (let i = 0; i < d; i++) dot += q[(b * T + t) * H * d + h * d + i] * k[(b * T + j) * Hkv * d + hk * d + i];
+  const s = dot * scale;
+  if (!a.softcap) return { s, slope: 1 };
+  const y = Math.tanh(s / a.softcap);
+  return { s: a.softcap * y, slope: 1 - y * y };
+}
+
+/** Softmax over the keys query t sees (0 for the others), and its log-normaliser. */
+function probs(q: Arr, k: Arr, a: RefAttnDims, b: number, h: number, t: number): { p: Float64Array; lse: number } {
   const s = new Float64Array(t + 1);
   let m = -Infinity;
   for (let j = 0; j <= t; j++) {
-    let dot = 0;
-    for (let i = 0; i < d; i++) dot += q[(b * T + t) * H * d + h * d + i] * k[(b * T + j) * Hkv * d + hk * d + i];
-    s[j] = dot * scale;
+    if (!visible(a, t, j)) continue;
+    s[j] = score(q, k, a, b, h, t, j).s;
     m = Math.max(m, s[j]);
   }
   let z = 0;
-  for (let j = 0; j <= t; j++) z += Math.exp(s[j] - m);
-  for (let j = 0; j <= t; j++) s[j] = Math.exp(s[j] - m) / z;
-  return s;
+  for (let j = 0; j <= t; j++) if (visible(a, t, j)) z += Math.exp(s[j] - m);
+  const p = new Float64Array(t + 1);
+  for (let j = 0; j <= t; j++) p[j] = visible(a, t, j) ? Math.exp(s[j] - m) / z : 0;
+  return { p, lse: m + Math.log(z) };
 }
 
 export function refAttentionFwd(q: Arr, k: Arr, v: Arr, a: RefAttnDims): { o: Float64Array; lse: Float64Array } {
-  const { B, T, H, Hkv, d, scale } = a;
+  const { B, T, H, Hkv, d } = a;
   const o = new Float64Array(B * T * H * d);
   const lse = new Float64Array(B * H * T);
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++) {
       const hk = Math.floor(h / (H / Hkv));
       for (let t = 0; t < T; t++) {
-        const p = probs(q, k, a, b, h, t);
+        const { p, lse: l } = probs(q, k, a, b, h, t);
         for (let i = 0; i < d; i++) {
           let acc = 0;
           for (let j = 0; j <= t; j++) acc += p[j] * v[(b * T + j) * Hkv * d + hk * d + i];
           o[(b * T + t) * H * d + h * d + i] = acc;
         }
-        // lse from the scores directly
-        let m = -Infinity;
-        const sc: number[] = [];
-        for (let j = 0; j <= t; j++) {
-          let dot = 0;
-          for (let i = 0; i < d; i++) dot += q[(b * T + t) * H * d + h * d + i] * k[(b * T + j) * Hkv * d + hk * d + i];
-          sc.push(dot * scale);
-          m = Math.max(m, dot * scale);
-        }
-        lse[(b * H + h) * T + t] = m + Math.log(sc.reduce((z, s) => z + Math.exp(s - m), 0));
+        lse[(b * H + h) * T + t] = l;
       }
     }
   return { o, lse };
@@ -66,7 +77,7 @@ export function refAttentionBwd(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims)
     for (let h = 0; h < H; h++) {
       const hk = Math.floor(h / (H / Hkv));
       for (let t = 0; t < T; t++) {
-        const p = probs(q, k, a, b, h, t);
+        const { p } = probs(q, k, a, b, h, t);
         const qo = (b * T + t) * H * d + h * d;
         const dp = new Float64Array(t + 1);
         let D = 0;
@@ -77,7 +88,7 @@ export function refAttentionBwd(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims)
         }
         for (let j = 0; j <= t; j++) {
           const ko = (b * T + j) * Hkv * d + hk * d;
-          const ds = p[j] * (dp[j] - D);
+          const ds = p[j] === 0 ? 0 : p[j] * (dp[j] - D) * score(q, k, a, b, h, t, j).slope;
           for (let i = 0; i < d; i++) {
             dq[qo + i] += ds * k[ko + i] * scale;
             dk[ko + i] += ds * q[qo + i] * scale;

@@ -30,13 +30,16 @@ export interface GoldenJson {
 }
 
 export interface GoldenRun {
-  model: 'tiny-llama' | 'tiny-qwen2';
+  model: GoldenModel;
   kind: 'lora' | 'qlora';
   /** Which checkpoint the base comes from: the float one, or the bitsandbytes 4-bit one (qlora only). */
   checkpoint: 'float' | 'bnb';
 }
 
-export const GOLDEN_RUNS: GoldenRun[] = (['tiny-llama', 'tiny-qwen2'] as const).flatMap((model) => [
+export const GOLDEN_MODELS = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3', 'tiny-gemma3'] as const;
+export type GoldenModel = (typeof GOLDEN_MODELS)[number];
+
+export const GOLDEN_RUNS: GoldenRun[] = GOLDEN_MODELS.flatMap((model) => [
   { model, kind: 'lora', checkpoint: 'float' } as GoldenRun,
   { model, kind: 'qlora', checkpoint: 'float' } as GoldenRun,
   { model, kind: 'qlora', checkpoint: 'bnb' } as GoldenRun,

@@ -5,8 +5,8 @@ import { KERNELS } from '../shaders';
 import type { GpuWeight } from '../weight';
 import { perItem } from './common';
 
-/** out[rows, hidden] = E[ids[rows], :]. */
-export function embeddingFwd(rec: Recorder, out: Binding, ids: Binding, E: GpuWeight, rows: number): void {
-  const p = new Params().u32(rows).u32(E.cols).u32(0).u32(0).u32(E.cols).u32(E.blocksize).u32(E.nestedBlocksize).f32(E.offset);
+/** out[rows, hidden] = E[ids[rows], :] · scale. */
+export function embeddingFwd(rec: Recorder, out: Binding, ids: Binding, E: GpuWeight, rows: number, scale = 1): void {
+  const p = new Params().u32(rows).u32(E.cols).f32(scale).u32(0).u32(E.cols).u32(E.blocksize).u32(E.nestedBlocksize).f32(E.offset);
   rec.dispatch(KERNELS.embeddingFwd(E.format), p, [ids, out, null, ...E.buffers], perItem(rec.ctx, rows));
 }
