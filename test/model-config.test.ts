@@ -293,3 +293,94 @@ describe('refusals', () => {
     expect(configError({ ...qwen, layer_types: ['full_attention', 'sliding_attention'] }).message).toMatch(/"layer_types" must all be "full_attention"/);
   });
 });
+
+describe('Qwen3 and Gemma 3', () => {
+  it('tiny-qwen3: q/k norms, head_dim 32 with hidden 64, no bias, tied, rope_parameters', () => {
+    const config = parseModelConfig(fixtureConfig('tiny-qwen3'));
+    expect(config).toMatchObject({
+      modelType: 'qwen3', architecture: ARCHITECTURES.qwen3, hiddenSize: 64, numHeads: 4, numKvHeads: 2, headDim: 32,
+      qkvBias: false, oBias: false, mlpBias: false, tieWordEmbeddings: true, activation: 'silu',
+      rope: { theta: 1e6, scaling: null }, ropeSliding: { theta: 1e6, scaling: null },
+      layerTypes: ['full_attention', 'full_attention'], slidingWindow: null, attentionScale: 32 ** -0.5,
+    });
+    expect(config.architecture.norms).toMatchObject({ q: 'self_attn.q_norm', k: 'self_attn.k_norm' });
+  });
+
+  it('tiny-gemma3: sliding + full layers with their own RoPE, window 16, query_pre_attn_scalar, GeGLU, 1 + w norms', () => {
+    const config = parseModelConfig(fixtureConfig('tiny-gemma3'));
+    expect(config).toMatchObject({
+      modelType: 'gemma3_text', headDim: 32, numKvHeads: 1, tieWordEmbeddings: true, activation: 'gelu_tanh',
+      layerTypes: ['sliding_attention', 'sliding_attention', 'full_attention'], slidingWindow: 16,
+      rope: { theta: 1e6, scaling: null }, ropeSliding: { theta: 1e4, scaling: null },
+      attentionScale: 32 ** -0.5, attnLogitSoftcap: null, finalLogitSoftcap: null,
+    });
+    expect(config.architecture).toMatchObject({ normOffset: 1, scaledEmbedding: true });
+    expect(ropeInvFreq(config, 'sliding_attention')[1]).toBeCloseTo(1e4 ** (-2 / 32), 15);
+    expect(ropeInvFreq(config)[1]).toBeCloseTo(1e6 ** (-2 / 32), 15);
+  });
+
+  it.each(['tiny-qwen3-bnb-nf4', 'tiny-gemma3-bnb-nf4'])('%s: architectures null -> model_type; the same model', (dir) => {
+    const config = parseModelConfig(fixtureConfig(dir));
+    expect({ ...config, quantization: null }).toEqual(parseModelConfig(fixtureConfig(dir.replace('-bnb-nf4', ''))));
+  });
+
+  // Gemma 3 4B's text config as the Hub has it (transformers 4.x spelling), and the same model as v5 writes it.
+  const gemmaHub = {
+    architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', hidden_size: 2560, intermediate_size: 10240, num_hidden_layers: 34,
+    num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256, vocab_size: 262208, query_pre_attn_scalar: 256, sliding_window: 1024,
+    sliding_window_pattern: 6, rope_theta: 1_000_000, rope_local_base_freq: 10_000, rope_scaling: { rope_type: 'linear', factor: 8.0 },
+    hidden_activation: 'gelu_pytorch_tanh', max_position_embeddings: 131072, bos_token_id: 2, eos_token_id: [1, 106], pad_token_id: 0,
+    final_logit_softcapping: null, attn_logit_softcapping: null,
+  };
+  const { rope_theta: _t, rope_local_base_freq: _l, rope_scaling: _s, sliding_window_pattern: _p, ...gemmaBase } = gemmaHub;
+  const gemmaV5 = {
+    ...gemmaBase,
+    layer_types: Array.from({ length: 34 }, (_, i) => ((i + 1) % 6 ? 'sliding_attention' : 'full_attention')),
+    rope_parameters: {
+      full_attention: { rope_type: 'linear', factor: 8.0, rope_theta: 1_000_000 },
+      sliding_attention: { rope_type: 'default', rope_theta: 10_000 },
+    },
+  };
+
+  it('a Gemma 3 config in the older Hub spelling loads to the same model as the rope_parameters one', () => {
+    const legacy = parseModelConfig(gemmaHub);
+    expect(legacy).toEqual(parseModelConfig(gemmaV5));
+    expect(legacy.rope).toEqual({ theta: 1e6, scaling: { type: 'linear', factor: 8 } });
+    expect(legacy.ropeSliding).toEqual({ theta: 1e4, scaling: null });
+    expect(legacy.layerTypes.filter((t) => t === 'full_attention')).toHaveLength(5); // layers 6, 12, ..., 30
+    expect(legacy.eosTokenIds).toEqual([1, 106]);
+  });
+
+  it('a Qwen3 config in the older spelling (rope_theta) equals the rope_parameters one', () => {
+    const { rope_parameters: _r, ...base } = fixtureConfig('tiny-qwen3');
+    expect(parseModelConfig({ ...base, rope_theta: 1e6, rope_scaling: null })).toEqual(parseModelConfig(fixtureConfig('tiny-qwen3')));
+  });
+
+  it("Gemma 3's defaults are Gemma3TextConfig's: one full layer in six, window 4096, local base 1e4, scalar 256", () => {
+    const { layer_types: _lt, sliding_window: _w, rope_parameters: _rp, query_pre_attn_scalar: _q, ...bare } = fixtureConfig('tiny-gemma3');
+    const config = parseModelConfig({ ...bare, num_hidden_layers: 7 });
+    expect(config.layerTypes).toEqual([...Array(5).fill('sliding_attention'), 'full_attention', 'sliding_attention']);
+    expect(config).toMatchObject({ slidingWindow: 4096, attentionScale: 1 / 16, rope: { theta: 1e6 }, ropeSliding: { theta: 1e4 } });
+  });
+
+  it('soft-capping and a transformers-4 legacy "type" in rope_scaling (read as default, as transformers does)', () => {
+    const config = parseModelConfig({ ...gemmaHub, attn_logit_softcapping: 50, final_logit_softcapping: 30, rope_scaling: { type: 'linear', factor: 8 } });
+    expect(config).toMatchObject({ attnLogitSoftcap: 50, finalLogitSoftcap: 30, rope: { theta: 1e6, scaling: null } });
+  });
+
+  it.each([
+    ['a flat rope_parameters', { rope_parameters: { rope_type: 'default', rope_theta: 3 } }, /must have "full_attention" and\/or "sliding_attention"/],
+    ['bidirectional attention', { use_bidirectional_attention: true }, /use_bidirectional_attention is true/],
+    ['layer_types of the wrong length', { layer_types: ['full_attention'] }, /"layer_types" must list/],
+    ['another activation', { hidden_activation: 'relu' }, /hidden_activation "relu" is not supported/],
+    ['a zero soft cap', { final_logit_softcapping: 0 }, /"final_logit_softcapping" must be a positive number/],
+    ['a mismatched architecture', { architectures: ['Qwen3ForCausalLM'] }, /does not match model_type "gemma3_text"/],
+  ])('Gemma 3 refuses %s', (_, change, message) => {
+    expect(configError({ ...fixtureConfig('tiny-gemma3'), ...change }).message).toMatch(message);
+  });
+
+  it('an unknown architecture names every supported one', () => {
+    const message = configError({ ...fixtureConfig('tiny-gemma3'), architectures: ['Phi3ForCausalLM'], model_type: 'phi3' }).message;
+    for (const name of ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma3ForCausalLM']) expect(message).toContain(name);
+  });
+});

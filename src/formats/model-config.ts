@@ -144,7 +144,7 @@ function parseLayerTypes(config: ConfigFields, modelType: ModelType, numLayers: 
   if (config.bool('use_bidirectional_attention', false)) {
     throw config.fail('use_bidirectional_attention is true (an embedding model); only causal language models are supported');
   }
-  const pattern = config.int('sliding_window_pattern', 1, config.int('_sliding_window_pattern', 1, GEMMA3_SLIDING_PATTERN));
+  const pattern = config.int('sliding_window_pattern', 1, GEMMA3_SLIDING_PATTERN); // the one transformers reads (not _sliding_window_pattern)
   const layerTypes: LayerType[] =
     (given as LayerType[] | undefined) ?? Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
   const slidingWindow = layerTypes.includes('sliding_attention') ? config.int('sliding_window', 1, 4096) : null; // Gemma3TextConfig: 4096

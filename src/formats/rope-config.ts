@@ -5,7 +5,7 @@
 // Note: transformers evaluates this in float32 and builds cos/sin in float32 even for a float64 model;
 // the difference (~1e-7 relative) is below every tolerance here, and the f64 values are the ideal ones.
 
-import type { ConfigFields } from './config-fields';
+import { ConfigFields } from './config-fields';
 
 export type RopeScaling =
   | null
@@ -44,30 +44,27 @@ export interface LayerTypeRope {
 }
 
 /**
- * Both spellings transformers reads for Gemma 3: v5's `rope_parameters: {full_attention: {...},
- * sliding_attention: {...}}`, and the older `rope_theta` (full layers) + `rope_scaling` (full layers
- * only) + `rope_local_base_freq` (sliding layers, never scaled) that Hub checkpoints carry.
+ * Both spellings transformers reads for Gemma 3 (Gemma3TextConfig.convert_rope_params_to_dict): v5's
+ * `rope_parameters: {full_attention: {...}, sliding_attention: {...}}`, and the older `rope_theta` (full
+ * layers) + `rope_scaling` (merged into the full layers' entry) + `rope_local_base_freq` (sliding layers,
+ * never scaled) that Hub checkpoints carry. An entry's own rope_theta wins over the legacy fields; a
+ * missing rope_type is "default" (so a legacy `type` alone is ignored there, as transformers does).
  */
 export function parseLayerTypeRope(config: ConfigFields, defaults: { fullTheta: number; slidingTheta: number }): LayerTypeRope {
   refusePartialRotary(config);
   const parameters = config.section('rope_parameters');
-  if (parameters) {
-    const full = parameters.section('full_attention');
-    const sliding = parameters.section('sliding_attention');
-    if (!full && !sliding) {
-      // One set of parameters for every layer type.
-      const one = parseRopeSection(parameters, parameters.positive('rope_theta', defaults.fullTheta));
-      return { full: one, sliding: one };
-    }
-    const each = (s: ConfigFields | null, theta: number) => {
-      if (s) refusePartialRotary(s);
-      return parseRopeSection(s, s?.has('rope_theta') ? s.positive('rope_theta') : theta);
-    };
-    return { full: each(full, defaults.fullTheta), sliding: each(sliding, defaults.slidingTheta) };
+  if (parameters && !parameters.has('full_attention') && !parameters.has('sliding_attention')) {
+    throw parameters.fail('"rope_parameters" must have "full_attention" and/or "sliding_attention" entries for this model (one per layer type)');
   }
+  const entry = (key: string, extra: ConfigFields | null, theta: number): RopeConfig => {
+    const own = parameters?.section(key) ?? null;
+    if (own) refusePartialRotary(own);
+    const merged = new ConfigFields({ rope_type: 'default', ...own?.json, ...extra?.json }, config.source, `rope_parameters.${key}.`);
+    return parseRopeSection(merged, merged.positive('rope_theta', theta));
+  };
   return {
-    full: parseRopeSection(config.section('rope_scaling'), config.positive('rope_theta', defaults.fullTheta)),
-    sliding: { theta: config.positive('rope_local_base_freq', defaults.slidingTheta), scaling: null },
+    full: entry('full_attention', config.section('rope_scaling'), config.positive('rope_theta', defaults.fullTheta)),
+    sliding: entry('sliding_attention', null, config.positive('rope_local_base_freq', defaults.slidingTheta)),
   };
 }
 
