@@ -91,6 +91,51 @@ describe('chat examples match the reference', () => {
   });
 });
 
+// Gemma's tokenizer adds <bos> through its post-processor and its chat template writes {{ bos_token }}:
+// a conversation must still get exactly one BOS, and the prompt masking stay aligned (as TRL tokenizes
+// conversations: apply_chat_template, no special tokens added; plain text: tokenizer(text), BOS added).
+describe('a tokenizer whose post-processor adds BOS (Gemma style)', () => {
+  const BOS = 512;
+  const json = readJson('tokenizer/tokenizer.json');
+  const gemmaLike = createTokenizer(
+    {
+      ...json,
+      added_tokens: [...json.added_tokens, { id: BOS, content: '<bos>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<bos>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ SpecialToken: { id: '<bos>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: { '<bos>': { id: '<bos>', ids: [BOS], tokens: ['<bos>'] } },
+      },
+    },
+    { ...readJson('tokenizer/tokenizer_config.json'), bos_token: '<bos>', add_bos_token: true, chat_template: '{{ bos_token }}' + readJson('tokenizer/tokenizer_config.json').chat_template },
+  );
+  const count = (ids: number[], id: number) => ids.filter((x) => x === id).length;
+
+  it('a chat example has one BOS, first, and the same masking as without it', () => {
+    const example = buildExample({ messages: golden.chat.messages }, 'chat', gemmaLike);
+    expect(count(example.inputIds, BOS)).toBe(1);
+    expect(example.inputIds).toEqual([BOS, ...golden.chat.input_ids]);
+    expect(example.labels).toEqual([IGNORE_INDEX, ...golden.chat.labels]);
+  });
+
+  it('an Alpaca example gets the post-processor BOS once, masked with the prompt', () => {
+    const g = golden.examples[0];
+    const example = buildExample(g.example, 'alpaca', gemmaLike);
+    expect(example.inputIds).toEqual([BOS, ...g.input_ids]);
+    expect(example.labels).toEqual([IGNORE_INDEX, ...g.labels]);
+  });
+
+  it('a chat prompt for generation is tokenized without adding a second BOS', () => {
+    const text = gemmaLike.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true });
+    expect(text.startsWith('<bos>')).toBe(true);
+    const ids = gemmaLike.encode(text, { addSpecialTokens: false });
+    expect(ids[0]).toBe(BOS);
+    expect(count(ids, BOS)).toBe(1);
+    expect(count(gemmaLike.encode(text), BOS)).toBe(2); // what adding special tokens would do: the bug avoided
+  });
+});
+
 describe('completion and text examples', () => {
   it('completion: prompt + completion + eos, loss on completion + eos', () => {
     const example = buildExample({ prompt: 'Q: 2+2?\nA:', completion: ' 4' }, 'completion', tok);
