@@ -15,13 +15,13 @@ import { parseModelConfig } from '../src/formats/model-config';
 const tmp = () => mkdtempSync(join(tmpdir(), 'qlora-cli-'));
 
 describe('qlora train', () => {
-  it('reproduces the golden tiny-llama QLoRA run: losses and adapter_step3', async () => {
-    const run = { model: 'tiny-llama', kind: 'qlora', checkpoint: 'float' } as const;
+  it.each(['tiny-llama', 'tiny-qwen3', 'tiny-gemma3'] as const)('reproduces the golden %s QLoRA run: losses and adapter_step3', async (model) => {
+    const run = { model, kind: 'qlora', checkpoint: 'float' } as const;
     const golden = readGolden(run);
-    const gdir = `${FIXTURES}golden/tiny-llama/qlora/`;
+    const gdir = `${FIXTURES}golden/${model}/qlora/`;
     const out = tmp();
     const r = await runCli([
-      'train', '--model', `${FIXTURES}tiny-llama`, '--data', `${FIXTURES}alpaca-tiny.json`, '--limit', '3', '--no-shuffle',
+      'train', '--model', `${FIXTURES}${model}`, '--data', `${FIXTURES}alpaca-tiny.json`, '--limit', '3', '--no-shuffle',
       '--batch-size', '3', '--steps', '3', '--lr', '1e-3', '--weight-decay', '0.01', '--max-grad-norm', '1.0',
       '--init-adapter', `${gdir}adapter_init`, '--quant', 'nf4', '--out', out,
     ]);
@@ -31,7 +31,7 @@ describe('qlora train', () => {
     for (const l of lines) expect(Object.keys(l).sort()).toEqual(['loss', 'lr', 'ms', 'step', 'tokens']);
     lines.forEach((l, i) => expect(Math.abs((l.loss as number) - golden.losses[i]) / golden.losses[i], `loss ${i + 1}`).toBeLessThan(1e-5));
 
-    const cfg = parseModelConfig(JSON.parse(readFileSync(`${FIXTURES}tiny-llama/config.json`, 'utf8')));
+    const cfg = parseModelConfig(JSON.parse(readFileSync(`${FIXTURES}${model}/config.json`, 'utf8')));
     const written = parseAdapterConfig(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')));
     const layout = loraLayout(cfg, written.settings);
     const ours = readAdapterWeights(readSafetensors(join(out, 'adapter_model.safetensors')), layout);

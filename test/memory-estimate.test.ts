@@ -24,6 +24,10 @@ import {
 import { logitsChunkRows } from '../src/engine/causal-lm';
 import type { TrainingMemorySettings } from '../src/engine/memory-estimate';
 import { gpu } from './helpers/gpu';
+import { readFileSync } from 'node:fs';
+import { randomModel } from '../src/bench/random-weights';
+import type { HostModelWeights } from '../src/engine/base-weights';
+import type { ModelConfig } from '../src/formats/model-config';
 import { FIXTURES } from './helpers/golden';
 
 /** A view of ctx counting storage buffers (what the estimate covers) and uniform blocks apart. */
@@ -56,7 +60,8 @@ function countingContext(ctx: GpuContext) {
 
 interface Case {
   name: string;
-  model: 'tiny-llama' | 'tiny-qwen2';
+  /** A fixture model, or tiny-gemma3's shape with Gemma 3's 262,144-token vocabulary and random bf16 weights. */
+  model: 'tiny-llama' | 'tiny-qwen2' | 'tiny-qwen3' | 'tiny-gemma3' | 'gemma3-vocab262k';
   settings: TrainingMemorySettings;
   /** Store the embedding / lm_head as f16, as a checkpoint saved in F16 would be. */
   f16Embed?: boolean;
@@ -85,6 +90,21 @@ const CASES: Case[] = [
     settings: { quant: 'f32', embedDtypeBytes: 4, batchSize: 4, seqLen: 33, lora: lora({ r: 16 }), gradientCheckpointing: false, evaluation: true },
   },
   {
+    name: 'QLoRA on Qwen3 (q/k norms, head_dim 32 on hidden 64), dropout, with an evaluation pass',
+    model: 'tiny-qwen3',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 2, seqLen: 30, lora: lora(), gradientCheckpointing: false, evaluation: true },
+  },
+  {
+    name: 'QLoRA on Gemma 3 (four norms a layer, q/k norms, two RoPE tables), checkpointing',
+    model: 'tiny-gemma3',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 2, seqLen: 40, lora: lora({ r: 4 }), gradientCheckpointing: true },
+  },
+  {
+    name: 'Gemma 3 shape with a 262,144-token vocabulary (bf16 embedding): logits in chunks',
+    model: 'gemma3-vocab262k',
+    settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 80, lora: lora({ targets: ['q_proj', 'v_proj'] }), gradientCheckpointing: false, logitsChunkBytes: 64 * 262144 * 4 },
+  },
+  {
     name: 'QLoRA on Qwen2 (GQA 4:1), checkpointing',
     model: 'tiny-qwen2',
     settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 1, seqLen: 100, lora: lora({ targets: ['gate_proj', 'up_proj', 'down_proj'] }), gradientCheckpointing: true },
@@ -96,14 +116,23 @@ describe('estimateTrainingMemory matches the engine allocations', () => {
   const files = new Map<string, LoadedModelFiles>();
   beforeAll(async () => {
     ctx = await gpu();
-    for (const m of ['tiny-llama', 'tiny-qwen2']) files.set(m, await readModelFiles(dirReader(`${FIXTURES}${m}/`)));
+    for (const m of ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3', 'tiny-gemma3']) files.set(m, await readModelFiles(dirReader(`${FIXTURES}${m}/`)));
   });
+
+  /** The config and host weights of a case: a fixture's, or random ones for the big-vocabulary shape. */
+  function caseModel(c: Case): { config: ModelConfig; host: HostModelWeights } {
+    if (c.model === 'gemma3-vocab262k') {
+      const config = parseModelConfig({ ...JSON.parse(readFileSync(`${FIXTURES}tiny-gemma3/config.json`, 'utf8')), vocab_size: 262144 });
+      return { config, host: randomModel(config, c.settings.quant as BaseQuant) };
+    }
+    const { config, tensors } = files.get(c.model)!;
+    return { config, host: prepareBaseWeights(tensors, config, c.settings.quant as BaseQuant) };
+  }
 
   for (const c of CASES) {
     it(c.name, () => {
-      const { config, tensors } = files.get(c.model)!;
+      const { config, host } = caseModel(c);
       const s = c.settings;
-      const host = prepareBaseWeights(tensors, config, s.quant as BaseQuant);
       if (c.f16Embed) {
         const toF16 = (w: typeof host.embed) => ({ format: 'f16' as const, rows: w.rows, cols: w.cols, data: f32ArrayToF16(w.data as Float32Array) });
         host.embed = toF16(host.embed);
@@ -152,7 +181,32 @@ const LLAMA3_8B = parseModelConfig({
 });
 const RUN_8B: TrainingMemorySettings = { quant: 'nf4', embedDtypeBytes: 2, batchSize: 4, seqLen: 512, lora: lora({ r: 16 }), gradientCheckpointing: false };
 
+// Gemma-3-270M and Qwen3-0.6B as their Hub configs describe them (parameter counts from transformers).
+const GEMMA3_270M = parseModelConfig({
+  architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18,
+  num_attention_heads: 4, num_key_value_heads: 1, head_dim: 256, vocab_size: 262144, sliding_window: 512, max_position_embeddings: 32768,
+  query_pre_attn_scalar: 256, rope_theta: 1_000_000, rope_local_base_freq: 10_000,
+});
+const QWEN3_06B = parseModelConfig({
+  architectures: ['Qwen3ForCausalLM'], hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16,
+  num_key_value_heads: 8, head_dim: 128, vocab_size: 151936, tie_word_embeddings: true, max_position_embeddings: 40960, rope_theta: 1_000_000,
+});
+
 describe('memory arithmetic', () => {
+  it('Gemma-3-270M (262k vocabulary) and Qwen3-0.6B: parameter counts as transformers, the bf16 embedding the largest buffer', () => {
+    expect(modelParameterCount(GEMMA3_270M)).toBe(268_098_176);
+    expect(modelParameterCount(QWEN3_06B)).toBe(596_049_920);
+    const run: TrainingMemorySettings = { quant: 'nf4', embedDtypeBytes: 2, batchSize: 8, seqLen: 512, lora: lora({ r: 16 }), gradientCheckpointing: true };
+    const e = estimateTrainingMemory(GEMMA3_270M, run);
+    expect(e.largestBuffer).toEqual({ label: 'embedding', bytes: 262144 * 640 * 2 }); // 320 MiB, tied: no lm_head copy
+    // The logits exist 256 rows at a time (256 MiB), never [4096, 262144] floats (4 GiB) at once.
+    expect(e.breakdown.find((b) => b.label === 'logits chunk [rows, V]')?.bytes).toBe(256 * 262144 * 4);
+    expect(e.logits).toBe(256 * 262144 * 4);
+    // Two RoPE tables (sliding and full layers differ), 4096 rows × 128 pairs × 4 bytes each, cos and sin.
+    expect(e.breakdown.find((b) => b.label === 'RoPE tables')?.bytes).toBe(4 * 4096 * 128 * 4);
+    expect(e.total / 2 ** 30).toBeLessThan(2);
+  });
+
   it('NF4 bytes: packed n/2 + one code per 64 + an f32 per 256 codes + the 1 KiB map', () => {
     // 4096×4096: 8 MiB packed, 262144 codes, 1024 nested f32 = 4096 bytes, 1024 map.
     expect(nf4WeightBytes(4096 * 4096)).toBe(8 * 2 ** 20 + 262144 + 4096 + 1024);

@@ -10,6 +10,7 @@ import { quantizeNf4Blocks, quantizeNf4, dequantizeNf4, blockAbsmax, nf4Code } f
 import type { DoubleQuantAbsmax } from '../src/quant/nf4';
 import { NF4_LEVELS, SIGNED_DYNAMIC_MAP } from '../src/quant/code-tables';
 import { f16ArrayToF32, bf16ArrayToF32 } from '../src/formats/half';
+import { GOLDEN_MODELS } from './helpers/golden';
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
 const load = (p: string) => new SafetensorsFile(new Uint8Array(readFileSync(FIX + p)), p);
@@ -80,12 +81,12 @@ describe('NF4 (bitsandbytes)', () => {
     }
   });
 
-  for (const model of ['tiny-llama', 'tiny-qwen2']) {
+  for (const model of GOLDEN_MODELS) {
     it(`${model}: every projection's bytes, absmax and dequantized values are exact`, () => {
       const weights = load(`${model}/model.safetensors`);
       const expected = load(`${model}/nf4-expected.safetensors`);
       const names = expected.names().filter((n) => n.endsWith('.nf4')).map((n) => n.slice(0, -4));
-      expect(names.length).toBe(14);
+      expect(names.length).toBe(7 * JSON.parse(readFileSync(`${FIX}${model}/config.json`, 'utf8')).num_hidden_layers);
       for (const name of names) {
         const w = weights.float32(name);
         const shape = weights.info(name).shape as [number, number];

@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../formats/model-config';
 import type { HostWeight } from '../gpu/weight';
 import type { BaseQuant, HostLayerWeights, HostModelWeights } from '../engine/base-weights';
-import { normWidth } from '../engine/base-weights';
+import { normWidth } from '../formats/model-config';
 import type { NormRole } from '../formats/architectures';
 import { LORA_MODULES, moduleShape } from '../engine/lora';
 import type { LoraModule } from '../engine/lora';

@@ -3,6 +3,7 @@
 // embedding, lm_head and norms kept in float (the embedding in its stored dtype, decoded on the GPU).
 import { QloraError } from '../errors';
 import type { ModelConfig } from '../formats/model-config';
+import { normWidth } from '../formats/model-config';
 import type { TensorSource } from '../formats/tensor-source';
 import { f32ArrayToF16, bf16ArrayToF32, f16ArrayToF32 } from '../formats/half';
 import { isBnb4bit, readBnbNf4 } from '../formats/bnb4bit';
@@ -91,11 +92,6 @@ function projection(src: TensorSource, name: string, rows: number, cols: number,
   if (quant === 'nf4') return { format: 'nf4', rows, cols, data: quantizeNf4(w, [rows, cols], { doubleQuant }) };
   if (quant === 'f16') return { format: 'f16', rows, cols, data: f32ArrayToF16(w) };
   return { format: 'f32', rows, cols, data: w };
-}
-
-/** A norm's weight length: the hidden size, or head_dim for the per-head q/k norms. */
-export function normWidth(cfg: ModelConfig, role: NormRole): number {
-  return role === 'q' || role === 'k' ? cfg.headDim : cfg.hiddenSize;
 }
 
 export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number, quant: BaseQuant, doubleQuant = true): HostLayerWeights {

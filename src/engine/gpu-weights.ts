@@ -6,7 +6,7 @@ import type { GpuWeight } from '../gpu/weight';
 import { uploadWeight, destroyWeight } from '../gpu/weight';
 import type { RopeTables } from '../gpu/ops/rope';
 import type { ModelConfig } from '../formats/model-config';
-import { ropeInvFreq } from '../formats/model-config';
+import { hasSlidingRope, ropeInvFreq } from '../formats/model-config';
 import type { NormRole } from '../formats/architectures';
 import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits } from '../formats/half';
 import type { HostLayerWeights, HostModelWeights } from './base-weights';
@@ -69,13 +69,6 @@ export function layerRope(w: GpuModelWeights, layer: number): RopeTables {
 /** Keys a query of this layer sees (0: all earlier ones). */
 export function layerWindow(cfg: ModelConfig, layer: number): number {
   return cfg.layerTypes[layer] === 'sliding_attention' ? cfg.slidingWindow ?? 0 : 0;
-}
-
-const sameRope = (cfg: ModelConfig) => JSON.stringify(cfg.rope) === JSON.stringify(cfg.ropeSliding);
-
-/** Whether the model needs a second set of RoPE tables (memory-estimate.ts counts them the same way). */
-export function hasSlidingRope(cfg: ModelConfig): boolean {
-  return cfg.layerTypes.includes('sliding_attention') && !sameRope(cfg);
 }
 
 export function uploadModelWeights(ctx: GpuContext, cfg: ModelConfig, host: HostModelWeights, maxPositions = 4096): GpuModelWeights {

@@ -3,13 +3,15 @@
 // the device. Mirrors, buffer by buffer:
 //   - gpu-weights.ts / gpu/weight.ts: the frozen base (NF4: packed n/2 bytes + 8-bit absmax codes n/64 +
 //     an f32 per 256 codes + the 1 KiB 8-bit code map, per projection; or f16 / f32), the embedding and
-//     lm_head in their stored dtype, norms, biases, the RoPE cos/sin tables;
+//     lm_head in their stored dtype, the norms the architecture has (q/k norms head_dim wide), biases,
+//     the RoPE cos/sin tables (a second set for Gemma 3's sliding layers);
 //   - gpu-lora.ts + optimizer.ts: params, grads, AdamW m and v, each one flat f32 buffer of
 //     layout.totalFloats, and the optimizer's reduce scratch;
 //   - causal-lm.ts + decoder-layer.ts: the residual stream (L+1)×[M, D], each layer's kept activations
-//     (one shared set with gradient checkpointing, plus a buffer for the recomputed layer output), the
-//     backward scratch, the LoRA dropout scratch, and one chunk of logits (rows × V × 4, the chunk rule
-//     of causal-lm.ts).
+//     (one shared set with gradient checkpointing, plus a buffer for the recomputed layer output; with
+//     q/k norms q and k before them and their statistics; with output norms o_proj's and down_proj's
+//     outputs), the backward scratch, the LoRA dropout scratch, and one chunk of logits (rows × V × 4,
+//     the chunk rule of causal-lm.ts).
 // Every buffer is rounded as GpuContext.createBuffer rounds it (multiples of 4, at least 4). Left out:
 // uniform blocks (256 bytes per dispatch) and the 16-byte dummy binding; the test checks the rest
 // against ctx.memory on real allocations. When causal-lm.ts or decoder-layer.ts change what they
@@ -18,6 +20,8 @@ import { DEFAULT_LOGITS_CHUNK_BYTES, logitsChunkRows } from './causal-lm';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
 import { LORA_MODULES, loraLayout, moduleShape } from './lora';
+import { hasSlidingRope, normWidth } from '../formats/model-config';
+import type { NormRole } from '../formats/architectures';
 
 export type MemoryPart = 'base' | 'lora' | 'optimizer' | 'activations' | 'logits';
 
@@ -123,11 +127,12 @@ function addBase(list: BufferList, cfg: ModelConfig, quant: TrainingMemorySettin
     }
     if (hasBias(cfg, m)) list.add('base', 'biases', out * 4, L);
   }
-  list.add('base', 'norms', D * 4, 2 * L + 1);
+  for (const role of Object.keys(cfg.architecture.norms) as NormRole[]) list.add('base', 'norms', normWidth(cfg, role) * 4, L);
+  list.add('base', 'norms', D * 4); // the final norm
   list.add('base', 'embedding', V * D * embedDtypeBytes);
   if (!cfg.tieWordEmbeddings) list.add('base', 'lm_head', V * D * embedDtypeBytes);
   const ropeRows = Math.min(cfg.maxPositionEmbeddings, maxPositions);
-  list.add('base', 'RoPE tables', ropeRows * (cfg.headDim / 2) * 4, 2);
+  list.add('base', 'RoPE tables', ropeRows * (cfg.headDim / 2) * 4, hasSlidingRope(cfg) ? 4 : 2);
 }
 
 interface PassShape {
@@ -172,6 +177,18 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   act('norm / softmax statistics', M, 2 * sets); // rstd1, rstd2
   act('norm / softmax statistics', B * H * T, sets); // lse
   act('LoRA activations [M, r]', M * p.r, p.targets * sets);
+  const qkNorm = !!cfg.architecture.norms.q;
+  const outputNorms = !!cfg.architecture.norms.attnOut;
+  if (qkNorm) {
+    act('activations [M, Q]', M * Q, sets); // q before its norm
+    act('activations [M, KV]', M * KV, sets); // k before its norm
+    act('norm / softmax statistics', M * H, sets); // rstd of q per head
+    act('norm / softmax statistics', M * cfg.numKvHeads, sets); // rstd of k per head
+  }
+  if (outputNorms) {
+    act('activations [M, D]', M * D, 2 * sets); // o_proj and down_proj outputs before their norms
+    act('norm / softmax statistics', M, 2 * sets);
+  }
   if (p.train && p.dropout > 0 && p.targets > 0) act('LoRA dropout scratch', M * maxIn);
 
   act('final norm', M * D);
@@ -186,6 +203,11 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   act('norm / softmax statistics', B * H * T); // Dsum
   act('LoRA activations [M, r]', M * p.r); // dLoraH
   act('backward LoRA scratch [M, max(in)]', M * maxIn); // loraTmp (allocated even without dropout)
+  if (qkNorm) {
+    act('backward [M, Q]', M * Q); // dq before the norm
+    act('backward [M, KV]', M * KV);
+  }
+  if (outputNorms) act('backward [M, D]', M * D); // d of a block output before its norm
   if (p.checkpointing) act('recomputed layer output [M, D]', M * D);
 }
 
@@ -234,7 +256,8 @@ export function estimate16bitLoraMemory(cfg: ModelConfig, s: Omit<TrainingMemory
 /** Every weight of the model, as full fine-tuning trains them. */
 export function modelParameterCount(cfg: ModelConfig): number {
   const { vocabSize: V, hiddenSize: D, numLayers: L } = cfg;
-  let perLayer = 2 * D;
+  let perLayer = 0;
+  for (const role of Object.keys(cfg.architecture.norms) as NormRole[]) perLayer += normWidth(cfg, role);
   for (const m of LORA_MODULES) {
     const [out, inF] = moduleShape(cfg, m);
     perLayer += out * inF + (hasBias(cfg, m) ? out : 0);

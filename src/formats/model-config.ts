@@ -8,7 +8,7 @@
 import { ConfigFields, describeValue, isRecord } from './config-fields';
 import { parseQuantizationConfig, type QuantizationConfig } from './quantization-config';
 import { computeRopeInvFreq, parseLayerTypeRope, parseRopeConfig, type RopeConfig } from './rope-config';
-import type { Architecture, GatedActivation, ModelType } from './architectures';
+import type { Architecture, GatedActivation, ModelType, NormRole } from './architectures';
 import { ARCHITECTURES, MODEL_TYPE_OF_CLASS, SUPPORTED_MODELS, isModelType } from './architectures';
 
 export type { QuantizationConfig } from './quantization-config';
@@ -227,4 +227,14 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
 /** The rotary inverse frequencies (length headDim/2) in float64; see rope-config.ts for the numerics. */
 export function ropeInvFreq(config: ModelConfig, layerType: LayerType = 'full_attention'): Float64Array {
   return computeRopeInvFreq(config.headDim, layerType === 'sliding_attention' ? config.ropeSliding : config.rope);
+}
+
+/** Whether sliding layers need RoPE tables of their own (gpu-weights.ts uploads, memory-estimate.ts counts them). */
+export function hasSlidingRope(config: ModelConfig): boolean {
+  return config.layerTypes.includes('sliding_attention') && JSON.stringify(config.rope) !== JSON.stringify(config.ropeSliding);
+}
+
+/** A norm's weight length: the hidden size, or head_dim for the per-head q/k norms. */
+export function normWidth(config: ModelConfig, role: NormRole): number {
+  return role === 'q' || role === 'k' ? config.headDim : config.hiddenSize;
 }
