@@ -5,6 +5,7 @@
 import { isQloraError } from '../errors';
 import type { QloraErrorCode } from '../errors';
 import { h, fill } from './dom';
+import { SUPPORTED_MODELS } from '../formats/architectures';
 import type { Child } from './dom';
 
 export type ErrorAction = 'resume-run' | 'retry-download' | 'open-storage' | 'skip-bad-rows' | 'halve-lr' | 'save-memory' | 'retry-init' | 'dismiss';
@@ -89,7 +90,7 @@ function guidance(c: QloraErrorCode): Guidance {
     case 'CONFIG_INVALID':
       return {
         title: 'This model or adapter configuration is not supported',
-        advice: ['Supported: Llama-architecture models (Llama 2/3, SmolLM2, TinyLlama) and Qwen2. Adapters must be PEFT LoRA adapters saved as safetensors.'],
+        advice: [`${SUPPORTED_MODELS} (Llama 2/3, SmolLM2, TinyLlama, Qwen2/2.5, Qwen3, Gemma 3 text). Adapters must be PEFT LoRA adapters saved as safetensors.`],
         actions: [],
       };
     case 'WEIGHTS_CORRUPT':

@@ -13,16 +13,22 @@ export interface HubPreset {
   id: string;
   label: string;
   parameters: string;
+  /** Gated on the Hub: the licence must be accepted there and a token given here. */
   gated: boolean;
+  /** One line on what the model is good for here. */
+  note: string;
 }
 
-/** Small instruction-tuned models that train on a laptop GPU, smallest first. */
+/** Small models people fine-tune today, that train on a laptop GPU, smallest first. */
 export const HUB_PRESETS: readonly HubPreset[] = [
-  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2 135M Instruct', parameters: '135 M', gated: false },
-  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2 360M Instruct', parameters: '362 M', gated: false },
-  { id: 'Qwen/Qwen2.5-0.5B-Instruct', label: 'Qwen2.5 0.5B Instruct', parameters: '494 M', gated: false },
-  { id: 'meta-llama/Llama-3.2-1B-Instruct', label: 'Llama 3.2 1B Instruct', parameters: '1.24 B', gated: true },
-  { id: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', label: 'TinyLlama 1.1B Chat', parameters: '1.1 B', gated: false },
+  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2 135M Instruct', parameters: '135 M', gated: false, note: 'the quickest real model: a first run in minutes' },
+  { id: 'google/gemma-3-270m-it', label: 'Gemma 3 270M IT', parameters: '268 M', gated: true, note: 'made for task fine-tuning; 262k-token vocabulary (170 M of its weights are the embedding)' },
+  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2 360M Instruct', parameters: '362 M', gated: false, note: 'a step up from 135M at little extra memory' },
+  { id: 'Qwen/Qwen2.5-0.5B-Instruct', label: 'Qwen2.5 0.5B Instruct', parameters: '494 M', gated: false, note: 'multilingual, good at following instructions' },
+  { id: 'Qwen/Qwen3-0.6B', label: 'Qwen3 0.6B', parameters: '596 M', gated: false, note: "today's small Qwen, with a thinking mode in its chat template" },
+  { id: 'google/gemma-3-1b-it', label: 'Gemma 3 1B IT', parameters: '1.0 B', gated: true, note: 'strong for its size; sliding-window attention keeps long inputs cheap' },
+  { id: 'meta-llama/Llama-3.2-1B-Instruct', label: 'Llama 3.2 1B Instruct', parameters: '1.24 B', gated: true, note: 'the common baseline; needs a token' },
+  { id: 'Qwen/Qwen3-1.7B', label: 'Qwen3 1.7B', parameters: '1.7 B', gated: false, note: 'the largest here: a discrete GPU or a recent laptop' },
 ];
 
 export const DEMO_MODEL_PATH = 'demo/tiny-llama/';

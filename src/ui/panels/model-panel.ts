@@ -28,7 +28,7 @@ export function modelPanel(app: App): HTMLElement {
   const sourceSelect = h('select', { id: sourceId },
     h('option', { value: 'demo' }, 'Demo — built-in tiny model (works offline)'),
     h('optgroup', { label: 'Hugging Face Hub' },
-      HUB_PRESETS.map((p) => h('option', { value: `hub:${p.id}` }, `${p.label} — ${p.parameters}${p.gated ? ' (gated: needs a token)' : ''}`)),
+      HUB_PRESETS.map((p) => h('option', { value: `hub:${p.id}`, title: p.note }, `${p.label} — ${p.parameters}${p.gated ? ' (gated: needs a token)' : ''} — ${p.note}`)),
       h('option', { value: 'hub-custom' }, 'Another Hub model…')),
     h('option', { value: 'url' }, 'A URL serving the Hub file layout…'),
     h('option', { value: 'files' }, 'Files or a folder on this computer…'));
