@@ -187,6 +187,17 @@ describe('merged model', () => {
     expect(loaded.config).toEqual({ ...llama.files.config });
   });
 
+  it.each(['tiny-qwen3', 'tiny-gemma3'])('%s from its bitsandbytes checkpoint, F16: every tensor merged, every norm kept, the same config', async (model) => {
+    const l = await load(`${FIXTURES}${model}-bnb-nf4/`, STEP3(model));
+    const { loaded } = await exportAndLoad(input(l, 'F16'));
+    const want = expectedTensors(l);
+    expect(loaded.tensors.names().sort()).toEqual([...want.keys()].sort()); // q/k norms, Gemma's four norms a layer
+    expectAllTensors(loaded.tensors, want, 'F16');
+    const peft = readSafetensors(`${FIXTURES}golden/${model}/qlora/merged_layer0.safetensors`);
+    for (const name of peft.names()) expectWithinRounding(name, loaded.tensors.float32(name), peft.float32(name), 'F16', 1e-5);
+    expect({ ...loaded.config, quantization: null }).toEqual({ ...l.files.config, quantization: null });
+  });
+
   it('BF16 in shards from a bitsandbytes checkpoint: Hub names, index, config without quantization_config', async () => {
     expect(llamaBnb.configJson.quantization_config).toBeDefined();
     const maxShardBytes = 40_000;

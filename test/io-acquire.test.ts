@@ -59,6 +59,9 @@ const FOLDERS: Record<string, string> = {
   llama: `${FIXTURES}tiny-llama`,
   bnb: `${FIXTURES}tiny-llama-bnb-nf4`,
   qwen: `${FIXTURES}tiny-qwen2`,
+  qwen3: `${FIXTURES}tiny-qwen3`,
+  gemma3: `${FIXTURES}tiny-gemma3`,
+  'gemma3-bnb': `${FIXTURES}tiny-gemma3-bnb-nf4`,
 };
 
 beforeAll(async () => {
@@ -108,6 +111,9 @@ describe('acquireModel over http', () => {
     ['qwen', 'nf4', true],
     ['bnb', 'nf4', true],
     ['bnb', 'f16', true],
+    ['qwen3', 'nf4', true], // q/k norms
+    ['gemma3', 'nf4', true], // four norms a layer and q/k norms, as stored by the cache
+    ['gemma3-bnb', 'nf4', true],
   ];
   for (const [folder, quant, doubleQuant] of cases) {
     it(`${folder} ${quant}${doubleQuant ? '' : ' (no double quant)'}: the cache holds what prepareBaseWeights makes`, async () => {

@@ -27,6 +27,7 @@ import {
   weightToStored,
 } from '../src/io/model-cache';
 import { readModelConfig } from '../src/io/model-files';
+import { layerFromStored, layerToStored } from '../src/io/stored-weight';
 import { FIXTURES } from './helpers/golden';
 
 const dir = `${FIXTURES}tiny-llama/`;
@@ -168,5 +169,17 @@ describe('large entries', () => {
     await expect(loadCachedModel(store, key)).rejects.toThrow(/damaged \(embed: piece 3 is missing/);
     await deleteCachedModel(store, key);
     expect(await store.keys()).toEqual([]);
+  });
+});
+
+describe('cache entries written before Qwen3 / Gemma 3 support', () => {
+  it('a layer stored with inputNorm / postNorm reads back as the attnIn / mlpIn norms', () => {
+    const cfg = parseModelConfig(JSON.parse(readFileSync(`${FIXTURES}tiny-llama/config.json`, 'utf8')));
+    const src = singleFile(new SafetensorsFile(new Uint8Array(readFileSync(`${FIXTURES}tiny-llama/model.safetensors`)), 'tiny-llama'));
+    const layer = prepareBaseWeights(src, cfg, 'f16').layers[0];
+    const { norms, ...rest } = layerToStored(layer);
+    const old = { ...rest, inputNorm: norms.attnIn, postNorm: norms.mlpIn };
+    expect(layerFromStored(old, 'layer.0')).toEqual(layerFromStored({ norms, ...rest }, 'layer.0'));
+    expect(() => layerFromStored({ norms: { attnIn: norms.attnIn, bogus: norms.mlpIn }, ...rest }, 'layer.0')).toThrow(/unknown norm "bogus"/);
   });
 });
