@@ -51,15 +51,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         var s = 0.0;
         var dp = 0.0;
         for (var i = 0u; i < d; i++) { s = s + q[qb + i] * ks[i]; dp = dp + dO[qb + i] * vs[i]; }
-        var sc = s * params.scale;
-        var capSlope = 1.0;
-        if (params.softcap > 0.0) {
-          let y = tanh(clamp(sc / params.softcap, -15.0, 15.0));
-          sc = params.softcap * y;
-          capSlope = 1.0 - y * y;
-        }
-        p = exp(sc - lse[rowBase + t]);
-        ds = p * (dp - Dsum[rowBase + t]) * capSlope;
+        let sc = softcapScore(s * params.scale, params.softcap); // (score, d score / d raw)
+        p = exp(sc.x - lse[rowBase + t]);
+        ds = p * (dp - Dsum[rowBase + t]) * sc.y;
       }
       pss[li] = p;
       dss[li] = ds;

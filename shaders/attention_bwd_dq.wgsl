@@ -47,15 +47,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       var s = 0.0;
       var dp = 0.0;
       for (var i = 0u; i < d; i++) { s = s + qs[i] * k[kb + i]; dp = dp + dos[i] * v[kb + i]; }
-      var sc = s * params.scale;
-      var capSlope = 1.0;
-      if (params.softcap > 0.0) {
-        let y = tanh(clamp(sc / params.softcap, -15.0, 15.0));
-        sc = params.softcap * y;
-        capSlope = 1.0 - y * y;
-      }
-      let p = exp(sc - L);
-      ds = p * (dp - Dt) * capSlope;
+      let sc = softcapScore(s * params.scale, params.softcap); // (score, d score / d raw)
+      let p = exp(sc.x - L);
+      ds = p * (dp - Dt) * sc.y;
     }
     dss[li] = ds;
     workgroupBarrier();

@@ -76,8 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       var dot = 0.0;
       let kb = kvBase + j * kvStride;
       for (var i = 0u; i < d; i++) { dot = dot + qs[i] * k[kb + i]; }
-      s = dot * params.scale;
-      if (params.softcap > 0.0) { s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0)); }
+      s = softcapScore(dot * params.scale, params.softcap).x;
     }
     let mNew = max(m, reduceMax(li, s));
     var p = 0.0;

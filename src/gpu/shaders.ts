@@ -19,6 +19,7 @@ import gluFwd from '../../shaders/glu_fwd.wgsl?raw';
 import gluBwd from '../../shaders/glu_bwd.wgsl?raw';
 import logitSoftcap from '../../shaders/logit_softcap.wgsl?raw';
 import dropout from '../../shaders/dropout.wgsl?raw';
+import attentionSoftcap from '../../shaders/attention_softcap.wgsl?raw';
 import attentionFwd from '../../shaders/attention_fwd.wgsl?raw';
 import attentionBwdPrep from '../../shaders/attention_bwd_prep.wgsl?raw';
 import attentionBwdDq from '../../shaders/attention_bwd_dq.wgsl?raw';
@@ -75,10 +76,10 @@ export const KERNELS = {
   gluBwd: (act: GatedActivation): KernelSpec => ({ label: `glu_bwd_${act}`, code: gluBwd, constants: { ACT: GLU_ACT[act] } }),
   logitSoftcap: simple('logit_softcap', logitSoftcap),
   dropout: simple('dropout', dropout),
-  attentionFwd: simple('attention_fwd', attentionFwd),
+  attentionFwd: simple('attention_fwd', attentionSoftcap + attentionFwd),
   attentionBwdPrep: simple('attention_bwd_prep', attentionBwdPrep),
-  attentionBwdDq: simple('attention_bwd_dq', attentionBwdDq),
-  attentionBwdDkv: simple('attention_bwd_dkv', attentionBwdDkv),
+  attentionBwdDq: simple('attention_bwd_dq', attentionSoftcap + attentionBwdDq),
+  attentionBwdDkv: simple('attention_bwd_dkv', attentionSoftcap + attentionBwdDkv),
   crossEntropy: simple('cross_entropy', crossEntropy),
   reduceSum: simple('reduce_sum', reduceSum),
   adamw: simple('adamw', adamw),
