@@ -298,7 +298,12 @@ describe('python training script', () => {
     expect(script).toContain('BitsAndBytesConfig(');
     expect(script).toContain('bnb_4bit_quant_type="nf4"');
     expect(script).toContain('bnb_4bit_use_double_quant=True');
-    expect(script).toContain('bnb_4bit_compute_dtype=torch.bfloat16');
+    expect(script).toContain('bnb_4bit_compute_dtype=COMPUTE_DTYPE');
+    // dtype and device from what the machine has: no bf16 demanded of a CPU, no deprecated torch_dtype.
+    expect(script).toContain('COMPUTE_DTYPE = torch.bfloat16 if USE_BF16 else torch.float16 if USE_CUDA else torch.float32');
+    expect(script).toContain('bf16=USE_BF16,');
+    expect(script).not.toContain('torch_dtype');
+    expect(script).toMatch(/needs bitsandbytes on a CUDA GPU/);
     expect(script).toContain('SFTTrainer(');
     expect(script).toContain('accelerate launch');
     expect(script).toContain('DeepSpeed');

@@ -2,7 +2,7 @@
 // ({"step","loss","lr","tokens","ms"}: the loss of that step's batch before its update), progress and
 // problems on stderr, the adapter in --out at the end (and on Ctrl-C, so no finished step is lost).
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import type { OptionSpec, Parsed } from './args';
 import { nonNegative, positive, requireOpt } from './args';
@@ -108,7 +108,9 @@ export async function train(p: Parsed): Promise<void> {
   });
   log(`LoRA r=${adapter.settings.r} alpha=${adapter.settings.alpha} on ${adapter.settings.targets.join(',')}: ${adapter.layout.parameterCount.toLocaleString('en')} trainable parameters; ${steps} steps`);
   const loader = new DataLoader(data.examples, { batchSize, padTokenId: files.tokenizer.padTokenId ?? 0, shuffle: !p['no-shuffle'], seed });
-  const baseModel = modelLoc;
+  // base_model_name_or_path: what from_pretrained can load from any working directory (the URL, or the
+  // folder as an absolute path; a relative one only works from where training ran).
+  const baseModel = /^https?:\/\//i.test(modelLoc) ? modelLoc : resolve(modelLoc);
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;

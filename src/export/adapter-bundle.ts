@@ -45,7 +45,7 @@ ${facts.join('\n')}
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from peft import PeftModel
 
-base = AutoModelForCausalLM.from_pretrained(${JSON.stringify(base)}, torch_dtype="auto", device_map="auto")
+base = AutoModelForCausalLM.from_pretrained(${JSON.stringify(base)}, dtype="auto", device_map="auto")
 tokenizer = AutoTokenizer.from_pretrained(${JSON.stringify(base)})
 model = PeftModel.from_pretrained(base, "path/to/this/folder")
 \`\`\`

@@ -209,29 +209,40 @@ def load_data(tokenizer):
 
 function modelBlock(): string {
   return `# ---- model ----
+# bf16 where the GPU has it, fp16 on older CUDA GPUs, float32 on the CPU (slow, but it runs anywhere).
+USE_CUDA = torch.cuda.is_available()
+USE_BF16 = USE_CUDA and torch.cuda.is_bf16_supported()
+COMPUTE_DTYPE = torch.bfloat16 if USE_BF16 else torch.float16 if USE_CUDA else torch.float32
+
+
 def load_model():
+    if QUANT == "nf4" and not USE_CUDA:
+        raise SystemExit(
+            "QUANT = 'nf4' (QLoRA) needs bitsandbytes on a CUDA GPU, and this machine has none. "
+            "Run it where there is one, or set QUANT = 'f32' to train plain LoRA on the CPU."
+        )
     if QUANT == "nf4":
-        # QLoRA: NF4 weights, double quantization of the absmax, bf16 compute (Dettmers et al., 2023).
-        # Use bnb_4bit_compute_dtype=torch.float16 on GPUs without bf16 (T4, V100).
+        # QLoRA: NF4 weights, double quantization of the absmax, bf16 compute (Dettmers et al., 2023);
+        # fp16 compute on GPUs without bf16 (T4, V100).
         quantization = BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_compute_dtype=COMPUTE_DTYPE,
         )
-        dtype = torch.bfloat16
+        dtype = COMPUTE_DTYPE
     else:
         # The browser kept a f16 base and computed in f32; on a CUDA GPU bf16 is the usual choice.
         quantization = None
-        dtype = torch.bfloat16 if QUANT == "f16" else torch.float32
+        dtype = COMPUTE_DTYPE if QUANT == "f16" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(
         MODEL_ID,
         revision=REVISION,
         quantization_config=quantization,
-        torch_dtype=dtype,
+        dtype=dtype,
         # The whole model on this process's GPU (one copy per process under accelerate launch);
         # remove for DeepSpeed ZeRO-3.
-        device_map={"": PartialState().local_process_index} if torch.cuda.is_available() else None,
+        device_map={"": PartialState().local_process_index} if USE_CUDA else None,
     )
     if QUANT == "nf4":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=GRADIENT_CHECKPOINTING)
@@ -247,7 +258,7 @@ def load_tokenizer():
 }
 
 function trainBlock(s: ExportedRunSettings): string {
-  const mixed = s.quant === 'f32' ? 'bf16=False,' : 'bf16=True,  # fp16=True on GPUs without bf16';
+  const mixed = s.quant === 'f32' ? 'bf16=False,' : 'bf16=USE_BF16,\n        fp16=USE_CUDA and not USE_BF16,';
   return `# ---- training ----
 def main():
     set_seed(SEED)
