@@ -123,7 +123,7 @@ class Engine implements EngineApi {
       quant: settings.quant,
       embedDtypeBytes: m.weights.embed.format === 'f32' ? 4 : 2,
       batchSize: settings.batchSize,
-      seqLen: Math.min(settings.maxLength, this.data ? Math.max(8, ...this.data.prepared.examples.map((e) => e.inputIds.length)) : settings.maxLength),
+      seqLen: Math.min(settings.maxLength, this.data ? this.data.prepared.examples.reduce((m, e) => Math.max(m, e.inputIds.length), 8) : settings.maxLength),
       lora: loraSettingsOf(settings),
       gradientCheckpointing: settings.gradientCheckpointing,
       evaluation: (this.data?.val.length ?? 0) > 0,
