@@ -20,6 +20,8 @@ import { prepareBaseWeights } from '../src/engine/base-weights';
 import { isTied } from '../src/io/tensor-parts';
 import { summarize } from '../src/worker/data-state';
 import { QloraError } from '../src/errors';
+import { zipSync } from 'fflate';
+import { adapterFromZip, readAdapterFiles } from '../src/ui/adapter-files';
 import { FIXTURES } from './helpers/golden';
 
 const LLAMA = `${FIXTURES}tiny-llama/`;
@@ -255,5 +257,45 @@ describe('large datasets', () => {
     const d = { fileName: 'x.jsonl', prepared: { format: 'text', records: examples, examples, lineErrors: [], recordErrors: [] }, train: examples, val: [] };
     const s = summarize(d as unknown as Parameters<typeof summarize>[0], { decode: () => 'x' } as unknown as Parameters<typeof summarize>[1]);
     expect(s.maxTokens).toBe(3);
+  });
+});
+
+describe('adapter zips', () => {
+  const cfg = new TextEncoder().encode('{"r": 4}');
+  const weights = new Uint8Array(64).fill(1);
+
+  /** Sets the uncompressed size the central directory declares for entry `name`. */
+  function declareSize(zip: Uint8Array, name: string, size: number): Uint8Array {
+    const out = zip.slice();
+    const view = new DataView(out.buffer);
+    for (let i = 0; i + 46 < out.length; i++) {
+      if (view.getUint32(i, true) !== 0x02014b50) continue;
+      const n = view.getUint16(i + 28, true);
+      if (new TextDecoder().decode(out.subarray(i + 46, i + 46 + n)) === name) view.setUint32(i + 24, size, true);
+    }
+    return out;
+  }
+
+  it('a zip declaring a 1 GiB entry is refused before inflating', async () => {
+    const zip = declareSize(zipSync({ 'adapter_config.json': cfg, 'adapter_model.safetensors': weights }), 'adapter_model.safetensors', 2 ** 31 + 1);
+    const t0 = performance.now();
+    const e = await caught(() => adapterFromZip(zip, 'bomb.zip'));
+    expect(e.code).toBe('ADAPTER_INVALID');
+    expect(e.message).toContain('inflate');
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+
+  it('an entry named __proto__ is skipped unread', () => {
+    const zip = zipSync({ __proto__: new Uint8Array(8), 'adapter_config.json': cfg, 'adapter_model.safetensors': weights } as Record<string, Uint8Array>);
+    const entries = adapterFromZip(zip, 'a.zip');
+    expect([...entries.keys()].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  });
+
+  it('two adapters in one zip are refused, not mixed', async () => {
+    const zip = zipSync({ 'a/adapter_config.json': cfg, 'a/adapter_model.safetensors': weights, 'b/adapter_config.json': cfg, 'b/adapter_model.safetensors': weights });
+    const e = await caught(() => adapterFromZip(zip, 'two.zip'));
+    expect(e.message).toContain('more than one adapter');
+    const files = [new File([zip.slice()], 'two.zip')];
+    expect((await caught(readAdapterFiles(files))).code).toBe('ADAPTER_INVALID');
   });
 });

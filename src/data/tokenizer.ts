@@ -70,7 +70,7 @@ export function createTokenizer(
   let maxTokenChars = 1;
   for (const [token, id] of inner.get_vocab(true)) {
     vocabSize = Math.max(vocabSize, id + 1);
-    maxTokenChars = Math.max(maxTokenChars, token.length);
+    if (typeof token === 'string') maxTokenChars = Math.max(maxTokenChars, token.length); // ids with gaps give holes
   }
 
   // What the post_processor adds around a text (e.g. Llama's TemplateProcessing adds BOS). An
