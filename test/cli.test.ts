@@ -58,7 +58,7 @@ describe('qlora train', () => {
     const dir = tmp();
     const data = join(dir, 'bad.jsonl');
     writeFileSync(data, '{"instruction":"a","output":"b"}\n{"instruction":"c"}\n{"instruction":"d","output":"e"}\n');
-    const r = await runCli(['train', '--model', `${FIXTURES}tiny-llama`, '--data', data, '--format', 'alpaca', '--batch-size', '1', '--steps', '1', '--lr', '1e-3', '--out', dir]);
+    const r = await runCli(['train', '--model', `${FIXTURES}tiny-llama`, '--data', data, '--format', 'alpaca', '--batch-size', '1', '--steps', '1', '--lr', '1e-3', '--out', join(dir, 'out')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/#1: .*output/);
     expect(r.stderr).toContain('DATASET_INVALID');

@@ -73,6 +73,20 @@ describe('TrainingRun', () => {
     expect(['early-stopped', 'NUMERIC']).toContain(state);
   });
 
+  it('a diverged run (lr 1e6) stops with NUMERIC naming the step; its adapter is never checkpointed', async () => {
+    const { train, val } = data();
+    const layout = loraLayout(g.files.config, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj'], rslora: false });
+    const cps: RunCheckpoint[] = [];
+    const run = new TrainingRun(ctx, g.weights, layout, train, val, { ...settings, steps: 4, lr: 1e6, checkpointEvery: 1 }, 0, { params: initLoraParams(layout, 1) }, {
+      onCheckpoint: (c) => void cps.push(c),
+    });
+    const e = await run.run().catch((err) => err);
+    run.destroy();
+    expect(e.code).toBe('NUMERIC');
+    expect(e.message).toMatch(/step 1/);
+    expect(cps).toEqual([]);
+  });
+
   it('settings round-trip through the URL; bad names and values are refused', () => {
     const s: RunSettings = { ...DEFAULT_SETTINGS, model: 'http://x/m/', data: 'http://x/d.json', limit: 3, shuffle: false, batchSize: 3, steps: 3, lr: 1e-3, weightDecay: 0.01, maxGradNorm: 1, target: ['q_proj', 'v_proj'], quant: 'f16', initAdapter: 'http://x/a/' };
     const q = settingsToQuery(s);

@@ -14,6 +14,7 @@ import type { DatasetFormat } from '../data/records';
 import { DataLoader } from '../data/batch';
 import { DEFAULT_LORA } from '../engine/lora';
 import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
+import { modelMaxLength } from '../engine/run-settings';
 import { QloraError } from '../errors';
 
 export const EVAL_OPTIONS: Record<string, OptionSpec> = {
@@ -24,7 +25,7 @@ export const EVAL_OPTIONS: Record<string, OptionSpec> = {
   format: { type: 'string', help: 'record format (detected when omitted)', choices: ['alpaca', 'chat', 'completion', 'text'] },
   limit: { type: 'int', help: 'keep the first N records' },
   'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
-  'max-length': { type: 'int', help: 'truncate examples to this many tokens (default 1024)' },
+  'max-length': { type: 'int', help: "truncate examples to this many tokens (default 1024, or the model's context when shorter)" },
   'batch-size': { type: 'int', help: 'examples per forward pass (default 8)' },
 };
 
@@ -32,11 +33,11 @@ export async function evaluate(p: Parsed): Promise<void> {
   const cmd = 'eval';
   const modelLoc = requireOpt<string>(p, 'model', cmd);
   const dataPath = requireOpt<string>(p, 'data', cmd);
-  const maxLength = (p['max-length'] as number | undefined) ?? 1024;
+  let maxLength = 0; // resolved against the model's context once config.json is read
   const batchSize = (p['batch-size'] as number | undefined) ?? 8;
   if (batchSize < 1) throw new QloraError('ARGUMENT_INVALID', `--batch-size must be ≥ 1; got ${batchSize}`);
   const ctx = await openGpu();
-  const { files, weights } = await loadModel(ctx, modelLoc, ((p.quant as string | undefined) ?? 'nf4') as BaseQuant, maxLength);
+  const { files, weights } = await loadModel(ctx, modelLoc, ((p.quant as string | undefined) ?? 'nf4') as BaseQuant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, 1024, '--max-length')));
   const data = prepareDataset(await readFile(dataPath, 'utf8'), basename(dataPath), files.tokenizer, {
     format: p.format as DatasetFormat | undefined, limit: p.limit as number | undefined, maxLength, onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
   });

@@ -4,9 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QloraError } from '../errors';
 import { nodeAdapter } from '../io/node-gpu';
-import { readerFor, writeFiles } from '../io/node-files';
+import { readerFor } from '../io/node-files';
 import { readModelFiles } from '../io/model-files';
 import type { LoadedModelFiles } from '../io/model-files';
+import type { ModelConfig } from '../formats/model-config';
 import { createGpuContext } from '../gpu/context';
 import type { GpuContext } from '../gpu/context';
 import { prepareBaseWeights } from '../engine/base-weights';
@@ -37,9 +38,11 @@ export interface LoadedModel {
   weights: GpuModelWeights;
 }
 
-export async function loadModel(ctx: GpuContext, location: string, quant: BaseQuant, maxPositions: number): Promise<LoadedModel> {
+/** `positions`: rows of the RoPE table, a number or one derived from the model's config (checked before the weights are prepared). */
+export async function loadModel(ctx: GpuContext, location: string, quant: BaseQuant, positions: number | ((cfg: ModelConfig) => number)): Promise<LoadedModel> {
   const t0 = performance.now();
   const files = await readModelFiles(readerFor(location));
+  const maxPositions = typeof positions === 'number' ? positions : positions(files.config);
   const host = prepareBaseWeights(files.tensors, files.config, quant);
   const weights = uploadModelWeights(ctx, files.config, host, maxPositions);
   log(`model: ${files.config.modelType}, ${files.config.numLayers} layers, hidden ${files.config.hiddenSize}, base ${quant}; ` +
@@ -80,9 +83,10 @@ export function freshAdapter(files: LoadedModelFiles, settings: LoraSettings, se
   return { settings, layout, params: initLoraParams(layout, seed), baseModel: null };
 }
 
-export async function saveAdapter(dir: string, layout: LoraLayout, params: Float32Array, baseModel: string | null): Promise<void> {
-  await writeFiles(dir, {
+/** The adapter's two files as PEFT writes them. */
+export function adapterFiles(layout: LoraLayout, params: Float32Array, baseModel: string | null): Record<string, Uint8Array | string> {
+  return {
     [ADAPTER_WEIGHTS_FILE]: writeAdapterWeights(layout, params),
     [ADAPTER_CONFIG_FILE]: JSON.stringify(adapterConfigJson(layout.settings, baseModel), null, 2) + '\n',
-  });
+  };
 }

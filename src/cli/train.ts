@@ -6,7 +6,9 @@ import { basename, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import type { OptionSpec, Parsed } from './args';
 import { nonNegative, positive, requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, freshAdapter, saveAdapter, log } from './setup';
+import { openGpu, loadModel, readAdapterDir, freshAdapter, adapterFiles, log } from './setup';
+import { claimOutputDir } from './output-dir';
+import { checkAdapterParams, checkGradNorm } from '../engine/divergence';
 import { prepareDataset } from '../data/dataset';
 import type { DatasetFormat } from '../data/records';
 import { DataLoader } from '../data/batch';
@@ -18,6 +20,7 @@ import { BASE_QUANTS } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { DEFAULT_LORA, parseTargets } from '../engine/lora';
 import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
+import { modelMaxLength } from '../engine/run-settings';
 
 export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'model folder or http(s) base URL (Hub layout)' },
@@ -26,7 +29,7 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   limit: { type: 'int', help: 'keep the first N records' },
   'no-shuffle': { type: 'flag', help: 'keep file order (default: shuffle each epoch)' },
   'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
-  'max-length': { type: 'int', help: 'truncate examples to this many tokens (default 1024)' },
+  'max-length': { type: 'int', help: "truncate examples to this many tokens (default 1024, or the model's context when shorter)" },
   'batch-size': { type: 'int', help: 'examples per step' },
   'grad-accum': { type: 'int', help: 'micro-batches per optimizer step (default 1)' },
   steps: { type: 'int', help: 'optimizer steps (cycling through epochs)' },
@@ -62,10 +65,29 @@ export async function train(p: Parsed): Promise<void> {
   if (gradAccum < 1) throw new QloraError('ARGUMENT_INVALID', `--grad-accum must be ≥ 1; got ${gradAccum}`);
   const seed = (p.seed as number | undefined) ?? 0;
   const quant = ((p.quant as string | undefined) ?? 'nf4') as BaseQuant;
-  const maxLength = (p['max-length'] as number | undefined) ?? 1024;
 
+  // The output folder is checked and locked before any time is spent on loading or training.
+  const output = await claimOutputDir(out);
+  try {
+    await trainInto(p, output, { modelLoc, dataPath, batchSize, lr, gradAccum, seed, quant });
+  } finally {
+    await output.release();
+  }
+}
+
+/** Host-side divergence checks read the adapter back this often (and after step 1 and the last step). */
+const VERIFY_EVERY = 10;
+
+async function trainInto(
+  p: Parsed,
+  output: Awaited<ReturnType<typeof claimOutputDir>>,
+  o: { modelLoc: string; dataPath: string; batchSize: number; lr: number; gradAccum: number; seed: number; quant: BaseQuant },
+): Promise<void> {
+  const { modelLoc, dataPath, batchSize, lr, gradAccum, seed, quant } = o;
+  const out = output.path;
+  let maxLength = 0; // resolved against the model's context once config.json is read
   const ctx = await openGpu();
-  const { files, weights } = await loadModel(ctx, modelLoc, quant, maxLength);
+  const { files, weights } = await loadModel(ctx, modelLoc, quant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, 1024, '--max-length')));
   let dataText: string;
   try {
     dataText = await readFile(dataPath, 'utf8');
@@ -117,18 +139,36 @@ export async function train(p: Parsed): Promise<void> {
     log('stopping after this step; the adapter will be saved');
   };
   process.on('SIGINT', onSigint);
+  // The last adapter that passed the divergence checks: what is saved when a later step blows up.
+  const lastGood: { step: number; params: Float32Array | null } = { step: 0, params: null };
+  const verify = async () => {
+    const params = await readLoraParams(ctx, lora);
+    checkAdapterParams(trainer.step, params, lr);
+    Object.assign(lastGood, { step: trainer.step, params });
+  };
+  const save = async () => {
+    if (!lastGood.params || lastGood.step === 0) return false;
+    await output.write(adapterFiles(adapter.layout, lastGood.params, baseModel));
+    log(`adapter saved to ${out} after ${lastGood.step} steps`);
+    return true;
+  };
   try {
     for (let s = 0; s < steps && !interrupted; s++) {
       const micro = Array.from({ length: gradAccum }, () => loader.next());
       const r = await trainer.trainStep(micro);
       process.stdout.write(JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: Math.round(r.ms) }) + '\n');
+      checkGradNorm(r.step, await trainer.lastGradNorm(), r.lr);
+      if (r.step === 1 || r.step % VERIFY_EVERY === 0) await verify();
     }
+    if (lastGood.step !== trainer.step) await verify();
+  } catch (e) {
+    // Diverged or failed: keep the steps that were good, never the garbage after them.
+    if (await save()) log(`the adapter in ${out} is from step ${lastGood.step}, the last one that passed the checks`);
+    else log('no adapter saved: no step passed the checks');
+    throw e;
   } finally {
     process.off('SIGINT', onSigint);
-    // Whatever happened, the steps taken so far are worth keeping.
-    if (trainer.step > 0) {
-      await saveAdapter(out, adapter.layout, await readLoraParams(ctx, lora), baseModel);
-      log(`adapter saved to ${out} after ${trainer.step} steps`);
-    }
   }
+  // Whatever ended the loop (the last step, Ctrl-C), the steps taken so far are worth keeping.
+  await save();
 }

@@ -33,7 +33,11 @@ export function prepareDataset(text: string, fileName: string, tokenizer: TextTo
     throw new QloraError('DATASET_INVALID', `${fileName}: ${parsed.errors.length} line(s) could not be read (${shown}). Fix them, or skip them.`, { lineErrors: parsed.errors });
   }
   let records = parsed.records;
-  if (opts.limit !== undefined) records = records.slice(0, opts.limit);
+  if (opts.limit !== undefined) {
+    // slice(0, -1) would silently drop the last record.
+    if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new QloraError('ARGUMENT_INVALID', `limit must be a whole number of records ≥ 1, got ${opts.limit}. Leave it out to use every record.`);
+    records = records.slice(0, opts.limit);
+  }
   if (records.length === 0) throw new QloraError('DATASET_INVALID', `${fileName} holds no records.`);
   const format = opts.format ?? detectFormat(records);
   const { examples, errors } = buildExamples(records, format, tokenizer, { maxLength: opts.maxLength, onInvalid: stop ? 'throw' : 'skip' });

@@ -111,7 +111,7 @@ function tryBuildExample(raw: unknown, format: DatasetFormat, tokenizer: TextTok
   if ('reason' in checked) return checked;
   let example: TrainingExample;
   try {
-    example = EXAMPLE_BUILDERS[format](checked.record, tokenizer);
+    example = EXAMPLE_BUILDERS[format](checked.record, tokenizer, charBudget(tokenizer, opts.maxLength));
   } catch (e) {
     if (isQloraError(e) && e.code === 'DATASET_INVALID') return { reason: e.message };
     throw e;
@@ -134,21 +134,33 @@ function truncate(example: TrainingExample, maxLength: number | undefined): Trai
   return cut;
 }
 
-type ExampleBuilder = (record: DatasetRecord, tokenizer: TextTokenizer) => TrainingExample;
+/**
+ * Characters of a rendered record worth tokenizing: maxLength tokens span at most maxLength ×
+ * maxTokenChars characters, so the rest can only be truncated away. Cutting first keeps a 50 MB
+ * line from being tokenized whole (a minute and gigabytes) to keep its first 512 tokens. Doubled,
+ * plus a margin, so normalization and the merges at the cut cannot reach the kept tokens.
+ */
+function charBudget(tokenizer: TextTokenizer, maxLength: number | undefined): number {
+  return maxLength === undefined ? Infinity : 2 * maxLength * Math.max(1, tokenizer.maxTokenChars) + 1024;
+}
+
+const cut = (text: string, chars: number): string => (text.length > chars ? text.slice(0, chars) : text);
+
+type ExampleBuilder = (record: DatasetRecord, tokenizer: TextTokenizer, chars: number) => TrainingExample;
 
 const EXAMPLE_BUILDERS: Record<DatasetFormat, ExampleBuilder> = {
   // Stanford Alpaca: source = prompt, target = output + eos; both tokenized with special tokens
   // (BOS for Llama), labels masked on the first len(tokenize(source)) tokens of tokenize(source + target).
-  alpaca(record, tokenizer) {
+  alpaca(record, tokenizer, chars) {
     const { instruction, input, output } = record as RecordByFormat['alpaca'];
     const prompt = formatAlpacaPrompt(instruction, input);
-    return maskPrefix(tokenizer, prompt, prompt + output + eos(tokenizer), true);
+    return maskPrefix(tokenizer, prompt, prompt + output + eos(tokenizer), true, chars);
   },
 
   // The template writes any BOS itself, so the renderings are tokenized without special tokens, as
   // apply_chat_template(tokenize=True) does. The prefix is everything up to the last assistant
   // reply, generation prompt included.
-  chat(record, tokenizer) {
+  chat(record, tokenizer, chars) {
     const { messages } = record as RecordByFormat['chat'];
     const prefix = tokenizer.applyChatTemplate(messages.slice(0, -1), { addGenerationPrompt: true });
     const full = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: false });
@@ -158,25 +170,25 @@ const EXAMPLE_BUILDERS: Record<DatasetFormat, ExampleBuilder> = {
         'the chat template renders the conversation before the last assistant reply (with the generation prompt) differently from the start of the whole conversation, so the reply cannot be isolated for the loss',
       );
     }
-    return maskPrefix(tokenizer, prefix, full, false);
+    return maskPrefix(tokenizer, prefix, full, false, chars);
   },
 
-  completion(record, tokenizer) {
+  completion(record, tokenizer, chars) {
     const { prompt, completion } = record as RecordByFormat['completion'];
-    return maskPrefix(tokenizer, prompt, prompt + completion + eos(tokenizer), true);
+    return maskPrefix(tokenizer, prompt, prompt + completion + eos(tokenizer), true, chars);
   },
 
-  text(record, tokenizer) {
+  text(record, tokenizer, chars) {
     const { text } = record as RecordByFormat['text'];
-    const inputIds = tokenizer.encode(text + eos(tokenizer));
+    const inputIds = tokenizer.encode(cut(text + eos(tokenizer), chars));
     return { inputIds, labels: inputIds.slice() };
   },
 };
 
 /** tokenize(full), with labels masked on as many tokens as tokenize(prefix) has. */
-function maskPrefix(tokenizer: TextTokenizer, prefix: string, full: string, addSpecialTokens: boolean): TrainingExample {
-  const inputIds = tokenizer.encode(full, { addSpecialTokens });
-  const maskedCount = tokenizer.encode(prefix, { addSpecialTokens }).length;
+function maskPrefix(tokenizer: TextTokenizer, prefix: string, full: string, addSpecialTokens: boolean, chars: number): TrainingExample {
+  const inputIds = tokenizer.encode(cut(full, chars), { addSpecialTokens });
+  const maskedCount = tokenizer.encode(cut(prefix, chars), { addSpecialTokens }).length;
   return { inputIds, labels: inputIds.map((id, t) => (t < maskedCount ? IGNORE_INDEX : id)) };
 }
 

@@ -23,6 +23,8 @@ export interface TextTokenizer {
   readonly chatTemplate: string | null;
   /** Largest token id + 1, added tokens included (transformers' `len(tokenizer)`). */
   readonly vocabSize: number;
+  /** Characters of the longest vocabulary entry: n tokens never span more than n × this of normalized text. */
+  readonly maxTokenChars: number;
   applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt: boolean }): string;
 }
 
@@ -65,7 +67,11 @@ export function createTokenizer(
   const padTokenId = idOf(padToken, 'pad_token') ?? eosTokenId;
 
   let vocabSize = 0;
-  for (const id of inner.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
+  let maxTokenChars = 1;
+  for (const [token, id] of inner.get_vocab(true)) {
+    vocabSize = Math.max(vocabSize, id + 1);
+    if (typeof token === 'string') maxTokenChars = Math.max(maxTokenChars, token.length); // ids with gaps give holes
+  }
 
   // What the post_processor adds around a text (e.g. Llama's TemplateProcessing adds BOS). An
   // explicit add_bos_token / add_eos_token: true in the config is honoured when the
@@ -95,6 +101,7 @@ export function createTokenizer(
     padTokenId,
     chatTemplate,
     vocabSize,
+    maxTokenChars,
     encode(text, encodeOpts = {}) {
       const addSpecialTokens = encodeOpts.addSpecialTokens ?? true;
       const ids = inner.encode(text, { add_special_tokens: addSpecialTokens }).ids;

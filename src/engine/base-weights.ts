@@ -123,8 +123,14 @@ export const prepareEmbedding = (src: TensorSource, cfg: ModelConfig): HostWeigh
 export const prepareLmHead = (src: TensorSource, cfg: ModelConfig): HostWeight => floatMatrix(src, 'lm_head.weight', cfg.vocabSize, cfg.hiddenSize);
 export const prepareFinalNorm = (src: TensorSource, cfg: ModelConfig): Float32Array => vector(src, 'model.norm.weight', cfg.hiddenSize);
 
+/** config.json says the output layer is its own tensor, and the checkpoint lacks it: refuse, never tie silently. */
+export function untiedWithoutLmHead(where: string): QloraError {
+  return new QloraError('WEIGHTS_CORRUPT', `${where} has no "lm_head.weight", but config.json says tie_word_embeddings: false. Use the complete checkpoint, or set tie_word_embeddings: true if the embedding really is the output layer.`, { tensor: 'lm_head.weight' });
+}
+
 export function prepareBaseWeights(src: TensorSource, cfg: ModelConfig, quant: BaseQuant, opts: { doubleQuant?: boolean } = {}): HostModelWeights {
-  const tied = cfg.tieWordEmbeddings || !src.has('lm_head.weight');
+  const tied = cfg.tieWordEmbeddings;
+  if (!tied && !src.has('lm_head.weight')) throw untiedWithoutLmHead(src.description);
   const layers: HostLayerWeights[] = [];
   for (let i = 0; i < cfg.numLayers; i++) layers.push(prepareLayer(src, cfg, i, quant, opts.doubleQuant ?? true));
   return {

@@ -5,6 +5,7 @@
 import { QloraError } from '../errors';
 import type { SafetensorsFile, TensorToWrite } from '../formats/safetensors';
 import { writeSafetensors } from '../formats/safetensors';
+import { compileModulePattern } from '../formats/module-pattern';
 import type { LoraLayout, LoraModule, LoraSettings, LoraSlot } from './lora';
 import { LORA_MODULES, modulePath, validateLoraSettings } from './lora';
 
@@ -32,15 +33,11 @@ function targetsFrom(value: unknown, source: string): LoraModule[] {
     return found;
   }
   if (typeof value === 'string') {
-    // A regex over full module paths: accept it when it picks the same projections in every layer.
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${value})$`);
-    } catch {
-      throw new QloraError('CONFIG_INVALID', `${source}: target_modules "${value}" is not a valid regular expression.`);
-    }
-    const picked = LORA_MODULES.filter((m) => re.test(modulePath(0, m)));
-    const everyLayer = LORA_MODULES.every((m) => [1, 2, 7].every((l) => re.test(modulePath(l, m)) === picked.includes(m)));
+    // A regex over full module paths (PEFT: re.fullmatch), matched in linear time so a pattern like
+    // "(.*)*X" cannot hang; accept it when it picks the same projections in every layer.
+    const re = compileModulePattern(value, source);
+    const picked = LORA_MODULES.filter((m) => re.fullMatch(modulePath(0, m)));
+    const everyLayer = LORA_MODULES.every((m) => [1, 2, 7].every((l) => re.fullMatch(modulePath(l, m)) === picked.includes(m)));
     if (picked.length && everyLayer) return picked;
     throw new QloraError('CONFIG_INVALID', `${source}: target_modules regex "${value}" does not select the same projections in every layer; only whole-model targets are supported.`);
   }
@@ -63,10 +60,20 @@ export function parseAdapterConfig(json: unknown, source = ADAPTER_CONFIG_FILE):
   }
   if (c.layers_to_transform !== undefined && c.layers_to_transform !== null) refuse('layers_to_transform is not supported');
   if (c.modules_to_save && Array.isArray(c.modules_to_save) && c.modules_to_save.length) refuse('modules_to_save (fully trained modules) is not supported');
+  // Types as PEFT's LoraConfig declares them: "16" for r or "true" for use_rslora are refused, not
+  // coerced (Number("16") would pass, and "true" === true would silently turn rsLoRA off).
+  const num = (k: string, fallback: unknown): number => {
+    const v = c[k] ?? fallback;
+    if (typeof v !== 'number') throw new QloraError('CONFIG_INVALID', `${source}: ${k} must be a number, got ${JSON.stringify(v)}. Write it without quotes.`);
+    return v;
+  };
+  if (c.use_rslora !== undefined && c.use_rslora !== null && typeof c.use_rslora !== 'boolean') {
+    throw new QloraError('CONFIG_INVALID', `${source}: use_rslora must be true or false, got ${JSON.stringify(c.use_rslora)}. Write it without quotes.`);
+  }
   const settings: LoraSettings = {
-    r: Number(c.r),
-    alpha: Number(c.lora_alpha ?? c.r),
-    dropout: Number(c.lora_dropout ?? 0),
+    r: num('r', undefined),
+    alpha: num('lora_alpha', c.r),
+    dropout: num('lora_dropout', 0),
     targets: targetsFrom(c.target_modules, source),
     rslora: c.use_rslora === true,
   };
@@ -120,7 +127,12 @@ export function readAdapterWeights(file: SafetensorsFile, layout: LoraLayout): F
       if (info.shape.length !== 2 || info.shape[0] !== want[0] || info.shape[1] !== want[1]) {
         throw new QloraError('ADAPTER_INVALID', `${file.fileName}: "${key}" has shape [${info.shape}], expected [${want}] for this model with r=${r}.`, { tensor: key });
       }
-      params.set(file.float32(key), which === 'A' ? slot.aOffset : slot.bOffset);
+      const values = file.float32(key);
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new QloraError('ADAPTER_INVALID', `${file.fileName}: "${key}" holds ${values[bad]} at index ${bad}; an adapter must be finite. It was saved from a diverged run: use an earlier checkpoint.`, { tensor: key });
+      }
+      params.set(values, which === 'A' ? slot.aOffset : slot.bOffset);
       used.add(key);
     }
   }

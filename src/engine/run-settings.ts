@@ -112,6 +112,20 @@ export const SETTING_HELP: Record<keyof RunSettings, string> = {
   initAdapter: 'URL of a PEFT adapter folder to continue from.',
 };
 
+/**
+ * The example length a run uses on `cfg`: `requested` when it fits the model's positions, the model's
+ * own context when nothing was asked for and `fallback` is longer (a 512-position model gets 512, not
+ * 1024), and a clear refusal up front when the request is longer than the model can place tokens.
+ */
+export function modelMaxLength(cfg: { maxPositionEmbeddings: number }, requested: number | undefined, fallback: number, what = 'max length'): number {
+  const context = cfg.maxPositionEmbeddings;
+  if (requested === undefined) return Math.min(fallback, context);
+  if (requested > context) {
+    throw new QloraError('ARGUMENT_INVALID', `The ${what} ${requested} is longer than this model's context of ${context} positions (max_position_embeddings in config.json). Use at most ${context}; longer examples are truncated to it.`);
+  }
+  return requested;
+}
+
 const fail = (name: string, msg: string): never => {
   throw new QloraError('ARGUMENT_INVALID', `Setting "${name}": ${msg}`);
 };

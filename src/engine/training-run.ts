@@ -16,6 +16,7 @@ import type { TrainingExample } from '../data/examples';
 import { createRng, shuffledIndices } from '../data/rng';
 import type { RunSettings } from './run-settings';
 import { QloraError } from '../errors';
+import { checkAdapterParams, checkGradNorm } from './divergence';
 
 export interface HistoryPoint {
   step: number;
@@ -147,6 +148,8 @@ export class TrainingRun {
 
   async checkpoint(elapsedMs: number): Promise<RunCheckpoint> {
     const [params, opt] = await Promise.all([readLoraParams(this.ctx, this.lora), readOptimizerState(this.ctx, this.lora)]);
+    // A diverged adapter is never handed over to be persisted: the last good checkpoint stays stored.
+    checkAdapterParams(this.step, params, this.settings.lr);
     return {
       step: this.step, totalSteps: this.totalSteps, position: this.loader.position, params, m: opt.m, v: opt.v,
       history: [...this.history], bestValLoss: this.bestValLoss, evalsWithoutImprovement: this.evalsWithoutImprovement, elapsedMs,
@@ -173,6 +176,7 @@ export class TrainingRun {
       }
       const micro = Array.from({ length: this.settings.gradAccum }, () => this.loader.next());
       const r: StepResult = await this.trainer.trainStep(micro);
+      checkGradNorm(r.step, await this.trainer.lastGradNorm(), r.lr);
       tokensSeen += r.tokens;
       const point: HistoryPoint = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: r.ms };
       if (r.step % this.settings.evalEvery === 0 || r.step === this.totalSteps) {

@@ -27,12 +27,17 @@ export function readBnbNf4(src: TensorSource, name: string): Nf4Weight {
   const bad = (what: string): never => {
     throw new QloraError('WEIGHTS_CORRUPT', `${where} is not a valid bitsandbytes 4-bit weight: ${what}`, { tensor: name });
   };
+  const finite = (values: Float32Array, part: string, bound = Infinity) => {
+    const i = values.findIndex((v) => !(Math.abs(v) <= bound));
+    if (i >= 0) bad(`${part}[${i}] is ${values[i]}${bound === Infinity ? '' : `, outside [-${bound}, ${bound}]`}; the checkpoint is damaged, download it again`);
+  };
   let state: QuantStateJson;
   try {
     state = JSON.parse(new TextDecoder().decode(src.bytes(name + STATE_SUFFIX))) as QuantStateJson;
   } catch {
     return bad('its quant_state is not JSON');
   }
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return bad(`its quant_state is ${JSON.stringify(state)}, not an object`);
   if (state.quant_type !== 'nf4') {
     throw new QloraError('CONFIG_INVALID', `${where} uses bitsandbytes quant_type "${state.quant_type}"; only nf4 is supported.`);
   }
@@ -59,10 +64,16 @@ export function readBnbNf4(src: TensorSource, name: string): Nf4Weight {
     if (nestedAbsmax.length !== Math.ceil(nBlocks / nestedBlocksize)) bad(`${nestedAbsmax.length} nested absmax for ${nBlocks} blocks of ${nestedBlocksize}`);
     if (code.length !== 256) bad(`nested_quant_map has ${code.length} entries, expected 256`);
     if (typeof offset !== 'number' || !Number.isFinite(offset)) bad('nested_offset missing from quant_state');
+    if (!Number.isInteger(nestedBlocksize) || nestedBlocksize <= 0) bad(`nested_blocksize ${JSON.stringify(nestedBlocksize)}`);
+    // The nested map is bitsandbytes' signed dynamic map: 256 finite codes in [-1, 1]. A NaN there or
+    // in nested_absmax would turn every weight of the block into NaN and the loss into null.
+    finite(code, 'nested_quant_map', 1);
+    finite(nestedAbsmax, 'nested_absmax');
     absmax = { codes: codes.slice(), nestedAbsmax, offset: Math.fround(offset as number), code, nestedBlocksize };
   } else {
     const a = src.float32(name + '.absmax');
     if (a.length !== nBlocks) bad(`${a.length} absmax values for ${nBlocks} blocks`);
+    finite(a, 'absmax');
     absmax = a;
   }
   return { shape: [shape[0], shape[1]], packed: packed.slice(), blocksize, absmax };

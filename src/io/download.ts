@@ -4,6 +4,11 @@
 // through the same sink. Failures become QloraError('NETWORK') with an action in the message.
 import { QloraError } from '../errors';
 
+/** `base` + a file name, each path segment percent-encoded: "%2e%2e/x" must not become "../x". */
+export function fileUrl(base: string, name: string): string {
+  return base + name.split('/').map(encodeURIComponent).join('/');
+}
+
 export interface ChunkSink {
   /** Called on every (re)connection before its first chunk: the file size when known, and where data resumes. */
   start?(info: { total: number | null; offset: number }): void | Promise<void>;

@@ -11,6 +11,7 @@ import type { BaseQuant } from '../engine/base-weights';
 import { createRateMeter, throttle, type ChunkSink } from './download';
 import type { ModelLocation } from './hub';
 import { modelFiles } from './model-source';
+import { checkTokenizerFits, readTokenizer } from './model-files';
 import {
   beginCachedModel,
   completeModelConfig,
@@ -137,11 +138,16 @@ export async function acquireModel(location: ModelLocation, opts: AcquireOptions
     const text = await files.text(name, false);
     if (text !== null) textFiles[name] = text;
   }
+  // Everything a reload needs is validated before the entry exists: a cache entry whose tokenizer
+  // files fail to load would fail on every visit.
+  const text = new TextEncoder();
+  const textReader = { location: files.location, read: async (name: string) => (name in textFiles ? text.encode(textFiles[name as keyof ModelTextFiles]) : null) };
+  checkTokenizerFits(await readTokenizer(textReader), config, files.location);
   const done = await beginCachedModel(store, key, { sourceId: location.id, label: location.label, quant: label, files: textFiles });
 
   let assembler: PartAssembler | null = null;
   const makeAssembler = (names: string[]) => {
-    const tied = isTied(config, names);
+    const tied = isTied(config, names, files.location);
     assembler = new PartAssembler(files.location, names, config.numLayers, tied, done);
     state.partsTotal = modelParts(config.numLayers, tied).length;
     state.partsDone = state.partsTotal - assembler.pending().length;

@@ -1,13 +1,15 @@
 // Reading a model in the Hugging Face Hub file layout (config.json, tokenizer.json,
 // tokenizer_config.json, model.safetensors or model.safetensors.index.json + shards) from a local
 // folder or an http(s) base URL, into a config, a tensor source and a tokenizer.
-import { QloraError } from '../errors';
+import { QloraError, isQloraError } from '../errors';
+import { downloadFile, fileUrl, type ChunkSink } from './download';
 import { parseModelConfig } from '../formats/model-config';
 import type { ModelConfig } from '../formats/model-config';
 import { SafetensorsFile, parseShardIndex } from '../formats/safetensors';
 import type { TensorSource } from '../formats/tensor-source';
 import { combineShards, singleFile } from '../formats/tensor-source';
 import { createTokenizer } from '../data/tokenizer';
+import { checkFinite } from '../formats/finite';
 import type { TextTokenizer } from '../data/tokenizer';
 
 /** Where model files come from: `read` returns null when the file does not exist. */
@@ -16,20 +18,37 @@ export interface FileReader {
   read(name: string): Promise<Uint8Array | null>;
 }
 
-export function urlReader(base: string, init: RequestInit = {}): FileReader {
+export interface UrlReaderOptions {
+  headers?: Readonly<Record<string, string>>;
+  retries?: number;
+  retryDelayMs?: number;
+  stallTimeoutMs?: number;
+}
+
+/**
+ * Files under an http(s) base URL, through the app's downloader: the same stall timeout, retries
+ * that resume a short body, and path segments encoded so a name like "%2e%2e/x" stays inside the folder.
+ */
+export function urlReader(base: string, opts: UrlReaderOptions = {}): FileReader {
   const root = base.endsWith('/') ? base : base + '/';
   return {
     location: root,
     async read(name) {
-      let res: Response;
+      const parts: Uint8Array[] = [];
+      const sink: ChunkSink = { write: (c) => void parts.push(c.slice()), reset: () => void (parts.length = 0) };
       try {
-        res = await fetch(root + name, init);
+        await downloadFile(fileUrl(root, name), { ...opts, sink });
       } catch (e) {
-        throw new QloraError('NETWORK', `Could not fetch ${root + name}: ${(e as Error).message}. Check the URL and your connection.`);
+        if (isQloraError(e) && e.code === 'NETWORK' && (e.details as { status?: number } | undefined)?.status === 404) return null;
+        throw e;
       }
-      if (res.status === 404) return null;
-      if (!res.ok) throw new QloraError('NETWORK', `Fetching ${root + name} failed: HTTP ${res.status} ${res.statusText}.`);
-      return new Uint8Array(await res.arrayBuffer());
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
     },
   };
 }
@@ -40,13 +59,16 @@ async function required(files: FileReader, name: string): Promise<Uint8Array> {
   return bytes;
 }
 
-async function json(files: FileReader, name: string): Promise<unknown> {
-  const bytes = await required(files, name);
+function parsed(bytes: Uint8Array, where: string, code: 'CONFIG_INVALID' | 'TOKENIZER_INVALID' | 'WEIGHTS_CORRUPT'): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new QloraError('CONFIG_INVALID', `${files.location}${name} is not valid JSON: ${(e as Error).message}`);
+    throw new QloraError(code, `${where} is not valid JSON: ${(e as Error).message}. Download the file again.`);
   }
+}
+
+async function json(files: FileReader, name: string, code: 'CONFIG_INVALID' | 'TOKENIZER_INVALID' = 'CONFIG_INVALID'): Promise<unknown> {
+  return parsed(await required(files, name), files.location + name, code);
 }
 
 export async function readModelConfig(files: FileReader): Promise<ModelConfig> {
@@ -54,20 +76,26 @@ export async function readModelConfig(files: FileReader): Promise<ModelConfig> {
 }
 
 export async function readTokenizer(files: FileReader): Promise<TextTokenizer> {
-  const tok = await json(files, 'tokenizer.json');
+  const tok = await json(files, 'tokenizer.json', 'TOKENIZER_INVALID');
   const cfgBytes = await files.read('tokenizer_config.json');
-  const tokCfg = cfgBytes ? JSON.parse(new TextDecoder().decode(cfgBytes)) : {};
+  const tokCfg = cfgBytes ? parsed(cfgBytes, files.location + 'tokenizer_config.json', 'TOKENIZER_INVALID') : {};
   const template = await files.read('chat_template.jinja');
   return createTokenizer(tok, tokCfg, template ? { chatTemplate: new TextDecoder().decode(template) } : {});
 }
 
 /** All weights in memory (fine for the CLI and small models; the app streams instead). */
 export async function readTensors(files: FileReader): Promise<TensorSource> {
+  const source = await readTensorFiles(files);
+  for (const name of source.names()) checkFinite(source.description, name, source.info(name).dtype, source.bytes(name));
+  return source;
+}
+
+async function readTensorFiles(files: FileReader): Promise<TensorSource> {
   const single = await files.read('model.safetensors');
   if (single) return singleFile(new SafetensorsFile(single, files.location + 'model.safetensors'));
   const indexBytes = await files.read('model.safetensors.index.json');
   if (!indexBytes) throw new QloraError('CONFIG_INVALID', `${files.location} has neither model.safetensors nor model.safetensors.index.json.`);
-  const index = parseShardIndex(JSON.parse(new TextDecoder().decode(indexBytes)), files.location + 'model.safetensors.index.json');
+  const index = parseShardIndex(parsed(indexBytes, files.location + 'model.safetensors.index.json', 'WEIGHTS_CORRUPT'), files.location + 'model.safetensors.index.json');
   const shards: SafetensorsFile[] = [];
   for (const name of index.shards) shards.push(new SafetensorsFile(await required(files, name), files.location + name));
   const source = combineShards(shards, files.location);
@@ -86,5 +114,20 @@ export interface LoadedModelFiles {
 export async function readModelFiles(files: FileReader): Promise<LoadedModelFiles> {
   const config = await readModelConfig(files);
   const [tensors, tokenizer] = await Promise.all([readTensors(files), readTokenizer(files)]);
+  checkTokenizerFits(tokenizer, config, files.location);
   return { config, tensors, tokenizer };
+}
+
+/**
+ * Every id the tokenizer can produce must have an embedding row: an added token with id 700 on a
+ * 512-row embedding would otherwise read past the table (garbage, or another buffer's bytes).
+ */
+export function checkTokenizerFits(tokenizer: TextTokenizer, config: ModelConfig, where: string): void {
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new QloraError(
+      'TOKENIZER_INVALID',
+      `${where}: the tokenizer has ids up to ${tokenizer.vocabSize - 1}, but config.json's vocab_size is ${config.vocabSize} (the embedding has ${config.vocabSize} rows). ` +
+        'Use the tokenizer that came with this model, or resize the embedding (resize_token_embeddings) and save the model again.',
+    );
+  }
 }

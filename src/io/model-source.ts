@@ -3,7 +3,7 @@
 // run can skip what it has). "Does not exist" is an answer here, not an error, because the caller
 // probes (model.safetensors, else the shard index).
 import { QloraError, isQloraError } from '../errors';
-import { downloadFile, readBlob, type ChunkSink } from './download';
+import { downloadFile, fileUrl, readBlob, type ChunkSink } from './download';
 import type { LocalModel, ModelLocation, RemoteModel } from './hub';
 
 export interface FetchOptions {
@@ -27,7 +27,7 @@ function isNotFound(e: unknown): boolean {
 }
 
 export function remoteFiles(model: RemoteModel, opts: FetchOptions): ModelFiles {
-  const url = (name: string) => model.baseUrl + name.split('/').map(encodeURIComponent).join('/');
+  const url = (name: string) => fileUrl(model.baseUrl, name);
   const common = { headers: model.headers, signal: opts.signal, retries: opts.retries, retryDelayMs: opts.retryDelayMs };
   return {
     location: model.baseUrl,

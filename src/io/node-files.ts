@@ -1,6 +1,7 @@
 // Node-only FileReader over a local folder (the CLI and tests), and writing output folders.
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { QloraError } from '../errors';
 import type { FileReader } from './model-files';
 import { urlReader } from './model-files';
 
@@ -13,7 +14,7 @@ export function dirReader(dir: string): FileReader {
         return new Uint8Array(await readFile(join(root, name)));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw e;
+        throw new QloraError('CONFIG_INVALID', `Could not read ${join(root, name)}: ${(e as Error).message}. Check that it is a readable file.`);
       }
     },
   };

@@ -8,7 +8,8 @@ import type { ModelConfig } from '../formats/model-config';
 import type { TensorInfo } from '../formats/safetensors';
 import type { TensorSource } from '../formats/tensor-source';
 import { bf16ArrayToF32, f16ArrayToF32 } from '../formats/half';
-import { prepareLayer, prepareEmbedding, prepareLmHead, prepareFinalNorm, type BaseQuant, type HostLayerWeights } from '../engine/base-weights';
+import { checkFinite } from '../formats/finite';
+import { prepareLayer, prepareEmbedding, prepareLmHead, prepareFinalNorm, untiedWithoutLmHead, type BaseQuant, type HostLayerWeights } from '../engine/base-weights';
 import type { HostWeight } from '../gpu/weight';
 import { layerPart, modelParts, type PartName } from './model-cache';
 
@@ -27,11 +28,11 @@ export function partOfTensor(name: string, numLayers: number, tied: boolean): Pa
   return null;
 }
 
-/** As prepareBaseWeights decides it: tied when config says so or the checkpoint has no lm_head. */
-export function isTied(cfg: ModelConfig, names: Iterable<string>): boolean {
+/** As prepareBaseWeights decides it: tied when config says so; untied without an lm_head is refused. */
+export function isTied(cfg: ModelConfig, names: Iterable<string>, where = 'The checkpoint'): boolean {
   if (cfg.tieWordEmbeddings) return true;
   for (const n of names) if (n === 'lm_head.weight') return false;
-  return true;
+  throw untiedWithoutLmHead(where);
 }
 
 interface HeldTensor {
@@ -131,6 +132,7 @@ export class PartAssembler {
     const part = this.partOf.get(info.name);
     const waiting = part && this.missing.get(part);
     if (!part || !waiting) return null;
+    checkFinite(this.description, info.name, info.dtype, bytes);
     const held = this.held.get(part) ?? new Map<string, HeldTensor>();
     held.set(info.name, { info, bytes });
     this.held.set(part, held);

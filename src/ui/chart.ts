@@ -52,8 +52,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 function extent(values: number[], fromZero: boolean): [number, number] {
   const finite = values.filter(Number.isFinite);
   if (finite.length === 0) return [0, 1];
-  let lo = fromZero ? 0 : Math.min(...finite);
-  let hi = Math.max(...finite);
+  let lo = fromZero ? 0 : finite.reduce((a, b) => Math.min(a, b), Infinity); // no spread: a long run overflows the stack
+  let hi = finite.reduce((a, b) => Math.max(a, b), -Infinity);
   if (hi === lo) {
     hi += Math.abs(hi) * 0.1 || 1;
     lo = fromZero ? 0 : lo - (Math.abs(lo) * 0.1 || 1);

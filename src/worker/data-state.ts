@@ -47,7 +47,7 @@ export function summarize(d: LoadedData, tokenizer: TextTokenizer): DataSummary 
     recordErrors: d.prepared.recordErrors,
     preview: d.prepared.examples.length ? tokenPreview(d.prepared.examples[0], tokenizer) : [],
     meanTokens: lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length),
-    maxTokens: Math.max(0, ...lengths),
+    maxTokens: lengths.reduce((a, b) => Math.max(a, b), 0), // not Math.max(...): 300k arguments overflow the stack
   };
 }
 

@@ -19,6 +19,7 @@ import type { GpuLora } from '../engine/gpu-lora';
 import { TrainingRun } from '../engine/training-run';
 import type { RunState } from '../engine/training-run';
 import type { RunSettings } from '../engine/run-settings';
+import { modelMaxLength } from '../engine/run-settings';
 import { Generator } from '../engine/generate';
 import { formatAlpacaPrompt } from '../data/examples';
 import { estimateTrainingMemory, estimate16bitLoraMemory, estimateFullFinetuneMemory, checkFits, modelParameterCount } from '../engine/memory-estimate';
@@ -114,6 +115,7 @@ class Engine implements EngineApi {
 
   async setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary> {
     const m = this.requireModel();
+    checkMaxLength(m, settings);
     this.data = loadData(text, fileName, m.tokenizer, settings, onInvalid);
     return summarize(this.data, m.tokenizer);
   }
@@ -123,7 +125,7 @@ class Engine implements EngineApi {
       quant: settings.quant,
       embedDtypeBytes: m.weights.embed.format === 'f32' ? 4 : 2,
       batchSize: settings.batchSize,
-      seqLen: Math.min(settings.maxLength, this.data ? Math.max(8, ...this.data.prepared.examples.map((e) => e.inputIds.length)) : settings.maxLength),
+      seqLen: Math.min(settings.maxLength, this.data ? this.data.prepared.examples.reduce((m, e) => Math.max(m, e.inputIds.length), 8) : settings.maxLength),
       lora: loraSettingsOf(settings),
       gradientCheckpointing: settings.gradientCheckpointing,
       evaluation: (this.data?.val.length ?? 0) > 0,
@@ -161,6 +163,7 @@ class Engine implements EngineApi {
         this.model = null;
         this.model = await modelFromCache(ctx, await loadCachedModel(this.store, saved.modelKey), settings.quant, true);
       }
+      checkMaxLength(this.model, settings);
       this.data = loadData(savedData.text, savedData.fileName, this.model.tokenizer, settings, savedData.onInvalid);
       initAdapter = savedData.initAdapter;
     } else {
@@ -463,3 +466,8 @@ class Engine implements EngineApi {
 }
 
 Comlink.expose(new Engine());
+
+/** maxLength must fit the positions the model was uploaded with (its context, at most the RoPE table). */
+function checkMaxLength(m: WorkerModel, settings: RunSettings): void {
+  modelMaxLength({ maxPositionEmbeddings: Math.min(m.config.maxPositionEmbeddings, m.weights.rope.maxPos) }, settings.maxLength, settings.maxLength, 'maxLength setting');
+}

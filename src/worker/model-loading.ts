@@ -7,7 +7,7 @@ import type { GpuModelWeights } from '../engine/gpu-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import type { ModelConfig } from '../formats/model-config';
 import type { TextTokenizer } from '../data/tokenizer';
-import { readTokenizer } from '../io/model-files';
+import { checkTokenizerFits, readTokenizer } from '../io/model-files';
 import { acquireModel } from '../io/model-acquire';
 import type { AcquireProgress } from '../io/model-acquire';
 import { cachedFilesReader, loadCachedModel } from '../io/model-cache';
@@ -48,6 +48,7 @@ function toDownloadProgress(p: AcquireProgress): DownloadProgress {
 /** Uploads a cached model to the GPU; the host weights can be garbage-collected afterwards. */
 export async function modelFromCache(ctx: GpuContext, cached: CachedModel, quant: BaseQuant, fromCache: boolean, maxPositions = 4096): Promise<WorkerModel> {
   const tokenizer = await readTokenizer(cachedFilesReader(cached));
+  checkTokenizerFits(tokenizer, cached.config, cached.info.label);
   const weights = uploadModelWeights(ctx, cached.config, cached.weights, maxPositions);
   return {
     summary: {

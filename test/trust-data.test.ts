@@ -1,0 +1,84 @@
+// Hostile or unlucky datasets and chat templates (issue #10): bounded time, the project's error, and
+// nothing dropped or kept silently.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { QloraError } from '../src/errors';
+import { buildExample } from '../src/data/examples';
+import { prepareDataset } from '../src/data/dataset';
+import { createTokenizer } from '../src/data/tokenizer';
+import { compileChatTemplate } from '../src/data/chat-template';
+
+const FIXTURES = new URL('./fixtures/', import.meta.url);
+const readJson = (path: string): any => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'));
+const tokJson = readJson('tokenizer/tokenizer.json');
+const tokCfg = readJson('tokenizer/tokenizer_config.json');
+const tok = createTokenizer(tokJson, tokCfg);
+const NO_TOKENS = { bosToken: null, eosToken: null, padToken: null, unkToken: null };
+
+function thrown(fn: () => unknown): QloraError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(QloraError);
+    return e as QloraError;
+  }
+  throw new Error('expected a QloraError');
+}
+
+describe('chat template render budget', () => {
+  it('range(100000000) is refused at once, as a template problem', () => {
+    const t0 = performance.now();
+    const render = compileChatTemplate('{% for i in range(100000000) %}{% endfor %}', NO_TOKENS);
+    const e = thrown(() => render([{ role: 'user', content: 'hi' }], false));
+    expect(e.code).toBe('TOKENIZER_INVALID');
+    expect(e.message).toContain('steps');
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+
+  it('nested loops and string doubling are bounded too', () => {
+    const t0 = performance.now();
+    const nested = compileChatTemplate('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}', NO_TOKENS);
+    expect(thrown(() => nested([], false)).code).toBe('TOKENIZER_INVALID');
+    const doubling = compileChatTemplate('{% set ns = namespace(s="ab") %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}', NO_TOKENS);
+    expect(thrown(() => doubling([], false)).message).toContain('characters');
+    expect(performance.now() - t0).toBeLessThan(10000);
+  });
+
+  it('a dataset of chat records stops at the first record, not after rendering every one', () => {
+    const hostile = createTokenizer(tokJson, { ...tokCfg, chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}{% for i in range(100000000) %}{% endfor %}' });
+    const records = Array.from({ length: 50 }, () => ({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }));
+    const t0 = performance.now();
+    const e = thrown(() => prepareDataset(JSON.stringify(records), 'chat.json', hostile, { format: 'chat', onInvalid: 'skip' }));
+    expect(e.code).toBe('TOKENIZER_INVALID');
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+
+  it('real templates render as before (and range() still works)', () => {
+    const render = compileChatTemplate('{% for i in range(3) %}{{ i }}{% endfor %}{% for i in range(6, 0, -2) %}{{ i }}{% endfor %}{{ messages[0].content }}', NO_TOKENS);
+    expect(render([{ role: 'user', content: 'x' }], false)).toBe('012642x');
+  });
+});
+
+describe('dataset options', () => {
+  const text = JSON.stringify([{ text: 'one' }, { text: 'two' }, { text: 'three' }]);
+  it('limit -1 is refused instead of dropping the last record', () => {
+    expect(thrown(() => prepareDataset(text, 'd.json', tok, { limit: -1 })).code).toBe('ARGUMENT_INVALID');
+    expect(thrown(() => prepareDataset(text, 'd.json', tok, { limit: 0 })).code).toBe('ARGUMENT_INVALID');
+    expect(prepareDataset(text, 'd.json', tok, { limit: 2 }).records.length).toBe(2);
+  });
+});
+
+describe('a huge record is cut before it is tokenized', () => {
+  it('a 20 MB line takes well under a second per record and keeps the same first tokens', () => {
+    const word = 'lorem ipsum dolor sit amet, ';
+    const huge = word.repeat(Math.ceil(20e6 / word.length));
+    const t0 = performance.now();
+    const ex = buildExample({ text: huge }, 'text', tok, { maxLength: 64 });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(ex.inputIds.length).toBe(64);
+    // The same tokens as tokenizing a prefix far longer than the cut and truncating afterwards.
+    expect(ex.inputIds).toEqual(tok.encode(huge.slice(0, 200_000)).slice(0, 64));
+    const alpaca = buildExample({ instruction: 'Repeat.', input: '', output: huge }, 'alpaca', tok, { maxLength: 64 });
+    expect(alpaca.inputIds.length).toBe(64);
+  });
+});
