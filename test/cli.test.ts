@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runCli, jsonLines } from './helpers/cli';
 import { FIXTURES, readGolden, readSafetensors } from './helpers/golden';
 import { l2 } from './helpers/compare';
@@ -46,6 +46,9 @@ describe('qlora train', () => {
     }
     const cfgJson = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     expect(cfgJson).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, bias: 'none', use_rslora: false });
+    // Loadable from any directory (AutoPeftModelForCausalLM), with PEFT's model card beside it.
+    expect(cfgJson.base_model_name_or_path).toBe(resolve(`${FIXTURES}${model}`));
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/library_name: peft[\s\S]*LoRA r=8, alpha=16/);
   });
 
   it('refuses a bad option value with a message naming it', async () => {

@@ -17,6 +17,8 @@ import type { GpuModelWeights } from '../engine/gpu-weights';
 import { SafetensorsFile } from '../formats/safetensors';
 import { initLoraParams, loraLayout } from '../engine/lora';
 import type { LoraLayout, LoraSettings } from '../engine/lora';
+import { adapterModelCard } from '../export/adapter-bundle';
+import type { AdapterCardInfo } from '../export/adapter-bundle';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, parseAdapterConfig, readAdapterWeights, writeAdapterWeights } from '../engine/peft-adapter';
 
 export function log(message: string): void {
@@ -83,10 +85,11 @@ export function freshAdapter(files: LoadedModelFiles, settings: LoraSettings, se
   return { settings, layout, params: initLoraParams(layout, seed), baseModel: null };
 }
 
-/** The adapter's two files as PEFT writes them. */
-export function adapterFiles(layout: LoraLayout, params: Float32Array, baseModel: string | null): Record<string, Uint8Array | string> {
+/** The adapter's files as PEFT writes them: weights, config and the model card (README.md). */
+export function adapterFiles(layout: LoraLayout, params: Float32Array, baseModel: string | null, info: AdapterCardInfo = {}): Record<string, Uint8Array | string> {
   return {
     [ADAPTER_WEIGHTS_FILE]: writeAdapterWeights(layout, params),
     [ADAPTER_CONFIG_FILE]: JSON.stringify(adapterConfigJson(layout.settings, baseModel), null, 2) + '\n',
+    'README.md': adapterModelCard(layout, baseModel, info),
   };
 }

@@ -148,7 +148,7 @@ async function trainInto(
   };
   const save = async () => {
     if (!lastGood.params || lastGood.step === 0) return false;
-    await output.write(adapterFiles(adapter.layout, lastGood.params, baseModel));
+    await output.write(adapterFiles(adapter.layout, lastGood.params, baseModel, { quant, steps: lastGood.step, dataset: basename(dataPath) }));
     log(`adapter saved to ${out} after ${lastGood.step} steps`);
     return true;
   };

@@ -60,6 +60,15 @@ export function parseAdapterConfig(json: unknown, source = ADAPTER_CONFIG_FILE):
   }
   if (c.layers_to_transform !== undefined && c.layers_to_transform !== null) refuse('layers_to_transform is not supported');
   if (c.modules_to_save && Array.isArray(c.modules_to_save) && c.modules_to_save.length) refuse('modules_to_save (fully trained modules) is not supported');
+  // Fields of PEFT 0.21 that change what the adapter computes; ignoring them would load a different model.
+  const set = (v: unknown) => v !== undefined && v !== null && v !== false && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+  if (set(c.exclude_modules)) refuse(`exclude_modules ${JSON.stringify(c.exclude_modules)} is not supported (every layer's targets are adapted here)`);
+  if (set(c.target_parameters)) refuse('target_parameters (LoRA on raw parameters) is not supported');
+  if (set(c.trainable_token_indices)) refuse('trainable_token_indices (trained embedding rows) is not supported');
+  if (c.lora_bias === true) refuse('lora_bias: true (a bias on lora_B) is not supported');
+  if (set(c.layer_replication)) refuse('layer_replication is not supported');
+  if (c.use_qalora === true) refuse('QA-LoRA adapters (use_qalora) are not supported');
+  if (set(c.alora_invocation_tokens)) refuse('activated LoRA (alora_invocation_tokens) is not supported');
   // Types as PEFT's LoraConfig declares them: "16" for r or "true" for use_rslora are refused, not
   // coerced (Number("16") would pass, and "true" === true would silently turn rsLoRA off).
   const num = (k: string, fallback: unknown): number => {
@@ -86,29 +95,53 @@ export function parseAdapterConfig(json: unknown, source = ADAPTER_CONFIG_FILE):
   return { settings, baseModel: typeof base === 'string' ? base : null };
 }
 
-/** adapter_config.json as PEFT writes it, with the fields PEFT needs to load it. */
+/** The PEFT version whose adapter_config.json fields adapterConfigJson writes. */
+export const PEFT_VERSION = '0.21.0';
+
+/** adapter_config.json as PEFT 0.21's LoraConfig.save_pretrained writes it: every field, sorted. */
 export function adapterConfigJson(settings: LoraSettings, baseModel: string | null): Record<string, unknown> {
   return {
+    alora_invocation_tokens: null,
     alpha_pattern: {},
+    arrow_config: null,
     auto_mapping: null,
     base_model_name_or_path: baseModel,
     bias: 'none',
+    corda_config: null,
+    ensure_weight_tying: false,
+    eva_config: null,
+    exclude_modules: null,
     fan_in_fan_out: false,
     inference_mode: true,
     init_lora_weights: true,
+    kasa_config: null,
+    layer_replication: null,
     layers_pattern: null,
     layers_to_transform: null,
+    loftq_config: {},
     lora_alpha: settings.alpha,
+    lora_bias: false,
     lora_dropout: settings.dropout,
+    lora_ga_config: null,
+    megatron_config: null,
+    megatron_core: 'megatron.core',
     modules_to_save: null,
+    monteclora_config: null,
     peft_type: 'LORA',
+    peft_version: PEFT_VERSION,
+    qalora_group_size: 16,
     r: settings.r,
     rank_pattern: {},
     revision: null,
     target_modules: [...settings.targets],
+    target_parameters: null,
     task_type: 'CAUSAL_LM',
+    trainable_token_indices: null,
+    use_bdlora: null,
     use_dora: false,
+    use_qalora: false,
     use_rslora: settings.rslora,
+    velora_config: null,
   };
 }
 
