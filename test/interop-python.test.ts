@@ -76,6 +76,35 @@ describe('adapters the CLI trains, in PEFT', () => {
   }
 });
 
+// Adapters PEFT made itself, as people bring them: all-linear (saved as the module list), rsLoRA, a regex
+// target_modules, saved in F32 and in BF16. Ours must compute PEFT's loss and its greedy continuation.
+const PEFT_MADE = [
+  { model: 'tiny-llama', dtype: 'float32', lora: { r: 4, lora_alpha: 8, target_modules: 'all-linear' } },
+  { model: 'tiny-qwen3', dtype: 'bfloat16', lora: { r: 8, lora_alpha: 16, use_rslora: true, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] } },
+  { model: 'tiny-gemma3', dtype: 'float32', lora: { r: 4, lora_alpha: 4, target_modules: '.*\\.(q_proj|v_proj|down_proj)' } },
+] as const;
+
+describe('adapters PEFT makes, here', () => {
+  for (const c of PEFT_MADE) {
+    it(`${c.model}: a ${c.dtype} PEFT adapter (${JSON.stringify(c.lora.target_modules)}${'use_rslora' in c.lora ? ', rsLoRA' : ''}) gives PEFT's loss and greedy ids`, async (ctx) => {
+      if (skip()) return ctx.skip();
+      const out = mkdtempSync(join(tmpdir(), 'peft-made-'));
+      const modelDir = `${FIXTURES}${c.model}/`;
+      const ex = await examples(modelDir);
+      const prompt = 'Name a primary color.';
+      const promptIds = (await readModelFiles(dirReader(modelDir))).tokenizer.encode(prompt);
+      const peft = run({ job: 'peft_adapter', base: modelDir, out, lora: c.lora, dtype: c.dtype, examples: ex, prompt_ids: promptIds, new_tokens: 8 }) as { loss: number; greedy_ids: number[] };
+      const evaluated = await runCli(['eval', '--model', modelDir, '--quant', 'f32', '--adapter', out, ...DATA_OPTS]);
+      expect(evaluated.code, evaluated.stderr).toBe(0);
+      const ours = jsonLines(evaluated.stdout).at(-1) as { loss: number };
+      expect(Math.abs(ours.loss - peft.loss) / peft.loss, `ours ${ours.loss}, PEFT ${peft.loss}`).toBeLessThan(1e-6);
+      const generated = await runCli(['generate', '--model', modelDir, '--quant', 'f32', '--adapter', out, '--prompt', prompt, '--template', 'none', '--max-new-tokens', '8', '--greedy', '--ignore-eos']);
+      expect(generated.code, generated.stderr).toBe(0);
+      expect((jsonLines(generated.stdout).at(-1) as { ids: number[] }).ids).toEqual(peft.greedy_ids);
+    }, 10 * 60_000);
+  }
+});
+
 describe('the merged export, in transformers', () => {
   for (const model of ['tiny-llama', 'tiny-gemma3']) {
     it(`${model}: AutoModelForCausalLM loads it, weights and logits equal merge_and_unload() cast to F16`, async (ctx) => {

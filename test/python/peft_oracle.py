@@ -11,6 +11,10 @@ Jobs:
       against the model's LoRA keys; the mean loss over the examples' labels (!= -100, causal shift).
   {"job": "auto_peft", "adapter": DIR, "cwd": DIR, "examples": [...]}
       AutoPeftModelForCausalLM.from_pretrained(adapter) from another working directory, and its loss.
+  {"job": "peft_adapter", "base": DIR, "out": DIR, "lora": {LoraConfig fields}, "dtype": "float32"|"bfloat16",
+   "examples": [...], "prompt_ids": [...], "new_tokens": N}
+      An adapter made by PEFT itself (random non-zero A and B, as after training), saved with
+      save_pretrained in that dtype; its mean loss over the examples and N greedy ids after the prompt.
   {"job": "merged_logits", "merged": DIR, "base": DIR, "adapter": DIR, "input_ids": [[...]]}
       AutoModelForCausalLM on the merged export, against merge_and_unload() of base + adapter cast to the
       export's dtype: the largest weight and logit differences.
@@ -142,6 +146,43 @@ def auto_peft(job):
     return {"loss": loss, "tokens": tokens}
 
 
+def greedy(model, prompt_ids, n):
+    ids = torch.tensor([prompt_ids])
+    with torch.no_grad():
+        for _ in range(n):
+            nxt = model(input_ids=ids).logits[0, -1].argmax()
+            ids = torch.cat([ids, nxt.view(1, 1)], dim=1)
+    return ids[0, len(prompt_ids):].tolist()
+
+
+def peft_adapter(job):
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(0)
+    base = load_base(job["base"])
+    # init_lora_weights=False: A and B both random, so the adapter changes the model as a trained one does.
+    config = LoraConfig(task_type="CAUSAL_LM", init_lora_weights=False, **job["lora"])
+    model = get_peft_model(base, config)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.mul_(0.5)
+    dtype = getattr(torch, job["dtype"])
+    # Save in the requested dtype; evaluate with exactly the saved values (rounded, then widened to float64).
+    for name, p in model.named_parameters():
+        if "lora_" in name:
+            p.data = p.data.to(dtype).to(torch.float64)
+    model.save_pretrained(job["out"])
+    if dtype != torch.float64:
+        from safetensors.torch import save_file
+
+        path = os.path.join(job["out"], "adapter_model.safetensors")
+        save_file({k: v.to(dtype) for k, v in load_file(path).items()}, path)
+    model.eval()
+    loss, tokens = mean_loss(model, job["examples"])
+    return {"loss": loss, "tokens": tokens, "greedy_ids": greedy(model, job["prompt_ids"], job["new_tokens"])}
+
+
 def merged_logits(job):
     from peft import PeftModel
 
@@ -171,7 +212,7 @@ def merged_logits(job):
     }
 
 
-JOBS = {"peft_loss": peft_loss, "auto_peft": auto_peft, "merged_logits": merged_logits}
+JOBS = {"peft_loss": peft_loss, "auto_peft": auto_peft, "peft_adapter": peft_adapter, "merged_logits": merged_logits}
 
 if __name__ == "__main__":
     request = json.load(sys.stdin)
