@@ -5,7 +5,8 @@
 // The data formatting matches src/data/examples.ts: Alpaca records become Stanford Alpaca's prompt
 // with loss on the response (+ EOS), chat records a conversational prompt/completion pair with loss on
 // the last assistant message, prompt/completion records loss on the completion, text records loss on
-// everything. Written against TRL ≥ 0.20 (SFTConfig.max_length, completion_only_loss), transformers
+// everything. The script tokenizes the records itself, as the browser does, and hands SFTTrainer
+// input_ids + labels (a pre-tokenized dataset, whose labels TRL 1.13 takes as they are). Written against TRL ≥ 1.13, transformers
 // ≥ 4.46 (loss averaged over every target token of an accumulated step, as this engine does), PEFT
 // ≥ 0.13. What cannot match exactly: the data order (another RNG), LoRA init values and dropout
 // masks (torch's RNG), and the kernels' rounding.
@@ -106,7 +107,7 @@ function header(s: ExportedRunSettings): string {
 #   LoRA:    r=${s.lora.r}, alpha=${s.lora.alpha}, dropout=${s.lora.dropout}${s.lora.rslora ? ', rsLoRA' : ''}; base ${s.quant === 'nf4' ? 'NF4 (QLoRA)' : s.quant}
 #
 # Install (CUDA GPU; bitsandbytes is needed for NF4 only):
-#   pip install "torch>=2.3" "transformers>=4.46" "peft>=0.13" "trl>=0.20" "datasets>=2.20" accelerate bitsandbytes
+#   pip install "torch>=2.3" "transformers>=4.46" "peft>=0.13" "trl>=1.13" "datasets>=2.20" accelerate bitsandbytes
 #
 # Run on one GPU:
 #   python train.py
@@ -174,32 +175,41 @@ PROMPT_INPUT = ${str(ALPACA_PROMPT_INPUT)}
 PROMPT_NO_INPUT = ${str(ALPACA_PROMPT_NO_INPUT)}
 
 
-def to_training_record(record, eos_token):
-    """One dataset record in TRL's formats; loss is taken on "completion" only (completion_only_loss)."""
+def masked(tokenizer, prefix, full, add_special_tokens):
+    """tokenize(full), cut to MAX_LENGTH, labels -100 on as many tokens as tokenize(prefix) has: the
+    browser's masking (Stanford Alpaca's train.py), token for token."""
+    ids = tokenizer(full, add_special_tokens=add_special_tokens)["input_ids"][:MAX_LENGTH]
+    n = len(tokenizer(prefix, add_special_tokens=add_special_tokens)["input_ids"])
+    return {"input_ids": ids, "labels": [-100 if t < n else i for t, i in enumerate(ids)]}
+
+
+def to_training_example(record, tokenizer):
+    """One record as input_ids and labels (-100 where no loss), tokenized here so SFTTrainer trains on
+    exactly what the browser trained on (it takes a pre-tokenized labels column as it is)."""
+    eos = tokenizer.eos_token
     if DATA_FORMAT == "alpaca":
-        # Loss on the response and the EOS after it, not on the prompt (Stanford Alpaca's train.py).
+        # Loss on the response and the EOS after it, not on the prompt.
         has_input = (record.get("input") or "") != ""
-        template = PROMPT_INPUT if has_input else PROMPT_NO_INPUT
-        return {"prompt": template.format_map(record), "completion": record["output"] + eos_token}
+        prompt = (PROMPT_INPUT if has_input else PROMPT_NO_INPUT).format_map(record)
+        return masked(tokenizer, prompt, prompt + record["output"] + eos, True)
     if DATA_FORMAT == "chat":
-        # A conversational prompt/completion pair: the chat template renders prompt + generation prompt,
-        # and only the last (assistant) message takes loss, as in the browser. To train on every
-        # assistant turn instead, keep {"messages": ...} and set assistant_only_loss=True in SFTConfig
-        # (the chat template must mark assistant turns with {% generation %}).
+        # The chat template writes any BOS itself; loss on the last (assistant) message only.
         messages = record["messages"]
-        return {"prompt": messages[:-1], "completion": messages[-1:]}
+        prefix = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(messages, tokenize=False)
+        return masked(tokenizer, prefix, full, False)
     if DATA_FORMAT == "completion":
-        return {"prompt": record["prompt"], "completion": record["completion"] + eos_token}
+        return masked(tokenizer, record["prompt"], record["prompt"] + record["completion"] + eos, True)
     # text: loss on every token, EOS appended.
-    return {"text": record["text"] + eos_token}
+    ids = tokenizer(record["text"] + eos)["input_ids"][:MAX_LENGTH]
+    return {"input_ids": ids, "labels": list(ids)}
 
 
 def load_data(tokenizer):
     dataset = load_dataset(${str(loaderFor(s.dataFileName))}, data_files=DATA_FILE, split="train")
-    dataset = dataset.map(
-        lambda r: to_training_record(r, tokenizer.eos_token),
-        remove_columns=dataset.column_names,
-    )
+    dataset = dataset.map(lambda r: to_training_example(r, tokenizer), remove_columns=dataset.column_names)
+    # As the browser refuses them: an example with nothing left to learn after the cut.
+    dataset = dataset.filter(lambda e: any(label != -100 for label in e["labels"]))
     if VAL_SPLIT > 0:
         parts = dataset.train_test_split(test_size=VAL_SPLIT, seed=SEED)
         return parts["train"], parts["test"]
@@ -279,7 +289,6 @@ def main():
         output_dir=OUTPUT_DIR,
         max_length=MAX_LENGTH,  # longer examples are cut at the end
         packing=False,
-        completion_only_loss=DATA_FORMAT != "text",
         per_device_train_batch_size=BATCH_SIZE,
         per_device_eval_batch_size=BATCH_SIZE,
         gradient_accumulation_steps=GRAD_ACCUM,

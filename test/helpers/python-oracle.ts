@@ -1,4 +1,4 @@
-// The Python reference stack (torch CPU, transformers, PEFT) as a test oracle: a virtual environment in
+// The Python reference stack (torch CPU, transformers, PEFT, TRL) as a test oracle: a virtual environment in
 // the git-ignored .cache/pyenv, made and filled with pip on first use and reused after; jobs go to
 // test/python/peft_oracle.py as JSON on stdin. Where Python or the install is not possible, the reason is
 // returned so the test can report a visible skip (never a silent pass).
@@ -10,12 +10,12 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const VENV = join(ROOT, '.cache', 'pyenv');
 const PYTHON = join(VENV, 'bin', 'python');
 const ORACLE = join(ROOT, 'test', 'python', 'peft_oracle.py');
-const PACKAGES = ['torch', 'transformers', 'peft'];
+const PACKAGES = ['torch', 'transformers', 'peft', 'trl'];
 
 export type Oracle = { ok: true; run: (job: Record<string, unknown>) => Record<string, unknown> } | { ok: false; reason: string };
 
 function importsWork(): boolean {
-  return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, transformers, peft'], { stdio: 'ignore' }).status === 0;
+  return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, transformers, peft, trl'], { stdio: 'ignore' }).status === 0;
 }
 
 /** The oracle, installing the stack the first time (a few minutes from a local package index). */

@@ -15,6 +15,9 @@ Jobs:
    "examples": [...], "prompt_ids": [...], "new_tokens": N}
       An adapter made by PEFT itself (random non-zero A and B, as after training), saved with
       save_pretrained in that dtype; its mean loss over the examples and N greedy ids after the prompt.
+  {"job": "trl_script", "script": FILE, "cwd": DIR}
+      Runs the exported PEFT + TRL training script (its own settings, in cwd) and returns the rows
+      SFTTrainer trains on (input_ids, labels) and its logged losses.
   {"job": "merged_logits", "merged": DIR, "base": DIR, "adapter": DIR, "input_ids": [[...]]}
       AutoModelForCausalLM on the merged export, against merge_and_unload() of base + adapter cast to the
       export's dtype: the largest weight and logit differences.
@@ -183,6 +186,27 @@ def peft_adapter(job):
     return {"loss": loss, "tokens": tokens, "greedy_ids": greedy(model, job["prompt_ids"], job["new_tokens"])}
 
 
+def trl_script(job):
+    import runpy
+    import trl
+
+    captured = {}
+    real_train = trl.SFTTrainer.train
+
+    def train(self, *args, **kwargs):
+        captured["columns"] = list(self.train_dataset.column_names)
+        captured["rows"] = [{"input_ids": list(r["input_ids"]), "labels": list(r["labels"]) if "labels" in r else None} for r in self.train_dataset]
+        out = real_train(self, *args, **kwargs)
+        captured["losses"] = [h["loss"] for h in self.state.log_history if "loss" in h]
+        return out
+
+    trl.SFTTrainer.train = train
+    torch.set_default_dtype(torch.float32)  # the script runs as a user would run it
+    os.chdir(job["cwd"])
+    runpy.run_path(job["script"], run_name="__main__")
+    return captured
+
+
 def merged_logits(job):
     from peft import PeftModel
 
@@ -212,7 +236,7 @@ def merged_logits(job):
     }
 
 
-JOBS = {"peft_loss": peft_loss, "auto_peft": auto_peft, "peft_adapter": peft_adapter, "merged_logits": merged_logits}
+JOBS = {"peft_loss": peft_loss, "auto_peft": auto_peft, "peft_adapter": peft_adapter, "trl_script": trl_script, "merged_logits": merged_logits}
 
 if __name__ == "__main__":
     request = json.load(sys.stdin)
