@@ -27,7 +27,7 @@ import { adapterFiles, adapterZip } from '../export/adapter-bundle';
 import { mergedModelFiles } from '../export/merged-model';
 import { pythonTrainingScript } from '../export/python-script';
 import { corpusBleu } from '../eval/bleu';
-import { meanRougeL } from '../eval/rouge';
+import { meanRouge } from '../eval/rouge';
 import { acquireAndLoad, modelFromCache, releaseModel } from './model-loading';
 import type { WorkerModel } from './model-loading';
 import { loadData, summarize, promptAndReference } from './data-state';
@@ -315,10 +315,14 @@ class Engine implements EngineApi {
       const ids = await this.generateIds(m, pr.prompt, d.prepared.format !== 'chat', { maxNewTokens, greedy: true, temperature: 1, topP: 1, seed: 0, withAdapter: !!this.adapter() });
       samples.push({ prompt: pr.prompt, reference: pr.reference, output: m.tokenizer.decode(ids, { skipSpecialTokens: true }).trim() });
     }
-    if (samples.length === 0) throw new QloraError('DATASET_INVALID', 'Plain-text records have no reference answers to score BLEU / ROUGE-L against.');
+    if (samples.length === 0) throw new QloraError('DATASET_INVALID', 'Plain-text records have no reference answers to score BLEU / ROUGE against.');
+    const rouge = meanRouge(samples.map((s) => s.reference), samples.map((s) => s.output));
     return {
       bleu: corpusBleu(samples.map((s) => s.output), samples.map((s) => s.reference)).score,
-      rougeL: meanRougeL(samples.map((s) => s.reference), samples.map((s) => s.output)).fmeasure,
+      rouge1: rouge.rouge1.fmeasure,
+      rouge2: rouge.rouge2.fmeasure,
+      rougeL: rouge.rougeL.fmeasure,
+      rougeLsum: rouge.rougeLsum.fmeasure,
       samples,
     };
   }

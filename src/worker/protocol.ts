@@ -108,7 +108,10 @@ export interface GenerationRequest {
 
 export interface EvalReport {
   bleu: number; // 0..100
-  rougeL: number; // 0..1
+  rougeL: number; // 0..1, F of each, mean over samples (src/eval/rouge.ts)
+  rouge1: number;
+  rouge2: number;
+  rougeLsum: number;
   samples: { prompt: string; reference: string; output: string }[];
 }
 
