@@ -54,7 +54,8 @@ export interface AdapterOnDisk {
   baseModel: string | null;
 }
 
-export async function readAdapterDir(dir: string, files: LoadedModelFiles): Promise<AdapterOnDisk> {
+/** Only the model's config is needed: the adapter's shapes follow from it. */
+export async function readAdapterDir(dir: string, files: Pick<LoadedModelFiles, 'config'>): Promise<AdapterOnDisk> {
   const read = async (name: string) => {
     try {
       return await readFile(join(dir, name));

@@ -26,6 +26,7 @@ import type { MemoryEstimate } from '../engine/memory-estimate';
 import { adapterFiles, adapterZip } from '../export/adapter-bundle';
 import { mergedModelFiles } from '../export/merged-model';
 import { pythonTrainingScript } from '../export/python-script';
+import { ggufLoraAdapter } from '../export/gguf-adapter';
 import { corpusBleu } from '../eval/bleu';
 import { meanRouge } from '../eval/rouge';
 import { acquireAndLoad, modelFromCache, releaseModel } from './model-loading';
@@ -360,6 +361,16 @@ class Engine implements EngineApi {
       dtype,
     })];
     return Comlink.transfer(files.map((f) => ({ name: f.name, bytes: f.bytes })), files.map((f) => f.bytes.buffer as ArrayBuffer));
+  }
+
+  async exportGguf(): Promise<{ name: string; bytes: Uint8Array }> {
+    const m = this.requireModel();
+    const { layout, params } = await this.adapterParams();
+    const base = this.baseModelName();
+    const bytes = ggufLoraAdapter({ layout, params, config: m.config, name: base ?? 'adapter' });
+    // "<base>-lora-f32.gguf", the name convert_lora_to_gguf.py's naming convention gives an adapter.
+    const stem = (base ?? '').replace(/\/+$/, '').split('/').pop()!.replace(/[^A-Za-z0-9._-]+/g, '-') || 'adapter';
+    return Comlink.transfer({ name: `${stem}-lora-f32.gguf`, bytes }, [bytes.buffer as ArrayBuffer]);
   }
 
   async exportScript(dataFileName: string): Promise<string> {

@@ -143,6 +143,8 @@ export interface EngineApi {
   exportAdapter(): Promise<{ zip: Uint8Array; files: Record<string, Uint8Array> }>;
   exportMerged(dtype: 'F16' | 'BF16'): Promise<{ name: string; bytes: Uint8Array }[]>;
   exportScript(dataFileName: string): Promise<string>;
+  /** The adapter as a GGUF LoRA adapter (llama.cpp, Ollama, LM Studio), with a file name. */
+  exportGguf(): Promise<{ name: string; bytes: Uint8Array }>;
   importAdapter(config: string, weights: Uint8Array): Promise<void>;
   listRuns(): Promise<RunRecord[]>;
   listStored(): Promise<{ items: StoredItem[]; usage: number | null; quota: number | null; persisted: boolean }>;

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
+import { gguf } from '@huggingface/gguf';
 import type { Browser } from 'puppeteer-core';
 import type { ViteDevServer } from 'vite';
 import { hasChromium, startApp, launchBrowser, openPage, waitForRunState, waitForDownload, screenshot } from '../helpers/browser';
@@ -16,6 +17,7 @@ import { FIXTURES } from '../helpers/golden';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { parseModelConfig } from '../../src/formats/model-config';
 import { parseAdapterConfig, readAdapterWeights, slotTensors, peftKey } from '../../src/engine/peft-adapter';
+import { ggufTensorName } from '../../src/export/gguf-adapter';
 import { loraLayout } from '../../src/engine/lora';
 import { l2 } from '../helpers/compare';
 
@@ -82,7 +84,17 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
     expect(await page.evaluate(() => document.body.dataset.step)).toBe('3');
     await screenshot(page, 'golden-run');
     await page.click('[data-action="export-adapter"]');
-    expectGoldenAdapter(await waitForDownload(downloads, 'adapter.zip'));
+    const zipPath = await waitForDownload(downloads, 'adapter.zip');
+    expectGoldenAdapter(zipPath);
+    // The GGUF download carries the same lora_A bytes (test/export-gguf.test.ts checks the format itself).
+    await page.click('[data-action="export-gguf"]');
+    const ggufPath = await waitForDownload(downloads, 'tiny-llama-lora-f32.gguf');
+    const parsed = await gguf(ggufPath, { allowLocalFile: true });
+    const q0 = parsed.tensorInfos.find((t) => t.name === ggufTensorName({ layer: 0, module: 'q_proj' }, 'a'))!;
+    const start = Number(parsed.tensorDataOffset + q0.offset);
+    const ggufA = new Uint8Array(readFileSync(ggufPath)).slice(start, start + 4 * Number(q0.shape[0] * q0.shape[1]));
+    const peftA = new SafetensorsFile(unzipSync(new Uint8Array(readFileSync(zipPath)))['adapter_model.safetensors'], 'zip').float32(peftKey({ layer: 0, module: 'q_proj' }, 'A'));
+    expect(new Float32Array(ggufA.buffer)).toEqual(peftA);
     // The storage panel lists the run with its final state.
     await page.waitForFunction(() => [...document.querySelectorAll('table.stored td')].some((td) => td.textContent?.includes('done, step 3/3')), { polling: 250, timeout: 30_000 });
     // The Learn view draws one NF4 block of the trained model (one layer read from the cache).
