@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { QloraError } from '../errors';
 import { nodeAdapter } from '../io/node-gpu';
 import { readerFor, writeFiles } from '../io/node-files';
+export { readDataset } from '../io/node-files';
+import type { DatasetFetchOptions } from '../io/dataset-source';
+import { authHeaders } from '../io/hub';
 import { readModelFiles } from '../io/model-files';
 import type { LoadedModelFiles } from '../io/model-files';
 import { createGpuContext } from '../gpu/context';
@@ -86,4 +89,9 @@ export async function saveAdapter(dir: string, layout: LoraLayout, params: Float
     [ADAPTER_WEIGHTS_FILE]: writeAdapterWeights(layout, params),
     [ADAPTER_CONFIG_FILE]: JSON.stringify(adapterConfigJson(layout.settings, baseModel), null, 2) + '\n',
   });
+}
+
+/** Where --data may come from besides a file: the Hub (HF_ENDPOINT, HF_TOKEN as huggingface_hub reads them). */
+export function datasetOptions(limit: number | undefined): DatasetFetchOptions {
+  return { endpoint: process.env.HF_ENDPOINT || undefined, headers: authHeaders(process.env.HF_TOKEN), limit };
 }

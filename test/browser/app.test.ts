@@ -1,7 +1,7 @@
 // The app end to end in headless Chromium (WebGPU on SwiftShader), on the fixture model served in the
 // Hub layout from another origin (CORS): load, quantize, train 3 steps with the golden settings and
-// download an adapter matching adapter_step3; reload mid-run and resume; a malformed dataset row; a
-// corrupt safetensors file; deleting cached data. Each test saves a screenshot in test-output/screenshots.
+// download an adapter matching adapter_step3 (and its GGUF); reload mid-run and resume; a malformed
+// dataset row; a Parquet dataset URL; a corrupt safetensors file; deleting cached data. Each test saves a screenshot in test-output/screenshots.
 import { describe, it, beforeAll, afterAll, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,6 +138,19 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
     if ((await page.evaluate(() => document.body.dataset.runState)) === 'idle') await page.click('[data-action="start"]');
     expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
     await screenshot(page, 'bad-rows-skipped');
+    await page.close();
+  });
+
+  it('trains from a Parquet URL, read by Range requests in the page', async () => {
+    const { page, errors } = await openPage(browser);
+    const fx = files.base + 'fixtures/';
+    files.requests.length = 0;
+    const q = new URLSearchParams({ model: fx + 'tiny-llama/', data: fx + 'parquet/alpaca-tiny.parquet', limit: '3', steps: '1', batchSize: '3', autostart: '1' });
+    await page.goto(`${app.url}?${q}`);
+    expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
+    expect(await page.evaluate(() => document.body.innerText)).toMatch(/alpaca-tiny\.parquet/);
+    expect(files.requests.some((r) => r.path.endsWith('.parquet') && r.status === 206)).toBe(true);
+    expect(errors.filter((e) => !/404/.test(e))).toEqual([]);
     await page.close();
   });
 
