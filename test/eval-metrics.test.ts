@@ -1,8 +1,9 @@
-// BLEU and ROUGE-L on examples small enough to count by hand (the counts are in the comments), plus
-// the 13a tokenizer's rules one by one.
+// BLEU and ROUGE-1/2/L/Lsum on examples small enough to count by hand (the counts are in the
+// comments), plus the 13a tokenizer's rules one by one. eval-rouge-oracle.test.ts checks ROUGE
+// against rouge-score itself where the package installs.
 import { describe, it, expect } from 'vitest';
 import { computeBleu, corpusBleu, sentenceBleu, tokenize13a } from '../src/eval/bleu';
-import { lcsLength, meanRougeL, rougeL, rougeTokenize } from '../src/eval/rouge';
+import { lcsIndices, lcsLength, meanRouge, meanRougeL, rougeL, rougeLsum, rougeN, rougeScores, rougeTokenize } from '../src/eval/rouge';
 
 describe('tokenize13a', () => {
   it('splits punctuation off words, keeps apostrophes and inner hyphens', () => {
@@ -129,5 +130,85 @@ describe('ROUGE-L', () => {
     const m = meanRougeL(['a b c d e', 'same text'], ['a c e', 'same text']);
     expect(m.fmeasure).toBeCloseTo((0.75 + 1) / 2, 15);
     expect(m.precision).toBe(1);
+  });
+});
+
+describe('ROUGE-N', () => {
+  it('clipped unigram and bigram overlap', () => {
+    // ref: the cat sat on the mat (6) / pred: the cat on the mat (5)
+    //   1-grams: the min(2,2) + cat + on + mat = 5 → P = 5/5, R = 5/6, F = 10/11
+    //   2-grams: ref {the cat, cat sat, sat on, on the, the mat}, pred {the cat, cat on, on the, the mat} → 3: P = 3/4, R = 3/5, F = 2/3
+    const s = rougeScores('the cat sat on the mat', 'the cat on the mat');
+    expect(s.rouge1.precision).toBe(1);
+    expect(s.rouge1.recall).toBeCloseTo(5 / 6, 15);
+    expect(s.rouge1.fmeasure).toBeCloseTo(10 / 11, 15);
+    expect(s.rouge2.precision).toBe(0.75);
+    expect(s.rouge2.recall).toBeCloseTo(0.6, 15);
+    expect(s.rouge2.fmeasure).toBeCloseTo(2 / 3, 15);
+    // a a b vs a a a: "a" counts min(2, 3) = 2 → P = R = 2/3
+    expect(rougeN('a a b', 'a a a', 1).fmeasure).toBeCloseTo(2 / 3, 15);
+  });
+
+  it('a text shorter than n has no n-grams: 0, as the package (denominators at least 1)', () => {
+    expect(rougeN('word', 'word', 2)).toEqual({ precision: 0, recall: 0, fmeasure: 0 });
+    expect(rougeN('word', 'word', 1).fmeasure).toBe(1);
+    expect(() => rougeN('a', 'a', 0)).toThrow(RangeError);
+  });
+});
+
+describe('ROUGE-Lsum', () => {
+  it("Lin's union LCS (section 3.2): r = w1..w5, c1 = w1 w2 w6 w7 w8, c2 = w1 w3 w8 w9 w5", () => {
+    // LCS(r, c1) = w1 w2, LCS(r, c2) = w1 w3 w5 → union w1 w2 w3 w5 = 4 hits; |r| = 5, |c| = 10
+    // P = 4/10, R = 4/5, F = 2 · 0.32 / 1.2 = 8/15
+    const s = rougeLsum('w1 w2 w3 w4 w5', 'w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5');
+    expect(s.precision).toBeCloseTo(0.4, 15);
+    expect(s.recall).toBeCloseTo(0.8, 15);
+    expect(s.fmeasure).toBeCloseTo(8 / 15, 15);
+  });
+
+  it('sentences are lines: reordered sentences score 1 where ROUGE-L scores 1/2', () => {
+    // ref "a b" / "c d", pred one line "c d a b": ROUGE-L's LCS is 2 of 4; each ref line is found whole.
+    const s = rougeScores('a b\nc d', 'c d a b');
+    expect(s.rougeL.fmeasure).toBe(0.5);
+    expect(s.rougeLsum).toEqual({ precision: 1, recall: 1, fmeasure: 1 });
+    // Without newlines Lsum is ROUGE-L; a period does not split (the package's default, split_summaries=False).
+    expect(rougeLsum('a b. c d.', 'c d. a b.')).toEqual(rougeL('a b. c d.', 'c d. a b.'));
+    // Empty lines are dropped, "\r" is a separator like any punctuation.
+    expect(rougeLsum('a b\r\n\n\nc d', 'c d\na b').fmeasure).toBe(1);
+  });
+
+  it('a token is counted once per copy on each side', () => {
+    // ref lines "a", "a" (m = 2), pred "a" (n = 1): the second line's "a" finds no unused prediction copy.
+    // hits = 1: P = 1, R = 1/2, F = 2/3 (without the guard P would be 2).
+    const s = rougeLsum('a\na', 'a');
+    expect(s.precision).toBe(1);
+    expect(s.recall).toBe(0.5);
+    expect(s.fmeasure).toBeCloseTo(2 / 3, 15);
+  });
+
+  it("ties between LCSs break as the package's backtrack does", () => {
+    // LCS("a b", "b a") has length 1; the backtrack steps up in ref on a tie, so it reads out "a" (index 0).
+    expect(lcsIndices(['a', 'b'], ['b', 'a'])).toEqual([0]);
+    expect(lcsIndices(['a', 'b', 'c'], ['a', 'x', 'c'])).toEqual([0, 2]);
+    // ref "a b"; pred lines "b a" and "a": both LCSs pick index 0 → union {a}, 1 hit of m = 2, n = 3.
+    // (Reading out "b" for the first would give 2 hits.) P = 1/3, R = 1/2, F = 0.4
+    const s = rougeLsum('a b', 'b a\na');
+    expect(s.precision).toBeCloseTo(1 / 3, 15);
+    expect(s.recall).toBe(0.5);
+    expect(s.fmeasure).toBeCloseTo(0.4, 15);
+  });
+
+  it('no tokens on either side scores 0', () => {
+    expect(rougeLsum('...\n!!!', 'a')).toEqual({ precision: 0, recall: 0, fmeasure: 0 });
+    expect(rougeLsum('', '')).toEqual({ precision: 0, recall: 0, fmeasure: 0 });
+  });
+
+  it('the corpus mean is over pairs, per type', () => {
+    const m = meanRouge(['a b\nc d', 'same text'], ['c d a b', 'same text']);
+    expect(m.rougeL.fmeasure).toBeCloseTo((0.5 + 1) / 2, 15);
+    expect(m.rougeLsum.fmeasure).toBe(1);
+    expect(m.rouge1.fmeasure).toBe(1);
+    expect(m.rouge2.fmeasure).toBeCloseTo((2 / 3 + 1) / 2, 15); // ROUGE-2 ignores lines: {a b, b c, c d} vs {c d, d a, a b} → 2 of 3
+    expect(() => meanRouge(['a'], [])).toThrow(RangeError);
   });
 });

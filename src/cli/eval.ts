@@ -1,10 +1,8 @@
 // `qlora eval`: mean loss of a dataset under the base model or an adapter; prints {"loss","tokens"}
 // (tokens = targets that take loss).
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import type { OptionSpec, Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, freshAdapter } from './setup';
+import { openGpu, loadModel, readAdapterDir, freshAdapter, readDataset, datasetOptions } from './setup';
 import { BASE_QUANTS } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { createGpuLora } from '../engine/gpu-lora';
@@ -21,7 +19,7 @@ export const EVAL_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'model folder or http(s) base URL' },
   adapter: { type: 'string', help: 'PEFT adapter folder (default: the base model alone)' },
   quant: { type: 'string', help: 'base precision (default nf4)', choices: BASE_QUANTS },
-  data: { type: 'string', help: 'dataset file: JSON, JSONL or CSV' },
+  data: { type: 'string', help: 'dataset: a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name[:split]' },
   format: { type: 'string', help: 'record format (detected when omitted)', choices: ['alpaca', 'chat', 'completion', 'text'] },
   limit: { type: 'int', help: 'keep the first N records' },
   'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
@@ -38,7 +36,8 @@ export async function evaluate(p: Parsed): Promise<void> {
   if (batchSize < 1) throw new QloraError('ARGUMENT_INVALID', `--batch-size must be ≥ 1; got ${batchSize}`);
   const ctx = await openGpu();
   const { files, weights } = await loadModel(ctx, modelLoc, ((p.quant as string | undefined) ?? 'nf4') as BaseQuant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, 1024, '--max-length')));
-  const data = prepareDataset(await readFile(dataPath, 'utf8'), basename(dataPath), files.tokenizer, {
+  const dataset = await readDataset(dataPath, datasetOptions(p.limit as number | undefined));
+  const data = prepareDataset(dataset.text, dataset.fileName, files.tokenizer, {
     format: p.format as DatasetFormat | undefined, limit: p.limit as number | undefined, maxLength, onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
   });
   // Without --adapter, a zero-B LoRA: the base model's function exactly (B = 0 adds nothing).

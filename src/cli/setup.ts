@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { QloraError } from '../errors';
 import { nodeAdapter } from '../io/node-gpu';
 import { readerFor } from '../io/node-files';
+export { readDataset } from '../io/node-files';
+import type { DatasetFetchOptions } from '../io/dataset-source';
+import { authHeaders } from '../io/hub';
 import { readModelFiles } from '../io/model-files';
 import type { LoadedModelFiles } from '../io/model-files';
 import type { ModelConfig } from '../formats/model-config';
@@ -59,7 +62,8 @@ export interface AdapterOnDisk {
   baseModel: string | null;
 }
 
-export async function readAdapterDir(dir: string, files: LoadedModelFiles): Promise<AdapterOnDisk> {
+/** Only the model's config is needed: the adapter's shapes follow from it. */
+export async function readAdapterDir(dir: string, files: Pick<LoadedModelFiles, 'config'>): Promise<AdapterOnDisk> {
   const read = async (name: string) => {
     try {
       return await readFile(join(dir, name));
@@ -92,4 +96,9 @@ export function adapterFiles(layout: LoraLayout, params: Float32Array, baseModel
     [ADAPTER_CONFIG_FILE]: JSON.stringify(adapterConfigJson(layout.settings, baseModel), null, 2) + '\n',
     'README.md': adapterModelCard(layout, baseModel, info),
   };
+}
+
+/** Where --data may come from besides a file: the Hub (HF_ENDPOINT, HF_TOKEN as huggingface_hub reads them). */
+export function datasetOptions(limit: number | undefined): DatasetFetchOptions {
+  return { endpoint: process.env.HF_ENDPOINT || undefined, headers: authHeaders(process.env.HF_TOKEN), limit };
 }

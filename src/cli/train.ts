@@ -1,12 +1,11 @@
 // `qlora train`: fine-tune a LoRA adapter headless. One JSON line per step on stdout
 // ({"step","loss","lr","tokens","ms"}: the loss of that step's batch before its update), progress and
 // problems on stderr, the adapter in --out at the end (and on Ctrl-C, so no finished step is lost).
-import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import type { OptionSpec, Parsed } from './args';
 import { nonNegative, positive, requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, freshAdapter, adapterFiles, log } from './setup';
+import { openGpu, loadModel, readAdapterDir, freshAdapter, adapterFiles, log, readDataset, datasetOptions } from './setup';
 import { claimOutputDir } from './output-dir';
 import { checkAdapterParams, checkGradNorm } from '../engine/divergence';
 import { prepareDataset } from '../data/dataset';
@@ -24,7 +23,7 @@ import { modelMaxLength } from '../engine/run-settings';
 
 export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'model folder or http(s) base URL (Hub layout)' },
-  data: { type: 'string', help: 'dataset file: JSON, JSONL or CSV' },
+  data: { type: 'string', help: 'dataset: a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name[:split]' },
   format: { type: 'string', help: 'record format (detected when omitted)', choices: ['alpaca', 'chat', 'completion', 'text'] },
   limit: { type: 'int', help: 'keep the first N records' },
   'no-shuffle': { type: 'flag', help: 'keep file order (default: shuffle each epoch)' },
@@ -88,13 +87,8 @@ async function trainInto(
   let maxLength = 0; // resolved against the model's context once config.json is read
   const ctx = await openGpu();
   const { files, weights } = await loadModel(ctx, modelLoc, quant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, 1024, '--max-length')));
-  let dataText: string;
-  try {
-    dataText = await readFile(dataPath, 'utf8');
-  } catch (e) {
-    throw new QloraError('ARGUMENT_INVALID', `Cannot read --data ${dataPath}: ${(e as Error).message}`);
-  }
-  const data = prepareDataset(dataText, basename(dataPath), files.tokenizer, {
+  const dataset = await readDataset(dataPath, datasetOptions(p.limit as number | undefined));
+  const data = prepareDataset(dataset.text, dataset.fileName, files.tokenizer, {
     format: p.format as DatasetFormat | undefined,
     limit: p.limit as number | undefined,
     maxLength,

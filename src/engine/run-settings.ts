@@ -83,7 +83,7 @@ export const DEFAULT_SETTINGS: Readonly<RunSettings> = {
 export const SETTING_HELP: Record<keyof RunSettings, string> = {
   model: 'The base model: the built-in demo, a Hugging Face id, or a URL serving the Hub file layout.',
   revision: 'Branch, tag or commit of the Hub repository.',
-  data: 'URL of the dataset (JSON, JSONL or CSV); or upload / paste one.',
+  data: 'URL of the dataset (JSON, JSONL, CSV or Parquet), or a Hub dataset "owner/name" (":split", "/path/file.parquet", "@revision"); or upload / paste one.',
   format: 'Record format: Alpaca, chat messages, prompt/completion or plain text (detected when auto).',
   limit: 'Use only the first N records.',
   shuffle: 'Shuffle the examples every epoch (off: file order).',

@@ -1,7 +1,12 @@
-// Node-only FileReader over a local folder (the CLI and tests), and writing output folders.
+// Node-only FileReader over a local folder (the CLI and tests), writing output folders, and reading a
+// dataset from a local file or from where it is kept (dataset-source.ts).
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { asyncBufferFromFile } from 'hyparquet';
 import { QloraError } from '../errors';
+import { isParquetName, parquetToJsonLines } from '../data/parquet';
+import { fetchDatasetText } from './dataset-source';
+import type { DatasetFetchOptions, DatasetText } from './dataset-source';
 import type { FileReader } from './model-files';
 import { urlReader } from './model-files';
 
@@ -28,4 +33,19 @@ export function readerFor(location: string): FileReader {
 export async function writeFiles(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const [name, data] of Object.entries(files)) await writeFile(join(dir, name), data);
+}
+
+/**
+ * A dataset for the CLI: "hf://datasets/owner/name[:split]" or an http(s) URL (dataset-source.ts), else
+ * a local file; a .parquet file is read by byte ranges, never whole.
+ */
+export async function readDataset(location: string, opts: DatasetFetchOptions = {}): Promise<DatasetText> {
+  if (/^(hf|https?):\/\//i.test(location)) return fetchDatasetText(location, opts);
+  try {
+    if (isParquetName(location)) return { text: await parquetToJsonLines(await asyncBufferFromFile(location), basename(location), { limit: opts.limit }), fileName: basename(location) };
+    return { text: await readFile(location, 'utf8'), fileName: basename(location) };
+  } catch (e) {
+    if (e instanceof QloraError) throw e;
+    throw new QloraError('ARGUMENT_INVALID', `Cannot read --data ${location}: ${(e as Error).message}`);
+  }
 }

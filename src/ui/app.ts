@@ -8,6 +8,7 @@ import type { Remote } from 'comlink';
 import type { RunSettings } from '../engine/run-settings';
 import type { EngineApi } from '../worker/protocol';
 import { fetchText } from './adapter-files';
+import { fetchDatasetText } from '../io/dataset-source';
 import { errorCode } from './error-view';
 import { DEMO_DATA_PATH, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
 import type { ModelSource } from './model-source';
@@ -262,7 +263,7 @@ export class App {
   async loadDataUrl(url: string): Promise<void> {
     await this.guard(async () => {
       this.beginLoading('Downloading the dataset');
-      const { text, fileName } = await fetchText(url);
+      const { text, fileName } = await fetchDatasetText(url);
       this.endLoading();
       this.store.set({ settings: { ...this.store.get().settings, data: url || null } });
       await this.setDataInput({ text, fileName, origin: 'url' });
@@ -295,8 +296,7 @@ export class App {
   async ensureData(): Promise<void> {
     const s = this.store.get();
     if (!s.dataInput) {
-      const url = s.settings.data ?? DEMO_DATA_PATH;
-      const { text, fileName } = await fetchText(url);
+      const { text, fileName } = s.settings.data ? await fetchDatasetText(s.settings.data) : await fetchText(DEMO_DATA_PATH);
       this.dataInputId++;
       this.store.set({ dataInput: { text, fileName, origin: s.settings.data ? 'url' : 'demo' } });
     }

@@ -27,8 +27,9 @@ import type { MemoryEstimate } from '../engine/memory-estimate';
 import { adapterFiles, adapterZip } from '../export/adapter-bundle';
 import { mergedModelFiles } from '../export/merged-model';
 import { pythonTrainingScript } from '../export/python-script';
+import { ggufLoraAdapter } from '../export/gguf-adapter';
 import { corpusBleu } from '../eval/bleu';
-import { meanRougeL } from '../eval/rouge';
+import { meanRouge } from '../eval/rouge';
 import { acquireAndLoad, modelFromCache, releaseModel } from './model-loading';
 import type { WorkerModel } from './model-loading';
 import { loadData, summarize, promptAndReference } from './data-state';
@@ -318,10 +319,14 @@ class Engine implements EngineApi {
       const ids = await this.generateIds(m, pr.prompt, d.prepared.format !== 'chat', { maxNewTokens, greedy: true, temperature: 1, topP: 1, seed: 0, withAdapter: !!this.adapter() });
       samples.push({ prompt: pr.prompt, reference: pr.reference, output: m.tokenizer.decode(ids, { skipSpecialTokens: true }).trim() });
     }
-    if (samples.length === 0) throw new QloraError('DATASET_INVALID', 'Plain-text records have no reference answers to score BLEU / ROUGE-L against.');
+    if (samples.length === 0) throw new QloraError('DATASET_INVALID', 'Plain-text records have no reference answers to score BLEU / ROUGE against.');
+    const rouge = meanRouge(samples.map((s) => s.reference), samples.map((s) => s.output));
     return {
       bleu: corpusBleu(samples.map((s) => s.output), samples.map((s) => s.reference)).score,
-      rougeL: meanRougeL(samples.map((s) => s.reference), samples.map((s) => s.output)).fmeasure,
+      rouge1: rouge.rouge1.fmeasure,
+      rouge2: rouge.rouge2.fmeasure,
+      rougeL: rouge.rougeL.fmeasure,
+      rougeLsum: rouge.rougeLsum.fmeasure,
       samples,
     };
   }
@@ -359,6 +364,16 @@ class Engine implements EngineApi {
       dtype,
     })];
     return Comlink.transfer(files.map((f) => ({ name: f.name, bytes: f.bytes })), files.map((f) => f.bytes.buffer as ArrayBuffer));
+  }
+
+  async exportGguf(): Promise<{ name: string; bytes: Uint8Array }> {
+    const m = this.requireModel();
+    const { layout, params } = await this.adapterParams();
+    const base = this.baseModelName();
+    const bytes = ggufLoraAdapter({ layout, params, config: m.config, name: base ?? 'adapter' });
+    // "<base>-lora-f32.gguf", the name convert_lora_to_gguf.py's naming convention gives an adapter.
+    const stem = (base ?? '').replace(/\/+$/, '').split('/').pop()!.replace(/[^A-Za-z0-9._-]+/g, '-') || 'adapter';
+    return Comlink.transfer({ name: `${stem}-lora-f32.gguf`, bytes }, [bytes.buffer as ArrayBuffer]);
   }
 
   async exportScript(dataFileName: string): Promise<string> {

@@ -108,7 +108,10 @@ export interface GenerationRequest {
 
 export interface EvalReport {
   bleu: number; // 0..100
-  rougeL: number; // 0..1
+  rougeL: number; // 0..1, F of each, mean over samples (src/eval/rouge.ts)
+  rouge1: number;
+  rouge2: number;
+  rougeLsum: number;
   samples: { prompt: string; reference: string; output: string }[];
 }
 
@@ -140,6 +143,8 @@ export interface EngineApi {
   exportAdapter(): Promise<{ zip: Uint8Array; files: Record<string, Uint8Array> }>;
   exportMerged(dtype: 'F16' | 'BF16'): Promise<{ name: string; bytes: Uint8Array }[]>;
   exportScript(dataFileName: string): Promise<string>;
+  /** The adapter as a GGUF LoRA adapter (llama.cpp, Ollama, LM Studio), with a file name. */
+  exportGguf(): Promise<{ name: string; bytes: Uint8Array }>;
   importAdapter(config: string, weights: Uint8Array): Promise<void>;
   listRuns(): Promise<RunRecord[]>;
   listStored(): Promise<{ items: StoredItem[]; usage: number | null; quota: number | null; persisted: boolean }>;

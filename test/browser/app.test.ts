@@ -1,12 +1,13 @@
 // The app end to end in headless Chromium (WebGPU on SwiftShader), on the fixture model served in the
 // Hub layout from another origin (CORS): load, quantize, train 3 steps with the golden settings and
-// download an adapter matching adapter_step3; reload mid-run and resume; a malformed dataset row; a
-// corrupt safetensors file; deleting cached data. Each test saves a screenshot in test-output/screenshots.
+// download an adapter matching adapter_step3 (and its GGUF); reload mid-run and resume; a malformed
+// dataset row; a Parquet dataset URL; a corrupt safetensors file; deleting cached data. Each test saves a screenshot in test-output/screenshots.
 import { describe, it, beforeAll, afterAll, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
+import { gguf } from '@huggingface/gguf';
 import type { Browser } from 'puppeteer-core';
 import type { ViteDevServer } from 'vite';
 import { hasChromium, startApp, launchBrowser, openPage, waitForRunState, waitForDownload, screenshot } from '../helpers/browser';
@@ -16,6 +17,7 @@ import { FIXTURES } from '../helpers/golden';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { parseModelConfig } from '../../src/formats/model-config';
 import { parseAdapterConfig, readAdapterWeights, slotTensors, peftKey } from '../../src/engine/peft-adapter';
+import { ggufTensorName } from '../../src/export/gguf-adapter';
 import { loraLayout } from '../../src/engine/lora';
 import { l2 } from '../helpers/compare';
 
@@ -82,7 +84,17 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
     expect(await page.evaluate(() => document.body.dataset.step)).toBe('3');
     await screenshot(page, 'golden-run');
     await page.click('[data-action="export-adapter"]');
-    expectGoldenAdapter(await waitForDownload(downloads, 'adapter.zip'));
+    const zipPath = await waitForDownload(downloads, 'adapter.zip');
+    expectGoldenAdapter(zipPath);
+    // The GGUF download carries the same lora_A bytes (test/export-gguf.test.ts checks the format itself).
+    await page.click('[data-action="export-gguf"]');
+    const ggufPath = await waitForDownload(downloads, 'tiny-llama-lora-f32.gguf');
+    const parsed = await gguf(ggufPath, { allowLocalFile: true });
+    const q0 = parsed.tensorInfos.find((t) => t.name === ggufTensorName({ layer: 0, module: 'q_proj' }, 'a'))!;
+    const start = Number(parsed.tensorDataOffset + q0.offset);
+    const ggufA = new Uint8Array(readFileSync(ggufPath)).slice(start, start + 4 * Number(q0.shape[0] * q0.shape[1]));
+    const peftA = new SafetensorsFile(unzipSync(new Uint8Array(readFileSync(zipPath)))['adapter_model.safetensors'], 'zip').float32(peftKey({ layer: 0, module: 'q_proj' }, 'A'));
+    expect(new Float32Array(ggufA.buffer)).toEqual(peftA);
     // The storage panel lists the run with its final state.
     await page.waitForFunction(() => [...document.querySelectorAll('table.stored td')].some((td) => td.textContent?.includes('done, step 3/3')), { polling: 250, timeout: 30_000 });
     // The Learn view draws one NF4 block of the trained model (one layer read from the cache).
@@ -126,6 +138,19 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
     if ((await page.evaluate(() => document.body.dataset.runState)) === 'idle') await page.click('[data-action="start"]');
     expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
     await screenshot(page, 'bad-rows-skipped');
+    await page.close();
+  });
+
+  it('trains from a Parquet URL, read by Range requests in the page', async () => {
+    const { page, errors } = await openPage(browser);
+    const fx = files.base + 'fixtures/';
+    files.requests.length = 0;
+    const q = new URLSearchParams({ model: fx + 'tiny-llama/', data: fx + 'parquet/alpaca-tiny.parquet', limit: '3', steps: '1', batchSize: '3', autostart: '1' });
+    await page.goto(`${app.url}?${q}`);
+    expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
+    expect(await page.evaluate(() => document.body.innerText)).toMatch(/alpaca-tiny\.parquet/);
+    expect(files.requests.some((r) => r.path.endsWith('.parquet') && r.status === 206)).toBe(true);
+    expect(errors.filter((e) => !/404/.test(e))).toEqual([]);
     await page.close();
   });
 

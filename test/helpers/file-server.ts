@@ -1,6 +1,6 @@
 // A local http server for the io tests, serving folders in the Hub layout the way huggingface.co does
-// (Content-Length, CORS, Range → 206) plus the ways real connections fail: dropped mid-body, Range
-// ignored, no Content-Length, a token required. Behaviour is switched per test through `behavior`.
+// (Content-Length, CORS, Range → 206 for `bytes=N-` and `bytes=N-M`) plus the ways real connections
+// fail: dropped mid-body, Range ignored, no Content-Length, a token required. Behaviour is switched per test through `behavior`.
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -74,11 +74,14 @@ export async function startFileServer(folders: Record<string, string>): Promise<
       return send(404), res.end('Entry not found');
     }
     let start = 0;
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (m && !b.ignoreRange) {
       start = Number(m[1]);
       if (start >= body.length) return send(416, { 'content-range': `bytes */${body.length}` }), res.end();
-      send(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, ...(b.noLength ? {} : { 'content-length': body.length - start }) });
+      // A bounded range (hyparquet reads a Parquet file in pieces) is served as a body of its own.
+      const total = body.length;
+      if (m[2] !== '') body = body.subarray(0, Math.min(total, Number(m[2]) + 1));
+      send(206, { 'content-range': `bytes ${start}-${body.length - 1}/${total}`, ...(b.noLength ? {} : { 'content-length': body.length - start }) });
     } else {
       send(200, b.noLength ? {} : { 'content-length': body.length });
     }

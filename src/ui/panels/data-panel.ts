@@ -1,4 +1,4 @@
-// Data panel: the dataset from a file, pasted text, a URL or the built-in demo; how it is read
+// Data panel: the dataset from a file (Parquet too), pasted text, a URL, a Hub dataset or the built-in demo; how it is read
 // (format, split, max length); and what the model will see — one example tokenized with the trained
 // tokens marked apart from the masked prompt, plus every row that could not be used and why.
 import { SETTING_HELP } from '../../engine/run-settings';
@@ -7,6 +7,8 @@ import { formatInt } from '../format';
 import { rowTable } from '../error-view';
 import { settingField } from '../fields';
 import type { App } from '../app';
+import { isParquetName, parquetToJsonLines } from '../../data/parquet';
+import { blobAsyncBuffer } from '../../io/blob-buffer';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
 import { metric, panel } from './panel';
 
@@ -54,10 +56,12 @@ function summaryView(d: DataSummary): HTMLElement {
 export function dataPanel(app: App): HTMLElement {
   const store = app.store;
   const fileId = uid('data-file');
-  const fileInput = h('input', { id: fileId, type: 'file', accept: '.json,.jsonl,.ndjson,.csv,.tsv,.txt', class: 'file-input', name: 'data-file' });
+  const fileInput = h('input', { id: fileId, type: 'file', accept: '.json,.jsonl,.ndjson,.csv,.tsv,.txt,.parquet', class: 'file-input', name: 'data-file' });
   fileInput.addEventListener('change', () => {
     const f = fileInput.files?.[0];
-    if (f) void app.guard(async () => app.setDataInput({ text: await f.text(), fileName: f.name, origin: 'upload' }));
+    // A Parquet file is read a row group at a time from the File, never whole.
+    const text = (file: File) => (isParquetName(file.name) ? parquetToJsonLines(blobAsyncBuffer(file), file.name) : file.text());
+    if (f) void app.guard(async () => app.setDataInput({ text: await text(f), fileName: f.name, origin: 'upload' }));
   });
 
   const pasteId = uid('paste');
@@ -65,8 +69,8 @@ export function dataPanel(app: App): HTMLElement {
   const usePaste = h('button', { type: 'button', on: { click: () => paste.value.trim() && void app.setDataInput({ text: paste.value, fileName: 'pasted text', origin: 'paste' }) } }, 'Use pasted text');
 
   const urlId = uid('data-url');
-  const urlInput = h('input', { id: urlId, type: 'url', name: 'data-url', placeholder: 'https://…/train.jsonl', autocomplete: 'off' });
-  const useUrl = h('button', { type: 'button', on: { click: () => urlInput.value.trim() && void app.loadDataUrl(urlInput.value.trim()) } }, 'Load URL');
+  const urlInput = h('input', { id: urlId, type: 'url', name: 'data-url', placeholder: 'https://…/train.jsonl or owner/name[:split]', autocomplete: 'off' });
+  const useUrl = h('button', { type: 'button', on: { click: () => urlInput.value.trim() && void app.loadDataUrl(urlInput.value.trim()) } }, 'Load');
   const useDemo = h('button', { type: 'button', on: { click: () => void app.useDemoData() } }, 'Use the demo dataset');
 
   const invalidId = uid('on-invalid');
@@ -96,10 +100,10 @@ export function dataPanel(app: App): HTMLElement {
   });
 
   return panel('data', '2 · Data',
-    'Instruction pairs (Alpaca), chat messages, prompt / completion, or plain text — as JSON, JSON Lines or CSV.',
+    'Instruction pairs (Alpaca), chat messages, prompt / completion, or plain text — as JSON, JSON Lines, CSV or Parquet, or a Hub dataset.',
     h('div', { class: 'grid-2' },
       h('div', { class: 'field' }, h('label', { for: fileId }, 'Upload a file'), fileInput),
-      h('div', { class: 'field' }, h('label', { for: urlId }, 'Or a URL'), h('div', { class: 'inline' }, urlInput, useUrl), h('small', { class: 'help' }, SETTING_HELP.data))),
+      h('div', { class: 'field' }, h('label', { for: urlId }, 'Or a URL or Hub dataset'), h('div', { class: 'inline' }, urlInput, useUrl), h('small', { class: 'help' }, SETTING_HELP.data))),
     h('div', { class: 'field' }, h('label', { for: pasteId }, 'Or paste records'), paste, h('div', { class: 'actions' }, usePaste, useDemo)),
     h('div', { class: 'grid-2' },
       settingField(app, {

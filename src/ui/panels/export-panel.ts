@@ -1,5 +1,5 @@
-// Export panel: the adapter as PEFT writes it (a zip, or its two files), the base merged with the
-// adapter as 16-bit safetensors shards, the equivalent Python (transformers + PEFT) script, and
+// Export panel: the adapter as PEFT writes it (a zip, or its two files), as a GGUF LoRA adapter for
+// llama.cpp / Ollama / LM Studio, the base merged with the adapter as 16-bit safetensors shards, the equivalent Python (transformers + PEFT) script, and
 // importing an adapter to try it or to train on from it.
 import { h, fill, uid, download, sleep } from '../dom';
 import { formatBytes } from '../format';
@@ -34,6 +34,12 @@ export function exportPanel(app: App): HTMLElement {
       download(bytes, name, name.endsWith('.json') ? 'application/json' : 'application/octet-stream');
       await sleep(400); // browsers drop a second download started in the same instant
     }
+  }));
+
+  const ggufBtn = h('button', { type: 'button', dataset: { action: 'export-gguf' } }, 'Download GGUF adapter');
+  ggufBtn.addEventListener('click', () => run('gguf', async () => {
+    const { name, bytes } = await app.api.exportGguf();
+    download(bytes, name, 'application/octet-stream');
   }));
 
   const dtypeId = uid('merged-dtype');
@@ -80,6 +86,7 @@ export function exportPanel(app: App): HTMLElement {
     const blocked = s.run.state === 'training' || s.phase === 'loading';
     zipBtn.disabled = busy.has('zip') || blocked || !s.hasAdapter;
     filesBtn.disabled = busy.has('files') || blocked || !s.hasAdapter;
+    ggufBtn.disabled = busy.has('gguf') || blocked || !s.hasAdapter || !app.hasModel();
     mergedBtn.disabled = busy.has('merged') || blocked || !s.hasAdapter || !app.hasModel();
     scriptBtn.disabled = busy.has('script') || s.phase === 'loading' || !s.run.id;
     importBtn.disabled = importInput.disabled = busy.has('import') || blocked;
@@ -94,6 +101,9 @@ export function exportPanel(app: App): HTMLElement {
     h('h3', null, 'Adapter'),
     h('div', { class: 'actions' }, zipBtn, filesBtn),
     h('p', { class: 'help' }, 'adapter_config.json and adapter_model.safetensors, the files PEFT reads and writes.'),
+    h('h3', null, 'llama.cpp, Ollama, LM Studio'),
+    h('div', { class: 'actions' }, ggufBtn),
+    h('p', { class: 'help' }, 'A GGUF LoRA adapter (f32), as llama.cpp\'s convert_lora_to_gguf.py writes it: load it next to a GGUF of the same base model with llama-cli --lora FILE, or ADAPTER ./FILE in an Ollama Modelfile.'),
     h('h3', null, 'Merged model'),
     h('div', { class: 'actions' }, h('label', { for: dtypeId }, 'Precision'), dtype, mergedBtn),
     h('p', { class: 'help' }, 'The base weights with the adapter folded in (W + scale·B·A), as safetensors shards for transformers.'),

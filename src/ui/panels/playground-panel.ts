@@ -1,6 +1,6 @@
 // Playground and evaluation: one prompt answered by the base model and by the fine-tuned one side
 // by side, streaming as tokens come (greedy or sampled); and the held-out validation records scored
-// with BLEU and ROUGE-L next to the validation loss, with the samples to read.
+// with BLEU and ROUGE-1/2/L/Lsum (rouge-score's, as HF evaluate reports them) next to the validation loss, with the samples to read.
 import * as Comlink from 'comlink';
 import { h, fill, uid } from '../dom';
 import { formatLoss } from '../format';
@@ -20,7 +20,10 @@ function evalView(r: EvalReport, valLoss: number | undefined): HTMLElement {
   return h('div', { class: 'eval-report' },
     h('div', { class: 'metrics' },
       metric('BLEU', r.bleu.toFixed(1), { metric: 'bleu' }),
+      metric('ROUGE-1', r.rouge1.toFixed(3), { metric: 'rouge-1' }),
+      metric('ROUGE-2', r.rouge2.toFixed(3), { metric: 'rouge-2' }),
       metric('ROUGE-L', r.rougeL.toFixed(3), { metric: 'rouge-l' }),
+      metric('ROUGE-Lsum', r.rougeLsum.toFixed(3), { metric: 'rouge-lsum' }),
       metric('Validation loss', formatLoss(valLoss))),
     h('details', null,
       h('summary', null, `${r.samples.length} samples`),
