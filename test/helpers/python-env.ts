@@ -15,7 +15,7 @@ export interface PythonPackage {
 export type PythonEnv = { readonly python: string; readonly skip?: undefined } | { readonly python?: undefined; readonly skip: string };
 
 const VENV = new URL('../../.cache/pyenv', import.meta.url).pathname;
-const PIP_TIMEOUT_MS = 180_000;
+const PIP_TIMEOUT_MS = 20 * 60_000; // torch's CPU wheel is the big one
 
 function imports(python: string, module: string): boolean {
   try {
@@ -57,7 +57,8 @@ export function pythonWith(packages: readonly PythonPackage[]): PythonEnv {
   const missing = packages.filter((p) => !imports(python, p.module));
   if (missing.length === 0) return { python };
   try {
-    execFileSync(python, ['-m', 'pip', 'install', '--quiet', ...missing.map((p) => p.pip)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: PIP_TIMEOUT_MS });
+    // --retries 0: an unreachable index is passed over at once instead of retried for minutes per package.
+    execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '60', ...missing.map((p) => p.pip)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: PIP_TIMEOUT_MS });
   } catch (e) {
     return { skip: `pip could not install ${missing.map((p) => p.pip).join(', ')} into ${VENV} (${lastLine(e)})` };
   }
