@@ -303,3 +303,14 @@ export async function readBlob(blob: Blob, opts: BlobReadOptions): Promise<Trans
   report(meter.update(offset, blob.size), true);
   return { bytes: offset, restarts: 0 };
 }
+
+/** The chunks a sink collected, as one array. */
+export function concatChunks(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

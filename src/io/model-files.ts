@@ -2,7 +2,7 @@
 // tokenizer_config.json, model.safetensors or model.safetensors.index.json + shards) from a local
 // folder or an http(s) base URL, into a config, a tensor source and a tokenizer.
 import { QloraError, isQloraError } from '../errors';
-import { downloadFile, fileUrl, type ChunkSink } from './download';
+import { concatChunks, downloadFile, fileUrl, type ChunkSink } from './download';
 import { parseModelConfig } from '../formats/model-config';
 import type { ModelConfig } from '../formats/model-config';
 import { SafetensorsFile, parseShardIndex } from '../formats/safetensors';
@@ -42,13 +42,7 @@ export function urlReader(base: string, opts: UrlReaderOptions = {}): FileReader
         if (isQloraError(e) && e.code === 'NETWORK' && (e.details as { status?: number } | undefined)?.status === 404) return null;
         throw e;
       }
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
+      return concatChunks(parts);
     },
   };
 }

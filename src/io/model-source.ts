@@ -3,7 +3,7 @@
 // run can skip what it has). "Does not exist" is an answer here, not an error, because the caller
 // probes (model.safetensors, else the shard index).
 import { QloraError, isQloraError } from '../errors';
-import { downloadFile, fileUrl, readBlob, type ChunkSink } from './download';
+import { concatChunks as concat, downloadFile, fileUrl, readBlob, type ChunkSink } from './download';
 import type { LocalModel, ModelLocation, RemoteModel } from './hub';
 
 export interface FetchOptions {
@@ -70,16 +70,6 @@ export function localFiles(model: LocalModel, opts: FetchOptions): ModelFiles {
       return 'done';
     },
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 export function modelFiles(location: ModelLocation, opts: FetchOptions): ModelFiles {
