@@ -15,6 +15,7 @@ import { acquireModel, type AcquireProgress } from '../src/io/model-acquire';
 import { cachedModels, loadCachedModel, memoryStore } from '../src/io/model-cache';
 import { localModel, urlModel } from '../src/io/hub';
 import { startFileServer, type FileServer } from './helpers/file-server';
+import { isQloraError } from '../src/errors';
 import { FIXTURES } from './helpers/golden';
 
 const TEXT_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
@@ -40,16 +41,20 @@ function makeShardedCopy(splitAt: number): string {
 }
 
 /** tiny-llama with model.safetensors cut short, and a folder with no weights at all. */
-function makeBrokenCopies(): { truncated: string; noWeights: string } {
+function makeBrokenCopies(): { truncated: string; noWeights: string; badTokenizerConfig: string } {
   const truncated = mkdtempSync(join(tmpdir(), 'qlora-io-trunc-'));
   const noWeights = mkdtempSync(join(tmpdir(), 'qlora-io-noweights-'));
+  const badTokenizerConfig = mkdtempSync(join(tmpdir(), 'qlora-io-badtok-'));
   for (const f of TEXT_FILES) {
     copyFileSync(`${FIXTURES}tiny-llama/${f}`, join(truncated, f));
     copyFileSync(`${FIXTURES}tiny-llama/${f}`, join(noWeights, f));
+    copyFileSync(`${FIXTURES}tiny-llama/${f}`, join(badTokenizerConfig, f));
   }
   const bytes = readFileSync(`${FIXTURES}tiny-llama/model.safetensors`);
   writeFileSync(join(truncated, 'model.safetensors'), bytes.subarray(0, bytes.length - 1000));
-  return { truncated, noWeights };
+  copyFileSync(`${FIXTURES}tiny-llama/model.safetensors`, join(badTokenizerConfig, 'model.safetensors'));
+  writeFileSync(join(badTokenizerConfig, 'tokenizer_config.json'), '{"eos_token": "<|im_end|>", oops');
+  return { truncated, noWeights, badTokenizerConfig };
 }
 
 let server: FileServer;
@@ -74,6 +79,7 @@ beforeAll(async () => {
     sharded2: splitAfterEmbedDir,
     trunc: broken.truncated,
     noweights: broken.noWeights,
+    badtok: broken.badTokenizerConfig,
   });
 });
 afterAll(() => server.close());
@@ -248,6 +254,15 @@ describe('acquireModel over http', () => {
     const err = await acquireModel(model, { store: full, ...fast }).catch((e) => e);
     expect(err).toMatchObject({ code: 'STORAGE' });
     expect(err.message).toMatch(/Browser storage is full/);
+  });
+
+  it('a model whose tokenizer_config.json is not JSON is refused before anything is cached as complete', async () => {
+    const store = memoryStore();
+    const err = await acquireModel(urlModel(`${server.base}badtok`), { store, ...fast }).catch((e) => e);
+    expect(isQloraError(err), String(err)).toBe(true);
+    expect(err.message).toMatch(/tokenizer_config\.json/);
+    // Nothing complete is left behind, so a reload does not open a model that fails every time.
+    expect((await cachedModels(store)).filter((m) => m.complete)).toEqual([]);
   });
 
   it('a folder without weights is CONFIG_INVALID', async () => {
