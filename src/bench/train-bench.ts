@@ -32,6 +32,8 @@ export interface TrainBenchResult {
   /** Queue submissions of the training pass (gpu/program.ts segments), and the longest one run alone. */
   submissions: number;
   max_submit_ms: number | null;
+  /** Compute dispatches of one optimizer step: the training pass's program and the optimizer's. */
+  dispatches_per_step: number;
   device: string;
 }
 
@@ -64,6 +66,7 @@ export async function benchTraining(
     tflops: ms === null ? null : trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,
     peak_gpu_bytes: ctx.memory.peak,
     submissions: pass.submissions,
+    dispatches_per_step: pass.program.dispatchCount + optimizer.dispatchCount,
     max_submit_ms: segments === null ? null : Math.max(...segments),
     device: ctx.adapterDescription,
   };

@@ -34,6 +34,11 @@ export class AdamW {
     this.program = rec.finish('adamw');
   }
 
+  /** Compute dispatches of one update (Σg², AdamW). */
+  get dispatchCount(): number {
+    return this.program.dispatchCount;
+  }
+
   /** Applies one update with learning rate `lr` and clears the gradients. */
   step(lr: number): void {
     this.t += 1;
