@@ -16,6 +16,7 @@ struct Params {
   lda: u32, ldb: u32, ldc: u32,
   alpha: f32, beta: f32, hasBias: u32,
   wCols: u32, qBlock: u32, qNestedBlock: u32, qOffset: f32,
+  dropP: f32, dropStream: u32, // operand_dense_dropout.wgsl's mask; unused by the other operands
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;

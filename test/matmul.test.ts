@@ -8,7 +8,8 @@ import type { HostWeight } from '../src/gpu/weight';
 import { refMatmul, refLinearFwd, refLinearBwd } from '../src/ref/matmul';
 import { f32ToF16Bits, f16ToF32, f32ToBf16Bits, bf16ToF32 } from '../src/formats/half';
 import { quantizeNf4, dequantizeNf4 } from '../src/quant/nf4';
-import { gpu, f32buf, emptyBuf, run } from './helpers/gpu';
+import { gpu, f32buf, u32buf, emptyBuf, run } from './helpers/gpu';
+import { refDropout } from '../src/ref/activation';
 import { expectClose, randomF32 } from './helpers/compare';
 
 const SHAPES: [number, number, number][] = [
@@ -22,6 +23,31 @@ const SHAPES: [number, number, number][] = [
 let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await gpu();
+});
+
+// LoRA's dropout applied as the product loads x (operand_dense_dropout.wgsl): the same as the dropout
+// kernel's output multiplied plainly — the mask bit for bit (refDropout uses the shader's hash).
+describe('dense matmul reading one operand through dropout', () => {
+  for (const [M, N, K] of [[1, 16, 37], [70, 5, 33], [129, 8, 200]] as const) {
+    it(`h = dropout(x)·Aᵀ and dA = dhᵀ·dropout(x), M=${M} N=${N} K=${K}`, async () => {
+      const [p, stream, seed] = [0.25, 11, 777];
+      const x = randomF32(M * K, 5 + M); // [M, K]: the LoRA input
+      const a = randomF32(N * K, 6); // [N, K]: lora_A as stored (r = N)
+      const dh = randomF32(M * N, 7); // [M, N]
+      const h = emptyBuf(ctx, M * N);
+      const dA0 = randomF32(N * K, 8);
+      const dA = f32buf(ctx, dA0);
+      const xb = f32buf(ctx, x);
+      const seedBuf = u32buf(ctx, [seed]);
+      const [gh, gdA] = await run(ctx, (rec) => {
+        matmul(rec, h, xb, f32buf(ctx, a), M, N, K, { transB: true, dropout: { operand: 'A', p, stream, seed: seedBuf } });
+        matmul(rec, dA, f32buf(ctx, dh), xb, N, K, M, { transA: true, beta: 1, dropout: { operand: 'B', p, stream, seed: seedBuf } });
+      }, h, dA);
+      const xd = refDropout(x, seed, stream, p);
+      expectClose('h', gh, refMatmul(xd, a, M, N, K, { transB: true }), { atol: 1e-5, rtol: 1e-5 });
+      expectClose('dA', gdA, refMatmul(dh, xd, N, K, M, { transA: true, beta: 1, C: dA0 }), { atol: 1e-5, rtol: 1e-5 });
+    });
+  }
 });
 
 describe('dense matmul', () => {

@@ -92,10 +92,8 @@ export class ModelPass {
     };
     const shared = !this.train || checkpointing ? actsFor('acts') : null;
     const acts: LayerActs[] = Array.from({ length: L }, (_, i) => shared ?? actsFor(`acts.${i}`));
-    const dropoutP = this.train ? (lora?.layout.settings.dropout ?? 0) : 0;
-    const xdrop = dropoutP > 0 ? f(M * Math.max(d.D, d.Q, d.I), 'lora_xdrop') : null;
     const layerCtx = (i: number): LayerContext => ({
-      layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train, xdrop,
+      layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train,
     });
     const xnF = f(M * D, 'final_norm');
     const rstdF = f(M, 'final_rstd');

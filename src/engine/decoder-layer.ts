@@ -13,6 +13,7 @@ import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
 import type { Binding, Recorder } from '../gpu/program';
 import { linearFwd, linearBwd, matmul } from '../gpu/ops/matmul';
+import type { MatmulOptions } from '../gpu/ops/matmul';
 import { rmsnormFwd, rmsnormBwd } from '../gpu/ops/norm';
 import { rope } from '../gpu/ops/rope';
 import { attentionFwd, attentionBwd, kvAppend } from '../gpu/ops/attention';
@@ -151,8 +152,6 @@ export interface LayerContext {
   dyn: DynamicInputs;
   /** Dropout on the LoRA input (training only). */
   train: boolean;
-  /** Scratch [M, max(in)] for dropout(x) when dropout > 0. */
-  xdrop: GPUBuffer | null;
 }
 
 /** Dropout stream of one LoRA module: distinct masks per layer and module, like PEFT's nn.Dropout each. */
@@ -162,12 +161,10 @@ function loraDropoutP(c: LayerContext): number {
   return c.train ? (c.lora?.layout.settings.dropout ?? 0) : 0;
 }
 
-/** The LoRA input: x itself, or dropout(x) written to the xdrop scratch. */
-function loraInput(rec: Recorder, c: LayerContext, m: LoraModule, x: Binding, M: number, inF: number): Binding {
+/** How a LoRA product reads its input x: through this module's dropout mask (applied as x is loaded, never written out), or plainly. */
+function loraInputDropout(c: LayerContext, m: LoraModule, operand: 'A' | 'B'): MatmulOptions['dropout'] {
   const p = loraDropoutP(c);
-  if (p === 0) return x;
-  dropout(rec, c.xdrop!, x, c.dyn.seed, M * inF, p, dropoutStream(c.layer, m));
-  return c.xdrop!;
+  return p === 0 ? undefined : { operand, p, stream: dropoutStream(c.layer, m), seed: c.dyn.seed };
 }
 
 /** out (+)= x·Wᵀ (+ bias) + LoRA(x); beta = 1 adds to what out holds (the residual stream). */
@@ -180,8 +177,8 @@ function projectionFwd(rec: Recorder, c: LayerContext, acts: LayerActs | null, m
   const r = layout.settings.r;
   const h = acts?.loraH[m];
   if (!h) throw new Error(`no LoRA activation buffer for ${m}`);
-  const src = loraInput(rec, c, m, x, M, w.cols);
-  matmul(rec, h, src, slotBinding(layout, params, slot, 'A'), M, r, w.cols, { transB: true });
+  // h [M, r] = dropout(x) · Aᵀ
+  matmul(rec, h, x, slotBinding(layout, params, slot, 'A'), M, r, w.cols, { transB: true, dropout: loraInputDropout(c, m, 'A') });
   matmul(rec, out, h, slotBinding(layout, params, slot, 'B'), M, w.rows, r, { transB: true, alpha: layout.scale, beta: 1 });
 }
 
@@ -203,8 +200,7 @@ function projectionBwd(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdSc
   // dh [M, r] = scale · dy · B
   matmul(rec, s.dLoraH, dy, slotBinding(layout, params, slot, 'B'), M, r, w.rows, { alpha: scale });
   // dA [r, in] += dhᵀ · dropout(x)
-  const src = loraInput(rec, c, m, x, M, w.cols);
-  matmul(rec, slotBinding(layout, grads, slot, 'A'), s.dLoraH, src, r, w.cols, M, { transA: true, beta: 1 });
+  matmul(rec, slotBinding(layout, grads, slot, 'A'), s.dLoraH, x, r, w.cols, M, { transA: true, beta: 1, dropout: loraInputDropout(c, m, 'B') });
   if (!dx) return;
   const p = loraDropoutP(c);
   if (p === 0) {

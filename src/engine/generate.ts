@@ -57,7 +57,7 @@ class InferencePass {
     const rec = new Recorder(ctx);
     embeddingFwd(rec, ping[0], ids, w.embed, T, w.embedScale);
     for (let i = 0; i < cfg.numLayers; i++) {
-      const layerCtx = { layer: i, w: w.layers[i], lora, rope: layerRope(w, i), window: layerWindow(cfg, i), dyn, train: false, xdrop: null };
+      const layerCtx = { layer: i, w: w.layers[i], lora, rope: layerRope(w, i), window: layerWindow(cfg, i), dyn, train: false };
       recordLayerForward(rec, layerCtx, d, ping[i % 2], ping[(i + 1) % 2], acts, caches[i]);
     }
     rec.copy(ping[cfg.numLayers % 2], (T - 1) * d.D * 4, last, 0, d.D * 4);

@@ -10,8 +10,8 @@
 //   - causal-lm.ts + decoder-layer.ts: the residual stream (L+1)×[M, D], each layer's kept activations
 //     (one shared set with gradient checkpointing, plus a buffer for the recomputed layer output; with
 //     q/k norms q and k before them and their statistics; with output norms o_proj's and down_proj's
-//     outputs), the backward scratch, the LoRA dropout scratch, and one chunk of logits (rows × V × 4,
-//     the chunk rule of causal-lm.ts).
+//     outputs), the backward scratch (LoRA dropout is applied as the products load x, never stored),
+//     and one chunk of logits (rows × V × 4, the chunk rule of causal-lm.ts).
 // Every buffer is rounded as GpuContext.createBuffer rounds it (multiples of 4, at least 4). Left out:
 // uniform blocks (256 bytes per dispatch) and the 16-byte dummy binding; the test checks the rest
 // against ctx.memory on real allocations. When causal-lm.ts or decoder-layer.ts change what they
@@ -189,7 +189,6 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
     act('activations [M, D]', M * D, 2 * sets); // o_proj and down_proj outputs before their norms
     act('norm / softmax statistics', M, 2 * sets);
   }
-  if (p.train && p.dropout > 0 && p.targets > 0) act('LoRA dropout scratch', M * maxIn);
 
   act('final norm', M * D);
   act('norm / softmax statistics', M); // final rstd
@@ -317,7 +316,7 @@ export function formatBytes(bytes: number): string {
 function bufferSuggestions(e: MemoryEstimate): string[] {
   const label = e.largestBuffer.label;
   const s = e.settings;
-  if (label.includes('[M,') || label.includes('LoRA dropout')) return ['reduce the batch size', 'reduce the sequence length'];
+  if (label.includes('[M,')) return ['reduce the batch size', 'reduce the sequence length'];
   if (label.includes('logits')) return ['reduce the logits chunk size'];
   if (label.startsWith('LoRA') || label.startsWith('AdamW')) return ['lower the LoRA rank r', 'target fewer modules'];
   if (label === 'embedding' || label === 'lm_head') return ['choose a smaller model (this GPU cannot bind its embedding as one buffer)'];

@@ -4,6 +4,8 @@
 import matmul from '../../shaders/matmul.wgsl?raw';
 import matmulF16 from '../../shaders/matmul_f16.wgsl?raw';
 import operandDense from '../../shaders/operand_dense.wgsl?raw';
+import operandDenseDropout from '../../shaders/operand_dense_dropout.wgsl?raw';
+import dropoutMask from '../../shaders/dropout_mask.wgsl?raw';
 import operandWeightFwd from '../../shaders/operand_weight_fwd.wgsl?raw';
 import operandWeightBwd from '../../shaders/operand_weight_bwd.wgsl?raw';
 import weightF32 from '../../shaders/weight_f32.wgsl?raw';
@@ -57,6 +59,12 @@ export const KERNELS = {
     code: header(f16) + operandDense + body(f16),
     constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
   }),
+  /** A dense product with one operand read through inverted dropout (operand_dense_dropout.wgsl). */
+  matmulDenseDropout: (transA: boolean, transB: boolean, dropOperand: 'A' | 'B', f16 = false): KernelSpec => ({
+    label: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}_drop${dropOperand}${suffix(f16)}`,
+    code: header(f16) + dropoutMask + operandDenseDropout + body(f16),
+    constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, DROP_A: dropOperand === 'A' ? 1 : 0, DROP_B: dropOperand === 'B' ? 1 : 0 },
+  }),
   linearFwd: (format: WeightFormat, f16 = false): KernelSpec => ({
     label: `linear_fwd_${format}${suffix(f16)}`,
     code: header(f16) + WEIGHT_SNIPPETS[format] + operandWeightFwd + body(f16),
@@ -75,7 +83,7 @@ export const KERNELS = {
   gluFwd: (act: GatedActivation): KernelSpec => ({ label: `glu_fwd_${act}`, code: gluFwd, constants: { ACT: GLU_ACT[act] } }),
   gluBwd: (act: GatedActivation): KernelSpec => ({ label: `glu_bwd_${act}`, code: gluBwd, constants: { ACT: GLU_ACT[act] } }),
   logitSoftcap: simple('logit_softcap', logitSoftcap),
-  dropout: simple('dropout', dropout),
+  dropout: simple('dropout', dropoutMask + dropout),
   attentionFwd: simple('attention_fwd', attentionSoftcap + attentionFwd),
   attentionBwdPrep: simple('attention_bwd_prep', attentionBwdPrep),
   attentionBwdDq: simple('attention_bwd_dq', attentionSoftcap + attentionBwdDq),

@@ -15,6 +15,11 @@ export interface MatmulOptions {
   alpha?: number;
   beta?: number; // C = alpha·A·B + beta·C
   bias?: Binding; // [N]
+  /**
+   * Read one dense operand through inverted dropout (the mask of ops/activation.ts dropout() for the
+   * same seed and stream, element index as there): 'A' un-transposed, or 'B' un-transposed.
+   */
+  dropout?: { operand: 'A' | 'B'; p: number; stream: number; seed: Binding };
 }
 
 function params(M: number, N: number, K: number, lda: number, ldb: number, ldc: number, o: MatmulOptions, w?: GpuWeight): Params {
@@ -22,7 +27,8 @@ function params(M: number, N: number, K: number, lda: number, ldb: number, ldc: 
     .u32(M).u32(N).u32(K)
     .u32(lda).u32(ldb).u32(ldc)
     .f32(o.alpha ?? 1).f32(o.beta ?? 0).u32(o.bias ? 1 : 0)
-    .u32(w?.cols ?? 0).u32(w?.blocksize ?? 64).u32(w?.nestedBlocksize ?? 256).f32(w?.offset ?? 0);
+    .u32(w?.cols ?? 0).u32(w?.blocksize ?? 64).u32(w?.nestedBlocksize ?? 256).f32(w?.offset ?? 0)
+    .f32(o.dropout?.p ?? 0).u32((o.dropout?.stream ?? 0) >>> 0);
 }
 
 const grid = (M: number, N: number): [number, number] => [Math.ceil(N / 64), Math.ceil(M / 64)];
@@ -32,10 +38,14 @@ export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: num
   const lda = o.lda ?? (o.transA ? M : K);
   const ldb = o.ldb ?? (o.transB ? K : N);
   const ldc = o.ldc ?? N;
+  const drop = o.dropout;
+  if (drop && ((drop.operand === 'A' && o.transA) || (drop.operand === 'B' && o.transB))) {
+    throw new Error('matmul: the dropout operand is read un-transposed');
+  }
   rec.dispatch(
-    KERNELS.matmulDense(!!o.transA, !!o.transB, rec.ctx.matmulF16),
+    drop ? KERNELS.matmulDenseDropout(!!o.transA, !!o.transB, drop.operand, rec.ctx.matmulF16) : KERNELS.matmulDense(!!o.transA, !!o.transB, rec.ctx.matmulF16),
     params(M, N, K, lda, ldb, ldc, o),
-    [A, C, o.bias ?? dummyBuffer(rec.ctx), B],
+    drop ? [A, C, o.bias ?? dummyBuffer(rec.ctx), B, drop.seed] : [A, C, o.bias ?? dummyBuffer(rec.ctx), B],
     grid(M, N),
   );
 }
