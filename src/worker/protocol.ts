@@ -49,7 +49,10 @@ export interface DataSummary {
   train: number;
   val: number;
   lineErrors: { line: number; reason: string }[];
-  recordErrors: { index: number; reason: string }[];
+  /** `line`: the file's line the record starts on (absent only for records that came from no file). */
+  recordErrors: { index: number; line?: number; reason: string }[];
+  /** How the file was cut into records, when that is not obvious (plain text), else null. */
+  reading: string | null;
   preview: TokenPreview[];
   meanTokens: number;
   maxTokens: number;
