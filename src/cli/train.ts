@@ -9,6 +9,7 @@ import { openGpu, loadModel, readAdapterDir, freshAdapter, adapterFiles, log, re
 import { claimOutputDir } from './output-dir';
 import { checkAdapterParams, checkGradNorm } from '../engine/divergence';
 import { prepareDataset } from '../data/dataset';
+import { describePlainText } from '../data/dataset-text';
 import type { DatasetFormat } from '../data/records';
 import { DataLoader } from '../data/batch';
 import { createGpuLora, readLoraParams } from '../engine/gpu-lora';
@@ -95,8 +96,8 @@ async function trainInto(
     onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
   });
   for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);
-  for (const e of data.recordErrors) log(`skipped record #${e.index}: ${e.reason}`);
-  log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}`);
+  for (const e of data.recordErrors) log(`skipped ${e.line !== undefined ? `line ${e.line}` : `record #${e.index}`}: ${e.reason}`);
+  log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}${data.syntax === 'text' ? ` (${describePlainText(data.records.length)})` : ''}`);
 
   const loraFlags = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
   const adapter = p['init-adapter']

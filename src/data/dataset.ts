@@ -1,12 +1,12 @@
 // From a dataset file's text to training examples, for the CLI and the app alike: parse (JSON, JSONL,
-// CSV), detect or check the format, keep the first `limit` records, build examples, and report every
-// problem by line (syntax) or record index (content). With onInvalid 'stop' any problem is an error
+// CSV, plain text), detect or check the format, keep the first `limit` records, build examples, and report every
+// problem by the file's line (syntax and content alike). With onInvalid 'stop' any problem is an error
 // listing them; with 'skip' the good records are kept and the problems returned.
 import { QloraError } from '../errors';
 import type { TextTokenizer } from './tokenizer';
 import type { DatasetFormat, RecordError } from './records';
 import { detectFormat, parseDatasetText } from './records';
-import type { DatasetTextError } from './dataset-text';
+import type { DatasetTextError, ParsedDatasetText } from './dataset-text';
 import type { IndexedExample } from './examples';
 import { buildExamples } from './examples';
 
@@ -23,6 +23,8 @@ export interface PreparedDataset {
   examples: IndexedExample[];
   lineErrors: DatasetTextError[];
   recordErrors: RecordError[];
+  /** How the file was read (plain text is cut into documents at blank lines: the page says so). */
+  syntax: ParsedDatasetText['syntax'];
 }
 
 export function prepareDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions = {}): PreparedDataset {
@@ -40,7 +42,7 @@ export function prepareDataset(text: string, fileName: string, tokenizer: TextTo
   }
   if (records.length === 0) throw new QloraError('DATASET_INVALID', `${fileName} holds no records.`);
   const format = opts.format ?? detectFormat(records);
-  const { examples, errors } = buildExamples(records, format, tokenizer, { maxLength: opts.maxLength, onInvalid: stop ? 'throw' : 'skip' });
+  const { examples, errors } = buildExamples(records, format, tokenizer, { maxLength: opts.maxLength, onInvalid: stop ? 'throw' : 'skip', recordLines: parsed.lines });
   if (examples.length === 0) throw new QloraError('DATASET_INVALID', `${fileName}: none of the ${records.length} records can be used as ${format} examples.`, { errors });
-  return { format, records, examples, lineErrors: parsed.errors, recordErrors: errors };
+  return { format, records, examples, lineErrors: parsed.errors, recordErrors: errors, syntax: parsed.syntax };
 }

@@ -39,6 +39,8 @@ export interface BuildExampleOptions {
 export interface BuildExamplesOptions extends BuildExampleOptions {
   /** 'throw' (default): one DATASET_INVALID error listing the bad records; 'skip': drop and return them. */
   onInvalid?: 'throw' | 'skip';
+  /** The file line each record starts on: errors then name lines, as an editor shows them, not indices. */
+  recordLines?: readonly number[];
 }
 
 /** The prompt the model sees at generation time: Alpaca's template without the response. */
@@ -71,7 +73,8 @@ export function buildExamples(
   const errors: RecordError[] = [];
   records.forEach((record, index) => {
     const built = tryBuildExample(record, format, tokenizer, opts);
-    if ('reason' in built) errors.push({ index, reason: built.reason });
+    const line = opts.recordLines?.[index];
+    if ('reason' in built) errors.push(line === undefined ? { index, reason: built.reason } : { index, line, reason: built.reason });
     else examples.push({ recordIndex: index, ...built });
   });
   if (errors.length > 0 && (opts.onInvalid ?? 'throw') === 'throw') {
@@ -83,10 +86,11 @@ export function buildExamples(
 const SHOWN_ERRORS = 5;
 
 function describeBadRecords(errors: RecordError[], total: number, format: DatasetFormat): string {
-  const shown = errors.slice(0, SHOWN_ERRORS).map((e) => `#${e.index}: ${e.reason}`);
+  const byLine = errors.every((e) => e.line !== undefined);
+  const shown = errors.slice(0, SHOWN_ERRORS).map((e) => (byLine ? `line ${e.line}: ${e.reason}` : `#${e.index}: ${e.reason}`));
   const more = errors.length > SHOWN_ERRORS ? `; and ${errors.length - SHOWN_ERRORS} more` : '';
   return (
-    `${errors.length} of ${total} records cannot be used as ${format} training examples (records are numbered from 0) — ` +
+    `${errors.length} of ${total} records cannot be used as ${format} training examples${byLine ? '' : ' (records are numbered from 0)'} — ` +
     `${shown.join('; ')}${more}. Fix or remove these records, or skip them (onInvalid: 'skip').`
   );
 }

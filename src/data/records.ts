@@ -39,6 +39,8 @@ export type DatasetRecord = RecordByFormat[DatasetFormat];
 export interface RecordError {
   /** 0-based position of the record in the dataset. */
   index: number;
+  /** 1-based line of the file the record starts on, when the records came from a file. */
+  line?: number;
   reason: string;
 }
 

@@ -14,6 +14,8 @@ export interface AdapterCardInfo {
   readonly steps?: number;
   readonly dataset?: string;
   readonly finalLoss?: number;
+  /** For a base that is not on the Hub (a URL, local files): where it came from. */
+  readonly baseSource?: string;
 }
 
 const encoder = new TextEncoder();
@@ -57,7 +59,9 @@ merged = model.merge_and_unload()
 merged.save_pretrained("merged-model")
 tokenizer.save_pretrained("merged-model")
 \`\`\`
-${baseModel ? '' : '\nThe base model was not recorded: replace BASE_MODEL_ID with the model this adapter was trained on.\n'}`;
+${baseModel ? '' : info.baseSource
+    ? `\nThe base model is not on the Hub: it came from ${info.baseSource}. Copy that folder (config.json, tokenizer files, *.safetensors) and put its local path in place of BASE_MODEL_ID.\n`
+    : '\nThe base model was not recorded: replace BASE_MODEL_ID with the model this adapter was trained on.\n'}`;
 }
 
 /** adapter_model.safetensors, adapter_config.json and README.md as bytes. */

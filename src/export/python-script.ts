@@ -20,6 +20,11 @@ export interface ExportedRunSettings {
   /** Hub id ("meta-llama/Llama-3.2-1B") or a local path. */
   readonly modelId: string;
   readonly revision?: string | null;
+  /**
+   * For a model that is not on the Hub (a URL, local files): where it came from. MODEL_ID is then a
+   * placeholder path, and the script says to download that folder and put its path there.
+   */
+  readonly modelSource?: string;
   /** The dataset file as the user has it (.json, .jsonl, .csv or .parquet), next to the script. */
   readonly dataFileName: string;
   readonly format: DatasetFormat;
@@ -128,6 +133,10 @@ function header(s: ExportedRunSettings): string {
 
 function settingsBlock(s: ExportedRunSettings): string {
   const lines = [
+    ...(s.modelSource
+      ? [`# The base model is not on the Hub: it came from ${comment(s.modelSource)}.`,
+         '# Copy that folder (config.json, tokenizer files, *.safetensors) here and put its path below.']
+      : []),
     `MODEL_ID = ${str(s.modelId)}`,
     `REVISION = ${s.revision ? str(s.revision) : 'None'}  # a commit hash pins the exact weights`,
     `DATA_FILE = ${str(s.dataFileName)}`,

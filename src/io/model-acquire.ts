@@ -73,6 +73,16 @@ function parseJson(text: string, where: string, code: 'CONFIG_INVALID' | 'TOKENI
   }
 }
 
+function hasChatTemplate(tokenizerConfig: string | null): boolean {
+  if (tokenizerConfig === null) return false;
+  try {
+    const template = (JSON.parse(tokenizerConfig) as { chat_template?: unknown }).chat_template;
+    return typeof template === 'string' || (Array.isArray(template) && template.length > 0);
+  } catch {
+    return false; // readTokenizer reports the malformed file below
+  }
+}
+
 /** Thrown by the sink to stop a transfer and continue it further on (cached bytes ahead). */
 class SkipAhead {
   constructor(readonly offset: number) {}
@@ -134,9 +144,13 @@ export async function acquireModel(location: ModelLocation, opts: AcquireOptions
   report({ phase: 'read tokenizer.json' }, true);
   const textFiles: ModelTextFiles = { 'config.json': configText, 'tokenizer.json': (await files.text('tokenizer.json', true)) as string };
   parseJson(textFiles['tokenizer.json'], `${files.location}tokenizer.json`, 'TOKENIZER_INVALID');
-  for (const name of ['tokenizer_config.json', 'chat_template.jinja'] as const) {
-    const text = await files.text(name, false);
-    if (text !== null) textFiles[name] = text;
+  const tokenizerConfig = await files.text('tokenizer_config.json', false);
+  if (tokenizerConfig !== null) textFiles['tokenizer_config.json'] = tokenizerConfig;
+  // transformers writes chat_template.jinja only when tokenizer_config.json carries no chat_template:
+  // asking for it otherwise is a 404 on every load (and a console error in a browser).
+  if (!hasChatTemplate(tokenizerConfig)) {
+    const jinja = await files.text('chat_template.jinja', false);
+    if (jinja !== null) textFiles['chat_template.jinja'] = jinja;
   }
   // Everything a reload needs is validated before the entry exists: a cache entry whose tokenizer
   // files fail to load would fail on every visit.

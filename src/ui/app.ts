@@ -10,7 +10,8 @@ import type { EngineApi } from '../worker/protocol';
 import { fetchText } from './adapter-files';
 import { fetchDatasetText } from '../io/dataset-source';
 import { errorCode } from './error-view';
-import { DEMO_DATA_PATH, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
+import { isQloraError } from '../errors';
+import { DEMO_DATA_PATH, rememberModel, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
 import type { ModelSource } from './model-source';
 import { RunControl } from './run-control';
 import { ACTIVE, EMPTY_RUN, Store } from './state';
@@ -120,7 +121,10 @@ export class App {
   }
 
   showError(e: unknown, opts: { fatal?: boolean } = {}): void {
-    console.error(e);
+    // The error view tells the person; the console keeps it for a bug report. A QloraError is
+    // handled (it says what to do), so a warning; anything else is a bug, so an error.
+    if (isQloraError(e)) console.warn(`${e.code}: ${e.message}`);
+    else console.error(e);
     // A failure beside a live run (a generation, an export) must not hide that the run goes on.
     const fatal = opts.fatal ?? !this.running();
     this.store.set({ error: e, busy: null, download: null, phase: fatal ? 'error' : this.store.get().phase });
@@ -164,6 +168,7 @@ export class App {
     const model = settingFromSource(source);
     const settings = model === null ? this.store.get().settings : { ...this.store.get().settings, model, revision: source.kind === 'hub' ? source.revision : 'main' };
     this.store.set({ source, settings });
+    rememberModel(source);
   }
 
   setToken(token: string, remember: boolean): void {

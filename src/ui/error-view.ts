@@ -15,7 +15,7 @@ export interface ErrorDescription {
   title: string;
   message: string;
   advice: Child[];
-  /** Dataset rows that could not be used, "line 3" / "record #7" with the reason. */
+  /** Dataset rows that could not be used, "line 3" with the reason. */
   rows: { where: string; reason: string }[];
   actions: { action: ErrorAction; label: string }[];
 }
@@ -112,7 +112,7 @@ function guidance(c: QloraErrorCode): Guidance {
 
 interface RowDetails {
   lineErrors?: { line: number; reason: string }[];
-  errors?: { index: number; reason: string }[];
+  errors?: { index: number; line?: number; reason: string }[];
 }
 
 function rowsOf(details: unknown): ErrorDescription['rows'] {
@@ -120,14 +120,34 @@ function rowsOf(details: unknown): ErrorDescription['rows'] {
   const d = details as RowDetails;
   return [
     ...(Array.isArray(d.lineErrors) ? d.lineErrors.map((r) => ({ where: `line ${r.line}`, reason: r.reason })) : []),
-    ...(Array.isArray(d.errors) ? d.errors.map((r) => ({ where: `record #${r.index}`, reason: r.reason })) : []),
+    ...(Array.isArray(d.errors) ? d.errors.map((r) => ({ where: recordWhere(r), reason: r.reason })) : []),
   ];
+}
+
+function httpStatus(details: unknown): number | null {
+  const status = (details as { status?: unknown } | null | undefined)?.status;
+  return typeof status === 'number' ? status : null;
+}
+
+/** A record's place as the file shows it: its line; the index only for records that came from no file. */
+export function recordWhere(r: { index: number; line?: number }): string {
+  return r.line !== undefined ? `line ${r.line}` : `record #${r.index}`;
+}
+
+/** The dataset rows a DATASET_INVALID error lists (the Data panel shows them beside the file). */
+export function datasetRows(e: unknown): ErrorDescription['rows'] {
+  return isQloraError(e) && e.code === 'DATASET_INVALID' ? rowsOf(e.details) : [];
 }
 
 export function describeError(e: unknown): ErrorDescription {
   if (isQloraError(e)) {
     const g = guidance(e.code);
     const rows = rowsOf(e.details);
+    if (e.code === 'NETWORK' && httpStatus(e.details) === 404) {
+      // A file that is not there does not come by resuming: the address is what to fix.
+      return { code: e.code, title: 'The model or file was not found', message: e.message, rows, actions: [],
+        advice: ['Check the address (a folder with config.json, tokenizer.json and model.safetensors), or the Hub id and revision.', 'Private and gated Hub models answer "not found" without a token that has access.'] };
+    }
     // Skipping only helps when there are rows to skip.
     const actions = e.code === 'DATASET_INVALID' && rows.length === 0 ? [] : g.actions;
     return { code: e.code, title: g.title, message: e.message, advice: g.advice, rows, actions };
@@ -177,7 +197,10 @@ export function renderError(container: HTMLElement, e: unknown, onAction: (a: Er
       h('span', { class: 'error-code' }, d.code),
       h('button', { type: 'button', class: 'ghost', 'aria-label': 'Dismiss the error', dataset: { errorAction: 'dismiss' }, on: { click: () => onAction('dismiss') } }, '✕')),
     h('p', { class: 'error-message' }, d.message),
-    d.rows.length ? rowTable(d.rows) : null,
+    // Dataset rows are listed in the Data panel, beside the file; the banner points there.
+    d.rows.length && d.code === 'DATASET_INVALID'
+      ? h('p', null, h('a', { href: '#data', dataset: { errorLink: 'data' } }, `The ${d.rows.length} row(s) are listed in the Data panel, beside the file.`))
+      : d.rows.length ? rowTable(d.rows) : null,
     h('ul', { class: 'error-advice' }, d.advice.map((a) => h('li', null, a))),
     d.actions.length
       ? h('div', { class: 'actions' }, d.actions.map((a, i) =>

@@ -7,6 +7,7 @@ import { DEFAULT_SETTINGS, settingsFromQuery } from '../engine/run-settings';
 import type { RunSettings } from '../engine/run-settings';
 import { App } from './app';
 import { mountPage } from './page';
+import { rememberedModel } from './model-source';
 
 registerErrorTransfer();
 
@@ -15,6 +16,9 @@ let autostart = false;
 let linkError: unknown = null;
 try {
   ({ settings, autostart } = settingsFromQuery(location.search));
+  // The model chosen on an earlier visit, unless the link names one.
+  const remembered = new URLSearchParams(location.search).has('model') ? null : rememberedModel();
+  if (remembered) settings = { ...settings, ...remembered };
 } catch (e) {
   linkError = e; // a typo in a shared link: say so, and start from the defaults
 }

@@ -69,6 +69,28 @@ export function toChoice(source: ModelSource, token: string): ModelChoice {
   }
 }
 
+const MODEL_KEY = 'qlora.model';
+
+/** The chosen model outlives a reload (a link's own `model` wins); local files cannot be kept. */
+export function rememberModel(source: ModelSource): void {
+  const model = settingFromSource(source);
+  if (model === null) return;
+  try {
+    localStorage.setItem(MODEL_KEY, JSON.stringify({ model, revision: source.kind === 'hub' ? source.revision : 'main' }));
+  } catch {
+    // Storage blocked (private mode): the choice lasts this visit.
+  }
+}
+
+export function rememberedModel(): { model: string; revision: string } | null {
+  try {
+    const v = JSON.parse(localStorage.getItem(MODEL_KEY) ?? 'null') as { model?: unknown; revision?: unknown } | null;
+    return v && typeof v.model === 'string' && typeof v.revision === 'string' ? { model: v.model, revision: v.revision } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Identity of a source for "is this the model already loaded?". */
 export function sourceSignature(source: ModelSource, quant: string): string {
   const what =

@@ -26,7 +26,10 @@ export const DEMO_SETTINGS: Partial<RunSettings> = {
 
 export async function tryDemo(app: App): Promise<void> {
   if (app.running()) return;
-  app.store.set({ source: { kind: 'demo' }, continueFromImported: false, onInvalid: 'stop', error: null });
+  // The button is disabled while the demo loads and trains: focus moves to what it started, not to <body>.
+  document.getElementById('run-title')?.focus();
+  app.setSource({ kind: 'demo' });
+  app.store.set({ continueFromImported: false, onInvalid: 'stop', error: null });
   app.updateSettings({ ...DEFAULT_SETTINGS, ...DEMO_SETTINGS, target: [...DEFAULT_SETTINGS.target] });
   await app.guard(async () => {
     const { text, fileName } = await fetchText(DEMO_DATA_PATH);

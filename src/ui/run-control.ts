@@ -18,6 +18,7 @@ export class RunControl {
 
   private listener(): RunListener {
     return Comlink.proxy({
+      onPhase: (phase: string) => this.app.store.set({ run: { ...this.app.store.get().run, phase } }),
       onStep: (e: StepEvent) => this.onStep(e),
       onState: (st: RunState) => this.onRunState(st),
       onCheckpoint: (step: number) => {
@@ -35,7 +36,7 @@ export class RunControl {
     const last = run.history[run.history.length - 1];
     if (last && last.step === point.step) run.history[run.history.length - 1] = { ...last, ...point };
     else run.history.push(point);
-    this.app.store.set({ run: { ...run, step: e.step, totalSteps, elapsedMs, tokensPerSecond, lastEventAt: performance.now() } });
+    this.app.store.set({ run: { ...run, step: e.step, totalSteps, elapsedMs, tokensPerSecond, lastEventAt: performance.now(), phase: null, firstSessionStep: run.firstSessionStep ?? e.step } });
   }
 
   private onRunState(state: RunState): void {
@@ -147,6 +148,29 @@ export class RunControl {
         const model = await this.app.api.currentModel();
         if (model) this.app.store.set({ model, runModel: null });
       }
+    });
+  }
+
+  /** Opens a stored run without training: its adapter for the exports, the playground and the Learn view. */
+  async openRun(id: string): Promise<void> {
+    if (this.app.running()) return;
+    await this.app.guard(async () => {
+      this.app.beginLoading('Opening the run');
+      await this.app.init();
+      const { record, model, data } = await this.app.api.openRun(id);
+      const settings = { ...DEFAULT_SETTINGS, ...record.settings };
+      this.app.store.set({ settings, source: sourceFromSetting(settings.model, settings.revision) });
+      const view: RunView = {
+        ...EMPTY_RUN, id: record.id, state: record.state === 'created' ? 'stopped' : record.state, step: record.step, totalSteps: record.totalSteps,
+        checkpointStep: record.step, history: [...record.history], elapsedMs: record.history.reduce((t, p) => t + p.ms, 0),
+      };
+      this.app.store.set({
+        run: view, model, modelSig: this.app.modelSignature(), runModel: null, data, dataSig: null, dataInput: null,
+        hasAdapter: true, imported: null, continueFromImported: false,
+      });
+      this.app.endLoading();
+      this.app.scheduleEstimate(0);
+      this.app.notify(`Opened ${record.name} at step ${record.step}: export its adapter, or try it in the playground.`);
     });
   }
 

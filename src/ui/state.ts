@@ -26,6 +26,13 @@ export interface RunView {
   history: HistoryPoint[];
   /** performance.now() of the last step event, so elapsed time can tick between steps. */
   lastEventAt: number;
+  /** What the worker is doing before this session's first step (shaders, upload), or null. */
+  phase: string | null;
+  /**
+   * The first step this session ran (1, or the step after a resumed checkpoint): it includes
+   * compiling the GPU pipelines, so the ETA is estimated from the steps after it.
+   */
+  firstSessionStep: number | null;
 }
 
 export interface AdapterFiles {
@@ -87,6 +94,8 @@ export const EMPTY_RUN: RunView = {
   checkpointStep: 0,
   history: [],
   lastEventAt: 0,
+  phase: null,
+  firstSessionStep: null,
 };
 
 type Listener<T> = (state: T, prev: T) => void;

@@ -3,6 +3,7 @@
 // trained and what is masked). Evaluation prompts and references come from the validation records.
 import type { TextTokenizer } from '../data/tokenizer';
 import { prepareDataset } from '../data/dataset';
+import { describePlainText } from '../data/dataset-text';
 import type { PreparedDataset } from '../data/dataset';
 import type { IndexedExample } from '../data/examples';
 import { formatAlpacaPrompt, IGNORE_INDEX } from '../data/examples';
@@ -45,6 +46,7 @@ export function summarize(d: LoadedData, tokenizer: TextTokenizer): DataSummary 
     val: d.val.length,
     lineErrors: d.prepared.lineErrors,
     recordErrors: d.prepared.recordErrors,
+    reading: d.prepared.syntax === 'text' ? describePlainText(d.prepared.records.length) : null,
     preview: d.prepared.examples.length ? tokenPreview(d.prepared.examples[0], tokenizer) : [],
     meanTokens: lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length),
     maxTokens: lengths.reduce((a, b) => Math.max(a, b), 0), // not Math.max(...): 300k arguments overflow the stack

@@ -30,8 +30,9 @@ import { pythonTrainingScript } from '../export/python-script';
 import { ggufLoraAdapter } from '../export/gguf-adapter';
 import { corpusBleu } from '../eval/bleu';
 import { meanRouge } from '../eval/rouge';
-import { acquireAndLoad, modelFromCache, releaseModel } from './model-loading';
-import type { WorkerModel } from './model-loading';
+import { acquireAndLoad, baseModelRef, modelFromCache, releaseModel } from './model-loading';
+import type { BaseModelRef, WorkerModel } from './model-loading';
+import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
 import { loadData, summarize, promptAndReference } from './data-state';
 import type { LoadedData } from './data-state';
 import { runStore } from './run-store';
@@ -159,13 +160,10 @@ class Engine implements EngineApi {
       record = saved;
       settings = saved.settings;
       checkpoint = (await runStore.checkpoint(resumeRunId)) ?? null;
-      if (!this.model || this.model.cacheKey !== saved.modelKey) {
-        if (this.model) releaseModel(ctx, this.model);
-        this.model = null;
-        this.model = await modelFromCache(ctx, await loadCachedModel(this.store, saved.modelKey), settings.quant, true);
-      }
-      checkMaxLength(this.model, settings);
-      this.data = loadData(savedData.text, savedData.fileName, this.model.tokenizer, settings, savedData.onInvalid);
+      await this.modelOfRun(ctx, saved, listener);
+      checkMaxLength(this.model!, settings);
+      void listener.onPhase('reading the dataset');
+      this.data = loadData(savedData.text, savedData.fileName, this.model!.tokenizer, settings, savedData.onInvalid);
       initAdapter = savedData.initAdapter;
     } else {
       const m = this.requireModel();
@@ -187,6 +185,7 @@ class Engine implements EngineApi {
     }
     const m = this.requireModel();
     const data = this.data!;
+    void listener.onPhase('preparing the adapter and optimizer on the GPU');
     let layout: LoraLayout;
     let params: Float32Array;
     if (initAdapter) {
@@ -236,7 +235,46 @@ class Engine implements EngineApi {
       throw e;
     });
     this.runDone.catch(() => undefined); // observed through waitForRun()
+    // The GPU pipelines are compiled when first used: the first step is the slow one.
+    void listener.onPhase(checkpoint ? `compiling GPU shaders and running step ${checkpoint.step + 1}` : 'compiling GPU shaders and running the first step');
     return rec;
+  }
+
+  /** The model a stored run was trained on, from the cache (uploaded again unless it is the one held). */
+  private async modelOfRun(ctx: GpuContext, saved: RunRecord, listener?: RunListener): Promise<void> {
+    if (this.model && this.model.cacheKey === saved.modelKey) return;
+    if (this.model) releaseModel(ctx, this.model);
+    this.model = null;
+    void listener?.onPhase('uploading the model to the GPU');
+    this.model = await modelFromCache(ctx, await loadCachedModel(this.store, saved.modelKey), saved.settings.quant, true);
+  }
+
+  async openRun(id: string): Promise<{ record: RunRecord; model: ModelSummary; data: DataSummary | null }> {
+    const ctx = this.gpu();
+    if (this.run && (this.run.runState === 'training' || this.run.runState === 'paused')) throw new QloraError('ARGUMENT_INVALID', 'Stop the running fine-tune before opening another run.');
+    const saved = await runStore.record(id);
+    const checkpoint = await runStore.checkpoint(id);
+    if (!saved) throw new QloraError('STORAGE', `Run ${id} is no longer in browser storage.`);
+    if (!checkpoint) throw new QloraError('STORAGE', `Run "${saved.name}" saved no checkpoint (it stopped before its first one), so it has no adapter to open. Start it again.`);
+    this.dropRun();
+    await this.modelOfRun(ctx, saved);
+    const m = this.requireModel();
+    // The settings stored with the run are the adapter's own (an initial adapter's overwrite them at start).
+    const layout = loraLayout(m.config, loraSettingsOf(saved.settings));
+    if (this.imported) destroyGpuLora(ctx, this.imported.lora);
+    this.imported = { layout, lora: createGpuLora(ctx, layout, checkpoint.params) };
+    this.runRecord = { ...saved, step: checkpoint.step };
+    // The dataset comes back too: the script names its format, evaluation scores its validation split.
+    const savedData = await runStore.data(id);
+    this.data = null;
+    if (savedData) {
+      try {
+        this.data = loadData(savedData.text, savedData.fileName, m.tokenizer, saved.settings, savedData.onInvalid);
+      } catch {
+        this.data = null; // the adapter opens without it
+      }
+    }
+    return { record: this.runRecord, model: m.summary, data: this.data ? summarize(this.data, m.tokenizer) : null };
   }
 
   async pause(): Promise<void> {
@@ -337,16 +375,17 @@ class Engine implements EngineApi {
     return { layout: a.layout, params: await readLoraParams(this.gpu(), a.lora) };
   }
 
-  private baseModelName(): string | null {
-    const key = this.model?.summary.name ?? null;
-    return key;
+  /** PEFT's base_model_name_or_path: a Hub id from_pretrained loads, else null (the card says where it came from). */
+  private baseModel(): BaseModelRef | null {
+    return this.model ? baseModelRef(this.model) : null;
   }
 
   async exportAdapter(): Promise<{ zip: Uint8Array; files: Record<string, Uint8Array> }> {
     const { layout, params } = await this.adapterParams();
-    const info = { quant: this.model?.quant, steps: this.run?.step, dataset: this.data?.fileName };
-    const zip = adapterZip(layout, params, this.baseModelName(), info);
-    const files = adapterFiles(layout, params, this.baseModelName(), info);
+    const base = this.baseModel();
+    const info = { quant: this.model?.quant, steps: this.run?.step ?? this.runRecord?.step, dataset: this.data?.fileName, baseSource: base?.source ?? undefined };
+    const zip = adapterZip(layout, params, base?.hubId ?? null, info);
+    const files = adapterFiles(layout, params, base?.hubId ?? null, info);
     return Comlink.transfer({ zip, files }, [zip.buffer as ArrayBuffer]);
   }
 
@@ -354,7 +393,7 @@ class Engine implements EngineApi {
     const m = this.requireModel();
     const { layout, params } = await this.adapterParams();
     const cached = await loadCachedModel(this.store, m.cacheKey);
-    const files = [...mergedModelFiles({
+    const shards = [...mergedModelFiles({
       config: cached.config,
       configJson: JSON.parse(cached.files['config.json']),
       weights: cached.weights,
@@ -363,16 +402,22 @@ class Engine implements EngineApi {
       tokenizerFiles: Object.fromEntries(Object.entries(cached.files).filter(([k, v]) => k !== 'config.json' && v !== undefined)) as Record<string, string>,
       dtype,
     })];
-    return Comlink.transfer(files.map((f) => ({ name: f.name, bytes: f.bytes })), files.map((f) => f.bytes.buffer as ArrayBuffer));
+    // One download, a folder from_pretrained loads once unzipped; past zip's 4 GiB (no ZIP64), the files one by one.
+    const folder = `${baseModelRef(m).stem}-merged`;
+    const total = shards.reduce((n, f) => n + f.bytes.byteLength, 0);
+    const files = total < ZIP_MAX_BYTES
+      ? [{ name: `${folder}.zip`, bytes: makeZip(shards.map((f) => ({ name: `${folder}/${f.name}`, bytes: f.bytes }))) }]
+      : shards.map((f) => ({ name: f.name, bytes: f.bytes }));
+    return Comlink.transfer(files, files.map((f) => f.bytes.buffer as ArrayBuffer));
   }
 
   async exportGguf(): Promise<{ name: string; bytes: Uint8Array }> {
     const m = this.requireModel();
     const { layout, params } = await this.adapterParams();
-    const base = this.baseModelName();
-    const bytes = ggufLoraAdapter({ layout, params, config: m.config, name: base ?? 'adapter' });
+    const base = baseModelRef(m);
+    const bytes = ggufLoraAdapter({ layout, params, config: m.config, name: base.hubId ?? m.summary.name });
     // "<base>-lora-f32.gguf", the name convert_lora_to_gguf.py's naming convention gives an adapter.
-    const stem = (base ?? '').replace(/\/+$/, '').split('/').pop()!.replace(/[^A-Za-z0-9._-]+/g, '-') || 'adapter';
+    const stem = base.stem;
     return Comlink.transfer({ name: `${stem}-lora-f32.gguf`, bytes }, [bytes.buffer as ArrayBuffer]);
   }
 
@@ -380,8 +425,9 @@ class Engine implements EngineApi {
     const s = this.runRecord?.settings;
     const m = this.requireModel();
     if (!s) throw new QloraError('ARGUMENT_INVALID', 'Start a fine-tune first: the script reproduces its settings.');
+    const base = baseModelRef(m);
     return pythonTrainingScript({
-      modelId: m.summary.name, revision: s.revision, dataFileName, format: this.data?.prepared.format ?? 'alpaca', maxLength: s.maxLength,
+      modelId: base.hubId ?? 'path/to/base-model', revision: base.hubId ? base.revision : null, ...(base.source ? { modelSource: base.source } : {}), dataFileName, format: this.data?.prepared.format ?? 'alpaca', maxLength: s.maxLength,
       batchSize: s.batchSize, gradAccum: s.gradAccum, ...(s.steps !== null ? { steps: s.steps } : { epochs: s.epochs }),
       lr: s.lr, scheduler: s.scheduler, warmupSteps: s.warmup, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
       lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit,

@@ -23,7 +23,31 @@ export interface WorkerModel {
   tokenizer: TextTokenizer;
   weights: GpuModelWeights;
   cacheKey: string;
+  /** Where the model came from (hf:id@revision, url:…, local:…, demo:…): what an export names as its base. */
+  sourceId: string;
   quant: BaseQuant;
+}
+
+/** The base model as an export names it: a Hub id transformers can load, or where it came from. */
+export interface BaseModelRef {
+  /** The Hub id, for from_pretrained; null when the model is not on the Hub. */
+  hubId: string | null;
+  revision: string | null;
+  /** For a model that is not on the Hub: where it came from, in words. */
+  source: string | null;
+  /** A short name for file names. */
+  stem: string;
+}
+
+export function baseModelRef(m: WorkerModel): BaseModelRef {
+  const hub = /^hf:(.+)@([^@]+)$/.exec(m.sourceId);
+  const stem = (hub ? hub[1] : m.summary.name).replace(/\/+$/, '').split('/').pop()!.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
+  if (hub) return { hubId: hub[1], revision: hub[2] === 'main' ? null : hub[2], source: null, stem };
+  const url = /^(?:url|demo):/.test(m.sourceId) ? m.summary.name : null;
+  const source = m.sourceId.startsWith('demo:') ? "this app's demo model (public/demo/tiny-llama/ in its repository)"
+    : m.sourceId.startsWith('url:') ? url ?? m.sourceId.slice(4)
+    : `the local model folder "${m.summary.name}"`;
+  return { hubId: null, revision: null, source, stem };
 }
 
 export function locationOf(choice: ModelChoice): ModelLocation {
@@ -64,6 +88,7 @@ export async function modelFromCache(ctx: GpuContext, cached: CachedModel, quant
     tokenizer,
     weights,
     cacheKey: cached.key,
+    sourceId: cached.info.sourceId,
     quant,
   };
 }

@@ -49,7 +49,10 @@ export interface DataSummary {
   train: number;
   val: number;
   lineErrors: { line: number; reason: string }[];
-  recordErrors: { index: number; reason: string }[];
+  /** `line`: the file's line the record starts on (absent only for records that came from no file). */
+  recordErrors: { index: number; line?: number; reason: string }[];
+  /** How the file was cut into records, when that is not obvious (plain text), else null. */
+  reading: string | null;
   preview: TokenPreview[];
   meanTokens: number;
   maxTokens: number;
@@ -69,6 +72,8 @@ export interface StepEvent extends HistoryPoint {
 }
 
 export interface RunListener {
+  /** What the run is doing before its first step, for people ("compiling GPU shaders…"). */
+  onPhase(phase: string): void;
   onStep(e: StepEvent): void;
   onState(s: RunState): void;
   onCheckpoint(step: number): void;
@@ -132,6 +137,11 @@ export interface EngineApi {
   estimateMemory(settings: RunSettings): Promise<MemoryReport>;
   /** Starts (or resumes, with runId) a run; resolves when it has started. */
   startRun(settings: RunSettings, listener: RunListener, initAdapter: { config: string; weights: Uint8Array } | null, resumeRunId?: string): Promise<RunRecord>;
+  /**
+   * Opens a stored run (done, stopped, early-stopped…) without training: its model and its adapter at
+   * the last checkpoint, so it can be exported, tried in the playground or continued from.
+   */
+  openRun(id: string): Promise<{ record: RunRecord; model: ModelSummary; data: DataSummary | null }>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;

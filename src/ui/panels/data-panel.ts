@@ -4,7 +4,8 @@
 import { SETTING_HELP } from '../../engine/run-settings';
 import { h, fill, uid } from '../dom';
 import { formatInt } from '../format';
-import { rowTable } from '../error-view';
+import { datasetRows, describeError, recordWhere, rowTable } from '../error-view';
+import { onErrorAction } from '../page-actions';
 import { settingField } from '../fields';
 import type { App } from '../app';
 import { isParquetName, parquetToJsonLines } from '../../data/parquet';
@@ -38,7 +39,7 @@ function preview(tokens: TokenPreview[]): HTMLElement {
 function summaryView(d: DataSummary): HTMLElement {
   const skipped = [
     ...d.lineErrors.map((e) => ({ where: `line ${e.line}`, reason: e.reason })),
-    ...d.recordErrors.map((e) => ({ where: `record #${e.index}`, reason: e.reason })),
+    ...d.recordErrors.map((e) => ({ where: recordWhere(e), reason: e.reason })),
   ];
   return h('div', { class: 'data-summary' },
     h('div', { class: 'metrics' },
@@ -47,6 +48,7 @@ function summaryView(d: DataSummary): HTMLElement {
       metric('Records', formatInt(d.records)),
       metric('Train / validation', `${formatInt(d.train)} / ${formatInt(d.val)}`),
       metric('Tokens per example', `${formatInt(d.meanTokens)} mean, ${formatInt(d.maxTokens)} max`)),
+    d.reading ? h('p', { class: 'help', dataset: { reading: d.format } }, `Read as ${d.reading}.`) : null,
     skipped.length
       ? h('div', { class: 'callout warn' }, h('p', null, h('b', null, `${skipped.length} row(s) skipped`), ' — they are not trained on:'), rowTable(skipped))
       : null,
@@ -84,6 +86,19 @@ export function dataPanel(app: App): HTMLElement {
 
   const status = h('p', { class: 'data-status', 'aria-live': 'polite' });
   const summary = h('div');
+  // A dataset that cannot be used is reported here, beside the file, as well as in the page's banner.
+  const problem = h('div', { class: 'data-problem', role: 'alert', hidden: true });
+  store.watch((s) => s.error, (e) => {
+    const d = describeError(e);
+    const rows = datasetRows(e);
+    problem.hidden = d.code !== 'DATASET_INVALID';
+    if (problem.hidden) return fill(problem);
+    fill(problem, h('div', { class: 'callout error' },
+      h('p', null, h('b', null, `${store.get().dataInput?.fileName ?? 'The dataset'}: `), d.message),
+      rows.length ? rowTable(rows) : null,
+      rows.length ? h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'primary', dataset: { action: 'skip-bad-rows' }, on: { click: () => void onErrorAction(app, 'skip-bad-rows') } }, 'Skip these rows, train on the rest')) : null));
+  });
 
   store.subscribe((s) => {
     const locked = app.settingsLocked();
@@ -100,10 +115,11 @@ export function dataPanel(app: App): HTMLElement {
   });
 
   return panel('data', '2 · Data',
-    'Instruction pairs (Alpaca), chat messages, prompt / completion, or plain text — as JSON, JSON Lines, CSV or Parquet, or a Hub dataset.',
+    'Instruction pairs (Alpaca), chat messages, prompt / completion, or plain text — as JSON, JSON Lines, CSV, Parquet or a .txt file (one document per blank-line-separated block), or a Hub dataset.',
     h('div', { class: 'grid-2' },
       h('div', { class: 'field' }, h('label', { for: fileId }, 'Upload a file'), fileInput),
       h('div', { class: 'field' }, h('label', { for: urlId }, 'Or a URL or Hub dataset'), h('div', { class: 'inline' }, urlInput, useUrl), h('small', { class: 'help' }, SETTING_HELP.data))),
+    problem,
     h('div', { class: 'field' }, h('label', { for: pasteId }, 'Or paste records'), paste, h('div', { class: 'actions' }, usePaste, useDemo)),
     h('div', { class: 'grid-2' },
       settingField(app, {
@@ -113,7 +129,7 @@ export function dataPanel(app: App): HTMLElement {
         options: [{ value: 'auto', label: 'Detect' }, ...Object.entries(FORMAT_NAMES).map(([value, label]) => ({ value, label }))],
       }),
       h('div', { class: 'field' }, h('label', { for: invalidId }, 'Malformed rows'), onInvalid,
-        h('small', { class: 'help' }, 'Rows that cannot be read or used are listed by line or record number.')),
+        h('small', { class: 'help' }, "Rows that cannot be read or used are listed by the file's line number.")),
       settingField(app, { key: 'valSplit', label: 'Validation split', kind: 'number', min: 0, max: 0.5, step: 0.05 }),
       settingField(app, { key: 'maxLength', label: 'Max length (tokens)', kind: 'int', min: 8, step: 8 }),
       settingField(app, { key: 'limit', label: 'Use only the first N records', kind: 'optional-int', min: 1, placeholder: 'all' }),

@@ -97,7 +97,7 @@ export function exportPanel(app: App): HTMLElement {
   store.subscribe(render);
 
   return panel('export', '6 · Export',
-    'The adapter loads in Python with PeftModel.from_pretrained(base, "adapter/") — as if PEFT had trained it.',
+    'The adapter loads in Python with PeftModel.from_pretrained(base, "adapter/") — as if PEFT had trained it. For a Hub model the adapter and the script name its Hub id; for a URL or local model they say where the base came from and leave its path to fill in.',
     h('h3', null, 'Adapter'),
     h('div', { class: 'actions' }, zipBtn, filesBtn),
     h('p', { class: 'help' }, 'adapter_config.json and adapter_model.safetensors, the files PEFT reads and writes.'),
@@ -106,7 +106,7 @@ export function exportPanel(app: App): HTMLElement {
     h('p', { class: 'help' }, 'A GGUF LoRA adapter (f32), as llama.cpp\'s convert_lora_to_gguf.py writes it: load it next to a GGUF of the same base model with llama-cli --lora FILE, or ADAPTER ./FILE in an Ollama Modelfile.'),
     h('h3', null, 'Merged model'),
     h('div', { class: 'actions' }, h('label', { for: dtypeId }, 'Precision'), dtype, mergedBtn),
-    h('p', { class: 'help' }, 'The base weights with the adapter folded in (W + scale·B·A), as safetensors shards for transformers.'),
+    h('p', { class: 'help' }, 'The base weights with the adapter folded in (W + scale·B·A), with its config and tokenizer, as one zip: unzip it and AutoModelForCausalLM.from_pretrained("the-folder") loads it (above 4 GiB the files come one by one).'),
     mergedList,
     h('h3', null, 'Python'),
     h('div', { class: 'actions' }, scriptBtn),

@@ -1,12 +1,14 @@
 // Run panel: Start / Pause / Resume / Stop, progress with elapsed time, ETA and tokens per second,
-// the chart of training loss, validation loss and learning rate, and the runs stored from earlier
-// sessions that can resume from their last checkpoint (nothing trained is lost to a reload).
+// what happens before the first step, the chart of training loss, validation loss and learning rate,
+// and every run stored from earlier sessions: resumed from its last checkpoint, opened (its adapter
+// exported or tried), or compared with others (nothing trained is lost to a reload).
 import { h, fill } from '../dom';
 import { formatDate, formatDuration, formatInt, formatLoss, formatLr } from '../format';
 import { LineChart } from '../chart';
 import type { App } from '../app';
 import type { AppState, RunView } from '../state';
 import { metric, panel } from './panel';
+import { runComparison } from '../run-compare';
 
 const STATE_TEXT: Record<string, string> = {
   training: 'Training',
@@ -22,17 +24,22 @@ function elapsedMs(run: RunView): number {
   return run.state === 'training' && run.lastEventAt ? run.elapsedMs + (performance.now() - run.lastEventAt) : run.elapsedMs;
 }
 
-function etaSeconds(run: RunView): number | null {
+/**
+ * From the recent pace of the steps after this session's first: that one compiles the GPU pipelines
+ * and can take as long as ten later ones, so an ETA from it alone is wildly off. Null until known.
+ */
+export function etaSeconds(run: RunView): number | null {
   const remaining = run.totalSteps - run.step;
   if (run.step === 0 || remaining <= 0) return remaining <= 0 && run.step > 0 ? 0 : null;
-  // The recent pace, not the average since the start: the first steps include compilation.
-  const recent = run.history.slice(-20).map((p) => p.ms).filter((ms) => ms > 0);
-  const msPerStep = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : run.elapsedMs / run.step;
+  const warm = run.history.filter((p) => p.step > (run.firstSessionStep ?? 0) && p.ms > 0).slice(-20);
+  if (warm.length === 0) return null;
+  const msPerStep = warm.reduce((a, p) => a + p.ms, 0) / warm.length;
   return (msPerStep * remaining) / 1000;
 }
 
 function statusText(s: AppState): string {
-  if (s.phase === 'loading') return `${s.busy ?? 'Loading'}…`;
+  if (s.phase === 'loading') return `${s.busy ?? 'Loading'}${s.download ? `: ${s.download.phase}` : ''}…`;
+  if (s.run.state === 'training' && s.run.phase) return `Step ${s.run.step + 1} is coming: ${s.run.phase}…`;
   if (s.phase === 'error') return 'Stopped by an error (see above).';
   if (s.run.state) return STATE_TEXT[s.run.state] ?? s.run.state;
   return 'Ready. Start trains with the settings on the left; "Try the demo" needs nothing else.';
@@ -67,7 +74,8 @@ export function runPanel(app: App): HTMLElement {
     const eta = run.state === 'training' || run.state === 'paused' ? etaSeconds(run) : run.step > 0 ? 0 : null;
     fill(metrics,
       metric('Elapsed', run.state || run.step ? formatDuration(elapsedMs(run) / 1000) : '—'),
-      metric('ETA', run.state === 'paused' ? `${formatDuration(eta)} (paused)` : formatDuration(eta)),
+      metric('ETA', run.state === 'paused' ? `${formatDuration(eta)} (paused)`
+        : run.state === 'training' && eta === null ? 'estimating (from the second step on)' : formatDuration(eta), { eta: '' }),
       metric('Tokens / s', run.tokensPerSecond ? formatInt(run.tokensPerSecond) : '—'),
       metric('Loss', formatLoss(last?.loss)),
       metric('Validation loss', lastVal === undefined ? '—' : `${formatLoss(lastVal)}${bestVal !== undefined && bestVal < lastVal ? ` (best ${formatLoss(bestVal)})` : ''}`),
@@ -75,6 +83,7 @@ export function runPanel(app: App): HTMLElement {
       metric('Last checkpoint', run.checkpointStep ? `step ${run.checkpointStep}` : '—'));
   };
 
+  const compared = new Set<string>();
   store.subscribe((s, prev) => {
     const run = s.run;
     const active = app.running();
@@ -95,17 +104,39 @@ export function runPanel(app: App): HTMLElement {
       chart.set('val', run.history.filter((p) => p.valLoss !== undefined).map((p) => ({ x: p.step, y: p.valLoss! })));
       chart.set('lr', run.history.map((p) => ({ x: p.step, y: p.lr })));
     }
-    if (s.runs !== prev.runs || run.state !== prev.run.state || s.phase !== prev.phase || s === prev) {
-      const open = s.runs.filter((r) => r.state !== 'done' && r.state !== 'early-stopped' && !(active && r.id === run.id));
-      fill(resumable, open.length
-        ? [h('h3', null, 'Unfinished runs'),
-           h('ul', { class: 'run-list' }, open.map((r) =>
-             h('li', null,
-               h('div', null, h('b', null, r.name), h('span', { class: 'muted' }, ` · ${STATE_TEXT[r.state] ?? r.state} at step ${r.step} / ${r.totalSteps} · ${formatDate(r.updated)}`)),
-               h('button', { type: 'button', dataset: { action: 'resume-run', runId: r.id }, disabled: active || s.phase === 'loading', on: { click: () => void app.runs.resumeRun(r.id) } }, 'Resume'))))]
-        : null);
-    }
+    if (s.runs !== prev.runs || run.state !== prev.run.state || run.id !== prev.run.id || s.phase !== prev.phase || s === prev) renderStored(s);
   });
+
+  // Every stored run stays reachable: resume an unfinished one, open any to export or try its adapter,
+  // tick several to compare them.
+  function renderStored(s: AppState): void {
+    const active = app.running();
+    const busy = active || s.phase === 'loading';
+    const stored = s.runs.filter((r) => !(active && r.id === s.run.id));
+    for (const id of [...compared]) if (!stored.some((r) => r.id === id)) compared.delete(id);
+    const chosen = stored.filter((r) => compared.has(r.id));
+    fill(resumable, stored.length
+      ? [h('h3', null, 'Stored runs'),
+         h('p', { class: 'help' }, 'Kept in this browser with their last checkpoint. Open a run to export its adapter or try it in the playground; tick two or more to compare them.'),
+         h('ul', { class: 'run-list' }, stored.map((r) => {
+           const unfinished = r.state !== 'done' && r.state !== 'early-stopped';
+           const box = h('input', { type: 'checkbox', checked: compared.has(r.id), dataset: { action: 'compare-run', runId: r.id }, 'aria-label': `Compare ${r.name}` });
+           box.addEventListener('change', () => {
+             if (box.checked) compared.add(r.id);
+             else compared.delete(r.id);
+             renderStored(store.get());
+           });
+           return h('li', { dataset: { runId: r.id } },
+             h('div', null, h('b', null, r.name), h('span', { class: 'muted' }, ` · ${STATE_TEXT[r.state] ?? r.state} at step ${r.step} / ${r.totalSteps} · ${formatDate(r.updated)}`),
+               r.id === s.run.id ? h('span', { class: 'badge ok' }, 'open') : null),
+             h('div', { class: 'actions' },
+               unfinished ? h('button', { type: 'button', dataset: { action: 'resume-run', runId: r.id }, disabled: busy, on: { click: () => void app.runs.resumeRun(r.id) } }, 'Resume') : null,
+               h('button', { type: 'button', dataset: { action: 'open-run', runId: r.id }, disabled: busy || r.id === s.run.id, on: { click: () => void app.runs.openRun(r.id) } }, 'Open'),
+               h('label', { class: 'check' }, box, ' Compare')));
+         })),
+         chosen.length >= 2 ? runComparison(chosen) : null]
+      : null);
+  }
   // The clock and ETA move between steps.
   setInterval(() => {
     if (store.get().run.state === 'training') renderMetrics(store.get());

@@ -16,6 +16,19 @@ interface Listing {
   persisted: boolean;
 }
 
+/** The confirmation says exactly what is deleted and what is not coming back. */
+export function whatGoes(it: StoredItem): string {
+  const size = formatBytes(it.bytes);
+  switch (it.kind) {
+    case 'run':
+      return `Delete the run "${it.name}" (${it.detail ?? ''}, ${size})?\n\nIts checkpoint — the trained adapter and the optimizer state — its loss history and its stored copy of the dataset are removed from this browser. Export the adapter first to keep it. The cached model stays.`;
+    case 'model':
+      return `Delete the cached model "${it.name}" (${size})?\n\nIts quantized weights are removed from this browser; the next load downloads it again. Stored runs on it stay, but cannot be opened or resumed until it is loaded again.`;
+    default:
+      return `Delete ${KIND_NAME[it.kind] ?? it.kind} "${it.name}" (${size}) from this browser?`;
+  }
+}
+
 export function storagePanel(app: App): HTMLElement {
   const store = app.store;
   const usage = h('div', { class: 'usage' });
@@ -68,6 +81,7 @@ export function storagePanel(app: App): HTMLElement {
   };
 
   const remove = async (it: StoredItem) => {
+    if (!confirm(whatGoes(it))) return;
     await app.guard(async () => {
       await app.api.deleteStored(it.kind, it.key);
       app.notify(`Deleted ${it.name}.`);
