@@ -1,9 +1,18 @@
 // attention_bwd_dkv: for key/value row j of KV head hk, summing over the query heads of its group and
 // the queries t ≥ j that see it (training: pos0 = 0):
 //   dV[j] = Σ_h Σ_t P_tj dO_t,   dK[j] = scale * Σ_h Σ_t P_tj (dO_t·v_j - Dsum_t) q_t
+// Key-tiled: a workgroup owns 16 keys of one (b, hk) and walks the query rows that see them in tiles
+// of 32, the rows being the (t, g) pairs of the group (row = t * group + g, t-major, as in
+// attention_fwd.wgsl), so the sum over the group's heads is a sum over rows and needs no atomics.
+// window > 0: only queries t < j + window see key j, so the walk stops at the last key's window end;
+// softcap as in attention_bwd_dq.wgsl.
 // Bindings: 0 params, 1 q, 2 k, 3 v, 4 dO, 5 lse [B,H,T], 6 Dsum [B,H,T], 7 dk f32 [B*T, Hkv*d], 8 dv f32 [B*T, Hkv*d].
-// window > 0: only queries t < j + window see key j; softcap as in attention_bwd_dq.wgsl.
-// Dispatch: B*Hkv*T workgroups of 64 (2D grid when large); thread i scores query t0+i of each chunk.
+// Dispatch: B * Hkv * ceil(T / 16) workgroups of 256 (2D grid when large). Per query tile, thread
+//   (kr, lane) = (li / 16, li % 16) computes dP = dO·v and S = q·k for key kr and rows lane, lane + 16
+//   (V then K chunks in kt, dO then Q chunks in qt), writes dS to st and accumulates dK from the
+//   Q chunks (the last one still in qt), then writes P to st and accumulates dV from the dO chunks;
+//   it owns dims lane + 16m of each 64-wide head_dim chunk of key kr.
+//   Workgroup memory: kt 16×65 + qt 32×65 + st 16×33 f32 = 14,592 bytes for every head_dim ≤ 256.
 // Numerics: f32. Checked by test/attention.test.ts (src/ref/attention.ts).
 struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, window: u32, softcap: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -16,71 +25,153 @@ struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, window: u3
 @group(0) @binding(7) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dv: array<f32>;
 
-var<workgroup> ks: array<f32, 256>;
-var<workgroup> vs: array<f32, 256>;
-var<workgroup> pss: array<f32, 64>;
-var<workgroup> dss: array<f32, 64>;
+override DCH: u32 = 4u; // head_dim chunks of 64: ceil(d / 64)
+const BKEY = 16u; // keys per workgroup
+const BROW = 32u; // query rows per tile
+const DC = 64u; // head_dim chunk
+const AS = 65u; // padded row stride of kt / qt
+const SS = 33u; // padded row stride of st
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let idx = wid.x + wid.y * nwg.x; // (b, hk, j), j fastest
-  if (idx >= params.B * params.Hkv * params.T) { return; }
+var<workgroup> kt: array<f32, 1040>; // [BKEY][AS]: a head_dim chunk of the keys' V, then of their K
+var<workgroup> qt: array<f32, 2080>; // [BROW][AS]: a head_dim chunk of the row tile's dO or Q
+var<workgroup> st: array<f32, 528>; // [BKEY][SS]: dS, then P
+
+/** Head_dim chunk c of keys j0 ..< min(j0 + BKEY, T) of x (k or v) into kt. */
+fn loadKeys(li: u32, c: u32, j0: u32, kvBase: u32, useK: bool) {
   let d = params.d;
-  let j = idx % params.T;
-  let hk = (idx / params.T) % params.Hkv;
-  let b = idx / (params.T * params.Hkv);
+  for (var e = li; e < BKEY * DC; e += 256u) {
+    let j = j0 + e / DC;
+    let i = c * DC + e % DC;
+    var x = 0.0;
+    if (j < params.T && i < d) {
+      let at = kvBase + j * params.Hkv * d + i;
+      if (useK) { x = k[at]; } else { x = v[at]; }
+    }
+    kt[(e / DC) * AS + e % DC] = x;
+  }
+}
+
+/** Head_dim chunk c of rows r0 ..< min(r0 + BROW, rEnd) of x (q or dO) into qt. */
+fn loadRows(li: u32, c: u32, r0: u32, rEnd: u32, group: u32, b: u32, hk: u32, useQ: bool) {
+  let d = params.d;
+  for (var e = li; e < BROW * DC; e += 256u) {
+    let rr = r0 + e / DC;
+    let i = c * DC + e % DC;
+    var x = 0.0;
+    if (rr < rEnd && i < d) {
+      let at = (b * params.T + rr / group) * params.H * d + (hk * group + rr % group) * d + i;
+      if (useQ) { x = q[at]; } else { x = dO[at]; }
+    }
+    qt[(e / DC) * AS + e % DC] = x;
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let T = params.T;
   let group = params.H / params.Hkv;
-  let kvStride = params.Hkv * d;
-  let kvBase = (b * params.T + j) * kvStride + hk * d;
-  for (var i = li; i < d; i += 64u) { ks[i] = k[kvBase + i]; vs[i] = v[kvBase + i]; }
-  workgroupBarrier();
-  var accK = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  var accV = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  let qStride = params.H * d;
-  var tEnd = params.T; // queries j ..< tEnd see key j
-  if (params.window > 0u) { tEnd = min(params.T, j + params.window); }
-  for (var g = 0u; g < group; g++) {
-    let h = hk * group + g;
-    let rowBase = (b * params.H + h) * params.T;
-    for (var t0 = j; t0 < tEnd; t0 += 64u) {
-      let t = t0 + li;
-      var p = 0.0;
-      var ds = 0.0;
-      if (t < tEnd) {
-        let qb = (b * params.T + t) * qStride + h * d;
-        var s = 0.0;
-        var dp = 0.0;
-        for (var i = 0u; i < d; i++) { s = s + q[qb + i] * ks[i]; dp = dp + dO[qb + i] * vs[i]; }
-        let sc = softcapScore(s * params.scale, params.softcap); // (score, d score / d raw)
-        p = exp(sc.x - lse[rowBase + t]);
-        ds = p * (dp - Dsum[rowBase + t]) * sc.y;
-      }
-      pss[li] = p;
-      dss[li] = ds;
+  let nTiles = (T + BKEY - 1u) / BKEY;
+  let idx = wid.x + wid.y * nwg.x; // (b, hk, key tile), key tile fastest
+  if (idx >= params.B * params.Hkv * nTiles) { return; }
+  let tile = idx % nTiles;
+  let hk = (idx / nTiles) % params.Hkv;
+  let b = idx / (nTiles * params.Hkv);
+  let d = params.d;
+  let kvBase = b * T * params.Hkv * d + hk * d;
+  let j0 = tile * BKEY;
+  var tEnd = T; // queries j0 ..< tEnd see some key of the tile
+  if (params.window > 0u) { tEnd = min(T, min(j0 + BKEY, T) - 1u + params.window); }
+  let rBegin = j0 * group;
+  let rEnd = tEnd * group;
+
+  let kr = li / 16u;
+  let lane = li % 16u;
+  let j = j0 + kr;
+  let keyOk = j < T;
+
+  var accK: array<f32, 16>; // [chunk][m]: dim c * 64 + lane + 16m of key kr
+  var accV: array<f32, 16>;
+  for (var i = 0u; i < 16u; i++) { accK[i] = 0.0; accV[i] = 0.0; }
+  for (var r0 = rBegin; r0 < rEnd; r0 += BROW) {
+    var dp = array<f32, 2>(0.0, 0.0);
+    for (var c = 0u; c < DCH; c++) {
       workgroupBarrier();
-      let nt = min(64u, tEnd - t0);
-      for (var r = 0u; r < 4u; r++) {
-        let i = li + r * 64u;
-        if (i < d) {
-          var ak = accK[r];
-          var av = accV[r];
-          for (var tt = 0u; tt < nt; tt++) {
-            let qb = (b * params.T + t0 + tt) * qStride + h * d;
-            ak = ak + dss[tt] * q[qb + i];
-            av = av + pss[tt] * dO[qb + i];
-          }
-          accK[r] = ak;
-          accV[r] = av;
+      loadKeys(li, c, j0, kvBase, false);
+      loadRows(li, c, r0, rEnd, group, b, hk, false);
+      workgroupBarrier();
+      let dl = min(DC, d - c * DC);
+      for (var i = 0u; i < dl; i++) {
+        let x = kt[kr * AS + i];
+        dp[0] = dp[0] + x * qt[lane * AS + i];
+        dp[1] = dp[1] + x * qt[(lane + 16u) * AS + i];
+      }
+    }
+    var s = array<f32, 2>(0.0, 0.0);
+    for (var c = 0u; c < DCH; c++) {
+      workgroupBarrier();
+      loadKeys(li, c, j0, kvBase, true);
+      loadRows(li, c, r0, rEnd, group, b, hk, true);
+      workgroupBarrier();
+      let dl = min(DC, d - c * DC);
+      for (var i = 0u; i < dl; i++) {
+        let x = kt[kr * AS + i];
+        s[0] = s[0] + x * qt[lane * AS + i];
+        s[1] = s[1] + x * qt[(lane + 16u) * AS + i];
+      }
+    }
+    var p = array<f32, 2>(0.0, 0.0);
+    for (var kk = 0u; kk < 2u; kk++) {
+      let row = r0 + lane + 16u * kk;
+      let t = row / group;
+      var ds = 0.0;
+      if (keyOk && row < rEnd && t >= j && (params.window == 0u || t - j < params.window)) {
+        let at = (b * params.H + hk * group + row % group) * T + t;
+        let sc = softcapScore(s[kk] * params.scale, params.softcap); // (score, d score / d raw)
+        p[kk] = exp(sc.x - lse[at]);
+        ds = p[kk] * (dp[kk] - Dsum[at]) * sc.y;
+      }
+      st[kr * SS + lane + 16u * kk] = ds;
+    }
+    let nr = min(BROW, rEnd - r0);
+    for (var cc = 0u; cc < DCH; cc++) {
+      let c = DCH - 1u - cc; // the last Q chunk is still in qt
+      workgroupBarrier();
+      if (cc > 0u) { loadRows(li, c, r0, rEnd, group, b, hk, true); }
+      workgroupBarrier(); // also publishes st
+      for (var mm = 0u; mm < 4u; mm++) {
+        let i = lane + 16u * mm;
+        if (c * DC + i < d) {
+          var a = accK[c * 4u + mm];
+          for (var rr = 0u; rr < nr; rr++) { a = a + st[kr * SS + rr] * qt[rr * AS + i]; }
+          accK[c * 4u + mm] = a;
         }
       }
+    }
+    workgroupBarrier(); // dS is read before st turns into P
+    for (var kk = 0u; kk < 2u; kk++) { st[kr * SS + lane + 16u * kk] = p[kk]; }
+    for (var c = 0u; c < DCH; c++) {
       workgroupBarrier();
+      loadRows(li, c, r0, rEnd, group, b, hk, false);
+      workgroupBarrier();
+      for (var mm = 0u; mm < 4u; mm++) {
+        let i = lane + 16u * mm;
+        if (c * DC + i < d) {
+          var a = accV[c * 4u + mm];
+          for (var rr = 0u; rr < nr; rr++) { a = a + st[kr * SS + rr] * qt[rr * AS + i]; }
+          accV[c * 4u + mm] = a;
+        }
+      }
     }
   }
-  for (var r = 0u; r < 4u; r++) {
-    let i = li + r * 64u;
-    if (i < d) {
-      dk[kvBase + i] = accK[r] * params.scale;
-      dv[kvBase + i] = accV[r];
+  if (!keyOk) { return; }
+  let base = kvBase + j * params.Hkv * d;
+  for (var c = 0u; c < DCH; c++) {
+    for (var mm = 0u; mm < 4u; mm++) {
+      let i = c * DC + lane + 16u * mm;
+      if (i < d) {
+        dk[base + i] = accK[c * 4u + mm] * params.scale;
+        dv[base + i] = accV[c * 4u + mm];
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
-// attention_fwd: causal grouped-query attention, one query row per workgroup, online softmax over keys
-// (flash-attention's recurrence) so the T×T score matrix never exists:
+// attention_fwd: causal grouped-query attention, flash-style: a workgroup owns a tile of 16 query rows
+// and walks the keys they see in tiles of 32, each K/V tile loaded once into workgroup memory and
+// shared by the 16 rows; online softmax (flash-attention's recurrence), so the T×T scores never exist:
 //   O[b,t,h,:] = Σ_{j ≤ pos0+t} softmax_j(q·k_j * scale) v_j,   LSE[b,h,t] = log Σ_j exp(q·k_j * scale)
 // Query head h reads key/value head h / (H / Hkv) (GQA). window > 0: query position p sees keys
 // j > p - window only (a sliding-window layer). softcap > 0: scores become softcap·tanh(score / softcap)
@@ -7,8 +8,15 @@
 // Bindings: 0 params, 1 q f32 [B*Tq, H*d], 2 k f32 [B*kvRows, Hkv*d], 3 v f32 [B*kvRows, Hkv*d],
 //           4 o f32 [B*Tq, H*d], 5 lse f32 [B, H, Tq], 6 dyn u32 [1] = pos0 (position of query 0; 0 in training).
 //   kvRows is the rows per sequence in k/v (T in training, the cache length in generation).
-// Dispatch: B*H*Tq workgroups of 64 threads (2D grid when large). Thread j scores key j0+j of each chunk of
-//   64 keys; then each thread owns dims tid, tid+64, ... of the output (head_dim ≤ 256).
+// Tile rows: the rows of one (b, hk) are the (t, g) pairs, t-major (row = t * group + g, g the query head
+//   within the GQA group), so the heads sharing a KV head share its tiles, and a decode step (Tq = 1)
+//   still fills `group` rows. A tile's keys are the union of its rows' bands, [first(t0), pos0 + tLast]:
+//   key tiles outside the causal / window band are never visited. Rows past the end are masked, not written.
+// Dispatch: B * Hkv * ceil(group * Tq / 16) workgroups of 256 threads (2D grid when large). Thread
+//   (r, lane) = (li / 16, li % 16) scores keys lane and lane + 16 of each key tile for row r, then owns
+//   dims lane + 16m of each 64-wide head_dim chunk of row r's output. head_dim is streamed in DCH chunks
+//   of 64 (DCH = ceil(d / 64) ≤ 4, a pipeline per value), so workgroup memory does not grow with d:
+//   qt 16×65 + kvt 32×65 + st 16×33 f32 = 14,592 bytes (rows padded by one word against bank conflicts).
 // Numerics: f32 scores, running max and sum in f32. Checked by test/attention.test.ts (src/ref/attention.ts).
 struct Params {
   B: u32, Tq: u32, H: u32, Hkv: u32, d: u32, kvRows: u32, scale: f32, window: u32,
@@ -22,83 +30,138 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(6) var<storage, read> dyn: array<u32>;
 
-var<workgroup> qs: array<f32, 256>;
-var<workgroup> ps: array<f32, 64>;
-var<workgroup> red: array<f32, 64>;
+override DCH: u32 = 4u; // head_dim chunks of 64: ceil(d / 64)
+const BQ = 16u; // query rows per workgroup
+const BK = 32u; // keys per tile
+const DC = 64u; // head_dim chunk
+const AS = 65u; // padded row stride of qt / kvt
+const SS = 33u; // padded row stride of st
+const NEG = -3.0e38;
 
-fn reduceMax(li: u32, x: f32) -> f32 {
-  red[li] = x;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
-    if (li < s) { red[li] = max(red[li], red[li + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn reduceSum(li: u32, x: f32) -> f32 {
-  red[li] = x;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
-    if (li < s) { red[li] = red[li] + red[li + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+var<workgroup> qt: array<f32, 1040>; // [BQ][AS]: a head_dim chunk of the tile's queries
+var<workgroup> kvt: array<f32, 2080>; // [BK][AS]: a head_dim chunk of the key tile's K, then of its V
+var<workgroup> st: array<f32, 528>; // [BQ][SS]: scores, then probabilities
+
+/** The first key a query at position p (nk = p + 1 keys up to itself) sees. */
+fn firstKey(nk: u32) -> u32 {
+  if (params.window > 0u && nk > params.window) { return nk - params.window; }
+  return 0u;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let idx = wid.x + wid.y * nwg.x; // (b, h, t), t fastest
-  if (idx >= params.B * params.H * params.Tq) { return; }
+  let group = params.H / params.Hkv;
+  let rows = group * params.Tq; // (t, g) rows of one (b, hk)
+  let nTiles = (rows + BQ - 1u) / BQ;
+  let idx = wid.x + wid.y * nwg.x; // (b, hk, tile), tile fastest
+  if (idx >= params.B * params.Hkv * nTiles) { return; }
+  let tile = idx % nTiles;
+  let hk = (idx / nTiles) % params.Hkv;
+  let b = idx / (nTiles * params.Hkv);
   let d = params.d;
-  let t = idx % params.Tq;
-  let h = (idx / params.Tq) % params.H;
-  let b = idx / (params.Tq * params.H);
-  let hk = h / (params.H / params.Hkv);
-  let qBase = (b * params.Tq + t) * params.H * d + h * d;
+  let pos0 = dyn[0];
+  let qStride = params.H * d;
   let kvStride = params.Hkv * d;
   let kvBase = b * params.kvRows * kvStride + hk * d;
-  for (var i = li; i < d; i += 64u) { qs[i] = q[qBase + i]; }
-  workgroupBarrier();
-  let nk = dyn[0] + t + 1u; // causal: keys 0 ..= pos0 + t
-  var first = 0u; // sliding window: keys nk - window .. nk - 1
-  if (params.window > 0u && nk > params.window) { first = nk - params.window; }
-  var m = -3.0e38;
+  let row0 = tile * BQ;
+  let jBegin = firstKey(pos0 + row0 / group + 1u);
+  let jEnd = pos0 + (min(row0 + BQ, rows) - 1u) / group + 1u;
+
+  let r = li / 16u;
+  let lane = li % 16u;
+  let row = row0 + r;
+  let rowOk = row < rows;
+  let t = row / group;
+  let h = hk * group + row % group;
+  let nk = pos0 + t + 1u; // this row's keys: first ..< nk
+  let first = firstKey(nk);
+
+  var m = NEG;
   var l = 0.0;
-  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var j0 = first; j0 < nk; j0 += 64u) {
-    let j = j0 + li;
-    var s = -3.0e38;
-    if (j < nk) {
-      var dot = 0.0;
-      let kb = kvBase + j * kvStride;
-      for (var i = 0u; i < d; i++) { dot = dot + qs[i] * k[kb + i]; }
-      s = softcapScore(dot * params.scale, params.softcap).x;
-    }
-    let mNew = max(m, reduceMax(li, s));
-    var p = 0.0;
-    if (j < nk) { p = exp(s - mNew); }
-    ps[li] = p;
-    let corr = exp(m - mNew);
-    l = l * corr + reduceSum(li, p); // reduceSum's barriers also publish ps
-    let nj = min(64u, nk - j0);
-    for (var r = 0u; r < 4u; r++) {
-      let i = li + r * 64u;
-      if (i < d) {
-        var a = acc[r] * corr;
-        for (var jj = 0u; jj < nj; jj++) { a = a + ps[jj] * v[kvBase + (j0 + jj) * kvStride + i]; }
-        acc[r] = a;
+  var acc: array<f32, 16>; // [chunk][m]: dim c * 64 + lane + 16m of row r
+  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  for (var j0 = jBegin; j0 < jEnd; j0 += BK) {
+    var s = array<f32, 2>(0.0, 0.0);
+    for (var c = 0u; c < DCH; c++) {
+      let c0 = c * DC;
+      workgroupBarrier(); // the previous readers of qt / kvt are done
+      if (DCH > 1u || j0 == jBegin) { // one chunk: the queries stay in qt across key tiles
+        for (var e = li; e < BQ * DC; e += 256u) {
+          let rr = row0 + e / DC;
+          let i = c0 + e % DC;
+          var x = 0.0;
+          if (rr < rows && i < d) { x = q[(b * params.Tq + rr / group) * qStride + (hk * group + rr % group) * d + i]; }
+          qt[(e / DC) * AS + e % DC] = x;
+        }
+      }
+      for (var e = li; e < BK * DC; e += 256u) {
+        let j = j0 + e / DC;
+        let i = c0 + e % DC;
+        var x = 0.0;
+        if (j < jEnd && i < d) { x = k[kvBase + j * kvStride + i]; }
+        kvt[(e / DC) * AS + e % DC] = x;
+      }
+      workgroupBarrier();
+      let dl = min(DC, d - c0);
+      for (var i = 0u; i < dl; i++) {
+        let qi = qt[r * AS + i];
+        s[0] = s[0] + qi * kvt[lane * AS + i];
+        s[1] = s[1] + qi * kvt[(lane + 16u) * AS + i];
       }
     }
-    m = mNew;
+    var ok = array<bool, 2>(false, false);
+    for (var kk = 0u; kk < 2u; kk++) {
+      let j = j0 + lane + 16u * kk;
+      ok[kk] = rowOk && j >= first && j < nk;
+      if (ok[kk]) { s[kk] = softcapScore(s[kk] * params.scale, params.softcap).x; } else { s[kk] = NEG; }
+      st[r * SS + lane + 16u * kk] = s[kk];
+    }
     workgroupBarrier();
+    var mx = NEG;
+    for (var jj = 0u; jj < BK; jj++) { mx = max(mx, st[r * SS + jj]); }
+    let mNew = max(m, mx);
+    let corr = exp(m - mNew);
+    workgroupBarrier(); // every row's max is read before st turns into probabilities
+    for (var kk = 0u; kk < 2u; kk++) {
+      var p = 0.0;
+      if (ok[kk]) { p = exp(s[kk] - mNew); }
+      st[r * SS + lane + 16u * kk] = p;
+    }
+    let nj = min(BK, jEnd - j0);
+    var rowSum = 0.0;
+    for (var c = 0u; c < DCH; c++) {
+      let c0 = c * DC;
+      workgroupBarrier();
+      for (var e = li; e < BK * DC; e += 256u) {
+        let j = j0 + e / DC;
+        let i = c0 + e % DC;
+        var x = 0.0;
+        if (j < jEnd && i < d) { x = v[kvBase + j * kvStride + i]; }
+        kvt[(e / DC) * AS + e % DC] = x;
+      }
+      workgroupBarrier(); // also publishes st's probabilities
+      if (c == 0u) {
+        for (var jj = 0u; jj < nj; jj++) { rowSum = rowSum + st[r * SS + jj]; }
+      }
+      for (var mm = 0u; mm < 4u; mm++) {
+        let i = lane + 16u * mm;
+        if (c0 + i < d) {
+          var a = acc[c * 4u + mm] * corr;
+          for (var jj = 0u; jj < nj; jj++) { a = a + st[r * SS + jj] * kvt[jj * AS + i]; }
+          acc[c * 4u + mm] = a;
+        }
+      }
+    }
+    l = l * corr + rowSum;
+    m = mNew;
   }
-  for (var r = 0u; r < 4u; r++) {
-    let i = li + r * 64u;
-    if (i < d) { o[qBase + i] = acc[r] / l; }
+  if (!rowOk) { return; }
+  let oBase = (b * params.Tq + t) * qStride + h * d;
+  for (var c = 0u; c < DCH; c++) {
+    for (var mm = 0u; mm < 4u; mm++) {
+      let i = c * DC + lane + 16u * mm;
+      if (i < d) { o[oBase + i] = acc[c * 4u + mm] / l; }
+    }
   }
-  if (li == 0u) { lse[(b * params.H + h) * params.Tq + t] = m + log(l); }
+  if (lane == 0u) { lse[(b * params.H + h) * params.Tq + t] = m + log(l); }
 }

@@ -1,5 +1,7 @@
-// shaders/attention_*.wgsl against src/ref/attention.ts: MHA and GQA, T below and above the 64-key chunk,
-// head_dim 2..80, and the generation path (queries at a start position over a longer KV cache).
+// shaders/attention_*.wgsl against src/ref/attention.ts, forward and backward: MHA and GQA (groups that
+// do and do not divide the 16-row query tile), T = 1, 63, 65, 300 (below, across and over many 32-key and
+// 16-key tiles), head_dim 2..256 (each count of 64-wide chunks, partial ones included), sliding windows,
+// soft caps, and the generation path (queries at a start position over a longer KV cache).
 import { describe, it, beforeAll } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import { attentionFwd, attentionBwd } from '../src/gpu/ops/attention';
@@ -17,6 +19,10 @@ describe('attention', () => {
   const cases: [number, number, number, number, number, number, number][] = [
     [1, 1, 1, 1, 2, 0, 0], [2, 5, 4, 2, 16, 0, 0], [1, 70, 2, 1, 8, 0, 0], [1, 9, 3, 3, 80, 0, 0],
     [1, 1, 2, 1, 8, 16, 0], [2, 63, 4, 1, 16, 16, 0], [1, 130, 2, 2, 8, 70, 0], [1, 65, 4, 2, 8, 0, 0.5], [2, 40, 2, 1, 8, 7, 1.5],
+    // query tiles: T = 300 over many key tiles, GQA groups of 3, 8 and 16 rows per position, every DCH
+    [1, 300, 2, 1, 8, 0, 0], [1, 300, 2, 2, 2, 40, 0], [2, 300, 3, 1, 16, 17, 0.7], [1, 63, 8, 1, 16, 0, 0], [1, 17, 16, 1, 2, 5, 0],
+    [1, 65, 6, 2, 80, 33, 0], [2, 63, 2, 1, 80, 0, 1.2], [1, 40, 2, 1, 192, 9, 0], [2, 1, 8, 2, 256, 0, 0],
+    [1, 65, 4, 2, 256, 0, 0], [2, 63, 2, 1, 256, 20, 1.5],
   ];
   for (const [B, T, H, Hkv, d, window, softcap] of cases) {
     it(`B=${B} T=${T} H=${H} Hkv=${Hkv} d=${d}${window ? ` window=${window}` : ''}${softcap ? ` softcap=${softcap}` : ''}`, async () => {
@@ -82,4 +88,43 @@ describe('attention', () => {
     const ref = refAttentionFwd(q, k, v, { B: 1, T, H, Hkv, d, scale: 0.3, window });
     expectClose('o (last rows)', go, ref.o.subarray(pos0 * H * d), { atol: 1e-5, rtol: 1e-5 });
   });
+
+  // Generation, query-tiled: Tq queries at position pos0 of B sequences over a cache of `cap` rows. Cache
+  // rows past pos0 + Tq and before the first row's window are NaN: a kernel that reads them fails.
+  const genCases: [number, number, number, number, number, number, number, number, number][] = [
+    // B, H, Hkv, d, cap, pos0, Tq, window, softcap
+    [1, 4, 1, 16, 80, 70, 1, 0, 0], [2, 8, 2, 80, 96, 65, 1, 16, 0], [1, 2, 2, 8, 64, 30, 20, 0, 0],
+    [2, 6, 2, 256, 48, 33, 7, 16, 0.9], [1, 3, 1, 2, 300, 250, 40, 100, 0],
+  ];
+  for (const [B, H, Hkv, d, cap, pos0, Tq, window, softcap] of genCases) {
+    it(`generation: B=${B} H=${H} Hkv=${Hkv} d=${d} ${Tq} queries at ${pos0} over a cache of ${cap}${window ? ` window=${window}` : ''}${softcap ? ` softcap=${softcap}` : ''}`, async () => {
+      const T = pos0 + Tq;
+      const q = randomF32(B * T * H * d, 31 + d);
+      const k = randomF32(B * T * Hkv * d, 32 + d);
+      const v = randomF32(B * T * Hkv * d, 33 + d);
+      const kc = new Float32Array(B * cap * Hkv * d).fill(NaN);
+      const vc = new Float32Array(B * cap * Hkv * d).fill(NaN);
+      const qTail = new Float32Array(B * Tq * H * d);
+      const first = window > 0 ? Math.max(0, pos0 + 1 - window) : 0; // the first key any query sees
+      const W = Hkv * d;
+      for (let b = 0; b < B; b++) {
+        kc.set(k.subarray((b * T + first) * W, (b + 1) * T * W), (b * cap + first) * W);
+        vc.set(v.subarray((b * T + first) * W, (b + 1) * T * W), (b * cap + first) * W);
+        qTail.set(q.subarray((b * T + pos0) * H * d, (b + 1) * T * H * d), b * Tq * H * d);
+      }
+      const o = emptyBuf(ctx, B * Tq * H * d);
+      const lse = emptyBuf(ctx, B * H * Tq);
+      const scale = 1 / Math.sqrt(d);
+      const [go, glse] = await run(ctx, (rec) => attentionFwd(rec, o, lse, f32buf(ctx, qTail), f32buf(ctx, kc), f32buf(ctx, vc), u32buf(ctx, [pos0]), { B, Tq, H, Hkv, d, kvRows: cap, scale, window, softcap }), o, lse);
+      const ref = refAttentionFwd(q, k, v, { B, T, H, Hkv, d, scale, window, softcap });
+      const refO = new Float64Array(B * Tq * H * d);
+      const refLse = new Float64Array(B * H * Tq);
+      for (let b = 0; b < B; b++) {
+        refO.set(ref.o.subarray((b * T + pos0) * H * d, (b + 1) * T * H * d), b * Tq * H * d);
+        for (let h = 0; h < H; h++) refLse.set(ref.lse.subarray((b * H + h) * T + pos0, (b * H + h + 1) * T), (b * H + h) * Tq);
+      }
+      expectClose('o (last rows)', go, refO, { atol: 1e-5, rtol: 1e-5 });
+      expectClose('lse (last rows)', glse, refLse, { atol: 1e-5, rtol: 1e-5 });
+    });
+  }
 });

@@ -48,6 +48,13 @@ const simple = (label: string, code: string): KernelSpec => ({ label, code });
 /** shaders/glu_*.wgsl's ACT constant. */
 const GLU_ACT: Record<GatedActivation, number> = { silu: 0, gelu_tanh: 1 };
 
+/** A flash-attention kernel with the soft-cap snippet, streaming head_dim in `dch` chunks of 64. */
+const attention = (label: string, code: string, dch: number): KernelSpec => ({
+  label: `${label}_d${dch * 64}`,
+  code: attentionSoftcap + code,
+  constants: { DCH: dch },
+});
+
 /** The matmul body: f32, or f16 tiles and products (the module must open with `enable f16;`). */
 const body = (f16: boolean) => (f16 ? matmulF16 : matmul);
 const header = (f16: boolean) => (f16 ? 'enable f16;\n' : '');
@@ -84,10 +91,11 @@ export const KERNELS = {
   gluBwd: (act: GatedActivation): KernelSpec => ({ label: `glu_bwd_${act}`, code: gluBwd, constants: { ACT: GLU_ACT[act] } }),
   logitSoftcap: simple('logit_softcap', logitSoftcap),
   dropout: simple('dropout', dropoutMask + dropout),
-  attentionFwd: simple('attention_fwd', attentionSoftcap + attentionFwd),
+  // attention: a pipeline per count of 64-wide head_dim chunks (DCH = ceil(head_dim / 64), 1..4)
+  attentionFwd: (dch: number): KernelSpec => attention('attention_fwd', attentionFwd, dch),
   attentionBwdPrep: simple('attention_bwd_prep', attentionBwdPrep),
-  attentionBwdDq: simple('attention_bwd_dq', attentionSoftcap + attentionBwdDq),
-  attentionBwdDkv: simple('attention_bwd_dkv', attentionSoftcap + attentionBwdDkv),
+  attentionBwdDq: (dch: number): KernelSpec => attention('attention_bwd_dq', attentionBwdDq, dch),
+  attentionBwdDkv: (dch: number): KernelSpec => attention('attention_bwd_dkv', attentionBwdDkv, dch),
   crossEntropy: simple('cross_entropy', crossEntropy),
   reduceSum: simple('reduce_sum', reduceSum),
   adamw: simple('adamw', adamw),

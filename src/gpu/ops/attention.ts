@@ -25,12 +25,29 @@ export interface AttentionMask {
   softcap?: number;
 }
 
+/** Query rows (t, g pairs of a KV head's group) per workgroup of the query-tiled kernels. */
+const QUERY_TILE = 16;
+/** Keys per workgroup of attention_bwd_dkv. */
+const KEY_TILE = 16;
+
+/** head_dim chunks of 64 the kernels stream (their DCH); head_dim ≤ 256. */
+function headChunks(d: number, H: number, Hkv: number): number {
+  if (d < 1 || d > 256) throw new Error(`attention: head_dim ${d} is not supported (expected 1..256)`);
+  if (H % Hkv !== 0) throw new Error(`attention: ${H} query heads do not split into groups over ${Hkv} KV heads`);
+  return Math.ceil(d / 64);
+}
+
+/** Workgroups of the query-tiled kernels: tiles of QUERY_TILE (t, g) rows per (b, hk). */
+function queryTiles(B: number, Tq: number, H: number, Hkv: number): number {
+  return B * Hkv * Math.ceil(((H / Hkv) * Tq) / QUERY_TILE);
+}
+
 /** o, lse ← attention(q, k, v); queries start at position dyn[0]. */
 export function attentionFwd(rec: Recorder, o: Binding, lse: Binding, q: Binding, k: Binding, v: Binding, dyn: Binding, a: AttentionDims): void {
-  if (a.d > 256) throw new Error(`attention: head_dim ${a.d} > 256 is not supported`);
+  const dch = headChunks(a.d, a.H, a.Hkv);
   const p = new Params().u32(a.B).u32(a.Tq).u32(a.H).u32(a.Hkv).u32(a.d).u32(a.kvRows).f32(a.scale).u32(a.window ?? 0)
     .f32(a.softcap ?? 0).u32(0).u32(0).u32(0);
-  rec.dispatch(KERNELS.attentionFwd, p, [q, k, v, o, lse, dyn], perItem(rec.ctx, a.B * a.H * a.Tq));
+  rec.dispatch(KERNELS.attentionFwd(dch), p, [q, k, v, o, lse, dyn], perItem(rec.ctx, queryTiles(a.B, a.Tq, a.H, a.Hkv)));
 }
 
 export interface AttentionBwdBuffers {
@@ -43,9 +60,10 @@ export interface AttentionBwdBuffers {
 /** dq, dk, dv of causal attention over T positions (pos0 = 0), with the forward pass's mask. */
 export function attentionBwd(rec: Recorder, g: AttentionBwdBuffers, dO: Binding, o: Binding, lse: Binding, q: Binding, k: Binding, v: Binding, B: number, T: number, H: number, Hkv: number, d: number, scale: number, mask: AttentionMask = {}): void {
   rec.dispatch(KERNELS.attentionBwdPrep, new Params().u32(B).u32(T).u32(H).u32(d), [dO, o, g.Dsum], threads(rec.ctx, B * H * T));
+  const dch = headChunks(d, H, Hkv);
   const p = () => new Params().u32(B).u32(T).u32(H).u32(Hkv).u32(d).f32(scale).u32(mask.window ?? 0).f32(mask.softcap ?? 0);
-  rec.dispatch(KERNELS.attentionBwdDq, p(), [q, k, v, dO, lse, g.Dsum, g.dq], perItem(rec.ctx, B * H * T));
-  rec.dispatch(KERNELS.attentionBwdDkv, p(), [q, k, v, dO, lse, g.Dsum, g.dk, g.dv], perItem(rec.ctx, B * Hkv * T));
+  rec.dispatch(KERNELS.attentionBwdDq(dch), p(), [q, k, v, dO, lse, g.Dsum, g.dq], perItem(rec.ctx, queryTiles(B, T, H, Hkv)));
+  rec.dispatch(KERNELS.attentionBwdDkv(dch), p(), [q, k, v, dO, lse, g.Dsum, g.dk, g.dv], perItem(rec.ctx, B * Hkv * Math.ceil(T / KEY_TILE)));
 }
 
 /** cache[b, pos0 + t] = src[b*Tq + t] for t < Tq (pos0 = dyn[0]). */
