@@ -57,13 +57,13 @@ describe('qlora train', () => {
     expect(r.stderr).toContain('--batch-size must be an integer');
   });
 
-  it('reports malformed records by index and stops', async () => {
+  it('reports malformed records by their line in the file and stops', async () => {
     const dir = tmp();
     const data = join(dir, 'bad.jsonl');
     writeFileSync(data, '{"instruction":"a","output":"b"}\n{"instruction":"c"}\n{"instruction":"d","output":"e"}\n');
     const r = await runCli(['train', '--model', `${FIXTURES}tiny-llama`, '--data', data, '--format', 'alpaca', '--batch-size', '1', '--steps', '1', '--lr', '1e-3', '--out', join(dir, 'out')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/#1: .*output/);
+    expect(r.stderr).toMatch(/line 2: missing field "output"/);
     expect(r.stderr).toContain('DATASET_INVALID');
   });
 
