@@ -73,18 +73,18 @@ describe('clear errors', () => {
     expect(e.message).toContain('Qwen2ForCausalLM');
   });
 
-  it('malformed records are reported by index with the reason', () => {
+  it('malformed records are reported by their line in the file with the reason', () => {
     const tok = createTokenizer(JSON.parse(readFileSync(`${FIXTURES}tokenizer/tokenizer.json`, 'utf8')), JSON.parse(readFileSync(`${FIXTURES}tokenizer/tokenizer_config.json`, 'utf8')));
     const records = [{ instruction: 'a', output: 'b' }, { instruction: 'c' }, { instruction: 3, output: 'x' }, { instruction: 'd', output: 'e' }];
     let err: QloraError | undefined;
     try {
-      prepareDataset(JSON.stringify(records), 'bad.json', tok, { format: 'alpaca' });
+      prepareDataset(records.map((r) => JSON.stringify(r)).join('\n'), 'bad.jsonl', tok, { format: 'alpaca' });
     } catch (e) {
       err = e as QloraError;
     }
     expect(err?.code).toBe('DATASET_INVALID');
-    expect(err?.message).toMatch(/#1: .*output/);
-    expect(err?.message).toMatch(/#2: .*instruction/);
+    expect(err?.message).toMatch(/line 2: .*output/);
+    expect(err?.message).toMatch(/line 3: .*instruction/);
     const skipped = prepareDataset(JSON.stringify(records), 'bad.json', tok, { format: 'alpaca', onInvalid: 'skip' });
     expect(skipped.examples.map((e) => e.recordIndex)).toEqual([0, 3]);
     expect(skipped.recordErrors.map((e) => e.index)).toEqual([1, 2]);
