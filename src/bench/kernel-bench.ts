@@ -95,12 +95,12 @@ export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: Host
   for (const b of [logits, targets, loss, scaleBuf, dyn]) ctx.destroyBuffer(b);
 
   const n = loraParams;
-  const [p, gr, m, vv, sumsq, stepVals] = [buf(ctx, n), buf(ctx, n), buf(ctx, n), buf(ctx, n), buf(ctx, 1), buf(ctx, 4)];
+  const [p, gr, m, vv, sumsq, stepVals, refused] = [buf(ctx, n), buf(ctx, n), buf(ctx, n), buf(ctx, n), buf(ctx, 1), buf(ctx, 4), buf(ctx, 1)];
   const scratch = reduceScratch(ctx, n, 'bench.reduce');
   await row('grad norm + AdamW', `${n} params`, 12 * n, 8 * 4 * n, program(ctx, (rec) => {
     reduceSum(rec, sumsq, gr, n, scratch, true);
-    adamw(rec, p, gr, m, vv, sumsq, stepVals, n, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 0.3 });
+    adamw(rec, p, gr, m, vv, sumsq, stepVals, refused, n, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 0.3 });
   }));
-  for (const b of [p, gr, m, vv, sumsq, stepVals, scratch]) ctx.destroyBuffer(b);
+  for (const b of [p, gr, m, vv, sumsq, stepVals, refused, scratch]) ctx.destroyBuffer(b);
   return rows;
 }

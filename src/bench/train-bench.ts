@@ -3,6 +3,7 @@
 // the longest submission. Reports the fields the results file keeps. With allocOnly it builds every
 // buffer and program and reports the tracked peak without running (big shapes on a software adapter).
 import type { GpuContext } from '../gpu/context';
+import { readbackCounter } from '../gpu/context';
 import type { ModelConfig } from '../formats/model-config';
 import { uploadModelWeights, destroyModelWeights } from '../engine/gpu-weights';
 import type { BaseQuant, HostModelWeights } from '../engine/base-weights';
@@ -34,6 +35,8 @@ export interface TrainBenchResult {
   max_submit_ms: number | null;
   /** Compute dispatches of one optimizer step: the training pass's program and the optimizer's. */
   dispatches_per_step: number;
+  /** GPU→CPU maps (gpu/context.ts readbackCounter) inside one step: 0, the loss is read a step late. */
+  readbacks_per_step: number;
   device: string;
 }
 
@@ -51,11 +54,16 @@ export async function benchTraining(
   const M = o.batch * o.seq;
   const ids = Int32Array.from({ length: M }, (_, i) => (i * 7919) % cfg.vocabSize);
   const targets = Int32Array.from({ length: M }, (_, i) => ((i + 1) * 7919) % cfg.vocabSize);
+  // The trainer's step (Trainer.queueStep) without its late read: its outcome is only given back.
   const step = () => {
     void pass.run({ inputIds: ids, targets }, { gradScale: 1 / M, seed: 1 }); // unpaced: submits at once
-    optimizer.step(1e-4);
+    optimizer.recordLoss(0, pass.lossSumBuffer);
+    optimizer.releaseStep(optimizer.step(1e-4, 1));
   };
+  const mapsBefore = readbackCounter.maps;
   const ms = o.allocOnly ? null : await timeGpu(ctx, step, o.steps);
+  // Recorded programs and queued copies cannot map a buffer, so a step built without running maps nothing.
+  const readbacksPerStep = o.allocOnly ? 0 : (readbackCounter.maps - mapsBefore) / (o.steps + 1);
   const segments = o.allocOnly ? null : await pass.timeSubmissions({ inputIds: ids, targets }, { gradScale: 1 / M, seed: 1 });
   const result: TrainBenchResult = {
     model: name, batch: o.batch, seq: o.seq, r: o.lora.r, targets: o.lora.targets.join(','), quant: o.quant,
@@ -67,6 +75,7 @@ export async function benchTraining(
     peak_gpu_bytes: ctx.memory.peak,
     submissions: pass.submissions,
     dispatches_per_step: pass.program.dispatchCount + optimizer.dispatchCount,
+    readbacks_per_step: readbacksPerStep,
     max_submit_ms: segments === null ? null : Math.max(...segments),
     device: ctx.adapterDescription,
   };

@@ -7,13 +7,14 @@ import type { OptionSpec, Parsed } from './args';
 import { nonNegative, positive, requireOpt } from './args';
 import { openGpu, loadModel, readAdapterDir, freshAdapter, adapterFiles, log, readDataset, datasetOptions } from './setup';
 import { claimOutputDir } from './output-dir';
-import { checkAdapterParams, checkGradNorm } from '../engine/divergence';
+import { checkAdapterParams } from '../engine/divergence';
 import { prepareDataset } from '../data/dataset';
 import { describePlainText } from '../data/dataset-text';
 import type { DatasetFormat } from '../data/records';
 import { DataLoader } from '../data/batch';
 import { createGpuLora, readLoraParams } from '../engine/gpu-lora';
 import { Trainer } from '../engine/trainer';
+import type { StepResult } from '../engine/trainer';
 import type { SchedulerName } from '../engine/schedule';
 import { SCHEDULERS } from '../engine/schedule';
 import { BASE_QUANTS } from '../engine/base-weights';
@@ -147,14 +148,20 @@ async function trainInto(
     log(`adapter saved to ${out} after ${lastGood.step} steps`);
     return true;
   };
+  // Step lines arrive one step late: the GPU runs step N while step N-1's loss is read. Steps whose
+  // adapter is verified are waited for, so `verify` reads the adapter right after them.
+  const print = (results: StepResult[]) => {
+    for (const r of results) process.stdout.write(JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: Math.round(r.ms) }) + '\n');
+  };
   try {
     for (let s = 0; s < steps && !interrupted; s++) {
       const micro = Array.from({ length: gradAccum }, () => loader.next());
-      const r = await trainer.trainStep(micro);
-      process.stdout.write(JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: Math.round(r.ms) }) + '\n');
-      checkGradNorm(r.step, await trainer.lastGradNorm(), r.lr);
-      if (r.step === 1 || r.step % VERIFY_EVERY === 0) await verify();
+      await trainer.queueStep(micro);
+      const verifyNow = trainer.step === 1 || trainer.step % VERIFY_EVERY === 0;
+      print(await trainer.settle(verifyNow ? 0 : 1));
+      if (verifyNow) await verify();
     }
+    print(await trainer.settle());
     if (lastGood.step !== trainer.step) await verify();
   } catch (e) {
     // Diverged or failed: keep the steps that were good, never the garbage after them.

@@ -173,6 +173,11 @@ export class ModelPass {
     writeBuffer(this.ctx, this.dyn.seed, 0, new Uint32Array([opts.seed ?? 0]));
   }
 
+  /** f32 [1]: Σ of the per-token losses of the last run, on the GPU (the trainer's AdamW gates on it). */
+  get lossSumBuffer(): GPUBuffer {
+    return this.lossSum;
+  }
+
   /** Σ of the per-token losses of the last run. */
   async readLossSum(): Promise<number> {
     return (await readF32(this.ctx, this.lossSum, 0, 1))[0];

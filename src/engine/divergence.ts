@@ -1,8 +1,9 @@
 // Telling a run that learns from one that has blown up, so a diverged run stops with an error that
 // names the step instead of saving garbage and exiting 0 (`--lr 1e6` gave losses stuck at ln V,
 // adapter weights of 2.6e6 and an empty generation). Three signals, from cheap to thorough:
-// the loss (Trainer refuses a non-finite one before the update), the gradient norm of every step,
-// and the adapter's parameters whenever the host reads them anyway (checkpoints, saves).
+// the loss and the gradient norm of every step (AdamW refuses a non-finite one on the GPU; the Trainer
+// raises the error when that step's values arrive, a step late), and the adapter's parameters whenever
+// the host reads them anyway (checkpoints, saves).
 import { QloraError } from '../errors';
 
 /**

@@ -240,8 +240,9 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingMemorySettin
   list.add('lora', 'LoRA gradients', n * 4);
   list.add('optimizer', 'AdamW moments (m, v)', n * 4, 2);
   list.add('optimizer', 'optimizer scratch', Math.ceil(n / REDUCE_CHUNK) * 4);
-  list.add('optimizer', 'optimizer scratch', 16); // lr and bias corrections
+  list.add('optimizer', 'optimizer scratch', 20); // lr, bias corrections, micro-batch count, a loss sum (+4 bytes per extra micro-batch)
   list.add('optimizer', 'optimizer scratch', 4); // Σg²
+  list.add('optimizer', 'optimizer scratch', 4); // the refused-step latch
   addPass(list, cfg, passShape(s, true, s.lora.targets.length));
   if (s.evaluation) addPass(list, cfg, passShape(s, false, s.lora.targets.length));
   return list.summarize(s, s.quant === 'nf4' ? 'qlora' : 'lora');

@@ -1,11 +1,15 @@
 // One optimizer step on the GPU as a recorded program: Σg² over the flat gradients (for torch's
 // clip_grad_norm_), AdamW, then zeroing the gradients for the next accumulation. Only the learning
-// rate and the bias corrections are written per step.
+// rate, the bias corrections and the micro-batch count are written per step.
+//
+// The host never waits for a step: AdamW itself refuses a step whose loss or gradient norm is not
+// finite (shaders/adamw.wgsl), and each step leaves its loss sums, Σg² and the refusal latch in a
+// small staging buffer that the host maps later (readStep), while the GPU runs the next step.
 import type { GpuContext } from '../gpu/context';
-import { STORAGE, readF32, writeBuffer } from '../gpu/context';
+import { STORAGE, createStaging, mapStaging, writeBuffer } from '../gpu/context';
 import type { Program } from '../gpu/program';
 import { Recorder } from '../gpu/program';
-import { adamw, reduceSum, reduceScratch } from '../gpu/ops/optimizer';
+import { STEP_VALS_HEAD, adamw, reduceSum, reduceScratch } from '../gpu/ops/optimizer';
 import type { AdamWHyper } from '../gpu/ops/optimizer';
 import type { GpuLora } from './gpu-lora';
 
@@ -14,23 +18,54 @@ export interface OptimizerHyper extends AdamWHyper {}
 /** torch.optim.AdamW defaults with the QLoRA paper's max grad norm 0.3 and weight decay 0. */
 export const DEFAULT_OPTIMIZER: OptimizerHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 0.3 };
 
+/** A submitted step whose outcome the host has not read yet. */
+export interface QueuedUpdate {
+  readonly staging: GPUBuffer; // f32 [k loss sums, Σg², refused (u32)]
+  readonly microBatches: number;
+}
+
+/** What the GPU did with a step. */
+export interface UpdateOutcome {
+  /** False when the step was refused (non-finite values, or an earlier refusal not yet cleared). */
+  applied: boolean;
+  /** Σ over the step's micro-batches of their loss sums, added in micro-batch order in f64. */
+  lossSum: number;
+  /** ‖g‖ of the accumulated gradients, before clipping. */
+  gradNorm: number;
+}
+
 export class AdamW {
-  private readonly stepVals: GPUBuffer;
+  private stepVals!: GPUBuffer;
   private readonly sumsq: GPUBuffer;
+  private readonly refused: GPUBuffer;
   private readonly scratch: GPUBuffer;
-  private readonly program: Program;
-  /** Updates applied so far (torch's `step` state). */
+  private program!: Program;
+  /** Micro-batch loss sums `stepVals` has room for; grows (re-recording the program) when a step has more. */
+  private capacity = 0;
+  /** Staging buffers read back and free to reuse, by size. */
+  private readonly freeStaging: GPUBuffer[] = [];
+  /** Updates applied so far (torch's `step` state), counting the queued ones the host has not read yet. */
   t = 0;
 
   constructor(private readonly ctx: GpuContext, private readonly lora: GpuLora, readonly hyper: OptimizerHyper) {
-    const n = lora.layout.totalFloats;
-    this.stepVals = ctx.createBuffer(16, STORAGE, 'adamw.step');
     this.sumsq = ctx.createBuffer(4, STORAGE, 'adamw.grad_sumsq');
-    this.scratch = reduceScratch(ctx, n, 'adamw.reduce');
-    const rec = new Recorder(ctx);
-    reduceSum(rec, this.sumsq, lora.grads, n, this.scratch, true);
-    adamw(rec, lora.params, lora.grads, lora.m, lora.v, this.sumsq, this.stepVals, n, hyper);
-    rec.clear(lora.grads);
+    this.refused = ctx.createBuffer(4, STORAGE, 'adamw.refused');
+    this.scratch = reduceScratch(ctx, lora.layout.totalFloats, 'adamw.reduce');
+    this.record(1);
+  }
+
+  private record(capacity: number): void {
+    if (this.capacity) {
+      this.program.destroy();
+      this.ctx.destroyBuffer(this.stepVals);
+    }
+    this.capacity = capacity;
+    this.stepVals = this.ctx.createBuffer((STEP_VALS_HEAD + capacity) * 4, STORAGE, 'adamw.step');
+    const n = this.lora.layout.totalFloats;
+    const rec = new Recorder(this.ctx);
+    reduceSum(rec, this.sumsq, this.lora.grads, n, this.scratch, true);
+    adamw(rec, this.lora.params, this.lora.grads, this.lora.m, this.lora.v, this.sumsq, this.stepVals, this.refused, n, this.hyper);
+    rec.clear(this.lora.grads);
     this.program = rec.finish('adamw');
   }
 
@@ -39,28 +74,74 @@ export class AdamW {
     return this.program.dispatchCount;
   }
 
-  /** Applies one update with learning rate `lr` and clears the gradients. */
-  step(lr: number): void {
-    this.t += 1;
-    const { beta1, beta2 } = this.hyper;
-    writeBuffer(this.ctx, this.stepVals, 0, new Float32Array([lr, 1 - beta1 ** this.t, 1 - beta2 ** this.t, 0]));
-    this.program.submit();
-  }
-
-  /** Zeroes the accumulated gradients without an update (a refused step). */
-  discardGradients(): void {
-    const enc = this.ctx.device.createCommandEncoder({ label: 'discard grads' });
-    enc.clearBuffer(this.lora.grads);
+  /**
+   * Queues a copy of the loss sum of micro-batch `index` (f32 [1] in `lossSum`, written by the pass
+   * just submitted) into the values the next `step` gates on. Call after each micro-batch's pass.
+   */
+  recordLoss(index: number, lossSum: GPUBuffer): void {
+    if (index >= this.capacity) this.record(Math.max(index + 1, this.capacity * 2));
+    const enc = this.ctx.device.createCommandEncoder({ label: 'adamw.loss' });
+    enc.copyBufferToBuffer(lossSum, 0, this.stepVals, (STEP_VALS_HEAD + index) * 4, 4);
     this.ctx.device.queue.submit([enc.finish()]);
   }
 
-  /** ‖g‖ of the last step, before clipping. */
-  async lastGradNorm(): Promise<number> {
-    return Math.sqrt((await readF32(this.ctx, this.sumsq, 0, 1))[0]);
+  /**
+   * Queues one update with learning rate `lr` over the gradients of `microBatches` passes (whose loss
+   * sums went through recordLoss), and clears the gradients. Nothing is read here: the outcome comes
+   * from readStep.
+   */
+  step(lr: number, microBatches: number): QueuedUpdate {
+    if (microBatches < 1 || microBatches > this.capacity) throw new Error(`adamw: ${microBatches} micro-batches, ${this.capacity} loss sums recorded at most`);
+    this.t += 1;
+    const { beta1, beta2 } = this.hyper;
+    writeBuffer(this.ctx, this.stepVals, 0, new Float32Array([lr, 1 - beta1 ** this.t, 1 - beta2 ** this.t, microBatches]));
+    this.program.submit();
+    const bytes = (microBatches + 2) * 4;
+    const staging = this.takeStaging(bytes);
+    const enc = this.ctx.device.createCommandEncoder({ label: 'adamw.outcome' });
+    enc.copyBufferToBuffer(this.stepVals, STEP_VALS_HEAD * 4, staging, 0, microBatches * 4);
+    enc.copyBufferToBuffer(this.sumsq, 0, staging, microBatches * 4, 4);
+    enc.copyBufferToBuffer(this.refused, 0, staging, (microBatches + 1) * 4, 4);
+    this.ctx.device.queue.submit([enc.finish()]);
+    return { staging, microBatches };
+  }
+
+  /** Waits for a queued update (and only for it: later ones keep the GPU busy) and says what happened. */
+  async readStep(u: QueuedUpdate): Promise<UpdateOutcome> {
+    const k = u.microBatches;
+    const raw = await mapStaging(u.staging, (k + 2) * 4);
+    this.releaseStep(u);
+    const f = new Float32Array(raw);
+    let lossSum = 0;
+    for (let i = 0; i < k; i++) lossSum += f[i];
+    // `refused` after this step: 1 when this step (or one before it that the host has not cleared) was refused.
+    return { applied: new Uint32Array(raw)[k + 1] === 0, lossSum, gradNorm: Math.sqrt(f[k]) };
+  }
+
+  /** Gives back a queued update's staging buffer without reading it. */
+  releaseStep(u: QueuedUpdate): void {
+    this.freeStaging.push(u.staging);
+  }
+
+  /**
+   * After a refused step: lets later steps apply again, counting from `applied` updates (the step
+   * before the refused one; every step queued after it was skipped).
+   */
+  clearRefusal(applied: number): void {
+    this.t = applied;
+    writeBuffer(this.ctx, this.refused, 0, new Uint32Array([0]));
+  }
+
+  private takeStaging(bytes: number): GPUBuffer {
+    const i = this.freeStaging.findIndex((b) => b.size >= bytes && b.mapState === 'unmapped');
+    if (i >= 0) return this.freeStaging.splice(i, 1)[0];
+    return createStaging(this.ctx, bytes, 'adamw.outcome');
   }
 
   destroy(): void {
-    for (const b of [this.stepVals, this.sumsq, this.scratch]) this.ctx.destroyBuffer(b);
+    for (const b of [this.stepVals, this.sumsq, this.refused, this.scratch]) this.ctx.destroyBuffer(b);
+    for (const b of this.freeStaging) b.destroy();
+    this.freeStaging.length = 0;
     this.program.destroy();
   }
 }

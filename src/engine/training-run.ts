@@ -9,14 +9,13 @@ import { createGpuLora, destroyGpuLora, readLoraParams, readOptimizerState, writ
 import type { GpuLora } from './gpu-lora';
 import type { LoraLayout } from './lora';
 import { Trainer } from './trainer';
-import type { StepResult } from './trainer';
 import { DataLoader, collate } from '../data/batch';
 import type { LoaderPosition } from '../data/batch';
 import type { TrainingExample } from '../data/examples';
 import { createRng, shuffledIndices } from '../data/rng';
 import type { RunSettings } from './run-settings';
 import { QloraError } from '../errors';
-import { checkAdapterParams, checkGradNorm } from './divergence';
+import { checkAdapterParams } from './divergence';
 
 export interface HistoryPoint {
   step: number;
@@ -76,6 +75,10 @@ export class TrainingRun {
   private resumeGate: (() => void) | null = null;
   private stopRequested = false;
   private pauseRequested = false;
+  // Of the current run() call: when it started, time spent paused, tokens trained on.
+  private started = 0;
+  private pausedMs = 0;
+  private tokensSeen = 0;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -146,7 +149,9 @@ export class TrainingRun {
     return (await this.trainer.evaluate(batches)).loss;
   }
 
+  /** Reads the queued steps back first, so the checkpoint holds only applied updates and their history. */
   async checkpoint(elapsedMs: number): Promise<RunCheckpoint> {
+    await this.settle(0);
     const [params, opt] = await Promise.all([readLoraParams(this.ctx, this.lora), readOptimizerState(this.ctx, this.lora)]);
     // A diverged adapter is never handed over to be persisted: the last good checkpoint stays stored.
     checkAdapterParams(this.step, params, this.settings.lr);
@@ -156,30 +161,20 @@ export class TrainingRun {
     };
   }
 
-  /** Runs until the last step, a stop, or early stopping; resolves with the final state. */
-  async run(): Promise<RunState> {
-    const started = performance.now();
-    let pausedMs = 0;
-    let tokensSeen = 0;
-    const elapsed = () => this.elapsedBefore + (performance.now() - started) - pausedMs;
-    this.setState('training');
-    while (this.step < this.totalSteps && !this.stopRequested) {
-      if (this.pauseRequested) {
-        const p0 = performance.now();
-        this.setState('paused');
-        await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
-        await new Promise<void>((r) => (this.resumeGate = r));
-        this.resumeGate = null;
-        pausedMs += performance.now() - p0;
-        if (this.stopRequested) break;
-        this.setState('training');
-      }
-      const micro = Array.from({ length: this.settings.gradAccum }, () => this.loader.next());
-      const r: StepResult = await this.trainer.trainStep(micro);
-      checkGradNorm(r.step, await this.trainer.lastGradNorm(), r.lr);
-      tokensSeen += r.tokens;
+  private elapsed(): number {
+    return this.elapsedBefore + (performance.now() - this.started) - this.pausedMs;
+  }
+
+  /**
+   * Takes the results of queued steps (leaving the newest `keep` on the GPU) into the history and the
+   * hooks; a step that ends an evaluation period is only ever settled with nothing queued after it,
+   * so its validation loss is of the adapter right after it.
+   */
+  private async settle(keep: number): Promise<void> {
+    for (const r of await this.trainer.settle(keep)) {
+      this.tokensSeen += r.tokens;
       const point: HistoryPoint = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: r.ms };
-      if (r.step % this.settings.evalEvery === 0 || r.step === this.totalSteps) {
+      if (this.evaluatesAfter(r.step)) {
         const valLoss = await this.validationLoss();
         if (valLoss !== null) {
           point.valLoss = valLoss;
@@ -191,19 +186,53 @@ export class TrainingRun {
         }
       }
       this.history.push(point);
-      const ms = elapsed();
-      this.hooks.onStep?.({ ...point, totalSteps: this.totalSteps, elapsedMs: ms, tokensPerSecond: tokensSeen / ((performance.now() - started - pausedMs) / 1000) });
+      this.hooks.onStep?.({ ...point, totalSteps: this.totalSteps, elapsedMs: this.elapsed(), tokensPerSecond: this.tokensSeen / ((performance.now() - this.started - this.pausedMs) / 1000) });
+    }
+  }
+
+  private evaluatesAfter(step: number): boolean {
+    return step % this.settings.evalEvery === 0 || step === this.totalSteps;
+  }
+
+  private checkpointsAfter(step: number): boolean {
+    return step % this.settings.checkpointEvery === 0 || step === this.totalSteps;
+  }
+
+  /** Runs until the last step, a stop, or early stopping; resolves with the final state. */
+  async run(): Promise<RunState> {
+    this.started = performance.now();
+    this.pausedMs = 0;
+    this.tokensSeen = 0;
+    this.setState('training');
+    while (this.step < this.totalSteps && !this.stopRequested) {
+      if (this.pauseRequested) {
+        const p0 = performance.now();
+        await this.settle(0);
+        this.setState('paused');
+        await this.hooks.onCheckpoint?.(await this.checkpoint(this.elapsed()));
+        await new Promise<void>((r) => (this.resumeGate = r));
+        this.resumeGate = null;
+        this.pausedMs += performance.now() - p0;
+        if (this.stopRequested) break;
+        this.setState('training');
+      }
+      const micro = Array.from({ length: this.settings.gradAccum }, () => this.loader.next());
+      await this.trainer.queueStep(micro);
+      const step = this.step;
+      // The GPU runs this step while the previous one is read, except where the host needs this
+      // step's adapter next (evaluation, checkpoint) or the run is about to wait (pause, stop).
+      const sync = this.evaluatesAfter(step) || this.checkpointsAfter(step) || this.pauseRequested || this.stopRequested;
+      await this.settle(sync ? 0 : 1);
       if (this.settings.patience > 0 && this.evalsWithoutImprovement >= this.settings.patience) {
-        await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
+        await this.hooks.onCheckpoint?.(await this.checkpoint(this.elapsed()));
         this.setState('early-stopped');
         return this.state;
       }
-      if (r.step % this.settings.checkpointEvery === 0 || r.step === this.totalSteps) {
-        await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
-      }
+      if (this.checkpointsAfter(step)) await this.hooks.onCheckpoint?.(await this.checkpoint(this.elapsed()));
     }
+    await this.settle(0);
     if (this.stopRequested) {
-      await this.hooks.onCheckpoint?.(await this.checkpoint(elapsed()));
+      await this.hooks.onCheckpoint?.(await this.checkpoint(this.elapsed()));
       this.setState('stopped');
     } else this.setState('done');
     return this.state;

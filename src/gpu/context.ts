@@ -151,16 +151,34 @@ export function writeBuffer(ctx: GpuContext, buf: GPUBuffer, offset: number, dat
   }
 }
 
-/** Copies `bytes` from `buf` at `offset` back to the CPU. */
-export async function readBuffer(ctx: GpuContext, buf: GPUBuffer, offset = 0, bytes = buf.size - offset): Promise<ArrayBuffer> {
-  const size = Math.ceil(bytes / 4) * 4;
-  const staging = ctx.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'readback' });
-  const enc = ctx.device.createCommandEncoder({ label: 'readback' });
-  enc.copyBufferToBuffer(buf, offset, staging, 0, size);
-  ctx.device.queue.submit([enc.finish()]);
+/**
+ * GPU→CPU maps since the process started: every readback goes through mapStaging, so the bench and
+ * the tests can check that a training step does none (a map waits for the queue up to its copy).
+ */
+export const readbackCounter = { maps: 0 };
+
+/** A buffer `copyBufferToBuffer` can fill and mapStaging read (its size rounded up to 4 bytes). */
+export function createStaging(ctx: GpuContext, bytes: number, label: string): GPUBuffer {
+  return ctx.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: USAGE.MAP_READ | USAGE.COPY_DST, label });
+}
+
+/** The first `bytes` of a staging buffer once the GPU has written it; the buffer is unmapped again for reuse. */
+export async function mapStaging(staging: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  readbackCounter.maps++;
   await staging.mapAsync(MAP_MODE_READ);
   const out = staging.getMappedRange().slice(0, bytes);
   staging.unmap();
+  return out;
+}
+
+/** Copies `bytes` from `buf` at `offset` back to the CPU. */
+export async function readBuffer(ctx: GpuContext, buf: GPUBuffer, offset = 0, bytes = buf.size - offset): Promise<ArrayBuffer> {
+  const size = Math.ceil(bytes / 4) * 4;
+  const staging = createStaging(ctx, size, 'readback');
+  const enc = ctx.device.createCommandEncoder({ label: 'readback' });
+  enc.copyBufferToBuffer(buf, offset, staging, 0, size);
+  ctx.device.queue.submit([enc.finish()]);
+  const out = await mapStaging(staging, bytes);
   staging.destroy();
   return out;
 }

@@ -29,8 +29,15 @@ export interface AdamWHyper {
   maxGradNorm: number; // 0 = no clipping
 }
 
-/** One AdamW step; `stepVals` holds (lr, 1-β1^t, 1-β2^t) written before each submit. */
-export function adamw(rec: Recorder, p: Binding, g: Binding, m: Binding, v: Binding, sumsq: Binding, stepVals: Binding, n: number, h: AdamWHyper): void {
+/** Floats of the per-step values ahead of the micro-batch loss sums in `stepVals`. */
+export const STEP_VALS_HEAD = 4;
+
+/**
+ * One AdamW step, applied only when Σg² and the k loss sums are finite and `refused` (u32 [1]) is 0,
+ * else latching `refused` to 1. `stepVals` holds (lr, 1-β1^t, 1-β2^t, k, loss sums ×k), written
+ * before each submit.
+ */
+export function adamw(rec: Recorder, p: Binding, g: Binding, m: Binding, v: Binding, sumsq: Binding, stepVals: Binding, refused: Binding, n: number, h: AdamWHyper): void {
   const params = new Params().u32(n).f32(h.beta1).f32(h.beta2).f32(h.eps).f32(h.weightDecay).f32(h.maxGradNorm).u32(0).u32(0);
-  rec.dispatch(KERNELS.adamw, params, [p, g, m, v, sumsq, stepVals], threads(rec.ctx, n));
+  rec.dispatch(KERNELS.adamw, params, [p, g, m, v, sumsq, stepVals, refused], threads(rec.ctx, n));
 }
