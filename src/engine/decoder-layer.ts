@@ -367,8 +367,7 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
     projectionFwd(rec, c, acts, 'k_proj', acts.k, acts.xn1, M);
   }
   projectionFwd(rec, c, acts, 'v_proj', acts.v, acts.xn1, M);
-  rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1);
-  rope(rec, acts.k, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, 1);
+  rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1, { x: acts.k, heads: d.Hkv });
   if (cache) {
     kvAppend(rec, cache.k, acts.k, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
     kvAppend(rec, cache.v, acts.v, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
@@ -434,8 +433,7 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
   }
   groupBwd(rec, c, acts, s, ['o_proj'], { o_proj: dAttn }, s.dO, acts.o, M, 0);
   attentionBwd(rec, { dq: s.dq, dk: s.dk, dv: s.dv, Dsum: s.Dsum }, s.dO, acts.o, acts.lse, acts.q, acts.k, acts.v, d.B, d.T, d.H, d.Hkv, d.hd, d.scale, { window: c.window, softcap: d.softcap });
-  rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1);
-  rope(rec, s.dk, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, -1);
+  rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1, { x: s.dk, heads: d.Hkv });
   let dQ: GPUBuffer = s.dq;
   let dK: GPUBuffer = s.dk;
   if (d.qkNorm) {
