@@ -9,6 +9,9 @@
 //   y += scale · dropout(x) · Aᵀ · Bᵀ
 // The backward pass produces the LoRA gradients (accumulated into the flat grads buffer) and the
 // gradient of the layer input; only what LoRA needs is computed (no gradient for frozen weights).
+// Dispatches: a LoRA projection's base product and its LoRA term are one product forward and (without
+// dropout) backward (ops/lora-fused.ts, where the device binds 9 storage buffers); modules sharing an
+// input (lora-groups.ts) run their down-projections, dh, dB and dA together without dropout.
 import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
 import type { Binding, Recorder } from '../gpu/program';
