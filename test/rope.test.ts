@@ -28,3 +28,28 @@ describe('rope', () => {
     });
   }
 });
+
+// q and k turned in one dispatch (GQA: fewer k heads): bit for bit what one dispatch per tensor gives
+// (the same f32 arithmetic; that one is checked against the reference above).
+describe('rope of two tensors in one dispatch', () => {
+  for (const [B, T, heads, heads2, d, pos0] of [[1, 1, 1, 1, 2, 0], [2, 7, 4, 1, 16, 0], [1, 5, 3, 2, 64, 40]] as const) {
+    it(`B=${B} T=${T} heads=${heads}+${heads2} d=${d} pos0=${pos0}`, async () => {
+      const invFreq = Float64Array.from({ length: d / 2 }, (_, i) => Math.fround(1 / 10000 ** ((2 * i) / d)));
+      const tables = uploadRopeTables(ctx, invFreq, 64);
+      const rows = B * T;
+      const q = randomF32(rows * heads * d, d + T);
+      const k = randomF32(rows * heads2 * d, d + T + 1);
+      const dyn = u32buf(ctx, [pos0]);
+      for (const sign of [1, -1] as const) {
+        const [qb, kb, qs, ks] = [q, k, q, k].map((x) => f32buf(ctx, x));
+        const [gq, gk, wq, wk] = await run(ctx, (rec) => {
+          rope(rec, qb, tables, dyn, rows, T, heads, d, sign, { x: kb, heads: heads2 });
+          rope(rec, qs, tables, dyn, rows, T, heads, d, sign);
+          rope(rec, ks, tables, dyn, rows, T, heads2, d, sign);
+        }, qb, kb, qs, ks);
+        expectClose(`q sign ${sign}`, gq, wq, { atol: 0, rtol: 0 });
+        expectClose(`k sign ${sign}`, gk, wk, { atol: 0, rtol: 0 });
+      }
+    });
+  }
+});

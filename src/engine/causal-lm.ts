@@ -120,7 +120,7 @@ export class ModelPass {
     if (this.train) {
       if (!lora) throw new Error('a training pass needs LoRA parameters');
       const dh = f(M * D, 'd_stream');
-      const scratch: BwdScratch = allocBwdScratch(ctx, d, lora.layout.settings.r);
+      const scratch: BwdScratch = allocBwdScratch(ctx, d, lora.layout.settings);
       for (const b of Object.values(scratch)) if (b) this.own(b);
       const recomputed = checkpointing ? f(M * D, 'recomputed_out') : null;
       rmsnormBwd(rec, dh, dxnF!, stream[L], weights.finalNorm, rstdF, M, D, 0, d.wOffset);

@@ -9,6 +9,9 @@
 //   y += scale · dropout(x) · Aᵀ · Bᵀ
 // The backward pass produces the LoRA gradients (accumulated into the flat grads buffer) and the
 // gradient of the layer input; only what LoRA needs is computed (no gradient for frozen weights).
+// Dispatches: a LoRA projection's base product and its LoRA term are one product forward and (without
+// dropout) backward (ops/lora-fused.ts, where the device binds 9 storage buffers); modules sharing an
+// input (lora-groups.ts) run their down-projections, dh, dB and dA together without dropout.
 import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
 import type { Binding, Recorder } from '../gpu/program';
@@ -24,8 +27,11 @@ import type { GpuLayerWeights } from './gpu-weights';
 import type { RopeTables } from '../gpu/ops/rope';
 import type { GpuLora } from './gpu-lora';
 import { slotBinding } from './gpu-lora';
-import type { LoraModule } from './lora';
+import type { LoraModule, LoraSettings } from './lora';
 import { LORA_MODULES } from './lora';
+import { LORA_INPUT_GROUPS, loraGroupWidth, loraScratchFloats, targetedGroup } from './lora-groups';
+import { canFuseLoraLinear, loraGroupA, loraGroupDb, loraGroupDh, loraLinearBwd, loraLinearFwd } from '../gpu/ops/lora-fused';
+import type { LoraColumns } from '../gpu/ops/lora-fused';
 
 /** Sizes of one forward pass: B sequences of T rows (M = B·T). */
 export interface Dims {
@@ -79,7 +85,9 @@ export interface LayerActs {
   g: GPUBuffer; // [M, I]
   u: GPUBuffer; // [M, I]
   a: GPUBuffer; // [M, I] act(g) * u
-  loraH: Partial<Record<LoraModule, GPUBuffer>>; // [M, r]: dropout(x) · Aᵀ
+  // dropout(x) · Aᵀ: [M, r] per module, or with grouped LoRA (loraGrouped) one [M, G·r] buffer shared
+  // by the G targeted modules of a group (lora-groups.ts), module i in columns [i·r, (i+1)·r).
+  loraH: Partial<Record<LoraModule, GPUBuffer>>;
   // With q/k norms: the projections before their norm, and the per-head statistics.
   qRaw?: GPUBuffer; // [M, Q]
   kRaw?: GPUBuffer; // [M, KV]
@@ -92,10 +100,27 @@ export interface LayerActs {
   rstdMlpOut?: GPUBuffer; // [M]
 }
 
+/**
+ * Whether the LoRA products of modules sharing an input run together and their activations and
+ * gradients are laid out side by side: without dropout (each module has its own mask of x) and where
+ * the device binds what the fused linears need (the separate products cannot start at a column block).
+ */
+export function loraGrouped(ctx: GpuContext, s: LoraSettings): boolean {
+  return s.dropout === 0 && canFuseLoraLinear(ctx.limits);
+}
+
 export function allocLayerActs(ctx: GpuContext, d: Dims, lora: GpuLora | null, label: string): LayerActs {
   const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `${label}.${name}`);
   const loraH: Partial<Record<LoraModule, GPUBuffer>> = {};
-  for (const m of lora?.layout.settings.targets ?? []) loraH[m] = f(d.M * lora!.layout.settings.r, `lora_h.${m}`);
+  if (lora) {
+    const s = lora.layout.settings;
+    const groups = loraGrouped(ctx, s) ? LORA_INPUT_GROUPS.map((g) => g.filter((m) => s.targets.includes(m))) : s.targets.map((m) => [m]);
+    for (const g of groups) {
+      if (g.length === 0) continue;
+      const b = f(d.M * s.r * g.length, `lora_h.${g.join('+')}`);
+      for (const m of g) loraH[m] = b;
+    }
+  }
   const acts: LayerActs = {
     xn1: f(d.M * d.D, 'xn1'), rstd1: f(d.M, 'rstd1'), q: f(d.M * d.Q, 'q'), k: f(d.M * d.KV, 'k'), v: f(d.M * d.KV, 'v'),
     o: f(d.M * d.Q, 'o'), lse: f(d.B * d.H * d.T, 'lse'), hMid: f(d.M * d.D, 'h_mid'), xn2: f(d.M * d.D, 'xn2'),
@@ -121,20 +146,20 @@ export interface BwdScratch {
   da: GPUBuffer; // [M, I]
   dg: GPUBuffer; // [M, I]
   du: GPUBuffer; // [M, I]
-  dLoraH: GPUBuffer; // [M, r]
-  loraTmp: GPUBuffer; // [M, max(in)]: dh·A before the dropout mask
+  dLoraH: GPUBuffer; // [M, width·r] (lora-groups.ts): dh of one module, or of a group side by side
+  loraTmp: GPUBuffer; // loraScratchFloats: dh·A before the dropout mask, or a group's dA / dB gathered
   dqRaw?: GPUBuffer; // [M, Q] with q/k norms: gradient of q before its norm
   dkRaw?: GPUBuffer; // [M, KV]
   dBlockOut?: GPUBuffer; // [M, D] with output norms: gradient of o_proj's / down_proj's output
 }
 
-export function allocBwdScratch(ctx: GpuContext, d: Dims, r: number): BwdScratch {
+export function allocBwdScratch(ctx: GpuContext, d: Dims, lora: LoraSettings): BwdScratch {
   const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `bwd.${name}`);
-  const maxIn = Math.max(d.D, d.Q, d.I);
+  const r = lora.r;
   const s: BwdScratch = {
     dxn: f(d.M * d.D, 'dxn'), dO: f(d.M * d.Q, 'dO'), dq: f(d.M * d.Q, 'dq'), dk: f(d.M * d.KV, 'dk'), dv: f(d.M * d.KV, 'dv'),
     Dsum: f(d.B * d.H * d.T, 'Dsum'), da: f(d.M * d.I, 'da'), dg: f(d.M * d.I, 'dg'), du: f(d.M * d.I, 'du'),
-    dLoraH: f(d.M * r, 'dLoraH'), loraTmp: f(d.M * maxIn, 'lora_tmp'),
+    dLoraH: f(d.M * r * loraGroupWidth(lora.targets), 'dLoraH'), loraTmp: f(loraScratchFloats(d.M, r, d), 'lora_tmp'),
   };
   if (d.qkNorm) Object.assign(s, { dqRaw: f(d.M * d.Q, 'dq_raw'), dkRaw: f(d.M * d.KV, 'dk_raw') });
   if (d.sandwich) s.dBlockOut = f(d.M * d.D, 'd_block_out');
@@ -167,19 +192,61 @@ function loraInputDropout(c: LayerContext, m: LoraModule, operand: 'A' | 'B'): M
   return p === 0 ? undefined : { operand, p, stream: dropoutStream(c.layer, m), seed: c.dyn.seed };
 }
 
-/** out (+)= x·Wᵀ (+ bias) + LoRA(x); beta = 1 adds to what out holds (the residual stream). */
+function isGrouped(rec: Recorder, c: LayerContext): boolean {
+  return !!c.lora && loraGrouped(rec.ctx, c.lora.layout.settings);
+}
+
+/** Where module m's LoRA activations (buffer = acts.loraH[m]) or their gradients (s.dLoraH) are. */
+function loraColumns(rec: Recorder, c: LayerContext, m: LoraModule, buffer: GPUBuffer): LoraColumns {
+  const r = c.lora!.layout.settings.r;
+  if (!isGrouped(rec, c)) return { buffer, ld: r, col: 0 };
+  const group = targetedGroup(c.lora!.layout.settings.targets, m);
+  return { buffer, ld: group.length * r, col: group.indexOf(m) * r };
+}
+
+/** The LoRA activations h = dropout(x) · Aᵀ of the targeted modules among `group` (all reading x [M, in]). */
+function loraDownFwd(rec: Recorder, c: LayerContext, acts: LayerActs, group: readonly LoraModule[], x: Binding, M: number): void {
+  if (!c.lora) return;
+  const { layout, params } = c.lora;
+  const r = layout.settings.r;
+  const targeted = group.filter((m) => layout.slot(c.layer, m));
+  if (targeted.length === 0) return;
+  const inF = c.w.proj[targeted[0]].cols;
+  const hOf = (m: LoraModule) => {
+    const h = acts.loraH[m];
+    if (!h) throw new Error(`no LoRA activation buffer for ${m}`);
+    return h;
+  };
+  const aOf = (m: LoraModule) => slotBinding(layout, params, layout.slot(c.layer, m)!, 'A');
+  if (isGrouped(rec, c)) {
+    loraGroupA(rec, hOf(targeted[0]), x, targeted.map(aOf), M, inF, r);
+    return;
+  }
+  for (const m of targeted) matmul(rec, hOf(m), x, aOf(m), M, r, inF, { transB: true, dropout: loraInputDropout(c, m, 'A') });
+}
+
+/**
+ * out (+)= x·Wᵀ (+ bias) + scale · h·Bᵀ, h from loraDownFwd; beta = 1 adds to what out holds (the
+ * residual stream). One product where the device binds enough buffers, else the base then the LoRA term.
+ */
 function projectionFwd(rec: Recorder, c: LayerContext, acts: LayerActs | null, m: LoraModule, out: Binding, x: Binding, M: number, beta = 0): void {
   const w = c.w.proj[m];
-  linearFwd(rec, out, x, w, M, { bias: c.w.bias[m], beta });
   const slot = c.lora?.layout.slot(c.layer, m);
-  if (!slot || !c.lora) return;
+  if (!slot || !c.lora) {
+    linearFwd(rec, out, x, w, M, { bias: c.w.bias[m], beta });
+    return;
+  }
   const { layout, params } = c.lora;
   const r = layout.settings.r;
   const h = acts?.loraH[m];
   if (!h) throw new Error(`no LoRA activation buffer for ${m}`);
-  // h [M, r] = dropout(x) · Aᵀ
-  matmul(rec, h, x, slotBinding(layout, params, slot, 'A'), M, r, w.cols, { transB: true, dropout: loraInputDropout(c, m, 'A') });
-  matmul(rec, out, h, slotBinding(layout, params, slot, 'B'), M, w.rows, r, { transB: true, alpha: layout.scale, beta: 1 });
+  const B = slotBinding(layout, params, slot, 'B');
+  if (canFuseLoraLinear(rec.ctx.limits)) {
+    loraLinearFwd(rec, out, x, w, M, loraColumns(rec, c, m, h), B, r, layout.scale, { bias: c.w.bias[m], beta });
+    return;
+  }
+  linearFwd(rec, out, x, w, M, { bias: c.w.bias[m], beta });
+  matmul(rec, out, h, B, M, w.rows, r, { transB: true, alpha: layout.scale, beta: 1 });
 }
 
 /**
@@ -212,6 +279,69 @@ function projectionBwd(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdSc
   }
 }
 
+/**
+ * Backward of the projections of one input group (LORA_INPUT_GROUPS), dy[m] the output gradient of
+ * each: the LoRA gradients accumulate into grads, and dx (when given) receives Σ dy·W + the LoRA paths,
+ * added to what it holds when betaDx = 1. With grouped LoRA the group's dB, dh and dA are one product
+ * each and every dx product carries its LoRA term; otherwise module by module (projectionBwd).
+ */
+function groupBwd(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdScratch, group: readonly LoraModule[], dy: Partial<Record<LoraModule, Binding>>, dx: Binding | null, x: Binding, M: number, betaDx: number): void {
+  if (!isGrouped(rec, c)) {
+    group.forEach((m, i) => projectionBwd(rec, c, acts, s, m, dx, dy[m]!, x, M, i === 0 ? betaDx : 1));
+    return;
+  }
+  const { layout, params, grads } = c.lora!;
+  const r = layout.settings.r;
+  const targeted = group.filter((m) => layout.slot(c.layer, m));
+  if (targeted.length > 0) {
+    const slots = targeted.map((m) => layout.slot(c.layer, m)!);
+    const dys = targeted.map((m) => dy[m]!);
+    const outs = slots.map((sl) => sl.outF);
+    const inF = slots[0].inF;
+    const h = acts.loraH[targeted[0]]!;
+    // dB [out, r] += scale · dyᵀ · h, the group's slots gathered into one block and back (exact copies)
+    gathered(rec, grads, s.loraTmp, slots.map((sl) => [sl.bOffset, sl.outF * r]), (dB) =>
+      loraGroupDb(rec, dB, dys, h, outs, M, r, layout.scale, 1));
+    // dh [M, G·r] = scale · dy · B, module by module side by side
+    loraGroupDh(rec, s.dLoraH, dys, slots.map((sl) => slotBinding(layout, params, sl, 'B')), outs, M, r, layout.scale);
+    // dA [G·r, in] += dhᵀ · x
+    gathered(rec, grads, s.loraTmp, slots.map((sl) => [sl.aOffset, r * inF]), (dA) =>
+      matmul(rec, dA, s.dLoraH, x, targeted.length * r, inF, M, { transA: true, beta: 1 }));
+  }
+  if (!dx) return;
+  group.forEach((m, i) => {
+    const w = c.w.proj[m];
+    const beta = i === 0 ? betaDx : 1;
+    const slot = layout.slot(c.layer, m);
+    if (slot) loraLinearBwd(rec, dx, dy[m]!, w, M, loraColumns(rec, c, m, s.dLoraH), slotBinding(layout, params, slot, 'A'), r, { beta });
+    else linearBwd(rec, dx, dy[m]!, w, M, { beta });
+  });
+}
+
+/**
+ * Runs `product` on the regions [offset, offset + floats) of `buffer` (float units) one after another:
+ * in place when there is one, else copied into `scratch` before and back after.
+ */
+function gathered(rec: Recorder, buffer: GPUBuffer, scratch: GPUBuffer, regions: [number, number][], product: (b: Binding) => void): void {
+  const total = regions.reduce((a, [, n]) => a + n, 0);
+  if (regions.length === 1) {
+    product({ buffer, offset: regions[0][0] * 4, size: total * 4 });
+    return;
+  }
+  if (total * 4 > scratch.size) throw new Error(`LoRA group scratch holds ${scratch.size} bytes, the group needs ${total * 4}`);
+  let at = 0;
+  for (const [off, n] of regions) {
+    rec.copy(buffer, off * 4, scratch, at * 4, n * 4);
+    at += n;
+  }
+  product({ buffer: scratch, offset: 0, size: total * 4 });
+  at = 0;
+  for (const [off, n] of regions) {
+    rec.copy(scratch, at * 4, buffer, off * 4, n * 4);
+    at += n;
+  }
+}
+
 /** KV cache of one layer for generation: [B, capacity, KV] each. */
 export interface LayerKvCache {
   k: GPUBuffer;
@@ -228,6 +358,7 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
   const norms = c.w.norms;
   const norm = { wOffset: d.wOffset };
   rmsnormFwd(rec, acts.xn1, acts.rstd1, x, norms.attnIn!, M, d.D, d.eps, norm);
+  loraDownFwd(rec, c, acts, LORA_INPUT_GROUPS[0], acts.xn1, M);
   if (d.qkNorm) {
     // q and k are [M, heads·hd] = [M·heads, hd]: one norm row per head.
     projectionFwd(rec, c, acts, 'q_proj', acts.qRaw!, acts.xn1, M);
@@ -239,8 +370,7 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
     projectionFwd(rec, c, acts, 'k_proj', acts.k, acts.xn1, M);
   }
   projectionFwd(rec, c, acts, 'v_proj', acts.v, acts.xn1, M);
-  rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1);
-  rope(rec, acts.k, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, 1);
+  rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1, { x: acts.k, heads: d.Hkv });
   if (cache) {
     kvAppend(rec, cache.k, acts.k, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
     kvAppend(rec, cache.v, acts.v, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
@@ -250,6 +380,7 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
   });
   rec.boundary(); // a submission segment per block (gpu/program.ts)
   copyBinding(rec, x, acts.hMid, M * d.D);
+  loraDownFwd(rec, c, acts, ['o_proj'], acts.o, M);
   if (d.sandwich) {
     // hMid = x + attnOut(o_proj(o)): the norm adds its output to the residual copied into hMid.
     projectionFwd(rec, c, acts, 'o_proj', acts.attnRaw!, acts.o, M);
@@ -258,10 +389,12 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
     projectionFwd(rec, c, acts, 'o_proj', acts.hMid, acts.o, M, 1);
   }
   rmsnormFwd(rec, acts.xn2, acts.rstd2, acts.hMid, norms.mlpIn!, M, d.D, d.eps, norm);
+  loraDownFwd(rec, c, acts, ['gate_proj', 'up_proj'], acts.xn2, M);
   projectionFwd(rec, c, acts, 'gate_proj', acts.g, acts.xn2, M);
   projectionFwd(rec, c, acts, 'up_proj', acts.u, acts.xn2, M);
   gluFwd(rec, d.act, acts.a, acts.g, acts.u, M * d.I);
   rec.copy(acts.hMid, 0, out, 0, M * d.D * 4);
+  loraDownFwd(rec, c, acts, ['down_proj'], acts.a, M);
   if (d.sandwich) {
     projectionFwd(rec, c, acts, 'down_proj', acts.mlpRaw!, acts.a, M);
     rmsnormFwd(rec, out, acts.rstdMlpOut!, acts.mlpRaw!, norms.mlpOut!, M, d.D, d.eps, { ...norm, beta: 1 });
@@ -290,10 +423,9 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
     rmsnormBwd(rec, s.dBlockOut!, dh, acts.mlpRaw!, norms.mlpOut!, acts.rstdMlpOut!, M, d.D, 0, off);
     dDown = s.dBlockOut!;
   }
-  projectionBwd(rec, c, acts, s, 'down_proj', s.da, dDown, acts.a, M, 0);
+  groupBwd(rec, c, acts, s, ['down_proj'], { down_proj: dDown }, s.da, acts.a, M, 0);
   gluBwd(rec, d.act, s.dg, s.du, s.da, acts.g, acts.u, M * d.I);
-  projectionBwd(rec, c, acts, s, 'gate_proj', s.dxn, s.dg, acts.xn2, M, 0);
-  projectionBwd(rec, c, acts, s, 'up_proj', s.dxn, s.du, acts.xn2, M, 1);
+  groupBwd(rec, c, acts, s, ['gate_proj', 'up_proj'], { gate_proj: s.dg, up_proj: s.du }, s.dxn, acts.xn2, M, 0);
   rmsnormBwd(rec, dh, s.dxn, acts.hMid, norms.mlpIn!, acts.rstd2, M, d.D, 1, off); // dh ← dL/d(hMid)
   rec.boundary();
   // Attention: hMid = x + [attnOut](o_proj(o))
@@ -302,10 +434,9 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
     rmsnormBwd(rec, s.dBlockOut!, dh, acts.attnRaw!, norms.attnOut!, acts.rstdAttnOut!, M, d.D, 0, off);
     dAttn = s.dBlockOut!;
   }
-  projectionBwd(rec, c, acts, s, 'o_proj', s.dO, dAttn, acts.o, M, 0);
+  groupBwd(rec, c, acts, s, ['o_proj'], { o_proj: dAttn }, s.dO, acts.o, M, 0);
   attentionBwd(rec, { dq: s.dq, dk: s.dk, dv: s.dv, Dsum: s.Dsum }, s.dO, acts.o, acts.lse, acts.q, acts.k, acts.v, d.B, d.T, d.H, d.Hkv, d.hd, d.scale, { window: c.window, softcap: d.softcap });
-  rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1);
-  rope(rec, s.dk, c.rope, c.dyn.pos, M, d.T, d.Hkv, d.hd, -1);
+  rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1, { x: s.dk, heads: d.Hkv });
   let dQ: GPUBuffer = s.dq;
   let dK: GPUBuffer = s.dk;
   if (d.qkNorm) {
@@ -315,9 +446,7 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
     dK = s.dkRaw!;
   }
   const dxn = needInputGrad ? s.dxn : null;
-  projectionBwd(rec, c, acts, s, 'q_proj', dxn, dQ, acts.xn1, M, 0);
-  projectionBwd(rec, c, acts, s, 'k_proj', dxn, dK, acts.xn1, M, 1);
-  projectionBwd(rec, c, acts, s, 'v_proj', dxn, s.dv, acts.xn1, M, 1);
+  groupBwd(rec, c, acts, s, ['q_proj', 'k_proj', 'v_proj'], { q_proj: dQ, k_proj: dK, v_proj: s.dv }, dxn, acts.xn1, M, 0);
   if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, norms.attnIn!, acts.rstd1, M, d.D, 1, off); // dh ← dL/dx
   rec.boundary();
 }
@@ -330,7 +459,7 @@ export function destroyLayerActs(ctx: GpuContext, a: LayerActs): void {
 export function layerActBuffers(a: LayerActs): GPUBuffer[] {
   const out: GPUBuffer[] = [];
   for (const [k, b] of Object.entries(a)) {
-    if (k === 'loraH') out.push(...Object.values(b as Record<string, GPUBuffer>));
+    if (k === 'loraH') out.push(...new Set(Object.values(b as Record<string, GPUBuffer>))); // a group shares one
     else if (b) out.push(b as GPUBuffer);
   }
   return out;

@@ -20,6 +20,7 @@ import { DEFAULT_LOGITS_CHUNK_BYTES, logitsChunkRows } from './causal-lm';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
 import { LORA_MODULES, loraLayout, moduleShape } from './lora';
+import { loraGroupWidth, loraScratchFloats } from './lora-groups';
 import { hasSlidingRope, normWidth } from '../formats/model-config';
 import type { NormRole } from '../formats/architectures';
 
@@ -143,6 +144,8 @@ interface PassShape {
   /** LoRA rank and target count (0 targets: no LoRA buffers, as full fine-tuning would have). */
   r: number;
   targets: number;
+  /** Most targeted modules sharing one input (lora-groups.ts). */
+  groupWidth: number;
   dropout: number;
   logitsChunkBytes: number;
   prefix: string;
@@ -176,7 +179,7 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   act('activations [M, I]', M * I, 3 * sets); // gate, up, act
   act('norm / softmax statistics', M, 2 * sets); // rstd1, rstd2
   act('norm / softmax statistics', B * H * T, sets); // lse
-  act('LoRA activations [M, r]', M * p.r, p.targets * sets);
+  act('LoRA activations [M, r]', M * p.r, p.targets * sets); // per module, or [M, width·r] per group: the same bytes
   const qkNorm = !!cfg.architecture.norms.q;
   const outputNorms = !!cfg.architecture.norms.attnOut;
   if (qkNorm) {
@@ -200,8 +203,8 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   act('backward [M, KV]', M * KV, 2); // dk, dv
   act('backward [M, I]', M * I, 3); // da, dg, du
   act('norm / softmax statistics', B * H * T); // Dsum
-  act('LoRA activations [M, r]', M * p.r); // dLoraH
-  act('backward LoRA scratch [M, max(in)]', M * maxIn); // loraTmp (allocated even without dropout)
+  act('LoRA gradients of a group [M, width·r]', M * p.r * p.groupWidth); // dLoraH
+  act('backward LoRA scratch', loraScratchFloats(M, p.r, { D, Q, KV, I })); // loraTmp (allocated even without dropout)
   if (qkNorm) {
     act('backward [M, Q]', M * Q); // dq before the norm
     act('backward [M, KV]', M * KV);
@@ -218,6 +221,7 @@ function passShape(s: TrainingMemorySettings, train: boolean, targets: number): 
     checkpointing: train && s.gradientCheckpointing,
     r: s.lora.r,
     targets,
+    groupWidth: loraGroupWidth(s.lora.targets),
     dropout: s.lora.dropout,
     logitsChunkBytes: s.logitsChunkBytes ?? DEFAULT_LOGITS_CHUNK_BYTES,
     prefix: train ? '' : 'evaluation: ',

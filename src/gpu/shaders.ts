@@ -8,6 +8,11 @@ import operandDenseDropout from '../../shaders/operand_dense_dropout.wgsl?raw';
 import dropoutMask from '../../shaders/dropout_mask.wgsl?raw';
 import operandWeightFwd from '../../shaders/operand_weight_fwd.wgsl?raw';
 import operandWeightBwd from '../../shaders/operand_weight_bwd.wgsl?raw';
+import operandLoraFwd from '../../shaders/operand_lora_fwd.wgsl?raw';
+import operandLoraBwd from '../../shaders/operand_lora_bwd.wgsl?raw';
+import operandLoraGroupA from '../../shaders/operand_lora_group_a.wgsl?raw';
+import operandLoraGroupDh from '../../shaders/operand_lora_group_dh.wgsl?raw';
+import operandLoraGroupDb from '../../shaders/operand_lora_group_db.wgsl?raw';
 import weightF32 from '../../shaders/weight_f32.wgsl?raw';
 import weightF16 from '../../shaders/weight_f16.wgsl?raw';
 import weightBf16 from '../../shaders/weight_bf16.wgsl?raw';
@@ -79,6 +84,36 @@ export const KERNELS = {
   linearBwd: (format: WeightFormat, f16 = false): KernelSpec => ({
     label: `linear_bwd_${format}${suffix(f16)}`,
     code: header(f16) + WEIGHT_SNIPPETS[format] + operandWeightBwd + body(f16),
+  }),
+  /** A frozen linear and its LoRA up-projection in one product (operand_lora_fwd.wgsl). */
+  loraLinearFwd: (format: WeightFormat, f16: boolean, c: { rank: number; hLd: number; hCol: number; scale: number }): KernelSpec => ({
+    label: `lora_linear_fwd_${format}${suffix(f16)}`,
+    code: header(f16) + WEIGHT_SNIPPETS[format] + operandLoraFwd + body(f16),
+    constants: { RANK: c.rank, H_LD: c.hLd, H_COL: c.hCol, LORA_SCALE: c.scale },
+  }),
+  /** The input gradient of a frozen linear and of its LoRA path in one product (operand_lora_bwd.wgsl). */
+  loraLinearBwd: (format: WeightFormat, f16: boolean, c: { rank: number; hLd: number; hCol: number }): KernelSpec => ({
+    label: `lora_linear_bwd_${format}${suffix(f16)}`,
+    code: header(f16) + WEIGHT_SNIPPETS[format] + operandLoraBwd + body(f16),
+    constants: { RANK: c.rank, H_LD: c.hLd, H_COL: c.hCol },
+  }),
+  /** LoRA down-projections of modules sharing an input, side by side (operand_lora_group_a.wgsl). */
+  loraGroupA: (f16: boolean, rank: number): KernelSpec => ({
+    label: `lora_group_a${suffix(f16)}`,
+    code: header(f16) + operandLoraGroupA + body(f16),
+    constants: { RANK: rank },
+  }),
+  /** dh of modules sharing an input, block-diagonal in K (operand_lora_group_dh.wgsl). */
+  loraGroupDh: (f16: boolean, rank: number, out0: number, out1: number): KernelSpec => ({
+    label: `lora_group_dh${suffix(f16)}`,
+    code: header(f16) + operandLoraGroupDh + body(f16),
+    constants: { RANK: rank, OUT0: out0, OUT1: out1 },
+  }),
+  /** dB of modules sharing an input, rows stacked, block-diagonal in K (operand_lora_group_db.wgsl). */
+  loraGroupDb: (f16: boolean, rank: number, group: number, out0: number, out1: number): KernelSpec => ({
+    label: `lora_group_db${suffix(f16)}`,
+    code: header(f16) + operandLoraGroupDb + body(f16),
+    constants: { RANK: rank, GROUP: group, OUT0: out0, OUT1: out1 },
   }),
   embeddingFwd: (format: WeightFormat): KernelSpec => ({
     label: `embedding_fwd_${format}`,

@@ -22,7 +22,7 @@ export interface MatmulOptions {
   dropout?: { operand: 'A' | 'B'; p: number; stream: number; seed: Binding };
 }
 
-function params(M: number, N: number, K: number, lda: number, ldb: number, ldc: number, o: MatmulOptions, w?: GpuWeight): Params {
+export function matmulParams(M: number, N: number, K: number, lda: number, ldb: number, ldc: number, o: MatmulOptions, w?: GpuWeight): Params {
   return new Params()
     .u32(M).u32(N).u32(K)
     .u32(lda).u32(ldb).u32(ldc)
@@ -31,7 +31,7 @@ function params(M: number, N: number, K: number, lda: number, ldb: number, ldc: 
     .f32(o.dropout?.p ?? 0).u32((o.dropout?.stream ?? 0) >>> 0);
 }
 
-const grid = (M: number, N: number): [number, number] => [Math.ceil(N / 64), Math.ceil(M / 64)];
+export const matmulGrid = (M: number, N: number): [number, number] => [Math.ceil(N / 64), Math.ceil(M / 64)];
 
 /** C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] (+ bias) (+ beta · C). */
 export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: number, N: number, K: number, o: MatmulOptions = {}): void {
@@ -44,9 +44,9 @@ export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: num
   }
   rec.dispatch(
     drop ? KERNELS.matmulDenseDropout(!!o.transA, !!o.transB, drop.operand, rec.ctx.matmulF16) : KERNELS.matmulDense(!!o.transA, !!o.transB, rec.ctx.matmulF16),
-    params(M, N, K, lda, ldb, ldc, o),
+    matmulParams(M, N, K, lda, ldb, ldc, o),
     drop ? [A, C, o.bias ?? dummyBuffer(rec.ctx), B, drop.seed] : [A, C, o.bias ?? dummyBuffer(rec.ctx), B],
-    grid(M, N),
+    matmulGrid(M, N),
   );
 }
 
@@ -56,9 +56,9 @@ export function linearFwd(rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M
   const ldc = o.ldc ?? w.rows;
   rec.dispatch(
     KERNELS.linearFwd(w.format, rec.ctx.matmulF16),
-    params(M, w.rows, w.cols, lda, 0, ldc, o, w),
+    matmulParams(M, w.rows, w.cols, lda, 0, ldc, o, w),
     [x, y, o.bias ?? dummyBuffer(rec.ctx), ...w.buffers],
-    grid(M, w.rows),
+    matmulGrid(M, w.rows),
   );
 }
 
@@ -66,8 +66,8 @@ export function linearFwd(rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M
 export function linearBwd(rec: Recorder, dx: Binding, dy: Binding, w: GpuWeight, M: number, o: { beta?: number; alpha?: number } = {}): void {
   rec.dispatch(
     KERNELS.linearBwd(w.format, rec.ctx.matmulF16),
-    params(M, w.cols, w.rows, w.rows, 0, w.cols, o, w),
+    matmulParams(M, w.cols, w.rows, w.rows, 0, w.cols, o, w),
     [dy, dx, dummyBuffer(rec.ctx), ...w.buffers],
-    grid(M, w.cols),
+    matmulGrid(M, w.cols),
   );
 }

@@ -1,0 +1,32 @@
+// LoRA modules that read the same input (q/k/v on the first norm's output, gate/up on the second's),
+// whose products run together (ops/lora-fused.ts), and the sizes of the buffers that grouping needs.
+// Shared by decoder-layer.ts (what it allocates and records) and memory-estimate.ts (what it counts).
+import type { LoraModule } from './lora';
+
+/** Every LoRA module in LORA_MODULES order, in groups of the modules sharing an input. */
+export const LORA_INPUT_GROUPS: readonly (readonly LoraModule[])[] = [
+  ['q_proj', 'k_proj', 'v_proj'],
+  ['o_proj'],
+  ['gate_proj', 'up_proj'],
+  ['down_proj'],
+];
+
+/** The targeted modules of m's group (m's own included when targeted), in order. */
+export function targetedGroup(targets: readonly LoraModule[], m: LoraModule): LoraModule[] {
+  const group = LORA_INPUT_GROUPS.find((g) => g.includes(m))!;
+  return group.filter((x) => targets.includes(x));
+}
+
+/** The most targeted modules of one group: dh of a whole group is [M, width·r]. */
+export function loraGroupWidth(targets: readonly LoraModule[]): number {
+  return Math.max(1, ...LORA_INPUT_GROUPS.map((g) => g.filter((x) => targets.includes(x)).length));
+}
+
+/**
+ * Floats of the backward LoRA scratch: dh·A before the dropout mask [M, max(in)] (with dropout), or a
+ * group's gradients gathered for one product (without): dA [3r, max(in)], dB [Q + 2·KV, r] or [2·I, r].
+ */
+export function loraScratchFloats(M: number, r: number, s: { D: number; Q: number; KV: number; I: number }): number {
+  const maxIn = Math.max(s.D, s.Q, s.I);
+  return Math.max(M * maxIn, r * Math.max(3 * maxIn, s.Q + 2 * s.KV, 2 * s.I));
+}
