@@ -32,7 +32,10 @@ export const HUB_PRESETS: readonly HubPreset[] = [
 ];
 
 export const DEMO_MODEL_PATH = 'demo/tiny-llama/';
-export const DEMO_DATA_PATH = 'demo/alpaca-tiny.json';
+/** Eight capitals: facts the demo base (pretrained by scripts/pretrain-demo-base.py) was never taught. */
+export const DEMO_DATA_PATH = 'demo/capitals.json';
+/** One of them: the base answers it wrong, the adapter the demo trains answers "Paris.". */
+export const DEMO_PROMPT = 'What is the capital of France?';
 
 const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
 

@@ -74,3 +74,17 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** A screenshot of the page region the given elements cover (for a picture of one part of the page, as in the README). */
+export async function screenshotOf(page: Page, name: string, selectors: string[]): Promise<string> {
+  const rects = await page.evaluate((sels: string[]) => sels.map((s) => {
+    const r = document.querySelector(s)!.getBoundingClientRect();
+    return { top: r.top + scrollY, left: r.left + scrollX, bottom: r.bottom + scrollY, right: r.right + scrollX };
+  }), selectors);
+  const x = Math.min(...rects.map((r) => r.left)), y = Math.min(...rects.map((r) => r.top));
+  const clip = { x, y, width: Math.max(...rects.map((r) => r.right)) - x, height: Math.max(...rects.map((r) => r.bottom)) - y };
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, clip, captureBeyondViewport: true });
+  return path;
+}

@@ -7,6 +7,7 @@ import { formatLoss } from '../format';
 import type { App } from '../app';
 import type { EvalReport, GenerationRequest } from '../../worker/protocol';
 import { metric, panel } from './panel';
+import { DEMO_PROMPT } from '../model-source';
 
 function labelled(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, help?: string): HTMLElement {
   const id = uid('pg');
@@ -34,7 +35,7 @@ function evalView(r: EvalReport, valLoss: number | undefined): HTMLElement {
 
 export function playgroundPanel(app: App): HTMLElement {
   const store = app.store;
-  const prompt = h('textarea', { rows: 3, name: 'prompt', value: 'Name a primary color.' });
+  const prompt = h('textarea', { rows: 3, name: 'prompt', value: DEMO_PROMPT });
   const template = h('select', { name: 'template' },
     h('option', { value: 'alpaca' }, 'Alpaca instruction'),
     h('option', { value: 'chat' }, "The model's chat template"),

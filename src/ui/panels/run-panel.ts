@@ -77,7 +77,7 @@ export function runPanel(app: App): HTMLElement {
       metric('ETA', run.state === 'paused' ? `${formatDuration(eta)} (paused)`
         : run.state === 'training' && eta === null ? 'estimating (from the second step on)' : formatDuration(eta), { eta: '' }),
       metric('Tokens / s', run.tokensPerSecond ? formatInt(run.tokensPerSecond) : '—'),
-      metric('Loss', formatLoss(last?.loss)),
+      metric('Loss', formatLoss(last?.loss), { loss: '' }),
       metric('Validation loss', lastVal === undefined ? '—' : `${formatLoss(lastVal)}${bestVal !== undefined && bestVal < lastVal ? ` (best ${formatLoss(bestVal)})` : ''}`),
       metric('Learning rate', last ? formatLr(last.lr) : '—'),
       metric('Last checkpoint', run.checkpointStep ? `step ${run.checkpointStep}` : '—'));
