@@ -54,7 +54,7 @@ function allFixes(s: RunSettings, e: MemoryEstimate): MemoryFix[] {
 /** Which levers shrink the one buffer that is over a WebGPU limit (the total is not the problem). */
 function leversForBuffer(e: MemoryEstimate): MemoryFixKind[] {
   const label = e.largestBuffer.label;
-  if (label.includes('[M,')) return ['batch', 'length'];
+  if (label.includes('[M,') || label.includes('logits')) return ['batch', 'length']; // a logits chunk has at most M rows
   if (label.startsWith('LoRA') || label.startsWith('AdamW')) return ['rank', 'targets'];
   if (label.includes('(f16)') || label.includes('(f32)')) return ['nf4'];
   return [];

@@ -7,6 +7,7 @@
 // page's `?gpu-memory=8GB`) replaces the measurement — for a GPU shared with other work, and for the
 // tests, which cannot make SwiftShader run out of memory at a chosen size.
 import { QloraError } from '../errors';
+import { USAGE } from './context';
 
 /** What is known of one adapter's memory: totals that allocated, and totals that failed. */
 export interface ProbeMemo {
@@ -24,10 +25,13 @@ export function memoAnswer(memo: ProbeMemo, bytes: number): 'fits' | 'fails' | '
   return 'unknown';
 }
 
-/** The memo after a probe of `bytes` that succeeded (ok) or failed. */
+/**
+ * The memo after a probe of `bytes` that succeeded (ok) or failed. An answer that contradicts an older
+ * one (another program freed or took memory meanwhile) replaces it: the older one is forgotten.
+ */
 export function recordProbe(memo: ProbeMemo, bytes: number, ok: boolean): ProbeMemo {
-  if (ok) return { largestOk: Math.max(memo.largestOk, bytes), smallestFailed: Math.max(memo.smallestFailed, bytes + 1) };
-  return { largestOk: Math.min(memo.largestOk, bytes - 1), smallestFailed: Math.min(memo.smallestFailed, bytes) };
+  if (ok) return { largestOk: Math.max(memo.largestOk, bytes), smallestFailed: memo.smallestFailed <= bytes ? Infinity : memo.smallestFailed };
+  return { largestOk: memo.largestOk >= bytes ? 0 : memo.largestOk, smallestFailed: Math.min(memo.smallestFailed, bytes) };
 }
 
 /** Buffer sizes summing to `bytes`, none over maxBufferSize, each a multiple of 4 (createBuffer's rule). */
@@ -75,7 +79,7 @@ export async function probeAllocation(device: GPUDevice, bytes: number): Promise
   let thrown: unknown = null;
   try {
     for (const size of probeChunks(bytes, device.limits.maxBufferSize)) {
-      buffers.push(device.createBuffer({ size, usage: GPUBufferUsage.STORAGE, label: 'memory probe' }));
+      buffers.push(device.createBuffer({ size, usage: USAGE.STORAGE, label: 'memory probe' }));
     }
   } catch (e) {
     thrown = e; // the scope must be popped either way
