@@ -7,6 +7,7 @@ import type { LoraModule } from '../../engine/lora';
 import { SETTING_HELP } from '../../engine/run-settings';
 import type { RunSettings } from '../../engine/run-settings';
 import type { MemoryReport } from '../../worker/protocol';
+import { formatBytes as formatBinaryBytes } from '../../engine/memory-estimate';
 import { h, fill, uid } from '../dom';
 import { formatBytes } from '../format';
 import { memoryBar, memoryDetails, memoryLegend } from '../bars';
@@ -96,8 +97,10 @@ function memoryView(app: App): HTMLElement {
         ? show('no-model', h('p', { class: 'muted' }, "Choose the model's files to see how much GPU memory this run needs."))
         : show('estimating', h('p', { class: 'muted' }, 'Estimating…'));
     }
+    // The total in binary units too: the verdict and the gpu-memory setting speak in MiB / GiB.
     show(m.fits ? 'fits' : 'does-not-fit',
-      h('div', { class: 'memory-total' }, h('span', null, 'GPU memory for this run'), h('b', null, `≈ ${formatBytes(m.total)}`)),
+      h('div', { class: 'memory-total' }, h('span', null, 'GPU memory for this run'),
+        h('b', null, `≈ ${formatBytes(m.total)} (${formatBinaryBytes(m.total)})`)),
       m.fromConfig ? h('p', { class: 'muted', dataset: { memoryFrom: 'config' } }, 'From config.json alone, before downloading the weights (embedding size from its declared dtype; examples as long as the max length).') : null,
       memoryBar(m),
       memoryLegend(m),
