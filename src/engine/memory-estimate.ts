@@ -350,9 +350,10 @@ function totalSuggestions(e: MemoryEstimate, available: number): string[] {
 /**
  * Whether the run fits: the largest buffer within the adapter's maxBufferSize and
  * maxStorageBufferBindingSize (every buffer is bound whole by some kernel), and the total within
- * `deviceMemoryHint` bytes when one is known (WebGPU does not report device memory).
+ * `deviceMemoryHint` bytes when one is known (WebGPU does not report device memory; gpu/memory-probe.ts
+ * measures it). `hintWords` says where the hint came from, for the message ("the 8.00 GiB available").
  */
-export function checkFits(estimate: MemoryEstimate, limits: DeviceLimits, deviceMemoryHint?: number): FitCheck {
+export function checkFits(estimate: MemoryEstimate, limits: DeviceLimits, deviceMemoryHint?: number, hintWords?: string): FitCheck {
   const biggest = estimate.largestBuffer;
   const bindLimit = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   if (biggest.bytes > bindLimit) {
@@ -374,7 +375,7 @@ export function checkFits(estimate: MemoryEstimate, limits: DeviceLimits, device
       ok: false,
       code: 'OUT_OF_MEMORY',
       message:
-        `This run needs about ${formatBytes(estimate.total)} of GPU memory (${top}, …), more than the ${formatBytes(deviceMemoryHint)} available. ` +
+        `This run needs about ${formatBytes(estimate.total)} of GPU memory (${top}, …), more than ${hintWords ?? `the ${formatBytes(deviceMemoryHint)} available`}. ` +
         `To fit: ${suggestions.join('; ')}.`,
       suggestions,
     };

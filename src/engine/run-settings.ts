@@ -8,6 +8,7 @@ import type { LoraModule } from './lora';
 import { LORA_MODULES, parseTargets } from './lora';
 import type { SchedulerName } from './schedule';
 import { SCHEDULERS } from './schedule';
+import { parseMemorySize } from '../gpu/memory-probe';
 
 export interface RunSettings {
   /** 'demo', a Hub id (owner/name), or an http(s) base URL in the Hub layout. */
@@ -176,14 +177,20 @@ function number(name: string, v: string): number {
   return n;
 }
 
-/** Settings given in the URL on top of the defaults; unknown names are errors (a typo would silently do nothing). */
-export function settingsFromQuery(query: URLSearchParams | string, base: RunSettings = DEFAULT_SETTINGS): { settings: RunSettings; autostart: boolean } {
+/**
+ * Settings given in the URL on top of the defaults; unknown names are errors (a typo would silently do
+ * nothing). Two are the page's, not the run's: `autostart`, and `gpu-memory` (bytes a run may use on
+ * this GPU, e.g. 8GB, instead of measuring them; absent: measured).
+ */
+export function settingsFromQuery(query: URLSearchParams | string, base: RunSettings = DEFAULT_SETTINGS): { settings: RunSettings; autostart: boolean; gpuMemory?: number } {
   const q = typeof query === 'string' ? new URLSearchParams(query) : query;
   const s: RunSettings = { ...base, target: [...base.target] };
   let autostart = false;
+  let gpuMemory: number | undefined;
   for (const [name, v] of q) {
     switch (name) {
       case 'autostart': autostart = bool(name, v); break;
+      case 'gpu-memory': gpuMemory = parseMemorySize(v); break;
       case 'model': s.model = v; break;
       case 'revision': s.revision = v; break;
       case 'data': s.data = v || null; break;
@@ -204,10 +211,10 @@ export function settingsFromQuery(query: URLSearchParams | string, base: RunSett
         s[name] = number(name, v);
         break;
       default:
-        fail(name, `is not a known setting. Known: autostart, ${Object.keys(DEFAULT_SETTINGS).join(', ')}`);
+        fail(name, `is not a known setting. Known: autostart, gpu-memory, ${Object.keys(DEFAULT_SETTINGS).join(', ')}`);
     }
   }
-  return { settings: validateSettings(s), autostart };
+  return gpuMemory === undefined ? { settings: validateSettings(s), autostart } : { settings: validateSettings(s), autostart, gpuMemory };
 }
 
 /** The settings that differ from the defaults, as a query string (a shareable link). */

@@ -11,6 +11,7 @@ import type { BaseQuant } from '../engine/base-weights';
 import { createRateMeter, throttle, type ChunkSink } from './download';
 import type { ModelLocation } from './hub';
 import { modelFiles } from './model-source';
+import type { FetchOptions } from './model-source';
 import { checkTokenizerFits, readTokenizer } from './model-files';
 import {
   beginCachedModel,
@@ -99,6 +100,19 @@ function partPhase(part: PartName, numLayers: number): string {
   if (part === 'lm_head') return 'prepare lm_head';
   if (part === 'norm') return 'prepare the final norm';
   return `quantize layer ${Number(part.slice('layer.'.length)) + 1}/${numLayers}`;
+}
+
+/**
+ * config.json alone (a few kB), before anything big is fetched: the memory estimate can say whether a
+ * run fits before the weights download. `embedDtypeBytes` is what the checkpoint declares
+ * (torch_dtype, or dtype in newer transformers) — a guess until the weights' header is read.
+ */
+export async function fetchModelConfig(location: ModelLocation, opts: FetchOptions = {}): Promise<{ config: ModelConfig; embedDtypeBytes: number }> {
+  const files = modelFiles(location, opts);
+  const where = `${files.location}config.json`;
+  const json = parseJson((await files.text('config.json', true)) as string, where, 'CONFIG_INVALID');
+  const declared = (json as { torch_dtype?: unknown; dtype?: unknown }).torch_dtype ?? (json as { dtype?: unknown }).dtype;
+  return { config: parseModelConfig(json, where), embedDtypeBytes: declared === 'float32' ? 4 : 2 };
 }
 
 /** Downloads (or reads), prepares and caches the model; returns its cache key. Resumes an interrupted run. */

@@ -42,7 +42,11 @@ export class App {
   readonly checkpointListeners = new Set<(step: number) => void>();
   readonly rememberToken: { value: boolean } = { value: readToken() !== '' };
 
-  constructor(readonly api: Remote<EngineApi>, settings: RunSettings) {
+  /** The estimate last asked for: an older answer arriving later is dropped. */
+  private estimateId = 0;
+
+  /** `gpuMemory`: the page's gpu-memory setting (bytes a run may use instead of measuring them). */
+  constructor(readonly api: Remote<EngineApi>, settings: RunSettings, private readonly opts: { gpuMemory: number | null } = { gpuMemory: null }) {
     this.store = new Store<AppState>({
       settings,
       device: null,
@@ -112,6 +116,8 @@ export class App {
     if (ok) this.invalid.delete(key);
     else this.invalid.add(key);
     this.store.set({ invalidFields: [...this.invalid] });
+    // An estimate made before the field went wrong must not stand: clear it, and estimate again once valid.
+    this.scheduleEstimate(0);
   }
 
   notify(text: string): void {
@@ -167,8 +173,9 @@ export class App {
   setSource(source: ModelSource): void {
     const model = settingFromSource(source);
     const settings = model === null ? this.store.get().settings : { ...this.store.get().settings, model, revision: source.kind === 'hub' ? source.revision : 'main' };
-    this.store.set({ source, settings });
+    this.store.set({ source, settings, memory: null, memoryError: null });
     rememberModel(source);
+    this.scheduleEstimate(0);
   }
 
   setToken(token: string, remember: boolean): void {
@@ -187,8 +194,10 @@ export class App {
   init(): Promise<void> {
     this.initDone ??= (async () => {
       try {
+        await this.api.setGpuMemory(this.opts.gpuMemory);
         const device = await this.api.init();
         this.store.set({ device });
+        this.scheduleEstimate(0);
       } catch (e) {
         this.initDone = null; // "Try again" calls init afresh
         throw e;
@@ -337,14 +346,29 @@ export class App {
     this.estimateTimer = window.setTimeout(() => void this.estimate(), delay);
   }
 
-  private async estimate(): Promise<void> {
+  /** The worker holds the chosen model (in any precision: the estimate takes the precision from the settings). */
+  private holdsChosenModel(): boolean {
     const s = this.store.get();
-    if (!s.model || this.invalid.size) return;
+    if (s.model) return s.modelSig === sourceSignature(s.source, s.model.quant);
+    return s.runModel !== null;
+  }
+
+  /**
+   * The estimate for the current settings: from the loaded model, or from the chosen model's
+   * config.json alone before anything else is downloaded. Nothing stands while a field is invalid.
+   */
+  private async estimate(): Promise<void> {
+    const id = ++this.estimateId;
+    const s = this.store.get();
+    if (this.invalid.size) return this.store.set({ memory: null, memoryError: null });
+    if (!s.device || (s.source.kind === 'files' && !s.source.files.length)) return;
     try {
-      const memory = await this.api.estimateMemory(s.settings);
-      this.store.set({ memory, memoryError: null });
+      const memory = this.holdsChosenModel()
+        ? await this.api.estimateMemory(s.settings)
+        : await this.api.estimateMemoryFromConfig(toChoice(s.source, s.token), s.settings);
+      if (id === this.estimateId) this.store.set({ memory, memoryError: null });
     } catch (e) {
-      this.store.set({ memory: null, memoryError: e instanceof Error ? e.message : String(e) });
+      if (id === this.estimateId) this.store.set({ memory: null, memoryError: e instanceof Error ? e.message : String(e) });
     }
   }
 

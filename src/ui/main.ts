@@ -13,9 +13,10 @@ registerErrorTransfer();
 
 let settings: RunSettings = { ...DEFAULT_SETTINGS, target: [...DEFAULT_SETTINGS.target] };
 let autostart = false;
+let gpuMemory: number | undefined;
 let linkError: unknown = null;
 try {
-  ({ settings, autostart } = settingsFromQuery(location.search));
+  ({ settings, autostart, gpuMemory } = settingsFromQuery(location.search));
   // The model chosen on an earlier visit, unless the link names one.
   const remembered = new URLSearchParams(location.search).has('model') ? null : rememberedModel();
   if (remembered) settings = { ...settings, ...remembered };
@@ -23,7 +24,7 @@ try {
   linkError = e; // a typo in a shared link: say so, and start from the defaults
 }
 
-const app = new App(connectEngine(), settings);
+const app = new App(connectEngine(), settings, { gpuMemory: gpuMemory ?? null });
 mountPage(app, document.getElementById('app')!);
 
 // Nothing the engine throws, or a bug, may leave a blank page: it goes to the error view.

@@ -48,7 +48,9 @@ export class RunControl {
   canStart(): boolean {
     const s = this.app.store.get();
     if (this.app.running() || s.phase === 'loading' || this.app.hasInvalidFields()) return false;
-    return !(s.memory && !s.memory.fits && s.model && s.modelSig === this.app.modelSignature());
+    // The estimate is cleared when the model or a field changes and redone for the current settings,
+    // so one that says "does not fit" is about this run, whether made from the weights or config.json.
+    return !(s.memory && !s.memory.fits);
   }
 
   private async initAdapterFor(settings: RunSettings): Promise<{ config: string; weights: Uint8Array } | null> {

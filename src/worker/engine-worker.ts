@@ -30,7 +30,11 @@ import { pythonTrainingScript } from '../export/python-script';
 import { ggufLoraAdapter } from '../export/gguf-adapter';
 import { corpusBleu } from '../eval/bleu';
 import { meanRouge } from '../eval/rouge';
-import { acquireAndLoad, baseModelRef, modelFromCache, releaseModel } from './model-loading';
+import { acquireAndLoad, baseModelRef, locationOf, modelFromCache, releaseModel } from './model-loading';
+import { judgeMemory, plainReport } from './memory-check';
+import { DeviceMemory, probeAllocation } from '../gpu/memory-probe';
+import { fetchModelConfig } from '../io/model-acquire';
+import type { ModelConfig } from '../formats/model-config';
 import type { BaseModelRef, WorkerModel } from './model-loading';
 import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
 import { loadData, summarize, promptAndReference } from './data-state';
@@ -48,9 +52,6 @@ function loraSettingsOf(s: RunSettings): LoraSettings {
   return { r: s.loraR, alpha: s.loraAlpha, dropout: s.loraDropout, targets: s.target, rslora: s.rslora };
 }
 
-function report(e: MemoryEstimate, fits: ReturnType<typeof checkFits> | null): MemoryReport {
-  return { total: e.total, breakdown: e.breakdown, fits: fits ? fits.ok : true, message: fits && !fits.ok ? fits.message : null };
-}
 
 class Engine implements EngineApi {
   private ctx: GpuContext | null = null;
@@ -64,6 +65,9 @@ class Engine implements EngineApi {
   /** An adapter imported to try or to continue from, when no run holds one. */
   private imported: { layout: LoraLayout; lora: GpuLora } | null = null;
   private stopGen = false;
+  /** What is known of each adapter's memory (by its description), for this worker's life. */
+  private readonly memories = new Map<string, DeviceMemory>();
+  private gpuMemoryOverride: number | null = null;
 
   async init(): Promise<DeviceInfo> {
     if (this.ctx && !this.deviceLost) return this.info(this.ctx);
@@ -123,21 +127,52 @@ class Engine implements EngineApi {
   }
 
   private estimate(settings: RunSettings, m: WorkerModel): MemoryEstimate {
-    return estimateTrainingMemory(m.config, {
+    const data = this.data && { longest: this.data.prepared.examples.reduce((n, x) => Math.max(n, x.inputIds.length), 8), evaluation: this.data.val.length > 0 };
+    return this.estimateFor(m.config, m.weights.embed.format === 'f32' ? 4 : 2, settings, data);
+  }
+
+  /** Without a dataset (config-only, or before one is read) the run is sized for maxLength-token examples. */
+  private estimateFor(config: ModelConfig, embedDtypeBytes: number, settings: RunSettings, data: { longest: number; evaluation: boolean } | null): MemoryEstimate {
+    return estimateTrainingMemory(config, {
       quant: settings.quant,
-      embedDtypeBytes: m.weights.embed.format === 'f32' ? 4 : 2,
+      embedDtypeBytes,
       batchSize: settings.batchSize,
-      seqLen: Math.min(settings.maxLength, this.data ? this.data.prepared.examples.reduce((m, e) => Math.max(m, e.inputIds.length), 8) : settings.maxLength),
+      seqLen: Math.min(settings.maxLength, data ? data.longest : settings.maxLength),
       lora: loraSettingsOf(settings),
       gradientCheckpointing: settings.gradientCheckpointing,
-      evaluation: (this.data?.val.length ?? 0) > 0,
+      evaluation: data?.evaluation ?? false,
     });
+  }
+
+  private deviceMemory(ctx: GpuContext): DeviceMemory {
+    let memory = this.memories.get(ctx.adapterDescription);
+    if (!memory) {
+      memory = new DeviceMemory((bytes) => probeAllocation(ctx.device, bytes));
+      this.memories.set(ctx.adapterDescription, memory);
+    }
+    memory.setOverride(this.gpuMemoryOverride);
+    return memory;
+  }
+
+  private judge(e: MemoryEstimate, settings: RunSettings, fromConfig: boolean): Promise<MemoryReport> {
+    const ctx = this.gpu();
+    const busy = this.run?.runState === 'training' || this.run?.runState === 'paused';
+    return judgeMemory(e, settings, { limits: ctx.limits, memory: this.deviceMemory(ctx), held: ctx.memory.inUse, canProbe: !busy, fromConfig });
+  }
+
+  async setGpuMemory(bytes: number | null): Promise<void> {
+    this.gpuMemoryOverride = bytes;
   }
 
   async estimateMemory(settings: RunSettings): Promise<MemoryReport> {
     const m = this.requireModel();
-    const e = this.estimate(settings, m);
-    return report(e, checkFits(e, this.gpu().limits));
+    return this.judge(this.estimate(settings, m), settings, false);
+  }
+
+  async estimateMemoryFromConfig(choice: ModelChoice, settings: RunSettings): Promise<MemoryReport> {
+    const { config, embedDtypeBytes } = await fetchModelConfig(locationOf(choice));
+    // A dataset tokenized for another model says nothing of this one's lengths: size for maxLength.
+    return this.judge(this.estimateFor(config, embedDtypeBytes, settings, null), settings, true);
   }
 
   private dropRun(): void {
@@ -508,9 +543,9 @@ class Engine implements EngineApi {
     const params = a ? await readLoraParams(this.gpu(), a.lora) : null;
     return {
       memory: {
-        qlora: report(estimateTrainingMemory(m.config, { ...base, quant: 'nf4' }), null),
-        lora16: report(estimate16bitLoraMemory(m.config, base), null),
-        full: report(estimateFullFinetuneMemory(m.config, base), null),
+        qlora: plainReport(estimateTrainingMemory(m.config, { ...base, quant: 'nf4' })),
+        lora16: plainReport(estimate16bitLoraMemory(m.config, base)),
+        full: plainReport(estimateFullFinetuneMemory(m.config, base)),
       },
       trainable: (a?.layout ?? loraLayout(m.config, lora)).parameterCount,
       total: modelParameterCount(m.config),

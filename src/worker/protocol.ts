@@ -5,6 +5,8 @@ import type { ModelConfig } from '../formats/model-config';
 import type { RunSettings } from '../engine/run-settings';
 import type { DatasetFormat } from '../data/records';
 import type { HistoryPoint, RunState } from '../engine/training-run';
+import type { MemoryBasis } from '../gpu/memory-probe';
+import type { MemoryFix } from '../engine/memory-fixes';
 
 export interface DeviceInfo {
   adapter: string;
@@ -63,6 +65,17 @@ export interface MemoryReport {
   breakdown: { label: string; bytes: number }[];
   fits: boolean;
   message: string | null;
+  /**
+   * How the total was judged against the GPU: 'probe' (allocated on this GPU), 'setting' (the
+   * gpu-memory setting), 'not measured' (only the WebGPU buffer limits were checked).
+   */
+  basis: MemoryBasis;
+  /** The same in words for the page, saying plainly what was measured and what is a guess. */
+  basisText: string;
+  /** Made from config.json alone, before the weights were downloaded. */
+  fromConfig: boolean;
+  /** One-click changes that make it fit (empty when it fits). */
+  fixes: MemoryFix[];
 }
 
 export interface StepEvent extends HistoryPoint {
@@ -135,6 +148,10 @@ export interface EngineApi {
   loadModel(choice: ModelChoice, quant: RunSettings['quant'], onProgress: (p: DownloadProgress) => void): Promise<ModelSummary>;
   setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary>;
   estimateMemory(settings: RunSettings): Promise<MemoryReport>;
+  /** The estimate from the model's config.json alone (a few kB), before its weights are downloaded. */
+  estimateMemoryFromConfig(choice: ModelChoice, settings: RunSettings): Promise<MemoryReport>;
+  /** The page's gpu-memory setting: the bytes a run may use instead of measuring them; null: measure. */
+  setGpuMemory(bytes: number | null): Promise<void>;
   /** Starts (or resumes, with runId) a run; resolves when it has started. */
   startRun(settings: RunSettings, listener: RunListener, initAdapter: { config: string; weights: Uint8Array } | null, resumeRunId?: string): Promise<RunRecord>;
   /**

@@ -1,15 +1,18 @@
 // Settings panel: every training and LoRA setting with its one-line help, target-module presets, and
-// the memory the run will need before it starts — as a stacked bar by what the memory is for. When
-// the run does not fit, the estimate says what to change and Start stays disabled.
+// the memory the run will need before it starts — as a stacked bar by what the memory is for, and
+// how that was judged (measured, the gpu-memory setting, or only the buffer limits). When the run
+// does not fit, Start stays disabled and each fix is one click.
 import { ATTENTION_MODULES, LORA_MODULES } from '../../engine/lora';
 import type { LoraModule } from '../../engine/lora';
 import { SETTING_HELP } from '../../engine/run-settings';
+import type { RunSettings } from '../../engine/run-settings';
+import type { MemoryReport } from '../../worker/protocol';
+import { formatBytes as formatBinaryBytes } from '../../engine/memory-estimate';
 import { h, fill, uid } from '../dom';
 import { formatBytes } from '../format';
 import { memoryBar, memoryDetails, memoryLegend } from '../bars';
 import { settingField } from '../fields';
 import type { App } from '../app';
-import { onErrorAction } from '../page-actions';
 import { panel } from './panel';
 
 const MODULE_ROLE: Record<LoraModule, string> = {
@@ -60,23 +63,49 @@ function targetField(app: App): HTMLElement {
     err);
 }
 
+/** What the estimate box shows, for the tests and the CSS: data-memory on the box. */
+type MemoryViewState = 'no-model' | 'invalid' | 'error' | 'estimating' | 'fits' | 'does-not-fit';
+
+function memoryVerdict(app: App, m: MemoryReport): HTMLElement {
+  if (m.fits) {
+    return h('p', { class: 'ok-text' }, m.basis === 'not measured' ? "✓ Within this GPU's buffer limits (the total was not measured)." : '✓ Fits this GPU.');
+  }
+  // Each fix is applied alone and estimated again at once, so a person sees what each one buys.
+  const apply = (patch: Partial<RunSettings>) => {
+    app.updateSettings(patch);
+    app.scheduleEstimate(0);
+  };
+  return h('div', { class: 'callout error', role: 'alert' },
+    h('p', null, h('b', null, 'Does not fit: '), m.message ?? 'the run needs more memory than this GPU offers.'),
+    h('p', null, m.fixes.length ? 'Start is disabled until it fits. One click each:' : 'Start is disabled until it fits.'),
+    h('div', { class: 'actions' }, m.fixes.map((f) =>
+      h('button', { type: 'button', dataset: { memoryFix: f.kind }, disabled: app.settingsLocked(), on: { click: () => apply(f.patch) } }, f.label))));
+}
+
 function memoryView(app: App): HTMLElement {
   const box = h('div', { class: 'memory', 'aria-live': 'polite' });
+  const show = (state: MemoryViewState, ...children: (HTMLElement | null)[]) => {
+    box.dataset.memory = state;
+    fill(box, ...children);
+  };
   app.store.subscribe((s) => {
-    if (!s.model) return fill(box, h('p', { class: 'muted' }, 'Load a model to see how much GPU memory this run needs.'));
-    if (s.memoryError) return fill(box, h('p', { class: 'callout warn' }, `No estimate: ${s.memoryError}`));
+    if (s.invalidFields.length) return show('invalid', h('p', { class: 'callout warn' }, 'Fix the field first: the memory estimate waits for valid settings.'));
+    if (s.memoryError) return show('error', h('p', { class: 'callout warn' }, `No estimate: ${s.memoryError}`));
     const m = s.memory;
-    if (!m) return fill(box, h('p', { class: 'muted' }, 'Estimating…'));
-    fill(box,
-      h('div', { class: 'memory-total' }, h('span', null, 'GPU memory for this run'), h('b', null, `≈ ${formatBytes(m.total)}`)),
+    if (!m) {
+      return s.source.kind === 'files' && !s.source.files.length
+        ? show('no-model', h('p', { class: 'muted' }, "Choose the model's files to see how much GPU memory this run needs."))
+        : show('estimating', h('p', { class: 'muted' }, 'Estimating…'));
+    }
+    // The total in binary units too: the verdict and the gpu-memory setting speak in MiB / GiB.
+    show(m.fits ? 'fits' : 'does-not-fit',
+      h('div', { class: 'memory-total' }, h('span', null, 'GPU memory for this run'),
+        h('b', null, `≈ ${formatBytes(m.total)} (${formatBinaryBytes(m.total)})`)),
+      m.fromConfig ? h('p', { class: 'muted', dataset: { memoryFrom: 'config' } }, 'From config.json alone, before downloading the weights (embedding size from its declared dtype; examples as long as the max length).') : null,
       memoryBar(m),
       memoryLegend(m),
-      m.fits
-        ? h('p', { class: 'ok-text' }, '✓ Fits this GPU.')
-        : h('div', { class: 'callout error', role: 'alert' },
-            h('p', null, h('b', null, 'Does not fit: '), m.message ?? 'the run needs more memory than this GPU offers.'),
-            h('p', null, 'Start is disabled until it fits.'),
-            h('button', { type: 'button', on: { click: () => void onErrorAction(app, 'save-memory') } }, 'Apply memory-saving settings')),
+      memoryVerdict(app, m),
+      h('p', { class: 'muted', dataset: { memoryBasis: m.basis } }, m.basisText),
       memoryDetails(m));
   });
   return box;
