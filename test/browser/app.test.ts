@@ -2,17 +2,13 @@
 // Hub layout from another origin (CORS): load, quantize, train 3 steps with the golden settings and
 // download an adapter matching adapter_step3 (and its GGUF); reload mid-run and resume; a malformed
 // dataset row; a Parquet dataset URL; a corrupt safetensors file; deleting cached data. Each test saves a screenshot in test-output/screenshots.
-import { describe, it, beforeAll, afterAll, expect } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { gguf } from '@huggingface/gguf';
-import type { Browser } from 'puppeteer-core';
-import type { ViteDevServer } from 'vite';
-import { hasChromium, startApp, launchBrowser, openPage, waitForRunState, waitForDownload, screenshot } from '../helpers/browser';
-import { startFileServer } from '../helpers/file-server';
-import type { FileServer } from '../helpers/file-server';
+import { hasChromium, useBrowserApp, openPage, waitForRunState, waitForDownload, screenshot } from '../helpers/browser';
 import { FIXTURES } from '../helpers/golden';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { parseModelConfig } from '../../src/formats/model-config';
@@ -21,15 +17,8 @@ import { ggufTensorName } from '../../src/export/gguf-adapter';
 import { loraLayout } from '../../src/engine/lora';
 import { l2 } from '../helpers/compare';
 
-let app: { server: ViteDevServer; url: string };
-let files: FileServer;
-let browser: Browser;
 let badDir: string;
-
-const GOLDEN = `${FIXTURES}golden/tiny-llama/qlora/`;
-
-beforeAll(async () => {
-  if (!hasChromium()) return;
+const env = useBrowserApp(() => {
   badDir = mkdtempSync(join(tmpdir(), 'qlora-bad-model-'));
   for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(`${FIXTURES}tiny-llama/${f}`, join(badDir, f));
   const weights = readFileSync(`${FIXTURES}tiny-llama/model.safetensors`);
@@ -38,19 +27,13 @@ beforeAll(async () => {
   mkdirSync(join(dataDir, 'sets'));
   const good = JSON.parse(readFileSync(`${FIXTURES}alpaca-tiny.json`, 'utf8')).slice(0, 4);
   writeFileSync(join(dataDir, 'sets', 'bad-row.jsonl'), [JSON.stringify(good[0]), '{"instruction": "no closing brace"', JSON.stringify(good[1]), JSON.stringify({ instruction: 'no output' }), JSON.stringify(good[2])].join('\n') + '\n');
-  files = await startFileServer({ fixtures: FIXTURES, bad: badDir, data: join(dataDir, 'sets') });
-  app = await startApp();
-  browser = await launchBrowser();
+  return { fixtures: FIXTURES, bad: badDir, data: join(dataDir, 'sets') };
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.server.close();
-  await files?.close();
-});
+const GOLDEN = `${FIXTURES}golden/tiny-llama/qlora/`;
 
 function goldenQuery(extra: Record<string, string> = {}): string {
-  const fx = files.base + 'fixtures/';
+  const fx = env.files.base + 'fixtures/';
   return new URLSearchParams({
     model: fx + 'tiny-llama/', data: fx + 'alpaca-tiny.json', limit: '3', shuffle: '0', batchSize: '3', steps: '3', lr: '0.001',
     weightDecay: '0.01', maxGradNorm: '1', initAdapter: `${fx}golden/tiny-llama/qlora/adapter_init/`, quant: 'nf4', ...extra,
@@ -78,8 +61,8 @@ function expectGoldenAdapter(zipPath: string): void {
 
 describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
   it('trains the golden run from URL settings and downloads an adapter matching adapter_step3', async () => {
-    const { page, downloads, errors } = await openPage(browser);
-    await page.goto(`${app.url}?${goldenQuery({ autostart: '1' })}`);
+    const { page, downloads, errors } = await openPage(env.browser);
+    await page.goto(`${env.url}?${goldenQuery({ autostart: '1' })}`);
     expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
     expect(await page.evaluate(() => document.body.dataset.step)).toBe('3');
     await screenshot(page, 'golden-run');
@@ -106,10 +89,10 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
   });
 
   it('resumes after a reload mid-run and ends where an uninterrupted run ends', async () => {
-    const { page, downloads } = await openPage(browser);
-    await page.goto(`${app.url}?${goldenQuery({ autostart: '1', checkpointEvery: '1' })}`);
+    const { page, downloads } = await openPage(env.browser);
+    await page.goto(`${env.url}?${goldenQuery({ autostart: '1', checkpointEvery: '1' })}`);
     await page.waitForFunction(() => Number(document.body.dataset.checkpointStep ?? 0) >= 1, { polling: 100 });
-    await page.goto(app.url); // a reload, without autostart
+    await page.goto(env.url); // a reload, without autostart
     const resume = await page.waitForSelector('[data-action="resume-run"]', { timeout: 120_000 });
     await screenshot(page, 'resume-offer');
     await resume!.click();
@@ -122,10 +105,10 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
   });
 
   it('lists malformed dataset rows by line and record, and trains on the good ones when told to skip', async () => {
-    const { page } = await openPage(browser);
-    const fx = files.base + 'fixtures/';
-    const q = new URLSearchParams({ model: fx + 'tiny-llama/', data: files.base + 'data/bad-row.jsonl', steps: '1', batchSize: '2', format: 'alpaca', autostart: '1' });
-    await page.goto(`${app.url}?${q}`);
+    const { page } = await openPage(env.browser);
+    const fx = env.files.base + 'fixtures/';
+    const q = new URLSearchParams({ model: fx + 'tiny-llama/', data: env.files.base + 'data/bad-row.jsonl', steps: '1', batchSize: '2', format: 'alpaca', autostart: '1' });
+    await page.goto(`${env.url}?${q}`);
     expect(await waitForRunState(page, ['error', 'done'])).toBe('error');
     expect(await page.evaluate(() => document.body.dataset.errorCode)).toBe('DATASET_INVALID');
     await page.waitForSelector('[data-error-action="skip-bad-rows"]');
@@ -142,21 +125,21 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
   });
 
   it('trains from a Parquet URL, read by Range requests in the page', async () => {
-    const { page, errors } = await openPage(browser);
-    const fx = files.base + 'fixtures/';
-    files.requests.length = 0;
+    const { page, errors } = await openPage(env.browser);
+    const fx = env.files.base + 'fixtures/';
+    env.files.requests.length = 0;
     const q = new URLSearchParams({ model: fx + 'tiny-llama/', data: fx + 'parquet/alpaca-tiny.parquet', limit: '3', steps: '1', batchSize: '3', autostart: '1' });
-    await page.goto(`${app.url}?${q}`);
+    await page.goto(`${env.url}?${q}`);
     expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
     expect(await page.evaluate(() => document.body.innerText)).toMatch(/alpaca-tiny\.parquet/);
-    expect(files.requests.some((r) => r.path.endsWith('.parquet') && r.status === 206)).toBe(true);
+    expect(env.files.requests.some((r) => r.path.endsWith('.parquet') && r.status === 206)).toBe(true);
     expect(errors.filter((e) => !/404/.test(e))).toEqual([]);
     await page.close();
   });
 
   it('reports a corrupt safetensors file with the file named, and the page keeps working', async () => {
-    const { page } = await openPage(browser);
-    await page.goto(`${app.url}?${new URLSearchParams({ model: files.base + 'bad/', autostart: '1' })}`);
+    const { page } = await openPage(env.browser);
+    await page.goto(`${env.url}?${new URLSearchParams({ model: env.files.base + 'bad/', autostart: '1' })}`);
     expect(await waitForRunState(page, ['error', 'done'])).toBe('error');
     expect(await page.evaluate(() => document.body.dataset.errorCode)).toBe('WEIGHTS_CORRUPT');
     expect(await page.evaluate(() => document.body.innerText)).toContain('model.safetensors');
@@ -165,8 +148,8 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
   });
 
   it('deletes cached data from the storage panel', async () => {
-    const { page } = await openPage(browser);
-    await page.goto(app.url);
+    const { page } = await openPage(env.browser);
+    await page.goto(env.url);
     await page.waitForSelector('[data-action="delete-stored"]', { timeout: 120_000 });
     const before = await page.$$eval('[data-action="delete-stored"]', (els) => els.map((e) => (e as HTMLElement).dataset.key));
     expect(before.length).toBeGreaterThan(0);

@@ -1,28 +1,14 @@
 // The bench page in headless Chromium (WebGPU on SwiftShader, where timings mean nothing): a tiny shape
 // from the URL with autostart runs to the end and reports a training line with the harness's fields.
-import { describe, it, beforeAll, afterAll, expect } from 'vitest';
-import type { Browser } from 'puppeteer-core';
-import type { ViteDevServer } from 'vite';
-import { hasChromium, startApp, launchBrowser, openPage, screenshot } from '../helpers/browser';
+import { describe, it, expect } from 'vitest';
+import { hasChromium, useBrowserApp, openPage, screenshot } from '../helpers/browser';
 
-let app: { server: ViteDevServer; url: string };
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!hasChromium()) return;
-  app = await startApp();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.server.close();
-});
+const env = useBrowserApp();
 
 describe.skipIf(!hasChromium())('the bench page in headless Chromium', () => {
   it('runs a tiny shape from the URL and prints JSON lines with the harness fields', async () => {
-    const { page, errors } = await openPage(browser);
-    await page.goto(`${app.url}src/bench/bench.html?model=tiny&batch=1,2&seq=16&steps=1&quant=nf4&autostart=1`);
+    const { page, errors } = await openPage(env.browser);
+    await page.goto(`${env.url}src/bench/bench.html?model=tiny&batch=1,2&seq=16&steps=1&quant=nf4&autostart=1`);
     await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.benchState ?? ''), { polling: 250 });
     await screenshot(page, 'bench-page');
     const state = await page.evaluate(() => document.body.dataset.benchState);

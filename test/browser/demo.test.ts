@@ -3,32 +3,18 @@
 // eight. Pressed as a person presses it, the run's loss falls clearly and, in the playground, the base
 // answers "What is the capital of France?" wrong and the fine-tuned model answers "Paris.", side by side.
 // The picture of the finished run is test-output/screenshots/demo-run.png (docs/demo-run.png in the README).
-import { describe, it, beforeAll, afterAll, expect } from 'vitest';
-import type { Browser } from 'puppeteer-core';
-import type { ViteDevServer } from 'vite';
-import { hasChromium, startApp, launchBrowser, openPage, screenshot, screenshotOf, waitForRunState } from '../helpers/browser';
+import { describe, it, expect } from 'vitest';
+import { hasChromium, useBrowserApp, openPage, screenshot, screenshotOf, waitForRunState } from '../helpers/browser';
 import { DEMO_PROMPT } from '../../src/ui/model-source';
 
-let app: { server: ViteDevServer; url: string };
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!hasChromium()) return;
-  app = await startApp();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.server.close();
-});
+const env = useBrowserApp();
 
 type LossLog = { step: number; loss: number }[];
 
 describe.skipIf(!hasChromium())('the demo', () => {
   it('learns visibly: the loss falls, the base answers wrong and the fine-tuned model right', async () => {
-    const { page, errors } = await openPage(browser);
-    await page.goto(app.url);
+    const { page, errors } = await openPage(env.browser);
+    await page.goto(env.url);
     await page.waitForSelector('[data-action="demo"]');
     await page.evaluate(() => {
       // The loss the Train panel shows at each step, as a person reads it there.

@@ -5,30 +5,12 @@
 // disabled; each suggested fix is one click and the new estimate shows at once; an invalid field
 // clears the verdict; and with no setting the answer is measured by a probe, and says so.
 // Screenshots go to test-output/screenshots.
-import { describe, it, beforeAll, afterAll, expect } from 'vitest';
-import type { Browser, Page } from 'puppeteer-core';
-import type { ViteDevServer } from 'vite';
-import { hasChromium, startApp, launchBrowser, openPage, screenshot } from '../helpers/browser';
-import { startFileServer } from '../helpers/file-server';
-import type { FileServer } from '../helpers/file-server';
+import { describe, it, expect } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { hasChromium, useBrowserApp, openPage, screenshot } from '../helpers/browser';
 import { FIXTURES } from '../helpers/golden';
 
-let app: { server: ViteDevServer; url: string };
-let files: FileServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!hasChromium()) return;
-  files = await startFileServer({ fixtures: FIXTURES });
-  app = await startApp();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.server.close();
-  await files?.close();
-});
+const env = useBrowserApp(() => ({ fixtures: FIXTURES }));
 
 const memoryState = (page: Page, state: string) =>
   page.waitForFunction((s: string) => (document.querySelector('#settings .memory') as HTMLElement | null)?.dataset.memory === s, { polling: 50, timeout: 60_000 }, state);
@@ -45,13 +27,13 @@ async function applyFix(page: Page, kind: string): Promise<string> {
 
 describe.skipIf(!hasChromium())('the memory estimate', () => {
   it('from config.json alone says a run too big does not fit, offers one-click fixes, and drops its verdict on an invalid field', async () => {
-    const { page, errors } = await openPage(browser);
-    const model = `${files.base}fixtures/tiny-llama/`;
-    // 247 MiB for batch 32 × 512 tokens on the fixture model, on a "GPU" of 100 MiB.
-    files.requests.length = 0;
-    await page.goto(`${app.url}?${new URLSearchParams({ model, batchSize: '32', 'gpu-memory': '100MiB' })}`);
+    const { page, errors } = await openPage(env.browser);
+    const model = `${env.files.base}fixtures/tiny-llama/`;
+    // ≈249 MiB for batch 32 × 512 tokens on the fixture model, on a "GPU" of 100 MiB.
+    env.files.requests.length = 0;
+    await page.goto(`${env.url}?${new URLSearchParams({ model, batchSize: '32', 'gpu-memory': '100MiB' })}`);
     await memoryState(page, 'does-not-fit');
-    expect(files.requests.map((r) => r.path)).toEqual(['/fixtures/tiny-llama/config.json']);
+    expect(env.files.requests.map((r) => r.path)).toEqual(['/fixtures/tiny-llama/config.json']);
     let text = await memoryText(page);
     expect(text).toMatch(/From config\.json alone, before downloading the weights/);
     expect(text).toMatch(/Does not fit: .*more than the 100\.0 MiB of the gpu-memory setting/);
@@ -66,12 +48,12 @@ describe.skipIf(!hasChromium())('the memory estimate', () => {
     // One click each, and the new estimate shows at once.
     text = await applyFix(page, 'checkpointing');
     expect(await page.$eval('input[name="gradientCheckpointing"]', (el) => (el as HTMLInputElement).checked)).toBe(true);
-    expect(text).toMatch(/Does not fit/); // 187 MiB: still too much
+    expect(text).toMatch(/Does not fit/); // ≈189 MiB: still too much
     text = await applyFix(page, 'batch');
     expect(await page.$eval('input[name="batchSize"]', (el) => (el as HTMLInputElement).value)).toBe('16');
     expect(await page.$eval('input[name="gradAccum"]', (el) => (el as HTMLInputElement).value)).toBe('2');
     expect(text).toMatch(/✓ Fits this GPU/);
-    expect(text).toMatch(/\(93\.\d MiB\)/);
+    expect(text).toMatch(/\(94\.\d MiB\)/);
     expect(await startDisabled(page)).toBe(false);
     await screenshot(page, 'memory-fits-after-fixes');
 
@@ -91,14 +73,14 @@ describe.skipIf(!hasChromium())('the memory estimate', () => {
     expect(await memoryText(page)).toMatch(/\(47\.\d MiB\)/);
 
     // Still nothing but config.json fetched: the weights wait for Load or Start.
-    expect(new Set(files.requests.map((r) => r.path))).toEqual(new Set(['/fixtures/tiny-llama/config.json']));
+    expect(new Set(env.files.requests.map((r) => r.path))).toEqual(new Set(['/fixtures/tiny-llama/config.json']));
     expect(errors).toEqual([]);
     await page.close();
   });
 
   it('without the setting, measures by allocating on this GPU and says so', async () => {
-    const { page, errors } = await openPage(browser);
-    await page.goto(app.url); // the demo model, a few MiB: SwiftShader allocates that for real
+    const { page, errors } = await openPage(env.browser);
+    await page.goto(env.url); // the demo model, a few MiB: SwiftShader allocates that for real
     await memoryState(page, 'fits');
     const text = await memoryText(page);
     expect(text).toMatch(/✓ Fits this GPU/);

@@ -3,42 +3,26 @@
 // still chosen after a reload); a .txt dataset read as plain text; a dataset error shown in the Data
 // panel at the file's line; a 404 model URL; then a short run, reopened after a reload from the list of
 // stored runs to export and try its adapter. Screenshots go to test-output/screenshots.
-import { describe, it, beforeAll, afterAll, expect } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
-import type { ViteDevServer } from 'vite';
-import { hasChromium, startApp, launchBrowser, openPage, screenshot, waitForDownload, waitForRunState } from '../helpers/browser';
-import { startFileServer } from '../helpers/file-server';
-import type { FileServer } from '../helpers/file-server';
+import type { Page } from 'puppeteer-core';
+import { hasChromium, useBrowserApp, openPage, screenshot, waitForDownload, waitForRunState } from '../helpers/browser';
 import { FIXTURES } from '../helpers/golden';
 
-let app: { server: ViteDevServer; url: string };
-let files: FileServer;
-let browser: Browser;
 let dataDir: string;
-
-beforeAll(async () => {
-  if (!hasChromium()) return;
+const env = useBrowserApp(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'qlora-newcomer-'));
   writeFileSync(join(dataDir, 'notes.txt'), 'Red, yellow and blue are the primary colors.\nThey mix into the others.\n\nThe sky is blue.\n');
   // A pretty-printed JSON list whose third record (index 2) starts on line 12 and lacks "output".
   const good = JSON.parse(readFileSync(`${FIXTURES}alpaca-tiny.json`, 'utf8')).slice(0, 2);
   writeFileSync(join(dataDir, 'no-output.json'), JSON.stringify([...good, { instruction: 'No answer here' }], null, 2) + '\n');
-  files = await startFileServer({ fixtures: FIXTURES });
-  app = await startApp();
-  browser = await launchBrowser();
+  return { fixtures: FIXTURES };
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.server.close();
-  await files?.close();
-});
-
-const fixtureModel = () => `${files.base}fixtures/tiny-llama/`;
+const fixtureModel = () => `${env.files.base}fixtures/tiny-llama/`;
 
 async function chooseUrlModel(page: Page, url: string): Promise<void> {
   await page.select('#model select', 'url');
@@ -57,13 +41,13 @@ const dataText = (page: Page) => page.$eval('#data', (el) => (el as HTMLElement)
 
 describe.skipIf(!hasChromium())('the page as a newcomer meets it', () => {
   it('fits a phone, keeps the chosen model, reads .txt as text and shows dataset errors beside the file by line', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     const warnings: string[] = [];
     page.on('console', (m) => void (m.type() === 'warn' ? warnings.push(m.text()) : undefined));
 
     // Point 9: the header fits 390 px.
     await page.setViewport({ width: 390, height: 844 });
-    await page.goto(app.url);
+    await page.goto(env.url);
     await page.waitForSelector('[data-action="demo"]');
     const overflow = await page.evaluate(() => {
       const top = document.querySelector('header.top') as HTMLElement;
@@ -75,7 +59,7 @@ describe.skipIf(!hasChromium())('the page as a newcomer meets it', () => {
     await page.setViewport({ width: 1280, height: 1600 });
 
     // Point 9: a 404 model URL is "not found", with nothing to resume, logged once as a warning.
-    await chooseUrlModel(page, `${files.base}fixtures/no-such-model/`);
+    await chooseUrlModel(page, `${env.files.base}fixtures/no-such-model/`);
     await page.click('[data-action="load-model"]');
     await page.waitForFunction(() => document.body.dataset.runState === 'error', { polling: 100 });
     expect(await page.evaluate(() => document.body.dataset.errorCode)).toBe('NETWORK');
@@ -92,11 +76,11 @@ describe.skipIf(!hasChromium())('the page as a newcomer meets it', () => {
     await page.waitForSelector('[data-action="load-model"]');
     expect(await page.$eval('#model select', (el) => (el as HTMLSelectElement).value)).toBe('url');
     expect(await page.$eval('input[name="model-url"]', (el) => (el as HTMLInputElement).value)).toBe(fixtureModel());
-    files.requests.length = 0;
+    env.files.requests.length = 0;
     await page.click('[data-action="load-model"]');
     await page.waitForFunction(() => document.querySelector('#model')?.textContent?.includes('Loaded'), { polling: 100 });
-    expect(files.requests.map((r) => r.path)).toContain('/fixtures/tiny-llama/config.json');
-    expect(files.requests.filter((r) => r.path.endsWith('chat_template.jinja'))).toEqual([]);
+    expect(env.files.requests.map((r) => r.path)).toContain('/fixtures/tiny-llama/config.json');
+    expect(env.files.requests.filter((r) => r.path.endsWith('chat_template.jinja'))).toEqual([]);
 
     // Point 4: a .txt file is plain text, cut into documents at blank lines, and the panel says so.
     await upload(page, join(dataDir, 'notes.txt'));
@@ -126,8 +110,8 @@ describe.skipIf(!hasChromium())('the page as a newcomer meets it', () => {
   });
 
   it('says what happens before the first step, reopens a finished run after a reload to export and try it, compares runs, asks before deleting', async () => {
-    const { page, downloads, errors } = await openPage(browser);
-    await page.goto(app.url);
+    const { page, downloads, errors } = await openPage(env.browser);
+    await page.goto(env.url);
     await page.waitForSelector('[data-action="demo"]');
     await page.evaluate(() => {
       // What the Train panel says at each change: the status line, the step and the ETA.
@@ -163,12 +147,12 @@ describe.skipIf(!hasChromium())('the page as a newcomer meets it', () => {
     if (percent >= 80) expect(ratio).toMatch(/because this model is tiny/);
 
     // A second, finished run on the fixture model (a URL model) with another learning rate.
-    const q = new URLSearchParams({ model: fixtureModel(), data: `${files.base}fixtures/alpaca-tiny.json`, limit: '12', steps: '3', batchSize: '2', lr: '0.001', evalEvery: '1', autostart: '1' });
-    await page.goto(`${app.url}?${q}`);
+    const q = new URLSearchParams({ model: fixtureModel(), data: `${env.files.base}fixtures/alpaca-tiny.json`, limit: '12', steps: '3', batchSize: '2', lr: '0.001', evalEvery: '1', autostart: '1' });
+    await page.goto(`${env.url}?${q}`);
     expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
 
     // Point 2: after a reload both runs are listed; the finished one opens, exports and answers.
-    await page.goto(app.url);
+    await page.goto(env.url);
     await page.waitForFunction(() => document.querySelectorAll('[data-action="open-run"]').length === 2, { polling: 250 });
     const [finished, stopped] = await page.$$eval('.run-list li', (lis) => lis.map((li) => (li as HTMLElement).dataset.runId!));
     await page.click(`[data-action="open-run"][data-run-id="${finished}"]`);

@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'vite';
 import type { ViteDevServer } from 'vite';
+import { beforeAll, afterAll } from 'vitest';
 import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
+import { startFileServer } from './file-server';
+import type { FileServer } from './file-server';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = new URL('../../test-output/screenshots/', import.meta.url).pathname;
@@ -87,4 +90,35 @@ export async function screenshotOf(page: Page, name: string, selectors: string[]
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, clip, captureBeyondViewport: true });
   return path;
+}
+
+/** What a browser test file shares: the app's URL, the browser, and (when asked for) the fixture server. */
+export interface BrowserTestEnv {
+  url: string;
+  browser: Browser;
+  files: FileServer;
+}
+
+/**
+ * Starts, before a test file's tests, the app (Vite) and headless Chromium — and a file server for the
+ * folders `serve` returns, after whatever preparation it does — and closes them after. Nothing starts
+ * where Chromium is absent (the tests skip there).
+ */
+export function useBrowserApp(serve?: () => Record<string, string> | Promise<Record<string, string>>): BrowserTestEnv {
+  const env = {} as BrowserTestEnv;
+  let server: ViteDevServer | undefined;
+  beforeAll(async () => {
+    if (!hasChromium()) return;
+    if (serve) env.files = await startFileServer(await serve());
+    const app = await startApp();
+    server = app.server;
+    env.url = app.url;
+    env.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await server?.close();
+    await env.files?.close();
+  });
+  return env;
 }
