@@ -50,11 +50,11 @@ const CASES: Case[] = [
   { name: 'emulated t128 16x16x16', opts: { gemm: 'subgroup-matrix-emulated', gemmTile: 128, gemmFrag: { M: 16, N: 16, K: 16 } }, operand: f16round, tol: F32_TOL, linearTol: LINEAR_TOL },
   { name: 'emulated t64 8x8x8', opts: { gemm: 'subgroup-matrix-emulated', gemmTile: 64, gemmFrag: { M: 8, N: 8, K: 8 } }, operand: f16round, tol: F32_TOL, linearTol: LINEAR_TOL },
   // The tensor cores accumulate in an order of their own: f32-level, but not the emulation's order.
-  {
-    name: 'subgroup-matrix (hardware)', opts: { gemm: 'subgroup-matrix' }, operand: f16round,
+  ...([64, 128] as const).map((tile): Case => ({
+    name: `subgroup-matrix (hardware) t${tile}`, opts: { gemm: 'subgroup-matrix', gemmTile: tile }, operand: f16round,
     tol: { atol: 1e-4, rtol: 1e-4 }, linearTol: { atol: 1e-4, rtol: 1e-4 },
     skip: hardwareFrag ? undefined : 'the adapter has no chromium-experimental-subgroup-matrix with f16 operands (SwiftShader never does)',
-  },
+  })),
 ];
 
 // [M, N, K]: M = 1; N = 1 (rank 1); N = 16, K = 16 (rank 16); nothing a multiple of 32, 64 or 128.
@@ -136,6 +136,7 @@ describe('subgroup-matrix source', () => {
         const emu = gemmSource(variant('subgroup-matrix-emulated', frag, tile));
         expect(hw.directives).toContain('enable chromium_experimental_subgroup_matrix;');
         expect(hw.directives).toContain('enable f16;');
+        expect(hw.directives).toContain('diagnostic(off, chromium.subgroup_matrix_uniformity);');
         expect(emu.directives).toBe('');
         expect(hw.body).toContain(`subgroupMatrixLoad<subgroup_matrix_left<f16, ${frag.K}, ${frag.M}>>(&As,`);
         expect(hw.body).toContain(`subgroupMatrixLoad<subgroup_matrix_right<f16, ${frag.N}, ${frag.K}>>(&Bs,`);

@@ -168,7 +168,7 @@ function f16MatrixConfig(adapter: GPUAdapter): MatrixShape | null {
   const fits = [...(info.subgroupMatrixConfigs ?? [])]
     .filter((c) => c.componentType === 'f16' && c.resultComponentType === 'f32')
     .map((c) => ({ M: c.M, N: c.N, K: c.K }))
-    .filter((c) => 64 % c.M === 0 && 64 % c.N === 0 && 32 % c.K === 0); // the walk's tiles split into them
+    .filter((c) => 32 % c.M === 0 && 32 % c.N === 0 && 32 % c.K === 0); // a quarter of the 64 tile and the 32-deep k step split into them
   return fits.find((c) => c.M === 16 && c.N === 16 && c.K === 16) ?? fits[0] ?? null;
 }
 
