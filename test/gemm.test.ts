@@ -1,6 +1,6 @@
 // The matrix-product generator (src/gpu/gemm/): every back end that runs here, at every tile it ships,
 // against src/ref/matmul.ts on ragged shapes — M = 1, K and N multiples of no tile, LoRA ranks 1 and 16,
-// all transposes, alpha/bias/beta, an NF4 weight, a dropout operand.
+// all transposes, alpha/bias/beta, an NF4 weight, a dropout operand, a fused NF4 + LoRA linear.
 //   scalar                    at f32 tolerance against the f64 reference on the operands as given;
 //   subgroup-matrix-emulated  against the reference on f16-rounded operands at the same f32-level
 //                             tolerance (a product of two f16 is exact in f32, so only the f32 sum rounds):
@@ -12,6 +12,7 @@ import { useSoftwareAdapterIfNoDriver, nodeAdapter } from '../src/io/node-gpu';
 import { createGpuContext } from '../src/gpu/context';
 import type { GpuContext, GpuContextOptions } from '../src/gpu/context';
 import { matmul, linearFwd, linearBwd } from '../src/gpu/ops/matmul';
+import { loraLinearFwd, loraLinearBwd } from '../src/gpu/ops/lora-fused';
 import { gemmSource, gemmVariant } from '../src/gpu/gemm';
 import type { GemmVariant, MatrixShape } from '../src/gpu/gemm';
 import { uploadWeight } from '../src/gpu/weight';
@@ -106,6 +107,33 @@ for (const c of CASES) {
       }, y, dx);
       expectClose('y', gy, refLinearFwd(c.operand(x), c.operand(W), M, N, K, bias), c.linearTol);
       expectClose('dx', gdx, refLinearBwd(c.operand(dy), c.operand(W), M, N, K), c.linearTol);
+    });
+
+    // The fused operands extend K by the rank: y = [x | h]·[W | s·B]ᵀ, dx = [dy | dh]·[W ; A]. The
+    // reference is that one product, so the emulated back end's f16 rounding applies to s·B as loaded.
+    it('fused NF4 + LoRA linear forward and backward, M=33 out=70 in=20 r=16 (column block 1 of 2)', async () => {
+      const [M, N, K, r, G, g, s] = [33, 70, 20, 16, 2, 1, 1.75];
+      const q = quantizeNf4(randomF32(N * K, 13, -0.5, 0.5), [N, K]);
+      const W = dequantizeNf4(q);
+      const w = uploadWeight(ctx, { format: 'nf4', rows: N, cols: K, data: q }, 'W');
+      const [x, h, B, A] = [randomF32(M * K, 14), randomF32(M * G * r, 15), randomF32(N * r, 16), randomF32(r * K, 17)];
+      const [dy, dh, y0, dx0, bias] = [randomF32(M * N, 18), randomF32(M * G * r, 19), randomF32(M * N, 20), randomF32(M * K, 21), randomF32(N, 22)];
+      const [y, dx] = [f32buf(ctx, y0), f32buf(ctx, dx0)];
+      const [gy, gdx] = await run(ctx, (rec) => {
+        loraLinearFwd(rec, y, f32buf(ctx, x), w, M, { buffer: f32buf(ctx, h), ld: G * r, col: g * r }, f32buf(ctx, B), r, s, { bias: f32buf(ctx, bias), beta: 1 });
+        loraLinearBwd(rec, dx, f32buf(ctx, dy), w, M, { buffer: f32buf(ctx, dh), ld: G * r, col: g * r }, f32buf(ctx, A), r, { beta: 1 });
+      }, y, dx);
+      const xh = new Float32Array(M * (K + r));
+      const dyh = new Float32Array(M * (N + r));
+      for (let m = 0; m < M; m++) {
+        for (let k = 0; k < K + r; k++) xh[m * (K + r) + k] = k < K ? x[m * K + k] : h[m * G * r + g * r + k - K];
+        for (let k = 0; k < N + r; k++) dyh[m * (N + r) + k] = k < N ? dy[m * N + k] : dh[m * G * r + g * r + k - N];
+      }
+      const wsb = new Float32Array(N * (K + r)); // [W | s·B], as loadB gives it (s·B rounded to f32)
+      for (let n = 0; n < N; n++) for (let k = 0; k < K + r; k++) wsb[n * (K + r) + k] = k < K ? W[n * K + k] : Math.fround(s * B[n * r + k - K]);
+      const wa = Float32Array.from([...W, ...A]); // [W ; A], [N + r, K]
+      expectClose('y', gy, refMatmul(c.operand(xh), c.operand(wsb), M, N, K + r, { transB: true, bias, beta: 1, C: y0 }), c.linearTol);
+      expectClose('dx', gdx, refMatmul(c.operand(dyh), c.operand(wa), M, K, N + r, { beta: 1, C: dx0 }), c.linearTol);
     });
 
     it('dropout operand: h = dropout(x)·Aᵀ, M=5 N=16 K=37', async () => {
