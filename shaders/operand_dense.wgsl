@@ -1,4 +1,4 @@
-// Operand snippet for matmul.wgsl: both operands dense f32 buffers.
+// Operand snippet for the generated matrix product (src/gpu/gemm/): both operands dense f32 buffers.
 // A is [M,K] row-major (lda) or, with TRANS_A, stored [K,M]; B is [K,N] (ldb) or, with TRANS_B, stored [N,K].
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;

@@ -1,4 +1,4 @@
-// Operand snippet for matmul.wgsl: both operands dense f32, one of them read through inverted dropout,
+// Operand snippet for the generated matrix product (src/gpu/gemm/): both operands dense f32, one of them read through inverted dropout,
 // the mask regenerated from (seed, stream, index) as dropout.wgsl makes it (dropout_mask.wgsl, prepended):
 //   DROP_A: loadA(m, k) = x[m, k] · keep / (1 − p), index m·lda + k   (h = dropout(x) · Aᵀ, LoRA forward)
 //   DROP_B: loadB(k, n) = x[k, n] · keep / (1 − p), index k·ldb + n   (dA = dhᵀ · dropout(x), LoRA backward)

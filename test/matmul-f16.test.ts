@@ -1,5 +1,5 @@
-// The f16 path of the matrix products (shaders/matmul_f16.wgsl) against src/ref/matmul.ts with its own
-// tolerance (operands and products rounded to f16, ~1e-3 relative), and the golden loss on that path.
+// The f16 path of the matrix products (the `scalar-f16` back end of src/gpu/gemm/) against
+// src/ref/matmul.ts with its own tolerance (operands and products rounded to f16, ~1e-3 relative), and the golden loss on that path.
 // Runs only where the adapter offers `shader-f16` (not SwiftShader).
 import { describe, it, beforeAll, expect } from 'vitest';
 import { useSoftwareAdapterIfNoDriver, nodeAdapter } from '../src/io/node-gpu';
@@ -29,7 +29,7 @@ const F16_TOL = { atol: 2e-3, rtol: 4e-3 };
 describe('f16 matrix products', () => {
   it.skipIf(!hasF16)('dense, all transposes, ragged shapes', async () => {
     const c = ctx!;
-    expect(c.matmulF16).toBe(true);
+    expect(c.gemmBackend).toBe('scalar-f16');
     for (const [M, N, K] of [[1, 5, 37], [70, 67, 33], [129, 8, 200]] as const) {
       for (const transA of [false, true]) for (const transB of [false, true]) {
         const A = randomF32(M * K, 1);

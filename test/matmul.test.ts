@@ -1,5 +1,6 @@
-// shaders/matmul.wgsl with every operand snippet against src/ref/matmul.ts, on ragged shapes
-// (M = 1, K not a multiple of the 16-wide k tile, N not a multiple of 64, rank 1).
+// The generated matrix product (src/gpu/gemm/, on the tests' `scalar` back end) with every operand
+// snippet against src/ref/matmul.ts, on ragged shapes (M = 1, K not a multiple of the 16-wide k tile,
+// N not a multiple of 64, rank 1). Other back ends and tiles: test/gemm.test.ts.
 import { describe, it, beforeAll } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import { matmul, linearFwd, linearBwd } from '../src/gpu/ops/matmul';

@@ -1,5 +1,6 @@
 // Per-kernel timings at a model's shapes, with the floor each kernel's FLOPs and bytes imply against the
-// device's measured ceilings (a large f32 matmul for TFLOP/s, a large buffer copy for GB/s):
+// device's measured ceilings (a large matmul on the context's back end for TFLOP/s, a large buffer copy
+// for GB/s); each matrix product's row names the back end and tile it ran on (`backend`):
 //   floor = max(flops / peak_flops, bytes / peak_bandwidth); efficiency = floor / measured.
 import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
@@ -14,10 +15,13 @@ import { uploadWeight } from '../gpu/weight';
 import type { HostWeight } from '../gpu/weight';
 import { logitsChunkRows } from '../engine/causal-lm';
 import { timeGpu } from './timing';
+import { gemmLabel, gemmVariant } from '../gpu/gemm';
 
 export interface KernelRow {
   kernel: string;
   shape: string;
+  /** The matrix-product back end and tile it ran on (gemm/config.ts gemmLabel, e.g. `scalar/t128`); `-` for other kernels. */
+  backend: string;
   ms: number;
   tflops: number;
   gbps: number;
@@ -60,17 +64,19 @@ export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: Host
   const M = B * T;
   const D = cfg.hiddenSize;
   const I = cfg.intermediateSize;
-  const row = async (kernel: string, shape: string, flops: number, bytes: number, p: Program) => {
+  /** The back end an M×N product runs on here. */
+  const gemm = (m: number, n: number) => gemmLabel(gemmVariant(ctx.gemm, m, n)).slice(1);
+  const row = async (kernel: string, shape: string, flops: number, bytes: number, p: Program, backend = '-') => {
     const ms = await timeGpu(ctx, () => p.submit(), reps);
     const floor = Math.max(flops / (ceil.tflops * 1e12), bytes / (ceil.gbps * 1e9)) * 1000;
-    rows.push({ kernel, shape, ms, tflops: flops / (ms / 1000) / 1e12, gbps: bytes / (ms / 1000) / 1e9, floor_ms: floor, efficiency: floor / ms });
+    rows.push({ kernel, shape, backend, ms, tflops: flops / (ms / 1000) / 1e12, gbps: bytes / (ms / 1000) / 1e9, floor_ms: floor, efficiency: floor / ms });
     p.destroy();
   };
   const w = uploadWeight(ctx, gate, 'bench.gate');
   const wBytes = w.bytes;
   const [x, y] = [buf(ctx, M * D), buf(ctx, M * I)];
-  await row(`${gate.format} matmul fwd`, `${M}x${I}x${D}`, 2 * M * I * D, wBytes + 4 * M * (D + I), program(ctx, (rec) => linearFwd(rec, y, x, w, M)));
-  await row(`${gate.format} matmul bwd (dx)`, `${M}x${D}x${I}`, 2 * M * I * D, wBytes + 4 * M * (D + I), program(ctx, (rec) => linearBwd(rec, x, y, w, M)));
+  await row(`${gate.format} matmul fwd`, `${M}x${I}x${D}`, 2 * M * I * D, wBytes + 4 * M * (D + I), program(ctx, (rec) => linearFwd(rec, y, x, w, M)), gemm(M, I));
+  await row(`${gate.format} matmul bwd (dx)`, `${M}x${D}x${I}`, 2 * M * I * D, wBytes + 4 * M * (D + I), program(ctx, (rec) => linearBwd(rec, x, y, w, M)), gemm(M, D));
   for (const b of [x, y, ...w.buffers]) ctx.destroyBuffer(b);
 
   const { numHeads: H, numKvHeads: Hkv, headDim: d } = cfg;

@@ -1,5 +1,5 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
-// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--kernels] [--quantize] [--alloc-only] [--json]
+// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--kernels] [--quantize] [--alloc-only] [--json]
 // [--record FILE] [--commit SHA]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
@@ -20,6 +20,8 @@ import { QloraError, isQloraError } from '../errors';
 import { shapeConfig, SHAPE_NAMES } from './shapes';
 import { runBench, builtInShape, positiveInts, baseQuants, commaList } from './suite';
 import type { BenchGrid, ModelLoader } from './suite';
+import { GEMM_BACKENDS } from '../gpu/gemm/config';
+import type { GemmBackend } from '../gpu/gemm/config';
 
 const OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: `built-in shape (${SHAPE_NAMES.join(', ')}) or model folder; comma list` },
@@ -33,7 +35,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   kernels: { type: 'flag', help: 'also time each kernel against the device ceilings' },
   quantize: { type: 'flag', help: 'also time quantizing each built-in shape to NF4 on the CPU' },
   'alloc-only': { type: 'flag', help: 'build the buffers and report peak_gpu_bytes without running' },
-  'matmul-f16': { type: 'flag', help: 'matrix products on the f16 path (needs shader-f16)' },
+  'matmul-f16': { type: 'flag', help: 'matrix products on the scalar f16 path (needs shader-f16; = --gemm scalar-f16)' },
+  gemm: { type: 'string', help: `matrix-product back end: ${GEMM_BACKENDS.join(', ')} (default: subgroup-matrix where offered, else scalar)` },
   json: { type: 'flag', help: 'JSON lines only on stdout' },
   record: { type: 'string', help: 'append the results to this JSON-lines file' },
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
@@ -69,8 +72,13 @@ export async function main(argv: string[]): Promise<number> {
     quantize: !!p.quantize,
     allocOnly: !!p['alloc-only'],
   };
-  const ctx = await createGpuContext(await nodeAdapter(), { matmulF16: !!p['matmul-f16'] });
-  if (p['matmul-f16'] && !ctx.matmulF16) throw new QloraError('ADAPTER_LIMITS', `--matmul-f16: ${ctx.adapterDescription} has no shader-f16.`);
+  const gemm = p.gemm === undefined ? undefined : String(p.gemm);
+  if (gemm !== undefined && !(GEMM_BACKENDS as readonly string[]).includes(gemm)) {
+    throw new QloraError('CONFIG_INVALID', `--gemm: expected one of ${GEMM_BACKENDS.join(', ')}, got '${gemm}'.`);
+  }
+  if (gemm && p['matmul-f16'] && gemm !== 'scalar-f16') throw new QloraError('CONFIG_INVALID', `--matmul-f16 means --gemm scalar-f16; it cannot go with --gemm ${gemm}.`);
+  // Forcing a back end the adapter lacks throws ADAPTER_LIMITS from createGpuContext, naming what is missing.
+  const ctx = await createGpuContext(await nodeAdapter(), { matmulF16: !!p['matmul-f16'], gemm: gemm as GemmBackend | undefined });
   const commit = commitOf(p.commit);
   const out = (line: object) => {
     process.stdout.write(JSON.stringify(line) + '\n');
@@ -79,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
       appendFileSync(String(p.record), JSON.stringify({ ...line, date: new Date().toISOString(), commit }) + '\n');
     }
   };
-  if (!p.json) process.stderr.write(`device: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}\n`);
+  if (!p.json) process.stderr.write(`device: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}; matrix products: ${ctx.gemmBackend}\n`);
   await runBench(ctx, grid, out, shapeOrFolder);
   return 0;
 }

@@ -58,7 +58,7 @@ function gridFromForm(): BenchGrid {
 
 const COLUMNS: Record<string, string[]> = {
   train: ['model', 'batch', 'seq', 'quant', 'tokens_per_s', 'step_ms', 'tflops', 'peak_gpu_bytes', 'max_submit_ms', 'dispatches_per_step', 'readbacks_per_step'],
-  kernel: ['kernel', 'shape', 'ms', 'tflops', 'gbps', 'floor_ms', 'efficiency'],
+  kernel: ['kernel', 'shape', 'backend', 'ms', 'tflops', 'gbps', 'floor_ms', 'efficiency'],
   quantize: ['model', 'params', 'seconds', 'mparams_per_s'],
   ceilings: ['device', 'matmul_f32_tflops', 'copy_gbps'],
 };

@@ -23,8 +23,10 @@ export interface TrainBenchResult {
   targets: string;
   quant: BaseQuant;
   gradient_checkpointing: boolean;
-  /** Matrix products on the f16 path (GpuContext.matmulF16). */
+  /** Matrix products round operands to f16 (GpuContext.matmulF16: every back end but scalar). */
   matmul_f16: boolean;
+  /** The matrix-product back end (GpuContext.gemmBackend). */
+  gemm_backend: string;
   /** null with allocOnly: buffers built, nothing run. */
   tokens_per_s: number | null;
   step_ms: number | null;
@@ -69,6 +71,7 @@ export async function benchTraining(
     model: name, batch: o.batch, seq: o.seq, r: o.lora.r, targets: o.lora.targets.join(','), quant: o.quant,
     gradient_checkpointing: o.checkpointing,
     matmul_f16: ctx.matmulF16,
+    gemm_backend: ctx.gemmBackend,
     tokens_per_s: ms === null ? null : M / (ms / 1000),
     step_ms: ms,
     tflops: ms === null ? null : trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,

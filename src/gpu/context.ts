@@ -3,12 +3,19 @@
 // readbacks, pipeline caching and error scopes turned into QloraErrors.
 
 import { QloraError } from '../errors';
+import type { GemmBackend, GemmSetup, GemmTile, MatrixShape } from './gemm/config';
+import { DEFAULT_FRAG, EMULATED_SUBGROUP_SIZE } from './gemm/config';
 
 export interface GpuFeatures {
   /** `shader-f16`: f16 arithmetic in WGSL. */
   readonly f16: boolean;
   /** `subgroups`: subgroupAdd & co. */
   readonly subgroups: boolean;
+  /**
+   * `chromium-experimental-subgroup-matrix` with an f16-operand, f32-result configuration (with
+   * `shader-f16`): that fragment shape, else null. Dawn lists the feature only with allow_unsafe_apis.
+   */
+  readonly subgroupMatrix: MatrixShape | null;
 }
 
 export interface GpuContext {
@@ -16,7 +23,10 @@ export interface GpuContext {
   readonly features: GpuFeatures;
   readonly limits: GPUSupportedLimits;
   readonly adapterDescription: string;
-  /** Matrix products on the f16 path (f16 tiles and products, f32 accumulation); needs `shader-f16`. */
+  /** The back end every matrix product is generated for (src/gpu/gemm/), and what it is generated with. */
+  readonly gemmBackend: GemmBackend;
+  readonly gemm: GemmSetup;
+  /** Matrix products round their operands to f16 (every back end but `scalar`). */
   readonly matmulF16: boolean;
   /**
    * Training and evaluation passes submit segment by segment with at most two queued (Program.submitPaced),
@@ -37,8 +47,17 @@ const STORAGE_BUFFERS_NEEDED = 8;
 export interface GpuContextOptions {
   /** Request `shader-f16` when the adapter has it (default true). */
   f16?: boolean;
-  /** Run matrix products on the f16 path when `shader-f16` is there (default false: the exact f32 path). */
+  /** Run matrix products on the scalar f16 path (`scalar-f16`; needs `shader-f16`). */
   matmulF16?: boolean;
+  /**
+   * Force the matrix-product back end (default: `subgroup-matrix` where the adapter has it, else
+   * `scalar`). Forcing one the adapter cannot run throws ADAPTER_LIMITS.
+   */
+  gemm?: GemmBackend;
+  /** Force the workgroup tile of every product (default: by shape, gemm/config.ts chooseTile). */
+  gemmTile?: GemmTile;
+  /** The fragment shape `subgroup-matrix-emulated` emulates (default: the adapter's, else 16×16×16). */
+  gemmFrag?: MatrixShape;
   /** Pace the submissions of training and evaluation passes (default false; the app's worker turns it on). */
   pacedSubmission?: boolean;
 }
@@ -58,6 +77,9 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
   const subgroups = adapter.features.has('subgroups' as GPUFeatureName);
   if (subgroups) wanted.push('subgroups' as GPUFeatureName);
   if (adapter.features.has('timestamp-query')) wanted.push('timestamp-query');
+  const subgroupMatrix = f16 && subgroups ? f16MatrixConfig(adapter) : null;
+  if (subgroupMatrix) wanted.push(SUBGROUP_MATRIX_FEATURE);
+  const gemm = gemmSetup(adapter, { f16, subgroupMatrix }, opts);
   const device = await adapter.requestDevice({
     requiredFeatures: wanted,
     // Ask for everything the adapter has: large models need big bindings, and asking costs nothing.
@@ -80,10 +102,12 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
   const pipelines = new Map<string, GPUComputePipeline>();
   return {
     device,
-    features: { f16, subgroups },
+    features: { f16, subgroups, subgroupMatrix },
     limits: device.limits,
     adapterDescription,
-    matmulF16: f16 && !!opts.matmulF16,
+    gemmBackend: gemm.backend,
+    gemm,
+    matmulF16: gemm.backend !== 'scalar',
     pacedSubmission: !!opts.pacedSubmission,
     memory,
     createBuffer(bytes, usage, label) {
@@ -124,6 +148,40 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
       return p;
     },
   };
+}
+
+const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
+
+interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** The adapter's f16 × f16 → f32 fragment shape (16×16×16 preferred: NVIDIA's), or null. */
+function f16MatrixConfig(adapter: GPUAdapter): MatrixShape | null {
+  if (!adapter.features.has(SUBGROUP_MATRIX_FEATURE)) return null;
+  // WebIDL objects: spreading one gives {}, so the fields are read by name.
+  const info = adapter.info as unknown as { subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig> };
+  const fits = [...(info.subgroupMatrixConfigs ?? [])]
+    .filter((c) => c.componentType === 'f16' && c.resultComponentType === 'f32')
+    .map((c) => ({ M: c.M, N: c.N, K: c.K }))
+    .filter((c) => 32 % c.M === 0 && 32 % c.N === 0 && 32 % c.K === 0); // a quarter of the 64 tile and the 32-deep k step split into them
+  return fits.find((c) => c.M === 16 && c.N === 16 && c.K === 16) ?? fits[0] ?? null;
+}
+
+function gemmSetup(adapter: GPUAdapter, f: { f16: boolean; subgroupMatrix: MatrixShape | null }, opts: GpuContextOptions): GemmSetup {
+  const backend: GemmBackend = opts.gemm ?? (opts.matmulF16 ? 'scalar-f16' : f.subgroupMatrix ? 'subgroup-matrix' : 'scalar');
+  const refuse = (needs: string) => {
+    throw new QloraError('ADAPTER_LIMITS', `Matrix products on '${backend}' need ${needs}, which this adapter does not offer. Use 'scalar' (or leave the choice to the engine).`);
+  };
+  if (backend === 'scalar-f16' && !f.f16) refuse('shader-f16');
+  if (backend === 'subgroup-matrix' && !f.subgroupMatrix) refuse('chromium-experimental-subgroup-matrix with an f16 configuration, shader-f16 and subgroups (Dawn: allow_unsafe_apis)');
+  const frag = backend === 'subgroup-matrix' ? f.subgroupMatrix! : opts.gemmFrag ?? f.subgroupMatrix ?? DEFAULT_FRAG;
+  const subgroupSize = backend === 'subgroup-matrix' ? adapter.info.subgroupMaxSize ?? 32 : EMULATED_SUBGROUP_SIZE;
+  return { backend, frag, subgroupSize, tile: opts.gemmTile };
 }
 
 // WebGPU's usage bits as numbers: the GPUBufferUsage global does not exist in Node until Dawn is

@@ -1,8 +1,6 @@
 // Every WGSL source, imported as text (Vite's `?raw`; esbuild gets the same through scripts/bundle.mjs).
 // Kernels that read operands through snippets are assembled here, so each pipeline's source is known
 // in one place.
-import matmul from '../../shaders/matmul.wgsl?raw';
-import matmulF16 from '../../shaders/matmul_f16.wgsl?raw';
 import operandDense from '../../shaders/operand_dense.wgsl?raw';
 import operandDenseDropout from '../../shaders/operand_dense_dropout.wgsl?raw';
 import dropoutMask from '../../shaders/dropout_mask.wgsl?raw';
@@ -36,6 +34,8 @@ import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
 import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
 import type { KernelSpec } from './program';
+import { gemmLabel, gemmSource } from './gemm';
+import type { GemmVariant } from './gemm';
 import type { GatedActivation } from '../formats/architectures';
 
 export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'nf4' | 'nf4dq';
@@ -60,61 +60,39 @@ const attention = (label: string, code: string, dch: number): KernelSpec => ({
   constants: { DCH: dch },
 });
 
-/** The matmul body: f32, or f16 tiles and products (the module must open with `enable f16;`). */
-const body = (f16: boolean) => (f16 ? matmulF16 : matmul);
-const header = (f16: boolean) => (f16 ? 'enable f16;\n' : '');
-const suffix = (f16: boolean) => (f16 ? '_f16' : '');
+/**
+ * A matrix product: the generator's directives, the operand snippets, the generator's body for the
+ * variant (src/gpu/gemm/), labelled with the back end and tile, e.g. `linear_fwd_nf4@scalar/t128`.
+ */
+function gemm(label: string, v: GemmVariant, snippets: string, constants?: Record<string, number>): KernelSpec {
+  const src = gemmSource(v);
+  return { label: label + gemmLabel(v), code: src.directives + snippets + src.body, constants };
+}
 
 export const KERNELS = {
-  matmulDense: (transA: boolean, transB: boolean, f16 = false): KernelSpec => ({
-    label: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}${suffix(f16)}`,
-    code: header(f16) + operandDense + body(f16),
-    constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
-  }),
+  matmulDense: (v: GemmVariant, transA: boolean, transB: boolean): KernelSpec =>
+    gemm(`matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}`, v, operandDense, { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 }),
   /** A dense product with one operand read through inverted dropout (operand_dense_dropout.wgsl). */
-  matmulDenseDropout: (transA: boolean, transB: boolean, dropOperand: 'A' | 'B', f16 = false): KernelSpec => ({
-    label: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}_drop${dropOperand}${suffix(f16)}`,
-    code: header(f16) + dropoutMask + operandDenseDropout + body(f16),
-    constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, DROP_A: dropOperand === 'A' ? 1 : 0, DROP_B: dropOperand === 'B' ? 1 : 0 },
-  }),
-  linearFwd: (format: WeightFormat, f16 = false): KernelSpec => ({
-    label: `linear_fwd_${format}${suffix(f16)}`,
-    code: header(f16) + WEIGHT_SNIPPETS[format] + operandWeightFwd + body(f16),
-  }),
-  linearBwd: (format: WeightFormat, f16 = false): KernelSpec => ({
-    label: `linear_bwd_${format}${suffix(f16)}`,
-    code: header(f16) + WEIGHT_SNIPPETS[format] + operandWeightBwd + body(f16),
-  }),
+  matmulDenseDropout: (v: GemmVariant, transA: boolean, transB: boolean, dropOperand: 'A' | 'B'): KernelSpec =>
+    gemm(`matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}_drop${dropOperand}`, v, dropoutMask + operandDenseDropout, {
+      TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, DROP_A: dropOperand === 'A' ? 1 : 0, DROP_B: dropOperand === 'B' ? 1 : 0,
+    }),
+  linearFwd: (v: GemmVariant, format: WeightFormat): KernelSpec => gemm(`linear_fwd_${format}`, v, WEIGHT_SNIPPETS[format] + operandWeightFwd),
+  linearBwd: (v: GemmVariant, format: WeightFormat): KernelSpec => gemm(`linear_bwd_${format}`, v, WEIGHT_SNIPPETS[format] + operandWeightBwd),
   /** A frozen linear and its LoRA up-projection in one product (operand_lora_fwd.wgsl). */
-  loraLinearFwd: (format: WeightFormat, f16: boolean, c: { rank: number; hLd: number; hCol: number; scale: number }): KernelSpec => ({
-    label: `lora_linear_fwd_${format}${suffix(f16)}`,
-    code: header(f16) + WEIGHT_SNIPPETS[format] + operandLoraFwd + body(f16),
-    constants: { RANK: c.rank, H_LD: c.hLd, H_COL: c.hCol, LORA_SCALE: c.scale },
-  }),
+  loraLinearFwd: (v: GemmVariant, format: WeightFormat, c: { rank: number; hLd: number; hCol: number; scale: number }): KernelSpec =>
+    gemm(`lora_linear_fwd_${format}`, v, WEIGHT_SNIPPETS[format] + operandLoraFwd, { RANK: c.rank, H_LD: c.hLd, H_COL: c.hCol, LORA_SCALE: c.scale }),
   /** The input gradient of a frozen linear and of its LoRA path in one product (operand_lora_bwd.wgsl). */
-  loraLinearBwd: (format: WeightFormat, f16: boolean, c: { rank: number; hLd: number; hCol: number }): KernelSpec => ({
-    label: `lora_linear_bwd_${format}${suffix(f16)}`,
-    code: header(f16) + WEIGHT_SNIPPETS[format] + operandLoraBwd + body(f16),
-    constants: { RANK: c.rank, H_LD: c.hLd, H_COL: c.hCol },
-  }),
+  loraLinearBwd: (v: GemmVariant, format: WeightFormat, c: { rank: number; hLd: number; hCol: number }): KernelSpec =>
+    gemm(`lora_linear_bwd_${format}`, v, WEIGHT_SNIPPETS[format] + operandLoraBwd, { RANK: c.rank, H_LD: c.hLd, H_COL: c.hCol }),
   /** LoRA down-projections of modules sharing an input, side by side (operand_lora_group_a.wgsl). */
-  loraGroupA: (f16: boolean, rank: number): KernelSpec => ({
-    label: `lora_group_a${suffix(f16)}`,
-    code: header(f16) + operandLoraGroupA + body(f16),
-    constants: { RANK: rank },
-  }),
+  loraGroupA: (v: GemmVariant, rank: number): KernelSpec => gemm('lora_group_a', v, operandLoraGroupA, { RANK: rank }),
   /** dh of modules sharing an input, block-diagonal in K (operand_lora_group_dh.wgsl). */
-  loraGroupDh: (f16: boolean, rank: number, out0: number, out1: number): KernelSpec => ({
-    label: `lora_group_dh${suffix(f16)}`,
-    code: header(f16) + operandLoraGroupDh + body(f16),
-    constants: { RANK: rank, OUT0: out0, OUT1: out1 },
-  }),
+  loraGroupDh: (v: GemmVariant, rank: number, out0: number, out1: number): KernelSpec =>
+    gemm('lora_group_dh', v, operandLoraGroupDh, { RANK: rank, OUT0: out0, OUT1: out1 }),
   /** dB of modules sharing an input, rows stacked, block-diagonal in K (operand_lora_group_db.wgsl). */
-  loraGroupDb: (f16: boolean, rank: number, group: number, out0: number, out1: number): KernelSpec => ({
-    label: `lora_group_db${suffix(f16)}`,
-    code: header(f16) + operandLoraGroupDb + body(f16),
-    constants: { RANK: rank, GROUP: group, OUT0: out0, OUT1: out1 },
-  }),
+  loraGroupDb: (v: GemmVariant, rank: number, group: number, out0: number, out1: number): KernelSpec =>
+    gemm('lora_group_db', v, operandLoraGroupDb, { RANK: rank, GROUP: group, OUT0: out0, OUT1: out1 }),
   embeddingFwd: (format: WeightFormat): KernelSpec => ({
     label: `embedding_fwd_${format}`,
     code: WEIGHT_SNIPPETS[format] + embeddingFwd,

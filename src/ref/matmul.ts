@@ -1,4 +1,4 @@
-// CPU reference for shaders/matmul.wgsl (and the linear fwd/bwd on dequantized weights), f64 accumulation.
+// CPU reference for the generated matrix products (src/gpu/gemm/) (and the linear fwd/bwd on dequantized weights), f64 accumulation.
 // The oracle for test/matmul.test.ts and test/nf4-matmul.test.ts.
 
 export type Arr = ArrayLike<number>;

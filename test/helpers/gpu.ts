@@ -3,6 +3,7 @@
 import { useSoftwareAdapterIfNoDriver, nodeAdapter } from '../../src/io/node-gpu';
 import { createGpuContext, uploadBuffer, readF32, STORAGE } from '../../src/gpu/context';
 import type { GpuContext } from '../../src/gpu/context';
+import type { GemmBackend } from '../../src/gpu/gemm/config';
 import { runOnce } from '../../src/gpu/program';
 import type { Recorder } from '../../src/gpu/program';
 
@@ -11,7 +12,10 @@ let ctxPromise: Promise<GpuContext> | undefined;
 export function gpu(): Promise<GpuContext> {
   if (!ctxPromise) {
     useSoftwareAdapterIfNoDriver();
-    ctxPromise = nodeAdapter().then((a) => createGpuContext(a));
+    // The kernel and golden tests hold f32 tolerances, so their products run on the exact `scalar` back end
+    // wherever they run (a GPU with tensor cores would pick f16 operands); QLORA_TEST_GEMM picks another.
+    const gemm = (process.env.QLORA_TEST_GEMM as GemmBackend | undefined) ?? 'scalar';
+    ctxPromise = nodeAdapter().then((a) => createGpuContext(a, { gemm }));
   }
   return ctxPromise;
 }

@@ -10,7 +10,7 @@ import type { Binding, Recorder } from '../program';
 import { KERNELS } from '../shaders';
 import type { GpuWeight } from '../weight';
 import { dummyBuffer } from './common';
-import { matmulGrid, matmulParams } from './matmul';
+import { matmulPlan, matmulParams } from './matmul';
 
 /** Storage buffers the fused linears bind (NF4 with double quantization: 4 weight buffers, plus x, y, bias, h, the slot). */
 export const LORA_FUSED_STORAGE_BUFFERS = 9;
@@ -43,11 +43,12 @@ export function loraLinearFwd(
   rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M: number, h: LoraColumns, B: Binding, rank: number, scale: number,
   o: { bias?: Binding; beta?: number } = {},
 ): void {
+  const plan = matmulPlan(rec.ctx, M, w.rows);
   rec.dispatch(
-    KERNELS.loraLinearFwd(w.format, rec.ctx.matmulF16, { rank, hLd: h.ld, hCol: h.col, scale }),
+    KERNELS.loraLinearFwd(plan.v, w.format, { rank, hLd: h.ld, hCol: h.col, scale }),
     matmulParams(M, w.rows, w.cols + rank, w.cols, 0, w.rows, o, w),
     padTo8([x, y, o.bias ?? dummyBuffer(rec.ctx), ...w.buffers], rec, [h.buffer, B]),
-    matmulGrid(M, w.rows),
+    plan.grid,
   );
 }
 
@@ -55,11 +56,12 @@ export function loraLinearFwd(
 export function loraLinearBwd(
   rec: Recorder, dx: Binding, dy: Binding, w: GpuWeight, M: number, dh: LoraColumns, A: Binding, rank: number, o: { beta?: number } = {},
 ): void {
+  const plan = matmulPlan(rec.ctx, M, w.cols);
   rec.dispatch(
-    KERNELS.loraLinearBwd(w.format, rec.ctx.matmulF16, { rank, hLd: dh.ld, hCol: dh.col }),
+    KERNELS.loraLinearBwd(plan.v, w.format, { rank, hLd: dh.ld, hCol: dh.col }),
     matmulParams(M, w.cols, w.rows + rank, w.rows, 0, w.cols, o, w),
     padTo8([dy, dx, dummyBuffer(rec.ctx), ...w.buffers], rec, [dh.buffer, A]),
-    matmulGrid(M, w.cols),
+    plan.grid,
   );
 }
 
@@ -73,11 +75,12 @@ function padTo8(first: Binding[], rec: Recorder, extra: Binding[]): (Binding | n
 export function loraGroupA(rec: Recorder, h: Binding, x: Binding, A: Binding[], M: number, K: number, rank: number): void {
   checkGroup('loraGroupA', A.length);
   const N = A.length * rank;
+  const plan = matmulPlan(rec.ctx, M, N);
   rec.dispatch(
-    KERNELS.loraGroupA(rec.ctx.matmulF16, rank),
+    KERNELS.loraGroupA(plan.v, rank),
     matmulParams(M, N, K, K, 0, N, {}),
     [x, h, dummyBuffer(rec.ctx), ...three(rec, A)],
-    matmulGrid(M, N),
+    plan.grid,
   );
 }
 
@@ -88,11 +91,12 @@ export function loraGroupDh(rec: Recorder, dh: Binding, dy: Binding[], B: Bindin
   const N = dy.length * rank;
   const K = outs.reduce((a, b) => a + b, 0);
   const d = three(rec, dy);
+  const plan = matmulPlan(rec.ctx, M, N);
   rec.dispatch(
-    KERNELS.loraGroupDh(rec.ctx.matmulF16, rank, outs[0], outs[1] ?? 0),
+    KERNELS.loraGroupDh(plan.v, rank, outs[0], outs[1] ?? 0),
     matmulParams(M, N, K, outs[0], 0, N, { alpha: scale }),
     [d[0], dh, dummyBuffer(rec.ctx), ...three(rec, B), d[1], d[2]],
-    matmulGrid(M, N),
+    plan.grid,
   );
 }
 
@@ -105,10 +109,11 @@ export function loraGroupDb(rec: Recorder, dB: Binding, dy: Binding[], h: Bindin
   if (outs.length !== dy.length) throw new Error('loraGroupDb: one dy and out size per module');
   const rows = outs.reduce((a, b) => a + b, 0);
   const d = three(rec, dy);
+  const plan = matmulPlan(rec.ctx, rows, rank);
   rec.dispatch(
-    KERNELS.loraGroupDb(rec.ctx.matmulF16, rank, dy.length, outs[0], outs[1] ?? 0),
+    KERNELS.loraGroupDb(plan.v, rank, dy.length, outs[0], outs[1] ?? 0),
     matmulParams(rows, rank, dy.length * T, 0, 0, rank, { alpha: scale, beta }),
     [d[0], dB, dummyBuffer(rec.ctx), h, null, null, d[1], d[2]],
-    matmulGrid(rows, rank),
+    plan.grid,
   );
 }

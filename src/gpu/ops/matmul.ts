@@ -1,10 +1,14 @@
-// Wrappers of shaders/matmul.wgsl: dense products (LoRA, lm_head in f32) and the frozen-weight linears
-// y = x·Wᵀ and dx = dy·W in any weight format (NF4 dequantized in the tile loads).
+// Wrappers of the generated matrix product (src/gpu/gemm/): dense products (LoRA, lm_head in f32) and the
+// frozen-weight linears y = x·Wᵀ and dx = dy·W in any weight format (NF4 dequantized in the tile loads).
+// The back end is the context's (ctx.gemm); the tile, and so the grid, follows each product's M and N.
 import type { Binding, Recorder } from '../program';
 import { Params } from '../program';
 import { KERNELS } from '../shaders';
 import type { GpuWeight } from '../weight';
 import { dummyBuffer } from './common';
+import type { GpuContext } from '../context';
+import { gemmGrid, gemmVariant } from '../gemm';
+import type { GemmVariant } from '../gemm';
 
 export interface MatmulOptions {
   transA?: boolean; // A stored [K, M]
@@ -31,7 +35,11 @@ export function matmulParams(M: number, N: number, K: number, lda: number, ldb: 
     .f32(o.dropout?.p ?? 0).u32((o.dropout?.stream ?? 0) >>> 0);
 }
 
-export const matmulGrid = (M: number, N: number): [number, number] => [Math.ceil(N / 64), Math.ceil(M / 64)];
+/** The variant an M×N product runs as on this context, and its grid. */
+export function matmulPlan(ctx: GpuContext, M: number, N: number): { v: GemmVariant; grid: [number, number] } {
+  const v = gemmVariant(ctx.gemm, M, N);
+  return { v, grid: gemmGrid(v, M, N) };
+}
 
 /** C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] (+ bias) (+ beta · C). */
 export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: number, N: number, K: number, o: MatmulOptions = {}): void {
@@ -42,11 +50,12 @@ export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: num
   if (drop && ((drop.operand === 'A' && o.transA) || (drop.operand === 'B' && o.transB))) {
     throw new Error('matmul: the dropout operand is read un-transposed');
   }
+  const { v, grid } = matmulPlan(rec.ctx, M, N);
   rec.dispatch(
-    drop ? KERNELS.matmulDenseDropout(!!o.transA, !!o.transB, drop.operand, rec.ctx.matmulF16) : KERNELS.matmulDense(!!o.transA, !!o.transB, rec.ctx.matmulF16),
+    drop ? KERNELS.matmulDenseDropout(v, !!o.transA, !!o.transB, drop.operand) : KERNELS.matmulDense(v, !!o.transA, !!o.transB),
     matmulParams(M, N, K, lda, ldb, ldc, o),
     drop ? [A, C, o.bias ?? dummyBuffer(rec.ctx), B, drop.seed] : [A, C, o.bias ?? dummyBuffer(rec.ctx), B],
-    matmulGrid(M, N),
+    grid,
   );
 }
 
@@ -54,20 +63,22 @@ export function matmul(rec: Recorder, C: Binding, A: Binding, B: Binding, M: num
 export function linearFwd(rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M: number, o: Omit<MatmulOptions, 'transA' | 'transB' | 'ldb'> = {}): void {
   const lda = o.lda ?? w.cols;
   const ldc = o.ldc ?? w.rows;
+  const { v, grid } = matmulPlan(rec.ctx, M, w.rows);
   rec.dispatch(
-    KERNELS.linearFwd(w.format, rec.ctx.matmulF16),
+    KERNELS.linearFwd(v, w.format),
     matmulParams(M, w.rows, w.cols, lda, 0, ldc, o, w),
     [x, y, o.bias ?? dummyBuffer(rec.ctx), ...w.buffers],
-    matmulGrid(M, w.rows),
+    grid,
   );
 }
 
 /** dx[M, cols] = dy[M, rows] · W (+ beta · dx). */
 export function linearBwd(rec: Recorder, dx: Binding, dy: Binding, w: GpuWeight, M: number, o: { beta?: number; alpha?: number } = {}): void {
+  const { v, grid } = matmulPlan(rec.ctx, M, w.cols);
   rec.dispatch(
-    KERNELS.linearBwd(w.format, rec.ctx.matmulF16),
+    KERNELS.linearBwd(v, w.format),
     matmulParams(M, w.cols, w.rows, w.rows, 0, w.cols, o, w),
     [dy, dx, dummyBuffer(rec.ctx), ...w.buffers],
-    matmulGrid(M, w.cols),
+    grid,
   );
 }
