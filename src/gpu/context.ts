@@ -11,6 +11,13 @@ export interface GpuFeatures {
   readonly subgroups: boolean;
 }
 
+/**
+ * How a product reads an NF4 weight: dequantized as each tile loads it (weight_nf4*.wgsl, exact f32
+ * values), or decoded once per use into an f16 scratch that the product reads as an f16 weight
+ * (ops/nf4-decode.ts: every weight rounded to the nearest f16; for the f16 back ends).
+ */
+export type Nf4Decode = 'in-tile' | 'f16-scratch';
+
 export interface GpuContext {
   readonly device: GPUDevice;
   readonly features: GpuFeatures;
@@ -18,6 +25,8 @@ export interface GpuContext {
   readonly adapterDescription: string;
   /** Matrix products on the f16 path (f16 tiles and products, f32 accumulation); needs `shader-f16`. */
   readonly matmulF16: boolean;
+  /** NF4 projections of the decoder: decoded in the tiles (default) or into a per-pass f16 scratch. */
+  readonly nf4Decode: Nf4Decode;
   /**
    * Training and evaluation passes submit segment by segment with at most two queued (Program.submitPaced),
    * so a page sharing the GPU stays responsive; off, each pass goes in at once (CLI, benchmarks).
@@ -39,6 +48,8 @@ export interface GpuContextOptions {
   f16?: boolean;
   /** Run matrix products on the f16 path when `shader-f16` is there (default false: the exact f32 path). */
   matmulF16?: boolean;
+  /** How the decoder's products read NF4 weights (default 'in-tile': the exact f32 values). */
+  nf4Decode?: Nf4Decode;
   /** Pace the submissions of training and evaluation passes (default false; the app's worker turns it on). */
   pacedSubmission?: boolean;
 }
@@ -84,6 +95,7 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
     limits: device.limits,
     adapterDescription,
     matmulF16: f16 && !!opts.matmulF16,
+    nf4Decode: opts.nf4Decode ?? 'in-tile',
     pacedSubmission: !!opts.pacedSubmission,
     memory,
     createBuffer(bytes, usage, label) {
