@@ -1,5 +1,5 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
-// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--kernels] [--quantize] [--alloc-only] [--json]
+// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--nf4-decode-f16] [--kernels] [--quantize] [--alloc-only] [--json]
 // [--record FILE] [--commit SHA]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
@@ -34,6 +34,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   quantize: { type: 'flag', help: 'also time quantizing each built-in shape to NF4 on the CPU' },
   'alloc-only': { type: 'flag', help: 'build the buffers and report peak_gpu_bytes without running' },
   'matmul-f16': { type: 'flag', help: 'matrix products on the f16 path (needs shader-f16)' },
+  'nf4-decode-f16': { type: 'flag', help: 'decode each NF4 projection into an f16 scratch before its product (GpuContext.nf4Decode)' },
   json: { type: 'flag', help: 'JSON lines only on stdout' },
   record: { type: 'string', help: 'append the results to this JSON-lines file' },
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
@@ -69,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     quantize: !!p.quantize,
     allocOnly: !!p['alloc-only'],
   };
-  const ctx = await createGpuContext(await nodeAdapter(), { matmulF16: !!p['matmul-f16'] });
+  const ctx = await createGpuContext(await nodeAdapter(), { matmulF16: !!p['matmul-f16'], nf4Decode: p['nf4-decode-f16'] ? 'f16-scratch' : 'in-tile' });
   if (p['matmul-f16'] && !ctx.matmulF16) throw new QloraError('ADAPTER_LIMITS', `--matmul-f16: ${ctx.adapterDescription} has no shader-f16.`);
   const commit = commitOf(p.commit);
   const out = (line: object) => {

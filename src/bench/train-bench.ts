@@ -25,6 +25,8 @@ export interface TrainBenchResult {
   gradient_checkpointing: boolean;
   /** Matrix products on the f16 path (GpuContext.matmulF16). */
   matmul_f16: boolean;
+  /** How the products read NF4 weights (GpuContext.nf4Decode): in the tiles, or decoded into an f16 scratch first. */
+  nf4_decode: GpuContext['nf4Decode'];
   /** null with allocOnly: buffers built, nothing run. */
   tokens_per_s: number | null;
   step_ms: number | null;
@@ -69,6 +71,7 @@ export async function benchTraining(
     model: name, batch: o.batch, seq: o.seq, r: o.lora.r, targets: o.lora.targets.join(','), quant: o.quant,
     gradient_checkpointing: o.checkpointing,
     matmul_f16: ctx.matmulF16,
+    nf4_decode: ctx.nf4Decode,
     tokens_per_s: ms === null ? null : M / (ms / 1000),
     step_ms: ms,
     tflops: ms === null ? null : trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,
