@@ -290,6 +290,20 @@ describe('checkFits', () => {
     expect(r.message).toContain('128.0 MiB');
   });
 
+  it("the NF4 decode scratch as the largest buffer over the binding limit: decode in the tiles instead", () => {
+    // Llama-3-8B's layers with a small vocabulary and batch: the scratch (the MLP's 14336 × 4096 in f16, 112 MiB) is the largest buffer.
+    const cfg = parseModelConfig({
+      architectures: ['LlamaForCausalLM'], hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 2, num_attention_heads: 32,
+      num_key_value_heads: 8, vocab_size: 1024, max_position_embeddings: 8192, rope_theta: 500000, tie_word_embeddings: false,
+    });
+    const e = estimateTrainingMemory(cfg, { ...RUN_8B, batchSize: 1, seqLen: 16, nf4Decode: 'f16-scratch' });
+    expect(e.largestBuffer).toEqual({ label: 'NF4 projection decoded to f16', bytes: 14336 * 4096 * 2 });
+    const r = checkFits(e, { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 26 });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.suggestions[0]).toContain("nf4Decode 'in-tile'");
+  });
+
   it('a huge batch makes an [M, I] activation the largest buffer: reduce batch size or sequence length', () => {
     const e = estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, batchSize: 64, seqLen: 2048 });
     expect(e.largestBuffer).toEqual({ label: 'activations [M, I]', bytes: 64 * 2048 * 14336 * 4 });

@@ -337,6 +337,7 @@ function bufferSuggestions(e: MemoryEstimate): string[] {
   if (label.includes('[M,')) return ['reduce the batch size', 'reduce the sequence length'];
   if (label.includes('logits')) return ['reduce the logits chunk size'];
   if (label.startsWith('LoRA') || label.startsWith('AdamW')) return ['lower the LoRA rank r', 'target fewer modules'];
+  if (label.endsWith('NF4 projection decoded to f16')) return ["decode NF4 in the matmul tiles (nf4Decode 'in-tile': no scratch)", 'choose a smaller model'];
   if (label === 'embedding' || label === 'lm_head') return ['choose a smaller model (this GPU cannot bind its embedding as one buffer)'];
   if (s.quant !== 'nf4') return ['use NF4 (QLoRA) for the base weights'];
   return ['choose a smaller model'];
