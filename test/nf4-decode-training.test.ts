@@ -4,12 +4,14 @@
 //     reference halves (dequantizeNf4F16): the decode changes where the f16 weight comes from, nothing else;
 //   - close to the exact in-tile NF4 path and to the golden loss, within what rounding the weights to
 //     f16 explains (see TOL);
-//   - one decode dispatch per projection use, and none on the default path.
+//   - one decode dispatch per projection use, and none on the default path;
+//   - generation (its own scratch per inference program) greedy ids equal to the f16 base's.
 // Grouped LoRA without dropout (fused products binding the decoded weight, test/golden.test.ts's
 // settings), and dropout with gradient checkpointing (products module by module, the layer recomputed).
 import { describe, it, beforeAll, expect } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import { ModelPass } from '../src/engine/causal-lm';
+import { Generator } from '../src/engine/generate';
 import { createGpuLora, destroyGpuLora, readLoraGrads } from '../src/engine/gpu-lora';
 import { prepareBaseWeights } from '../src/engine/base-weights';
 import type { HostModelWeights } from '../src/engine/base-weights';
@@ -89,4 +91,18 @@ describe("training with nf4Decode 'f16-scratch'", () => {
       expect(f16.dispatches).toBe(exact.dispatches);
     });
   }
+
+  it('generation decodes into its own scratch: the f16 base greedy ids', async () => {
+    const lora = createGpuLora(ctx, g.layout, g.init);
+    const ids = async (c: GpuContext, w: GpuModelWeights) => {
+      const gen = new Generator(c, w, lora, 128);
+      const out = await gen.generate(g.golden.generation.prompt_ids, { maxNewTokens: 8, greedy: true, ignoreEos: true });
+      gen.destroy();
+      return out;
+    };
+    const decoded = await ids(decodeCtx, g.weights);
+    expect(decoded).toEqual(await ids(ctx, f16Base));
+    expect(decoded.length).toBe(8);
+    destroyGpuLora(ctx, lora);
+  });
 });
