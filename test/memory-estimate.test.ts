@@ -105,6 +105,21 @@ const CASES: Case[] = [
     settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 80, lora: lora({ targets: ['q_proj', 'v_proj'] }), gradientCheckpointing: false, logitsChunkBytes: 64 * 262144 * 4 },
   },
   {
+    name: "QLoRA with nf4Decode 'f16-scratch' (a decode scratch per pass), dropout, with an evaluation pass",
+    model: 'tiny-llama',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 2, seqLen: 64, lora: lora(), gradientCheckpointing: false, evaluation: true, nf4Decode: 'f16-scratch' },
+  },
+  {
+    name: "QLoRA on Gemma 3 with nf4Decode 'f16-scratch', checkpointing",
+    model: 'tiny-gemma3',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 2, seqLen: 40, lora: lora({ r: 4 }), gradientCheckpointing: true, nf4Decode: 'f16-scratch' },
+  },
+  {
+    name: "f16 base with nf4Decode 'f16-scratch': nothing to decode, no scratch",
+    model: 'tiny-qwen3',
+    settings: { quant: 'f16', embedDtypeBytes: 4, batchSize: 1, seqLen: 20, lora: lora({ dropout: 0 }), gradientCheckpointing: false, nf4Decode: 'f16-scratch' },
+  },
+  {
     name: 'QLoRA on Qwen2 (GQA 4:1), checkpointing',
     model: 'tiny-qwen2',
     settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 1, seqLen: 100, lora: lora({ targets: ['gate_proj', 'up_proj', 'down_proj'] }), gradientCheckpointing: true },
@@ -145,8 +160,10 @@ describe('estimateTrainingMemory matches the engine allocations', () => {
       const layout = loraLayout(config, s.lora);
       const gl = createGpuLora(counted, layout, initLoraParams(layout, 1));
       const opt = new AdamW(counted, gl, DEFAULT_OPTIMIZER);
-      const pass = new ModelPass(counted, weights, gl, s.batchSize, s.seqLen, true, { gradientCheckpointing: s.gradientCheckpointing, logitsChunkBytes: s.logitsChunkBytes });
-      const evalPass = s.evaluation ? new ModelPass(counted, weights, gl, s.batchSize, s.seqLen, false, { logitsChunkBytes: s.logitsChunkBytes }) : null;
+      // GpuContext.nf4Decode is what the passes read; the estimate gets it as a setting.
+      const passCtx: GpuContext = s.nf4Decode ? { ...counted, nf4Decode: s.nf4Decode } : counted;
+      const pass = new ModelPass(passCtx, weights, gl, s.batchSize, s.seqLen, true, { gradientCheckpointing: s.gradientCheckpointing, logitsChunkBytes: s.logitsChunkBytes });
+      const evalPass = s.evaluation ? new ModelPass(passCtx, weights, gl, s.batchSize, s.seqLen, false, { logitsChunkBytes: s.logitsChunkBytes }) : null;
       const realStorage = stats.storagePeak;
       const realAll = ctx.memory.inUse - inUseBefore;
       const peakGrowth = ctx.memory.peak - peakBefore;
@@ -234,6 +251,11 @@ describe('memory arithmetic', () => {
     const ck = estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, gradientCheckpointing: true });
     expect(ck.activations).toBeLessThan(e.activations / 4);
     expect(ck.base + ck.lora + ck.optimizer).toBe(e.base + e.lora + e.optimizer);
+    // nf4Decode 'f16-scratch': one scratch for the largest projection (the MLP's 14336 × 4096) in f16, 112 MiB.
+    const dec = estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, nf4Decode: 'f16-scratch' });
+    expect(dec.total - e.total).toBe(14336 * 4096 * 2);
+    expect(dec.breakdown.find((b) => b.label === 'NF4 projection decoded to f16')?.bytes).toBe(14336 * 4096 * 2);
+    expect(estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, quant: 'f16', nf4Decode: 'f16-scratch' }).total).toBe(estimateTrainingMemory(LLAMA3_8B, { ...RUN_8B, quant: 'f16' }).total);
   });
 
   it('16-bit LoRA and full fine-tuning cost more, full fine-tuning 16 bytes per parameter', () => {
@@ -266,6 +288,20 @@ describe('checkFits', () => {
     expect(r.message).toContain('embedding');
     expect(r.message).toContain('maxStorageBufferBindingSize');
     expect(r.message).toContain('128.0 MiB');
+  });
+
+  it("the NF4 decode scratch as the largest buffer over the binding limit: decode in the tiles instead", () => {
+    // Llama-3-8B's layers with a small vocabulary and batch: the scratch (the MLP's 14336 × 4096 in f16, 112 MiB) is the largest buffer.
+    const cfg = parseModelConfig({
+      architectures: ['LlamaForCausalLM'], hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 2, num_attention_heads: 32,
+      num_key_value_heads: 8, vocab_size: 1024, max_position_embeddings: 8192, rope_theta: 500000, tie_word_embeddings: false,
+    });
+    const e = estimateTrainingMemory(cfg, { ...RUN_8B, batchSize: 1, seqLen: 16, nf4Decode: 'f16-scratch' });
+    expect(e.largestBuffer).toEqual({ label: 'NF4 projection decoded to f16', bytes: 14336 * 4096 * 2 });
+    const r = checkFits(e, { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 26 });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.suggestions[0]).toContain("nf4Decode 'in-tile'");
   });
 
   it('a huge batch makes an [M, I] activation the largest buffer: reduce batch size or sequence length', () => {

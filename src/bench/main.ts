@@ -1,5 +1,5 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
-// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--kernels] [--quantize] [--alloc-only] [--json]
+// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--nf4-decode-f16] [--kernels] [--quantize] [--alloc-only] [--json]
 // [--record FILE] [--commit SHA]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
@@ -37,6 +37,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'alloc-only': { type: 'flag', help: 'build the buffers and report peak_gpu_bytes without running' },
   'matmul-f16': { type: 'flag', help: 'matrix products on the scalar f16 path (needs shader-f16; = --gemm scalar-f16)' },
   gemm: { type: 'string', help: `matrix-product back end: ${GEMM_BACKENDS.join(', ')} (default: subgroup-matrix where offered, else scalar)` },
+  'nf4-decode-f16': { type: 'flag', help: 'decode each NF4 projection into an f16 scratch before its product (GpuContext.nf4Decode; the default on subgroup-matrix)' },
   json: { type: 'flag', help: 'JSON lines only on stdout' },
   record: { type: 'string', help: 'append the results to this JSON-lines file' },
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
@@ -78,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (gemm && p['matmul-f16'] && gemm !== 'scalar-f16') throw new QloraError('CONFIG_INVALID', `--matmul-f16 means --gemm scalar-f16; it cannot go with --gemm ${gemm}.`);
   // Forcing a back end the adapter lacks throws ADAPTER_LIMITS from createGpuContext, naming what is missing.
-  const ctx = await createGpuContext(await nodeAdapter(), { matmulF16: !!p['matmul-f16'], gemm: gemm as GemmBackend | undefined });
+  const ctx = await createGpuContext(await nodeAdapter(), { matmulF16: !!p['matmul-f16'], gemm: gemm as GemmBackend | undefined, nf4Decode: p['nf4-decode-f16'] ? 'f16-scratch' : undefined });
   const commit = commitOf(p.commit);
   const out = (line: object) => {
     process.stdout.write(JSON.stringify(line) + '\n');

@@ -27,6 +27,8 @@ export interface TrainBenchResult {
   matmul_f16: boolean;
   /** The matrix-product back end (GpuContext.gemmBackend). */
   gemm_backend: string;
+  /** How the products read NF4 weights (GpuContext.nf4Decode): in the tiles, or decoded into an f16 scratch first. */
+  nf4_decode: GpuContext['nf4Decode'];
   /** null with allocOnly: buffers built, nothing run. */
   tokens_per_s: number | null;
   step_ms: number | null;
@@ -72,6 +74,7 @@ export async function benchTraining(
     gradient_checkpointing: o.checkpointing,
     matmul_f16: ctx.matmulF16,
     gemm_backend: ctx.gemmBackend,
+    nf4_decode: ctx.nf4Decode,
     tokens_per_s: ms === null ? null : M / (ms / 1000),
     step_ms: ms,
     tflops: ms === null ? null : trainingStepFlops(cfg, o.batch, o.seq, o.lora) / (ms / 1000) / 1e12,

@@ -18,7 +18,7 @@ import { reduceSum, reduceScratch } from '../gpu/ops/optimizer';
 import type { GpuModelWeights } from './gpu-weights';
 import type { GpuLora } from './gpu-lora';
 import type { Dims, DynamicInputs, LayerActs, LayerContext, BwdScratch } from './decoder-layer';
-import { allocBwdScratch, allocLayerActs, dimsOf, layerActBuffers, recordLayerBackward, recordLayerForward } from './decoder-layer';
+import { allocBwdScratch, allocLayerActs, allocNf4Scratch, dimsOf, layerActBuffers, recordLayerBackward, recordLayerForward } from './decoder-layer';
 import { layerRope, layerWindow } from './gpu-weights';
 import { logitSoftcap } from '../gpu/ops/activation';
 
@@ -92,8 +92,11 @@ export class ModelPass {
     };
     const shared = !this.train || checkpointing ? actsFor('acts') : null;
     const acts: LayerActs[] = Array.from({ length: L }, (_, i) => shared ?? actsFor(`acts.${i}`));
+    // GpuContext.nf4Decode 'f16-scratch': one f16 buffer for the largest NF4 projection, reused by every layer.
+    const nf4Scratch = allocNf4Scratch(ctx, weights.layers, 'nf4_f16_scratch');
+    if (nf4Scratch) this.own(nf4Scratch.buffer);
     const layerCtx = (i: number): LayerContext => ({
-      layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train,
+      layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train, nf4Scratch,
     });
     const xnF = f(M * D, 'final_norm');
     const rstdF = f(M, 'final_rstd');

@@ -12,6 +12,9 @@
 // Dispatches: a LoRA projection's base product and its LoRA term are one product forward and (without
 // dropout) backward (ops/lora-fused.ts, where the device binds 9 storage buffers); modules sharing an
 // input (lora-groups.ts) run their down-projections, dh, dB and dA together without dropout.
+// With GpuContext.nf4Decode 'f16-scratch' each product of an NF4 projection is preceded by the decode
+// of that weight into the pass's f16 scratch (ops/nf4-decode.ts) and binds the scratch instead: one
+// more dispatch per projection use (7 per layer forward, 7 per layer backward where dx is wanted).
 import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
 import type { Binding, Recorder } from '../gpu/program';
@@ -32,6 +35,8 @@ import { LORA_MODULES } from './lora';
 import { LORA_INPUT_GROUPS, loraGroupWidth, loraScratchFloats, targetedGroup } from './lora-groups';
 import { canFuseLoraLinear, loraGroupA, loraGroupDb, loraGroupDh, loraLinearBwd, loraLinearFwd } from '../gpu/ops/lora-fused';
 import type { LoraColumns } from '../gpu/ops/lora-fused';
+import type { GpuWeight } from '../gpu/weight';
+import { Nf4F16Scratch, nf4ScratchElements } from '../gpu/ops/nf4-decode';
 
 /** Sizes of one forward pass: B sequences of T rows (M = B·T). */
 export interface Dims {
@@ -177,6 +182,24 @@ export interface LayerContext {
   dyn: DynamicInputs;
   /** Dropout on the LoRA input (training only). */
   train: boolean;
+  /** Where NF4 projections are decoded to f16 before each product (GpuContext.nf4Decode 'f16-scratch'); absent: in the tiles. */
+  nf4Scratch?: Nf4F16Scratch | null;
+}
+
+/**
+ * The f16 scratch a pass over these layers decodes into, sized to their largest NF4 projection; null
+ * when ctx.nf4Decode is 'in-tile' or no projection is NF4. The caller owns (and destroys) it.
+ */
+export function allocNf4Scratch(ctx: GpuContext, layers: readonly GpuLayerWeights[], label: string): Nf4F16Scratch | null {
+  if (ctx.nf4Decode !== 'f16-scratch') return null;
+  const n = nf4ScratchElements(layers.flatMap((l) => LORA_MODULES.map((m) => l.proj[m])));
+  return n > 0 ? new Nf4F16Scratch(ctx, n, label) : null;
+}
+
+/** The weight a product of module m binds: the frozen weight, or its f16 decode (recorded here, just before the product). */
+function frozenWeight(rec: Recorder, c: LayerContext, m: LoraModule): GpuWeight {
+  const w = c.w.proj[m];
+  return c.nf4Scratch ? c.nf4Scratch.decode(rec, w) : w;
 }
 
 /** Dropout stream of one LoRA module: distinct masks per layer and module, like PEFT's nn.Dropout each. */
@@ -230,7 +253,7 @@ function loraDownFwd(rec: Recorder, c: LayerContext, acts: LayerActs, group: rea
  * residual stream). One product where the device binds enough buffers, else the base then the LoRA term.
  */
 function projectionFwd(rec: Recorder, c: LayerContext, acts: LayerActs | null, m: LoraModule, out: Binding, x: Binding, M: number, beta = 0): void {
-  const w = c.w.proj[m];
+  const w = frozenWeight(rec, c, m);
   const slot = c.lora?.layout.slot(c.layer, m);
   if (!slot || !c.lora) {
     linearFwd(rec, out, x, w, M, { bias: c.w.bias[m], beta });
@@ -255,7 +278,7 @@ function projectionFwd(rec: Recorder, c: LayerContext, acts: LayerActs | null, m
  */
 function projectionBwd(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdScratch, m: LoraModule, dx: Binding | null, dy: Binding, x: Binding, M: number, betaDx: number): void {
   const w = c.w.proj[m];
-  if (dx) linearBwd(rec, dx, dy, w, M, { beta: betaDx });
+  if (dx) linearBwd(rec, dx, dy, frozenWeight(rec, c, m), M, { beta: betaDx });
   const slot = c.lora?.layout.slot(c.layer, m);
   if (!slot || !c.lora) return;
   const { layout, params, grads } = c.lora;
@@ -310,7 +333,7 @@ function groupBwd(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdScratch
   }
   if (!dx) return;
   group.forEach((m, i) => {
-    const w = c.w.proj[m];
+    const w = frozenWeight(rec, c, m);
     const beta = i === 0 ? betaDx : 1;
     const slot = layout.slot(c.layer, m);
     if (slot) loraLinearBwd(rec, dx, dy[m]!, w, M, loraColumns(rec, c, m, s.dLoraH), slotBinding(layout, params, slot, 'A'), r, { beta });

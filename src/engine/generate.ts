@@ -14,7 +14,7 @@ import { layerRope, layerWindow } from './gpu-weights';
 import { logitSoftcap } from '../gpu/ops/activation';
 import type { GpuLora } from './gpu-lora';
 import type { DynamicInputs, LayerKvCache } from './decoder-layer';
-import { allocLayerActs, dimsOf, recordLayerForward, destroyLayerActs } from './decoder-layer';
+import { allocLayerActs, allocNf4Scratch, dimsOf, recordLayerForward, destroyLayerActs } from './decoder-layer';
 import { createRng } from '../data/rng';
 import type { SeededRng } from '../data/rng';
 import { QloraError } from '../errors';
@@ -54,10 +54,12 @@ class InferencePass {
     const last = f(d.D, 'gen.last');
     const lastNorm = f(d.D, 'gen.last_norm');
     const rstd = f(1, 'gen.rstd');
+    const nf4Scratch = allocNf4Scratch(ctx, w.layers, 'gen.nf4_f16_scratch'); // GpuContext.nf4Decode 'f16-scratch'
+    if (nf4Scratch) this.owned.push(nf4Scratch.buffer);
     const rec = new Recorder(ctx);
     embeddingFwd(rec, ping[0], ids, w.embed, T, w.embedScale);
     for (let i = 0; i < cfg.numLayers; i++) {
-      const layerCtx = { layer: i, w: w.layers[i], lora, rope: layerRope(w, i), window: layerWindow(cfg, i), dyn, train: false };
+      const layerCtx = { layer: i, w: w.layers[i], lora, rope: layerRope(w, i), window: layerWindow(cfg, i), dyn, train: false, nf4Scratch };
       recordLayerForward(rec, layerCtx, d, ping[i % 2], ping[(i + 1) % 2], acts, caches[i]);
     }
     rec.copy(ping[cfg.numLayers % 2], (T - 1) * d.D * 4, last, 0, d.D * 4);

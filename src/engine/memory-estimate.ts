@@ -11,7 +11,9 @@
 //     (one shared set with gradient checkpointing, plus a buffer for the recomputed layer output; with
 //     q/k norms q and k before them and their statistics; with output norms o_proj's and down_proj's
 //     outputs), the backward scratch (LoRA dropout is applied as the products load x, never stored),
-//     and one chunk of logits (rows × V × 4, the chunk rule of causal-lm.ts).
+//     and one chunk of logits (rows × V × 4, the chunk rule of causal-lm.ts);
+//   - with nf4Decode 'f16-scratch' on an NF4 base, each pass's f16 scratch (gpu/ops/nf4-decode.ts): the
+//     largest projection at 2 bytes a weight (an odd count padded to a whole u32).
 // Every buffer is rounded as GpuContext.createBuffer rounds it (multiples of 4, at least 4). Left out:
 // uniform blocks (256 bytes per dispatch) and the 16-byte dummy binding; the test checks the rest
 // against ctx.memory on real allocations. When causal-lm.ts or decoder-layer.ts change what they
@@ -40,6 +42,8 @@ export interface TrainingMemorySettings {
   readonly evaluation?: boolean;
   /** uploadModelWeights' maxPositions (RoPE table rows; default 4096). */
   readonly maxPositions?: number;
+  /** GpuContext.nf4Decode (default 'in-tile'): 'f16-scratch' adds a decode scratch per pass on an NF4 base. */
+  readonly nf4Decode?: 'in-tile' | 'f16-scratch';
 }
 
 export interface MemoryItem {
@@ -148,6 +152,8 @@ interface PassShape {
   groupWidth: number;
   dropout: number;
   logitsChunkBytes: number;
+  /** Weights of the NF4 → f16 decode scratch (the largest projection), 0 without one. */
+  nf4ScratchWeights: number;
   prefix: string;
 }
 
@@ -193,6 +199,7 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
     act('norm / softmax statistics', M, 2 * sets);
   }
 
+  if (p.nf4ScratchWeights > 0) list.add('activations', `${prefix}NF4 projection decoded to f16`, Math.ceil(p.nf4ScratchWeights / 2) * 4);
   act('final norm', M * D);
   act('norm / softmax statistics', M); // final rstd
   list.add('logits', `${prefix}logits chunk [rows, V]`, logitsChunkRows(M, V, p.logitsChunkBytes) * V * 4);
@@ -213,7 +220,12 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   if (p.checkpointing) act('recomputed layer output [M, D]', M * D);
 }
 
-function passShape(s: TrainingMemorySettings, train: boolean, targets: number): PassShape {
+/** The most weights of one projection: what causal-lm.ts's NF4 → f16 scratch holds. */
+function largestProjection(cfg: ModelConfig): number {
+  return Math.max(...LORA_MODULES.map((m) => moduleShape(cfg, m)).map(([out, inF]) => out * inF));
+}
+
+function passShape(cfg: ModelConfig, s: TrainingMemorySettings, train: boolean, targets: number): PassShape {
   return {
     B: s.batchSize,
     T: s.seqLen,
@@ -224,6 +236,7 @@ function passShape(s: TrainingMemorySettings, train: boolean, targets: number): 
     groupWidth: loraGroupWidth(s.lora.targets),
     dropout: s.lora.dropout,
     logitsChunkBytes: s.logitsChunkBytes ?? DEFAULT_LOGITS_CHUNK_BYTES,
+    nf4ScratchWeights: s.quant === 'nf4' && s.nf4Decode === 'f16-scratch' ? largestProjection(cfg) : 0,
     prefix: train ? '' : 'evaluation: ',
   };
 }
@@ -247,8 +260,8 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingMemorySettin
   list.add('optimizer', 'optimizer scratch', 20); // lr, bias corrections, micro-batch count, a loss sum (+4 bytes per extra micro-batch)
   list.add('optimizer', 'optimizer scratch', 4); // Σg²
   list.add('optimizer', 'optimizer scratch', 4); // the refused-step latch
-  addPass(list, cfg, passShape(s, true, s.lora.targets.length));
-  if (s.evaluation) addPass(list, cfg, passShape(s, false, s.lora.targets.length));
+  addPass(list, cfg, passShape(cfg, s, true, s.lora.targets.length));
+  if (s.evaluation) addPass(list, cfg, passShape(cfg, s, false, s.lora.targets.length));
   return list.summarize(s, s.quant === 'nf4' ? 'qlora' : 'lora');
 }
 
@@ -290,7 +303,7 @@ export function estimateFullFinetuneMemory(
   const P = modelParameterCount(cfg);
   list.add('optimizer', 'gradients (f32)', P * 4);
   list.add('optimizer', 'AdamW moments (m, v)', P * 4, 2);
-  addPass(list, cfg, { ...passShape(settings, true, 0), r: 0, dropout: 0 });
+  addPass(list, cfg, { ...passShape(cfg, settings, true, 0), r: 0, dropout: 0 });
   return list.summarize(settings, 'full');
 }
 
@@ -324,6 +337,7 @@ function bufferSuggestions(e: MemoryEstimate): string[] {
   if (label.includes('[M,')) return ['reduce the batch size', 'reduce the sequence length'];
   if (label.includes('logits')) return ['reduce the logits chunk size'];
   if (label.startsWith('LoRA') || label.startsWith('AdamW')) return ['lower the LoRA rank r', 'target fewer modules'];
+  if (label.endsWith('NF4 projection decoded to f16')) return ["decode NF4 in the matmul tiles (nf4Decode 'in-tile': no scratch)", 'choose a smaller model'];
   if (label === 'embedding' || label === 'lm_head') return ['choose a smaller model (this GPU cannot bind its embedding as one buffer)'];
   if (s.quant !== 'nf4') return ['use NF4 (QLoRA) for the base weights'];
   return ['choose a smaller model'];

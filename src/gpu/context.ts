@@ -18,6 +18,13 @@ export interface GpuFeatures {
   readonly subgroupMatrix: MatrixShape | null;
 }
 
+/**
+ * How a product reads an NF4 weight: dequantized as each tile loads it (weight_nf4*.wgsl, exact f32
+ * values), or decoded once per use into an f16 scratch that the product reads as an f16 weight
+ * (ops/nf4-decode.ts: every weight rounded to the nearest f16; for the f16 back ends).
+ */
+export type Nf4Decode = 'in-tile' | 'f16-scratch';
+
 export interface GpuContext {
   readonly device: GPUDevice;
   readonly features: GpuFeatures;
@@ -28,6 +35,8 @@ export interface GpuContext {
   readonly gemm: GemmSetup;
   /** Matrix products round their operands to f16 (every back end but `scalar`). */
   readonly matmulF16: boolean;
+  /** NF4 projections of the decoder: decoded in the tiles, or into a per-pass f16 scratch (the default on subgroup-matrix). */
+  readonly nf4Decode: Nf4Decode;
   /**
    * Training and evaluation passes submit segment by segment with at most two queued (Program.submitPaced),
    * so a page sharing the GPU stays responsive; off, each pass goes in at once (CLI, benchmarks).
@@ -58,6 +67,8 @@ export interface GpuContextOptions {
   gemmTile?: GemmTile;
   /** The fragment shape `subgroup-matrix-emulated` emulates (default: the adapter's, else 16×16×16). */
   gemmFrag?: MatrixShape;
+  /** How the decoder's products read NF4 weights (default: 'f16-scratch' on subgroup-matrix, whose operands are f16 anyway; else 'in-tile', the exact f32 values). */
+  nf4Decode?: Nf4Decode;
   /** Pace the submissions of training and evaluation passes (default false; the app's worker turns it on). */
   pacedSubmission?: boolean;
 }
@@ -108,6 +119,7 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
     gemmBackend: gemm.backend,
     gemm,
     matmulF16: gemm.backend !== 'scalar',
+    nf4Decode: opts.nf4Decode ?? (gemm.backend === 'subgroup-matrix' ? 'f16-scratch' : 'in-tile'),
     pacedSubmission: !!opts.pacedSubmission,
     memory,
     createBuffer(bytes, usage, label) {

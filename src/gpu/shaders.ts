@@ -33,6 +33,7 @@ import crossEntropy from '../../shaders/cross_entropy.wgsl?raw';
 import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
 import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
+import nf4DecodeF16 from '../../shaders/nf4_decode_f16.wgsl?raw';
 import type { KernelSpec } from './program';
 import { gemmLabel, gemmSource } from './gemm';
 import type { GemmVariant } from './gemm';
@@ -113,4 +114,5 @@ export const KERNELS = {
   reduceSum: simple('reduce_sum', reduceSum),
   adamw: simple('adamw', adamw),
   kvAppend: simple('kv_append', kvAppend),
+  nf4DecodeF16: simple('nf4_decode_f16', nf4DecodeF16),
 } as const;

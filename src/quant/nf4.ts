@@ -9,7 +9,7 @@
 // level[q4] * absmax. The GPU kernels (shaders/weight_nf4.wgsl) compute the same products.
 
 import { NF4_LEVELS, NF4_THRESHOLDS, SIGNED_DYNAMIC_MAP } from './code-tables';
-import { bf16ArrayToF32, f16ArrayToF32 } from '../formats/half';
+import { bf16ArrayToF32, f16ArrayToF32, f32ToF16Bits } from '../formats/half';
 
 export const NF4_BLOCK = 64;
 export const NESTED_BLOCK = 256;
@@ -231,6 +231,27 @@ export function dequantizeNf4(q: Nf4Weight): Float32Array {
     const byte = q.packed[i >> 1];
     const c = i & 1 ? byte & 15 : byte >> 4;
     out[i] = NF4_LEVELS[c] * absmax[Math.floor(i / q.blocksize)];
+  }
+  return out;
+}
+
+/**
+ * Rows [rowStart, rowEnd) of the weight dequantized as dequantizeNf4 does (float32), then rounded to
+ * the nearest f16 (ties to even, f32ToF16Bits): the bits shaders/nf4_decode_f16.wgsl writes, row-major,
+ * with a 0 after an odd count so the halves pair into whole u32s (element 2i in the low half).
+ */
+export function dequantizeNf4F16(q: Nf4Weight, rowStart = 0, rowEnd = q.shape[0]): Uint16Array {
+  const cols = q.shape[1];
+  const absmax = blockAbsmax(q.absmax);
+  const start = rowStart * cols;
+  const count = (rowEnd - rowStart) * cols;
+  const out = new Uint16Array(count + (count & 1));
+  const value = new Float32Array(1);
+  for (let j = 0; j < count; j++) {
+    const i = start + j;
+    const byte = q.packed[i >> 1];
+    value[0] = NF4_LEVELS[i & 1 ? byte & 15 : byte >> 4] * absmax[Math.floor(i / q.blocksize)];
+    out[j] = f32ToF16Bits(value[0]);
   }
   return out;
 }

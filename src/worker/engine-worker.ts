@@ -141,6 +141,7 @@ class Engine implements EngineApi {
       lora: loraSettingsOf(settings),
       gradientCheckpointing: settings.gradientCheckpointing,
       evaluation: data?.evaluation ?? false,
+      nf4Decode: this.ctx?.nf4Decode, // the f16 scratch of the subgroup-matrix back end (absent before init: in-tile)
     });
   }
 
