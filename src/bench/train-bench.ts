@@ -27,6 +27,8 @@ export interface TrainBenchResult {
   matmul_f16: boolean;
   /** The matrix-product back end (GpuContext.gemmBackend). */
   gemm_backend: string;
+  /** Why the default back end was not used (its self-check failed), when that happened. */
+  gemm_fallback?: string;
   /** How the products read NF4 weights (GpuContext.nf4Decode): in the tiles, or decoded into an f16 scratch first. */
   nf4_decode: GpuContext['nf4Decode'];
   /** null with allocOnly: buffers built, nothing run. */
@@ -74,6 +76,7 @@ export async function benchTraining(
     gradient_checkpointing: o.checkpointing,
     matmul_f16: ctx.matmulF16,
     gemm_backend: ctx.gemmBackend,
+    ...(ctx.gemmFallback ? { gemm_fallback: ctx.gemmFallback } : {}),
     nf4_decode: ctx.nf4Decode,
     tokens_per_s: ms === null ? null : M / (ms / 1000),
     step_ms: ms,

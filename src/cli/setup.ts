@@ -31,7 +31,8 @@ export function log(message: string): void {
 export async function openGpu(): Promise<GpuContext> {
   const adapter = await nodeAdapter();
   const ctx = await createGpuContext(adapter);
-  log(`GPU: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}`);
+  log(`GPU: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}; matrix products on ${ctx.gemmBackend}`);
+  if (ctx.gemmFallback) log(`warning: tensor-core products failed their check (${ctx.gemmFallback}); using scalar f32 products`);
   ctx.device.lost.then((info) => {
     if (info.reason !== 'destroyed') log(`GPU device lost: ${info.message}`);
   });

@@ -33,6 +33,8 @@ export interface GpuContext {
   /** The back end every matrix product is generated for (src/gpu/gemm/), and what it is generated with. */
   readonly gemmBackend: GemmBackend;
   readonly gemm: GemmSetup;
+  /** Why the default back end was not used (its self-check failed: gemm/self-check.ts), else absent. */
+  readonly gemmFallback?: string;
   /** Matrix products round their operands to f16 (every back end but `scalar`). */
   readonly matmulF16: boolean;
   /** NF4 projections of the decoder: decoded in the tiles, or into a per-pass f16 scratch (the default on subgroup-matrix). */
@@ -111,7 +113,7 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
   const memory = { inUse: 0, peak: 0 };
   const sizes = new WeakMap<GPUBuffer, number>();
   const pipelines = new Map<string, GPUComputePipeline>();
-  return {
+  const ctx: GpuContext = {
     device,
     features: { f16, subgroups, subgroupMatrix },
     limits: device.limits,
@@ -160,6 +162,16 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
       return p;
     },
   };
+  // Chosen by default, the experimental tensor-core back end must first prove itself on this driver.
+  if (ctx.gemmBackend === 'subgroup-matrix' && !opts.gemm) {
+    const { checkGemmBackend } = await import('./gemm/self-check');
+    const why = await checkGemmBackend(ctx);
+    if (why) {
+      const scalar: GemmSetup = { ...gemm, backend: 'scalar' };
+      return { ...ctx, gemmBackend: 'scalar', gemm: scalar, matmulF16: false, nf4Decode: opts.nf4Decode ?? 'in-tile', gemmFallback: why };
+    }
+  }
+  return ctx;
 }
 
 const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;

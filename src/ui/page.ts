@@ -43,7 +43,9 @@ function header(app: App): HTMLElement {
   });
   const link = h('button', { type: 'button', dataset: { action: 'copy-link' }, on: { click: () => void app.guard(() => copyLink(app), { fatal: false }) } }, 'Copy link');
   app.store.subscribe((s) => {
-    device.textContent = s.device ? `GPU: ${s.device.adapter || 'WebGPU adapter'}${s.device.f16 ? ' · f16' : ''}` : 'GPU: starting…';
+    device.textContent = s.device ? `GPU: ${s.device.adapter || 'WebGPU adapter'}${s.device.f16 ? ' · f16' : ''}${s.device.gemmBackend === 'subgroup-matrix' ? ' · tensor cores' : ''}` : 'GPU: starting…';
+    // The tensor-core products failed their check on this driver: say so where a curious eye looks.
+    device.title = s.device?.gemmFallback ? `Tensor-core matrix products were not used: ${s.device.gemmFallback}` : '';
     phase.textContent = PHASE_TEXT[s.phase];
     phase.dataset.phase = s.phase;
     demo.disabled = app.running() || s.phase === 'loading';

@@ -11,6 +11,9 @@ import type { MemoryFix } from '../engine/memory-fixes';
 export interface DeviceInfo {
   adapter: string;
   f16: boolean;
+  /** The matrix-product back end (GpuContext.gemmBackend), and why the tensor-core one was not used when its check failed. */
+  gemmBackend: string;
+  gemmFallback?: string;
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
 }
