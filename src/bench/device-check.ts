@@ -1,4 +1,4 @@
-// The device check (entry: device-check-main.ts; `node .gpu/device-check.js [--quick] [--fixtures DIR] [--passed FILE]`):
+// The device check (entry: device-check-main.ts; `node .gpu/device-check.js [--quick] [--checks …] [--fixtures DIR] [--backends FILE]`):
 // correctness of every matrix-product back end on whatever adapter Dawn gives, without vitest, before any
 // timing is trusted. Per back end (backends.ts): dense products (all transposes), frozen-weight linears
 // forward and backward on f32/f16/bf16/NF4/NF4-double-quant weights, dropout-fused and fused LoRA products
@@ -6,8 +6,8 @@
 // backward against src/ref/attention.ts; and the tiny-Llama QLoRA golden run (test/golden.test.ts's
 // checks and tolerances on the exact back end, the first-step loss on the others).
 // One JSON line per check: {kind:'check', name, backend, ok, worst_abs, worst_rel, tol}; a summary line;
-// with --passed, the back ends whose checks all passed as `name<TAB>bench flags` lines, which
-// scripts/gpu-bench.sh times. Exit status 1 if any check failed.
+// with --backends, one `name<TAB>ok|failed<TAB>bench flags` line per back end it ran, which
+// scripts/gpu-bench.sh reads to time the ones that passed. Exit status 1 if any check failed.
 // worst_rel is max |got − want| / max(|want|, atol/rtol): relative error, floored where atol takes over.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from '../cli/args';
@@ -33,7 +33,7 @@ import { ModelPass } from '../engine/causal-lm';
 import { Trainer } from '../engine/trainer';
 import { peftKey, slotTensors, readAdapterWeights } from '../engine/peft-adapter';
 import { destroyModelWeights } from '../engine/gpu-weights';
-import { isQloraError } from '../errors';
+import { QloraError, isQloraError } from '../errors';
 // The golden test's own loader, so the device reproduces exactly what CI checks (no vitest in it).
 import { goldenDir, loadGolden, readSafetensors } from '../../test/helpers/golden';
 import type { GoldenRun } from '../../test/helpers/golden';
@@ -401,7 +401,10 @@ export interface BackendResult {
 }
 
 /** Every check on every back end the adapter can run, each on its own device. */
-export async function runDeviceChecks(o: { quick: boolean; fixtures: string; emit: Emit }): Promise<{ device: string; results: BackendResult[] }> {
+export const CHECK_GROUPS = ['products', 'attention', 'golden'] as const;
+export type CheckGroup = (typeof CHECK_GROUPS)[number];
+
+export async function runDeviceChecks(o: { quick: boolean; fixtures: string; groups: readonly CheckGroup[]; emit: Emit }): Promise<{ device: string; results: BackendResult[] }> {
   const backends = matmulBackends(await nodeAdapter());
   const results: BackendResult[] = [];
   let device = '';
@@ -415,9 +418,9 @@ export async function runDeviceChecks(o: { quick: boolean; fixtures: string; emi
       o.emit(line);
     };
     emit({ kind: 'check', name: 'back end active', backend: be.name, ok: be.active(ctx), worst_abs: null, worst_rel: null, tol: {} });
-    await productChecks(ctx, be, o.quick, emit);
-    await attentionChecks(ctx, be, o.quick, emit);
-    await goldenChecks(ctx, be, o.fixtures, emit);
+    if (o.groups.includes('products')) await productChecks(ctx, be, o.quick, emit);
+    if (o.groups.includes('attention')) await attentionChecks(ctx, be, o.quick, emit);
+    if (o.groups.includes('golden')) await goldenChecks(ctx, be, o.fixtures, emit);
     results.push({ backend: be, ok: failed === 0, checks, failed });
     ctx.device.destroy();
   }
@@ -426,22 +429,27 @@ export async function runDeviceChecks(o: { quick: boolean; fixtures: string; emi
 
 const OPTIONS: Record<string, OptionSpec> = {
   quick: { type: 'flag', help: 'the small shapes only (SwiftShader, CI)' },
+  checks: { type: 'string', help: `comma list of ${CHECK_GROUPS.join(', ')} (default all)` },
   fixtures: { type: 'string', help: 'folder with golden/ and tiny-llama/ (default test/fixtures)' },
-  passed: { type: 'string', help: 'write the back ends that passed, one `name<TAB>bench flags` line each' },
+  backends: { type: 'string', help: 'write one `name<TAB>ok|failed<TAB>bench flags` line per back end checked' },
 };
 
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv, OPTIONS, 'device-check');
   const t0 = performance.now();
   const fixtures = String(p.fixtures ?? 'test/fixtures').replace(/\/?$/, '/');
+  const groups = String(p.checks ?? CHECK_GROUPS.join(',')).split(',').map((g) => g.trim()).filter(Boolean);
+  const unknown = groups.filter((g) => !(CHECK_GROUPS as readonly string[]).includes(g));
+  if (unknown.length) throw new QloraError('ARGUMENT_INVALID', `--checks takes ${CHECK_GROUPS.join(', ')}, not "${unknown.join(',')}".`);
   const { device, results } = await runDeviceChecks({
     quick: !!p.quick,
     fixtures,
+    groups: groups as CheckGroup[],
     emit: (line) => process.stdout.write(JSON.stringify(line) + '\n'),
   });
   const ok = results.every((r) => r.ok);
   const backends = results.map((r) => ({ name: r.backend.name, ok: r.ok, checks: r.checks, failed: r.failed }));
-  process.stdout.write(JSON.stringify({ kind: 'check-summary', device, ok, quick: !!p.quick, backends, seconds: (performance.now() - t0) / 1000 }) + '\n');
-  if (p.passed) writeFileSync(String(p.passed), results.filter((r) => r.ok).map((r) => `${r.backend.name}\t${r.backend.benchFlags.join(' ')}\n`).join(''));
+  process.stdout.write(JSON.stringify({ kind: 'check-summary', device, ok, quick: !!p.quick, checks: groups, backends, seconds: (performance.now() - t0) / 1000 }) + '\n');
+  if (p.backends) writeFileSync(String(p.backends), results.map((r) => `${r.backend.name}\t${r.ok ? 'ok' : 'failed'}\t${r.backend.benchFlags.join(' ')}\n`).join(''));
   return ok ? 0 : 1;
 }
