@@ -18,9 +18,9 @@
 #
 # Time budget (caps per process; expected on an H200 in brackets; Node start, Dawn and shader compiles inside):
 #   step 0  30 s [~10: unpack Node + Dawn, nvidia-smi, import torch/transformers/peft for their versions]
-#   step 1  90 s [~30: both back ends, ~200 checks, the golden run]
-#   step 2  45 s per back end [~15: the 1B shape's gate weight, ceilings, 6 kernels × 5 reps]
-#   step 3  40 / 50 / 75 s per back end for SmolLM2 / Qwen2.5 / Llama-3.2-1B [~15 / 20 / 40: random
+#   step 1  90 s [~30: both back ends, ~210 checks each, the golden run]
+#   step 2  45 s per back end [~15: random 1B weights on the CPU, ceilings, 6 kernels × 5 reps each]
+#   step 3  40 / 50 / 90 s per back end for SmolLM2 / Qwen2.5 / Llama-3.2-1B [~15 / 20 / 40: random
 #           weights, warm-up step with compiles, 3 timed steps, one step segment by segment]
 #   step 4 110 s [~60: torch + CUDA start, three random-init models on the CPU, 3 + 5 steps each]
 #   step 5  10 s [~1]
@@ -54,7 +54,7 @@ if [ "$smoke" = 1 ]; then
 else
   models=(smollm2-135m qwen2.5-0.5b llama3.2-1b); shape=(--batch 8 --seq 512 --steps 3); check_mode=(); kernel_model=llama3.2-1b
 fi
-declare -A train_cap=([tiny]=120 [smollm2-135m]=40 [qwen2.5-0.5b]=50 [llama3.2-1b]=75)
+declare -A train_cap=([tiny]=120 [smollm2-135m]=40 [qwen2.5-0.5b]=50 [llama3.2-1b]=90)
 peft_models=(smollm2-135m qwen2.5-0.5b llama3.2-1b) # peft_baseline.py's SHAPES use our shape names
 
 say() { echo "$*" | tee -a "$log" >&2; } # progress on stderr: stdout of a step may be redirected into a results file
@@ -122,7 +122,9 @@ elif [ ! -f "$backends_file" ] && [ "$dry" != 1 ]; then
   say "!! no verdict of step 1 on this machine ($backends_file): steps 2 and 3 time nothing; run step 1 first"
 fi
 
-if want 2; then
+if want 2 && [ "$smoke" = 1 ] && [ "${GPU_BENCH_SMOKE_KERNELS:-0}" != 1 ]; then
+  say "-- step 2: skipped in a smoke run: the ceilings (a 2048³ product, 256 MB copies) take minutes on a software adapter (GPU_BENCH_SMOKE_KERNELS=1 runs it)"
+elif want 2; then
   while IFS=$'\t' read -r be flags; do
     # A new back end brings its own flags (e.g. --gemm subgroup-matrix) from src/bench/backends.ts.
     # shellcheck disable=SC2086 # flags split into words on purpose
