@@ -2,7 +2,8 @@
 // bundle runs on this adapter (SwiftShader on CI) at the small shapes and passes every product and
 // attention check (the golden run it also does is test/golden.test.ts's, too slow on SwiftShader to
 // repeat here); the checker fails what it should; the join of our lines with PEFT's gives the right
-// ratios; scripts/gpu-bench.sh parses and its dry run names every step; datasheet profiles match names.
+// ratios; scripts/gpu-bench.sh parses and its dry run names every step; datasheet profiles match names
+// and the per-kernel table carries their floors (given ceilings: measuring them takes minutes here).
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -11,10 +12,16 @@ import { join } from 'node:path';
 import { SWIFTSHADER_ICD } from '../src/io/node-gpu';
 import { compare } from '../src/bench/device-check';
 import { deviceProfile, floorMs } from '../src/bench/device-profiles';
+import { benchKernels } from '../src/bench/kernel-bench';
+import { shapeConfig } from '../src/bench/shapes';
+import { randomModel } from '../src/bench/random-weights';
+import { gpu } from './helpers/gpu';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'qlora-device-check-'));
-const env = { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD };
+// The bundle outside the repo finds Dawn the way it does on the GPU machine: by DAWN_NODE_PATH, not node_modules.
+const DAWN = join(ROOT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
+const env = { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD, DAWN_NODE_PATH: DAWN };
 
 function node(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, args, { cwd: ROOT, env: opts.env ?? env, encoding: 'utf8', timeout: 240_000 });
@@ -142,5 +149,29 @@ describe('datasheet profiles', () => {
   it('floor = the larger of FLOPs at the peak and bytes at the bandwidth', () => {
     expect(floorMs(989e12, 0, 989, 4800)).toBeCloseTo(1000, 9); // 1 s of peak FLOPs
     expect(floorMs(1, 4.8e9, 989, 4800)).toBeCloseTo(1, 9); // 4.8 GB at 4.8 TB/s
+  });
+});
+
+describe('per-kernel table', () => {
+  const cfg = shapeConfig('tiny')!;
+  const gate = randomModel(cfg, 'nf4').layers[0].proj.gate_proj;
+  const ceilings = { tflops: 2, gbps: 100 };
+
+  it('adds the floors at the datasheet peaks beside the floor at the measured ceilings', async () => {
+    const rows = await benchKernels(await gpu(), cfg, gate, 1, 16, 4096, ceilings, deviceProfile('NVIDIA H200'), 1);
+    expect(rows.map((r) => r.kernel)).toEqual(['nf4 matmul fwd', 'nf4 matmul bwd (dx)', 'attention fwd', 'attention bwd', 'cross-entropy (chunk)', 'grad norm + AdamW']);
+    for (const r of rows) {
+      expect(r.datasheet).toBe('NVIDIA H200 SXM');
+      // same FLOPs and bytes, faster peaks: the datasheet floors are below the measured-ceiling one
+      expect(r.floor_ms_datasheet_tensor!).toBeLessThanOrEqual(r.floor_ms_datasheet_fp32!);
+      expect(r.floor_ms_datasheet_fp32!).toBeLessThan(r.floor_ms);
+      expect(r.efficiency).toBeCloseTo(r.floor_ms / r.ms, 12);
+    }
+  });
+
+  it('without a profile has only the measured-ceiling floor', async () => {
+    const [row] = await benchKernels(await gpu(), cfg, gate, 1, 16, 4096, ceilings, deviceProfile('SwiftShader'), 1);
+    expect(Object.keys(row)).not.toContain('floor_ms_datasheet_fp32');
+    expect(row.floor_ms).toBeGreaterThan(0);
   });
 });
