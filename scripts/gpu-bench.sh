@@ -112,7 +112,12 @@ if want 1; then
   rm -f "$backends_file"
   run 90 "$reserve_late" 'step 1: device check' ">$out/checks.jsonl" "$RUNNER" .gpu/device-check.js "${check_mode[@]}" --backends "$backends_file"
   rc=$?
-  [ "$dry" = 1 ] || say "   $(grep '"check-summary"' "$out/checks.jsonl" || echo 'no summary: the check did not finish')"
+  if [ "$dry" != 1 ]; then
+    summary=$(grep '"check-summary"' "$out/checks.jsonl")
+    say "   ${summary:-no summary: the check did not finish}"
+    # the verdict travels with the timings: results.jsonl says which back ends were checked, when, at which commit
+    [ -n "$summary" ] && echo "${summary%\}},\"date\":\"$(date -u +%FT%T.000Z)\",\"commit\":\"$commit\"}" >>"$out/results.jsonl"
+  fi
   case $rc in
     0) ;;
     1) say "!! step 1: checks failed; those back ends are not timed:"; grep '"ok":false' "$out/checks.jsonl" | head -20 | tee -a "$log" >&2 ;;
