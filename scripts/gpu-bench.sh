@@ -32,7 +32,7 @@
 # the plumbing at tiny shapes (e.g. here on SwiftShader: RUNNER=node VK_ICD_FILENAMES=… GPU_BENCH_SMOKE=1);
 # GPU_BENCH_STEPS="3 4 5" runs only those steps (a rerun on a warm machine reuses step 1's verdict);
 # RUNNER runs a bundle (default .gpu/run.sh, which brings Node and Dawn); BENCH_COMMIT names the commit
-# (default .gpu/commit, written when the bundles were built).
+# (default .gpu/commit, written when the bundles were built: git describe --always --dirty).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-bench-out}
