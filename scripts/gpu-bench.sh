@@ -147,7 +147,10 @@ if want 3; then
 fi
 
 if want 4; then
-  peft=$(ls .gpu/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py 2>/dev/null | head -1)
+  peft=
+  for f in .gpu/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py; do # first found; only .gpu/ travels
+    [ -f "$f" ] && { peft=$f; break; }
+  done
   if [ -z "$peft" ]; then
     say "!! step 4: no peft_baseline.py (copy ../shared/tools/peft_baseline.py into .gpu/ when preparing)"
   elif [ "$smoke" = 1 ] && ! python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
