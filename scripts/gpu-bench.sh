@@ -71,8 +71,9 @@ run() {
   if [ "$lim" -lt 5 ]; then say "!! $label: skipped, ${left}s of the budget left"; return 125; fi
   echo "== $label (limit ${lim}s): $* $dest" >>"$log"
   local s=$SECONDS rc
-  if [ "${dest:0:2}" = '>>' ]; then timeout -k 5 "$lim" "$@" >>"${dest:2}" 2>>"$log"
-  else timeout -k 5 "$lim" "$@" >"${dest:1}" 2>>"$log"
+  # stdin from /dev/null: inside the back-end loops stdin is the list being read
+  if [ "${dest:0:2}" = '>>' ]; then timeout -k 5 "$lim" "$@" </dev/null >>"${dest:2}" 2>>"$log"
+  else timeout -k 5 "$lim" "$@" </dev/null >"${dest:1}" 2>>"$log"
   fi
   rc=$?
   say "-- $label: exit $rc after $((SECONDS - s))s (elapsed $((SECONDS - t0))s)"
