@@ -30,8 +30,9 @@
 #
 # Knobs: GPU_BENCH_DRY=1 prints each step's command and cap and runs nothing; GPU_BENCH_SMOKE=1 runs
 # the plumbing at tiny shapes (e.g. here on SwiftShader: RUNNER=node VK_ICD_FILENAMES=… GPU_BENCH_SMOKE=1);
-# GPU_BENCH_STEPS="3 4 5" runs only those steps (a rerun on a warm machine reuses step 1's verdict);
-# RUNNER runs a bundle (default .gpu/run.sh, which brings Node and Dawn); BENCH_COMMIT names the commit
+# GPU_BENCH_STEPS="3 4 5" runs only those steps (a rerun on a warm machine reuses step 1's verdict, kept
+# in GPU_BENCH_STATE, default /tmp/gpu-bench); RUNNER runs a bundle (default .gpu/run.sh, which brings
+# Node and Dawn); PEFT_BASELINE names peft_baseline.py (default: .gpu/'s copy); BENCH_COMMIT names the commit
 # (default .gpu/commit, written when the bundles were built: git describe --always --dirty).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,9 @@ budget=${GPU_BENCH_BUDGET_S:-480}
 steps=" ${GPU_BENCH_STEPS:-0 1 2 3 4 5} "
 dry=${GPU_BENCH_DRY:-0}
 smoke=${GPU_BENCH_SMOKE:-0}
-backends_file=/tmp/gpu-bench-backends.tsv # step 1's verdict, kept on the machine for a rerun of later steps
+state=${GPU_BENCH_STATE:-/tmp/gpu-bench} # outside $OUT, kept on the machine for a rerun of later steps
+mkdir -p "$state"
+backends_file=$state/backends.tsv # step 1's verdict
 log=$out/log.txt
 commit=${BENCH_COMMIT:-$(cat .gpu/commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 t0=$SECONDS
@@ -121,7 +124,7 @@ if want 1; then
   fi
   case $rc in
     0) ;;
-    1) say "!! step 1: checks failed; those back ends are not timed:"; grep '"ok":false' "$out/checks.jsonl" | head -20 | tee -a "$log" >&2 ;;
+    1) say "!! step 1: checks failed; those back ends are not timed:"; grep '"kind":"check",.*"ok":false' "$out/checks.jsonl" | head -20 | tee -a "$log" >&2 ;;
     *) say "!! step 1 did not finish (exit $rc; 124: its limit): nothing of ours is timed; see $log" ;;
   esac
 elif [ ! -f "$backends_file" ] && [ "$dry" != 1 ]; then
@@ -149,7 +152,7 @@ fi
 
 if want 4; then
   peft=
-  for f in .gpu/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py; do # first found; only .gpu/ travels
+  for f in ${PEFT_BASELINE:-} .gpu/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py; do # first found; only .gpu/ travels
     [ -f "$f" ] && { peft=$f; break; }
   done
   if [ -z "$peft" ]; then
@@ -158,17 +161,17 @@ if want 4; then
     say "-- step 4: PEFT skipped: no CUDA torch here (smoke run)"
   else
     # No network there: the script builds each model from its config with random weights (no download).
-    # Its own copy of the lines goes to /tmp/peft_baseline.json, not $OUT: the lines on stdout are the record.
+    # Its own copy of the lines goes to $state/peft_baseline.json, not $OUT: the lines on stdout are the record.
     run 110 10 'step 4: PEFT baseline' ">$out/peft.jsonl" env HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 \
-      CONFIGS=8x512 STEPS=5 OUT=/tmp python3 "$peft" "${peft_models[@]}"
+      CONFIGS=8x512 STEPS=5 OUT="$state" python3 "$peft" "${peft_models[@]}"
   fi
 fi
 
 if want 5; then
-  run 10 0 'step 5: join' '>/tmp/gpu-bench-joined.jsonl' "$RUNNER" scripts/join-peft.mjs --ours "$out/results.jsonl" \
+  run 10 0 'step 5: join' ">$state/joined.jsonl" "$RUNNER" scripts/join-peft.mjs --ours "$out/results.jsonl" \
     --peft "$out/peft.jsonl" --device "${gpu_name:-unknown}" --commit "$commit" \
-    && { [ "$dry" = 1 ] || cat /tmp/gpu-bench-joined.jsonl >>"$out/results.jsonl"; }
-  [ "$dry" = 1 ] || grep '"kind":"ratio"' /tmp/gpu-bench-joined.jsonl | tee -a "$log" >&2
+    && { [ "$dry" = 1 ] || cat "$state/joined.jsonl" >>"$out/results.jsonl"; }
+  [ "$dry" = 1 ] || grep '"kind":"ratio"' "$state/joined.jsonl" | tee -a "$log" >&2
 fi
 lines=0; [ -f "$out/results.jsonl" ] && lines=$(wc -l <"$out/results.jsonl")
 say "gpu-bench: done in $((SECONDS - t0))s; $lines lines in $out/results.jsonl"

@@ -2,11 +2,13 @@
 // bundle runs on this adapter (SwiftShader on CI) at the small shapes and passes every product and
 // attention check (the golden run it also does is test/golden.test.ts's, too slow on SwiftShader to
 // repeat here); the checker fails what it should; the join of our lines with PEFT's gives the right
-// ratios; scripts/gpu-bench.sh parses and its dry run names every step; datasheet profiles match names
+// ratios; scripts/gpu-bench.sh parses, its dry run names every step, and its steps hang together (run
+// with stand-ins for the GPU's processes: a back end that fails its checks is not timed, PEFT still runs,
+// the join appends ratio lines); datasheet profiles match names
 // and the per-kernel table carries their floors (given ceilings: measuring them takes minutes here).
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SWIFTSHADER_ICD } from '../src/io/node-gpu';
@@ -134,6 +136,63 @@ describe('scripts/gpu-bench.sh', () => {
     expect(said).toMatch(/\[dry\] step 4: PEFT baseline \(cap 110s\): env .*CONFIGS=8x512 STEPS=5 .*peft_baseline\.py smollm2-135m qwen2\.5-0\.5b llama3\.2-1b/);
     expect(said).toContain('[dry] step 5: join (cap 10s): .gpu/run.sh scripts/join-peft.mjs');
     expect(existsSync(join(out, 'results.jsonl'))).toBe(false);
+  });
+});
+
+// Stand-ins for what only the GPU machine has: the runner's device check says f32 passed and f16 failed,
+// its bench appends one train line per call at 1000 tokens/s; nvidia-smi names an H200; python3 prints
+// PEFT lines at 4000 tokens/s. The join is the real one, run by node.
+const FAKE_RUNNER = `#!/usr/bin/env bash
+script=$1; shift
+case $script in
+  .gpu/device-check.js)
+    while [ $# -gt 0 ]; do [ "$1" = --backends ] && printf 'f32\\tok\\t\\nf16\\tfailed\\t--matmul-f16\\n' > "$2"; shift; done
+    echo '{"kind":"check","name":"dense","backend":"f16","ok":false,"worst_abs":1,"worst_rel":1,"tol":{"atol":0.002,"rtol":0.004}}'
+    echo '{"kind":"check-summary","device":"fake","ok":false,"backends":[{"name":"f32","ok":true},{"name":"f16","ok":false}]}'
+    exit 1 ;;
+  .gpu/bench.js)
+    echo "bench $*" >> "$FAKE_CALLS"
+    while [ $# -gt 0 ]; do case $1 in --record) rec=$2 ;; --model) model=$2 ;; --matmul-f16) be=f16 ;; --kernels-only) k=1 ;; esac; shift; done
+    [ -n "\${k:-}" ] && exit 0
+    echo "{\\"kind\\":\\"train\\",\\"backend\\":\\"\${be:-f32}\\",\\"model\\":\\"$model\\",\\"batch\\":8,\\"seq\\":512,\\"r\\":16,\\"targets\\":\\"q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj\\",\\"quant\\":\\"nf4\\",\\"gradient_checkpointing\\":false,\\"tokens_per_s\\":1000,\\"device\\":\\"fake\\"}" >> "$rec" ;;
+  --version) echo v0-fake ;;
+  *) exec node "$script" "$@" ;;
+esac
+`;
+const FAKE_PYTHON = `#!/usr/bin/env bash
+case "$*" in *peft_baseline*) ;; *) exit 0 ;; esac
+[ "$CONFIGS" = 8x512 ] && [ "$STEPS" = 5 ] || { echo "CONFIGS=$CONFIGS STEPS=$STEPS" >&2; exit 3; }
+for m in "\${@:2}"; do echo "{\\"model\\": \\"$m\\", \\"batch\\": 8, \\"seq\\": 512, \\"r\\": 16, \\"targets\\": \\"all\\", \\"ckpt\\": false, \\"step_ms\\": 1024.0, \\"tok_s\\": 4000, \\"peak_gib\\": 3.0}"; done
+`;
+
+describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
+  it('times only the back ends that passed, runs PEFT anyway, and appends ratio lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qlora-gpu-bench-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const put = (path: string, text: string) => { writeFileSync(path, text); chmodSync(path, 0o755); };
+    put(join(dir, 'runner.sh'), FAKE_RUNNER);
+    put(join(bin, 'python3'), FAKE_PYTHON);
+    put(join(bin, 'nvidia-smi'), '#!/usr/bin/env bash\necho "NVIDIA H200"\n');
+    put(join(dir, 'peft_baseline.py'), '# stands in for ../shared/tools/peft_baseline.py: the fake python3 answers for it\n');
+    const out = join(dir, 'out');
+    const r = spawnSync('bash', ['scripts/gpu-bench.sh'], {
+      cwd: ROOT, encoding: 'utf8', timeout: 60_000,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, OUT: out, RUNNER: join(dir, 'runner.sh'), FAKE_CALLS: join(dir, 'calls'), GPU_BENCH_STATE: join(dir, 'state'), PEFT_BASELINE: join(dir, 'peft_baseline.py'), BENCH_COMMIT: 'abc1234' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
+    expect(calls).toHaveLength(4); // kernels + 3 models, f32 only
+    expect(calls.every((c) => !c.includes('--matmul-f16'))).toBe(true);
+    expect(calls[0]).toContain('--device-name NVIDIA H200');
+    expect(r.stderr).toContain('step 1: checks failed; those back ends are not timed');
+    const results = lines(readFileSync(join(out, 'results.jsonl'), 'utf8'));
+    expect(results[0]).toMatchObject({ kind: 'check-summary', ok: false, commit: 'abc1234' });
+    expect(results.filter((l) => l.kind === 'peft')).toHaveLength(3);
+    const ratios = results.filter((l) => l.kind === 'ratio');
+    expect(ratios.map((l) => [l.model, l.backend, l.ratio])).toEqual([['smollm2-135m', 'f32', 0.25], ['qwen2.5-0.5b', 'f32', 0.25], ['llama3.2-1b', 'f32', 0.25]]);
+    expect(ratios[0]).toMatchObject({ device: 'NVIDIA H200', commit: 'abc1234' });
+    for (const f of ['checks.jsonl', 'peft.jsonl', 'env.txt', 'log.txt']) expect(existsSync(join(out, f)), f).toBe(true);
   });
 });
 
