@@ -1,27 +1,177 @@
 #!/usr/bin/env bash
-# The speed issue's measurements in one batch, for a GPU runner that has the runtime of
-# ../shared/tools/gpu-runtime.sh in .gpu/ and the bench bundle (npm run bench -- --bundle-only .gpu/bench.js).
-# Here (once):  bash ../shared/tools/gpu-runtime.sh .gpu && npm run bench -- --bundle-only .gpu/bench.js
-# There:        BENCH_COMMIT=$(git rev-parse --short HEAD) bash scripts/gpu-bench.sh   (results in $OUT or ./bench-out)
-# Each configuration is its own process with a time limit, so one that fails or runs long costs only
-# itself. Lines go to results.jsonl (append them to src/bench/results.jsonl), errors to stderr.log.
+# The one script for a lent GPU machine (issue 9 "On a GPU", speed issue item 7): one NVIDIA GPU, no
+# network, no Node. In at most GPU_BENCH_BUDGET_S (480 s, ≈8 minutes) it
+#   0. records the GPU, the driver and the versions;
+#   1. checks every matrix-product back end against the CPU references and the golden run (device-check.js);
+#   2. times the per-kernel table per back end that passed, against measured ceilings and datasheet peaks;
+#   3. times our training grid per back end that passed: SmolLM2-135M, Qwen2.5-0.5B, Llama-3.2-1B,
+#      batch 8 × 512, NF4 base, LoRA r=16 on all linears;
+#   4. times PyTorch + PEFT on the same shapes on the same GPU (peft_baseline.py, CONFIGS=8x512 STEPS=5);
+#   5. joins both sides into results lines with ratio = our tokens/s ÷ PEFT's (scripts/join-peft.mjs).
+# Prepared here and run there as README.md "Benchmarks → On a GPU machine" says; results under $OUT
+# (or ./bench-out): results.jsonl (append it to src/bench/results.jsonl), checks.jsonl, peft.jsonl,
+# env.txt, log.txt — five files, inside the device tool's eight.
+#
+# A back end whose checks fail is not timed: a speed of wrong products is no result. PEFT still runs when
+# checks fail: it does not depend on our kernels, the machine is already paid for, and its numbers are
+# the reference the next run is compared with.
+#
+# Time budget (caps per process; expected on an H200 in brackets; Node start, Dawn and shader compiles inside):
+#   step 0  30 s [~10: unpack Node + Dawn, nvidia-smi, import torch/transformers/peft for their versions]
+#   step 1  90 s [~30: each back end (scalar, scalar-f16, subgroup-matrix, its emulation), ~210 checks each, the golden run]
+#   step 2  45 s per timed back end (scalar, subgroup-matrix; scalar-f16 only without tensor cores) [~15: random 1B weights on the CPU, ceilings, 6 kernels × 5 reps each]
+#   step 3  40 / 50 / 90 s per back end for SmolLM2 / Qwen2.5 / Llama-3.2-1B [~15 / 20 / 40: random
+#           weights, warm-up step with compiles, 3 timed steps, one step segment by segment]
+#   step 4 110 s [~60: torch + CUDA start, three random-init models on the CPU, 3 + 5 steps each]
+#   step 5  10 s [~1]
+# Caps add to more than the budget on purpose: each step gets min(cap, what is left after reserving
+# steps 4 and 5), so a slow step 3 costs its own last configurations, never the PEFT side. Expected
+# total ≈ 5 minutes; the budget holds it under 8 minutes whatever runs long.
+#
+# Knobs: GPU_BENCH_DRY=1 prints each step's command and cap and runs nothing; GPU_BENCH_SMOKE=1 runs
+# the plumbing at tiny shapes (e.g. here on SwiftShader: RUNNER=node VK_ICD_FILENAMES=… GPU_BENCH_SMOKE=1);
+# GPU_BENCH_STEPS="3 4 5" runs only those steps (a rerun on a warm machine reuses step 1's verdict, kept
+# in GPU_BENCH_STATE, default /tmp/gpu-bench); RUNNER runs a bundle (default .gpu/run.sh, which brings
+# Node and Dawn); PEFT_BASELINE names peft_baseline.py (default: .gpu/'s copy); BENCH_COMMIT names the commit
+# (default .gpu/commit, written when the bundles were built: git describe --always --dirty).
 set -uo pipefail
+cd "$(dirname "$0")/.."
 out=${OUT:-bench-out}
 mkdir -p "$out"
-bench() {
-  echo "== $*" >>"$out/stderr.log"
-  timeout "${LIMIT:-120}" .gpu/run.sh .gpu/bench.js --json --record "$out/results.jsonl" --commit "${BENCH_COMMIT:-unknown}" "$@" \
-    2>>"$out/stderr.log" || echo "!! exit $? for: $*" >>"$out/stderr.log"
+RUNNER=${RUNNER:-.gpu/run.sh}
+budget=${GPU_BENCH_BUDGET_S:-480}
+steps=" ${GPU_BENCH_STEPS:-0 1 2 3 4 5} "
+dry=${GPU_BENCH_DRY:-0}
+smoke=${GPU_BENCH_SMOKE:-0}
+state=${GPU_BENCH_STATE:-/tmp/gpu-bench} # outside $OUT, kept on the machine for a rerun of later steps
+mkdir -p "$state"
+backends_file=$state/backends.tsv # step 1's verdict
+log=$out/log.txt
+commit=${BENCH_COMMIT:-$(cat .gpu/commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+t0=$SECONDS
+reserve_late=120 # steps 4 and 5 (PEFT and the join), kept free while steps 0–3 run
+cap_scale=${GPU_BENCH_CAP_SCALE:-1} # caps × this (a smoke run on SwiftShader needs minutes where a GPU needs seconds)
+
+if [ "$smoke" = 1 ]; then
+  models=(tiny); shape=(--batch 1 --seq 32 --steps 1); check_mode=(--quick); kernel_model=tiny; cap_scale=${GPU_BENCH_CAP_SCALE:-5}
+else
+  models=(smollm2-135m qwen2.5-0.5b llama3.2-1b); shape=(--batch 8 --seq 512 --steps 3); check_mode=(); kernel_model=llama3.2-1b
+fi
+declare -A train_cap=([tiny]=120 [smollm2-135m]=40 [qwen2.5-0.5b]=50 [llama3.2-1b]=90)
+peft_models=(smollm2-135m qwen2.5-0.5b llama3.2-1b) # peft_baseline.py's SHAPES use our shape names
+
+say() { echo "$*" | tee -a "$log" >&2; } # progress on stderr: stdout of a step may be redirected into a results file
+want() { [[ "$steps" == *" $1 "* ]]; }
+
+# run CAP RESERVE LABEL DEST CMD...: CMD with a limit of min(CAP, budget left − RESERVE), its stdout
+# written (DEST ">FILE") or appended (">>FILE") to a file, its stderr to the log. Returns the command's
+# status (124: its limit), 125 when no time is left.
+run() {
+  local cap=$(($1 * cap_scale)) reserve=$2 label=$3 dest=$4; shift 4
+  local left=$((budget - (SECONDS - t0) - reserve))
+  local lim=$((cap < left ? cap : left))
+  if [ "$dry" = 1 ]; then say "[dry] $label (cap ${cap}s): $* $dest"; return 0; fi
+  if [ "$lim" -lt 5 ]; then say "!! $label: skipped, ${left}s of the budget left"; return 125; fi
+  echo "== $label (limit ${lim}s): $* $dest" >>"$log"
+  local s=$SECONDS rc
+  # stdin from /dev/null: inside the back-end loops stdin is the list being read
+  if [ "${dest:0:2}" = '>>' ]; then timeout -k 5 "$lim" "$@" </dev/null >>"${dest:2}" 2>>"$log"
+  else timeout -k 5 "$lim" "$@" </dev/null >"${dest:1}" 2>>"$log"
+  fi
+  rc=$?
+  say "-- $label: exit $rc after $((SECONDS - s))s (elapsed $((SECONDS - t0))s)"
+  return $rc
 }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >"$out/gpu.txt" 2>&1
-# ceilings and per-kernel table at the 1B shape on each matrix-product back end (subgroup-matrix is
-# refused, and logged, where the adapter lacks it)
-bench --model llama3.2-1b --batch 8 --seq 512 --steps 3 --kernels --gemm scalar
-bench --model llama3.2-1b --batch 8 --seq 512 --steps 3 --kernels --gemm subgroup-matrix
-bench --model llama3.2-1b --batch 8 --seq 512 --steps 3 --gemm scalar-f16
-# the issue's table (r=16, seq 512, NF4 base)
-bench --model smollm2-135m,qwen2.5-0.5b --batch 8 --seq 512 --steps 3
-bench --model llama3.2-1b --batch 1,8 --seq 512 --steps 3
-bench --model llama3.2-1b --batch 8 --seq 512 --steps 3 --target q_proj,v_proj
-bench --model llama3-8b --batch 1 --seq 512 --steps 2 --gradient-checkpointing --quantize
-LIMIT=240 bench --model llama3-8b --batch 8 --seq 512 --steps 1 --gradient-checkpointing
+
+bench() { # LABEL CAP FLAGS...: one bench process, its lines recorded with date and commit
+  local label=$1 cap=$2; shift 2
+  run "$cap" "$reserve_late" "$label" ">>$log" "$RUNNER" .gpu/bench.js --json --record "$out/results.jsonl" --commit "$commit" \
+    ${gpu_name:+--device-name "$gpu_name"} "$@"
+}
+
+# The back ends step 1 passed, as "name<TAB>flags" lines; a dry run without a verdict shows the loop.
+passed_backends() {
+  if [ -f "$backends_file" ]; then awk -F'\t' '$2 == "ok" { print $1 "\t" $3 }' "$backends_file"
+  elif [ "$dry" = 1 ]; then printf '<each back end step 1 passes>\t<its flags from src/bench/backends.ts>\n'
+  fi
+}
+
+gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+say "gpu-bench: commit $commit, GPU ${gpu_name:-none named by nvidia-smi}, budget ${budget}s, steps${steps% }"
+
+if want 0 && [ "$dry" = 1 ]; then
+  say "[dry] step 0: nvidia-smi --query-gpu=…; $RUNNER --version; python3 -c 'import torch, transformers, peft' (versions) >$out/env.txt"
+elif want 0; then
+  {
+    echo "date: $(date -u +%FT%TZ)"; echo "commit: $commit"
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv 2>&1
+    echo "node: $(timeout -k 5 30 "$RUNNER" --version 2>&1)" # the first call of .gpu/run.sh unpacks Node and Dawn
+    [ "$smoke" = 1 ] || timeout -k 5 30 python3 -c 'import torch, transformers, peft; print("torch", torch.__version__, "cuda", torch.version.cuda, "| transformers", transformers.__version__, "| peft", peft.__version__)' 2>&1
+  } >"$out/env.txt"
+  cat "$out/env.txt" >>"$log"
+  say "-- step 0: environment in $out/env.txt (elapsed $((SECONDS - t0))s)"
+fi
+
+if want 1; then
+  rm -f "$backends_file"
+  run 90 "$reserve_late" 'step 1: device check' ">$out/checks.jsonl" "$RUNNER" .gpu/device-check.js "${check_mode[@]}" --backends "$backends_file"
+  rc=$?
+  if [ "$dry" != 1 ]; then
+    summary=$(grep '"check-summary"' "$out/checks.jsonl")
+    say "   ${summary:-no summary: the check did not finish}"
+    # the verdict travels with the timings: results.jsonl says which back ends were checked, when, at which commit
+    [ -n "$summary" ] && echo "${summary%\}},\"date\":\"$(date -u +%FT%T.000Z)\",\"commit\":\"$commit\"}" >>"$out/results.jsonl"
+  fi
+  case $rc in
+    0) ;;
+    1) say "!! step 1: checks failed; those back ends are not timed:"; grep '"kind":"check",.*"ok":false' "$out/checks.jsonl" | head -20 | tee -a "$log" >&2 ;;
+    *) say "!! step 1 did not finish (exit $rc; 124: its limit): nothing of ours is timed; see $log" ;;
+  esac
+elif [ ! -f "$backends_file" ] && [ "$dry" != 1 ]; then
+  say "!! no verdict of step 1 on this machine ($backends_file): steps 2 and 3 time nothing; run step 1 first"
+fi
+
+if want 2 && [ "$smoke" = 1 ] && [ "${GPU_BENCH_SMOKE_KERNELS:-0}" != 1 ]; then
+  say "-- step 2: skipped in a smoke run: the ceilings (a 2048³ product, 256 MB copies) take minutes on a software adapter (GPU_BENCH_SMOKE_KERNELS=1 runs it)"
+elif want 2; then
+  while IFS=$'\t' read -r be flags; do
+    # A new back end brings its own flags (e.g. --gemm subgroup-matrix) from src/bench/backends.ts.
+    # shellcheck disable=SC2086 # flags split into words on purpose
+    bench "step 2: kernels, $be" 45 --model "$kernel_model" "${shape[@]}" --kernels-only $flags
+  done < <(passed_backends)
+fi
+
+if want 3; then
+  for m in "${models[@]}"; do
+    while IFS=$'\t' read -r be flags; do
+      # shellcheck disable=SC2086
+      bench "step 3: train $m, $be" "${train_cap[$m]}" --model "$m" "${shape[@]}" $flags
+    done < <(passed_backends)
+  done
+fi
+
+if want 4; then
+  peft=
+  for f in ${PEFT_BASELINE:-} .gpu/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py; do # first found; only .gpu/ travels
+    [ -f "$f" ] && { peft=$f; break; }
+  done
+  if [ -z "$peft" ]; then
+    say "!! step 4: no peft_baseline.py (copy ../shared/tools/peft_baseline.py into .gpu/ when preparing)"
+  elif [ "$smoke" = 1 ] && ! python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    say "-- step 4: PEFT skipped: no CUDA torch here (smoke run)"
+  else
+    # No network there: the script builds each model from its config with random weights (no download).
+    # Its own copy of the lines goes to $state/peft_baseline.json, not $OUT: the lines on stdout are the record.
+    run 110 10 'step 4: PEFT baseline' ">$out/peft.jsonl" env HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 \
+      CONFIGS=8x512 STEPS=5 OUT="$state" python3 "$peft" "${peft_models[@]}"
+  fi
+fi
+
+if want 5; then
+  run 10 0 'step 5: join' ">$state/joined.jsonl" "$RUNNER" scripts/join-peft.mjs --ours "$out/results.jsonl" \
+    --peft "$out/peft.jsonl" --device "${gpu_name:-unknown}" --commit "$commit" \
+    && { [ "$dry" = 1 ] || cat "$state/joined.jsonl" >>"$out/results.jsonl"; }
+  [ "$dry" = 1 ] || grep '"kind":"ratio"' "$state/joined.jsonl" | tee -a "$log" >&2
+fi
+lines=0; [ -f "$out/results.jsonl" ] && lines=$(wc -l <"$out/results.jsonl")
+say "gpu-bench: done in $((SECONDS - t0))s; $lines lines in $out/results.jsonl"

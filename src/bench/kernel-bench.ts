@@ -2,6 +2,8 @@
 // device's measured ceilings (a large matmul on the context's back end for TFLOP/s, a large buffer copy
 // for GB/s); each matrix product's row names the back end and tile it ran on (`backend`):
 //   floor = max(flops / peak_flops, bytes / peak_bandwidth); efficiency = floor / measured.
+// Where the device has a datasheet profile (device-profiles.ts), also the floors at the datasheet's FP32
+// and tensor-core peaks with its memory bandwidth: lower bounds from physics, never predicted times.
 import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
 import { Recorder } from '../gpu/program';
@@ -16,6 +18,8 @@ import type { HostWeight } from '../gpu/weight';
 import { logitsChunkRows } from '../engine/causal-lm';
 import { timeGpu } from './timing';
 import { gemmLabel, gemmVariant } from '../gpu/gemm';
+import { floorMs } from './device-profiles';
+import type { DeviceProfile } from './device-profiles';
 
 export interface KernelRow {
   kernel: string;
@@ -25,8 +29,15 @@ export interface KernelRow {
   ms: number;
   tflops: number;
   gbps: number;
+  /** Floor at the measured ceilings, and floor_ms / ms. */
   floor_ms: number;
   efficiency: number;
+  /** The datasheet profile the next two floors use (absent when none matches the device). */
+  datasheet?: string;
+  /** Floor at the datasheet's dense FP32 peak and memory bandwidth: the bound of scalar f32 products. */
+  floor_ms_datasheet_fp32?: number;
+  /** Floor at the datasheet's dense BF16/FP16 tensor-core peak and memory bandwidth: no kernel on the chip beats it. */
+  floor_ms_datasheet_tensor?: number;
 }
 
 export interface Ceilings {
@@ -59,7 +70,7 @@ export async function measureCeilings(ctx: GpuContext): Promise<Ceilings> {
   return { tflops: (2 * n ** 3) / (ms / 1000) / 1e12, gbps: (2 * bytes) / (copyMs / 1000) / 1e9 };
 }
 
-export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: HostWeight, B: number, T: number, loraParams: number, ceil: Ceilings, reps = 5): Promise<KernelRow[]> {
+export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: HostWeight, B: number, T: number, loraParams: number, ceil: Ceilings, profile: DeviceProfile | null = null, reps = 5): Promise<KernelRow[]> {
   const rows: KernelRow[] = [];
   const M = B * T;
   const D = cfg.hiddenSize;
@@ -68,8 +79,14 @@ export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: Host
   const gemm = (m: number, n: number) => gemmLabel(gemmVariant(ctx.gemm, m, n)).slice(1);
   const row = async (kernel: string, shape: string, flops: number, bytes: number, p: Program, backend = '-') => {
     const ms = await timeGpu(ctx, () => p.submit(), reps);
-    const floor = Math.max(flops / (ceil.tflops * 1e12), bytes / (ceil.gbps * 1e9)) * 1000;
-    rows.push({ kernel, shape, backend, ms, tflops: flops / (ms / 1000) / 1e12, gbps: bytes / (ms / 1000) / 1e9, floor_ms: floor, efficiency: floor / ms });
+    const floor = floorMs(flops, bytes, ceil.tflops, ceil.gbps);
+    const r: KernelRow = { kernel, shape, backend, ms, tflops: flops / (ms / 1000) / 1e12, gbps: bytes / (ms / 1000) / 1e9, floor_ms: floor, efficiency: floor / ms };
+    if (profile) {
+      r.datasheet = profile.name;
+      r.floor_ms_datasheet_fp32 = floorMs(flops, bytes, profile.fp32Tflops, profile.memGbps);
+      r.floor_ms_datasheet_tensor = floorMs(flops, bytes, profile.tensorTflops, profile.memGbps);
+    }
+    rows.push(r);
     p.destroy();
   };
   const w = uploadWeight(ctx, gate, 'bench.gate');

@@ -1,6 +1,6 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
 // [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--nf4-decode-f16] [--kernels] [--quantize] [--alloc-only] [--json]
-// [--record FILE] [--commit SHA]`
+// [--record FILE] [--commit SHA] [--kernels-only] [--device-name NAME]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
 // with device, date and commit. Runs on whatever adapter Dawn finds (DAWN_NODE_PATH/DAWN_FLAGS on the
@@ -33,6 +33,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   quant: { type: 'string', help: `base precision(s): ${BASE_QUANTS.join(', ')}; comma list (default nf4)` },
   'gradient-checkpointing': { type: 'flag', help: 'recompute activations in the backward pass' },
   kernels: { type: 'flag', help: 'also time each kernel against the device ceilings' },
+  'kernels-only': { type: 'flag', help: 'time each kernel at the configurations\' shapes, not the training step' },
+  'device-name': { type: 'string', help: 'the GPU\'s name as nvidia-smi gives it, to find its datasheet peaks' },
   quantize: { type: 'flag', help: 'also time quantizing each built-in shape to NF4 on the CPU' },
   'alloc-only': { type: 'flag', help: 'build the buffers and report peak_gpu_bytes without running' },
   'matmul-f16': { type: 'flag', help: 'matrix products on the scalar f16 path (needs shader-f16; = --gemm scalar-f16)' },
@@ -72,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
     kernels: !!p.kernels,
     quantize: !!p.quantize,
     allocOnly: !!p['alloc-only'],
+    kernelsOnly: !!p['kernels-only'],
+    deviceName: typeof p['device-name'] === 'string' ? p['device-name'] : undefined,
   };
   const gemm = p.gemm === undefined ? undefined : String(p.gemm);
   if (gemm !== undefined && !(GEMM_BACKENDS as readonly string[]).includes(gemm)) {

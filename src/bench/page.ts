@@ -58,9 +58,9 @@ function gridFromForm(): BenchGrid {
 
 const COLUMNS: Record<string, string[]> = {
   train: ['model', 'batch', 'seq', 'quant', 'tokens_per_s', 'step_ms', 'tflops', 'peak_gpu_bytes', 'max_submit_ms', 'dispatches_per_step', 'readbacks_per_step'],
-  kernel: ['kernel', 'shape', 'backend', 'ms', 'tflops', 'gbps', 'floor_ms', 'efficiency'],
+  kernel: ['kernel', 'shape', 'backend', 'ms', 'tflops', 'gbps', 'floor_ms', 'efficiency', 'floor_ms_datasheet_fp32', 'floor_ms_datasheet_tensor'],
   quantize: ['model', 'params', 'seconds', 'mparams_per_s'],
-  ceilings: ['device', 'matmul_f32_tflops', 'copy_gbps'],
+  ceilings: ['device', 'matmul_f32_tflops', 'copy_gbps', 'datasheet'],
 };
 const cell = (x: unknown) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toPrecision(4)) : String(x ?? ''));
 

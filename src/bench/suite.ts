@@ -1,7 +1,9 @@
 // The benchmark grid, shared by the CLI (src/bench/main.ts) and the bench page (src/bench/page.ts):
 // for each model × base precision × batch × sequence length, a training configuration, and with
-// `kernels` the per-kernel table against the device's ceilings; with `quantize` the CPU time to
-// quantize each built-in shape. Each result is one JSON-able line handed to `out`.
+// `kernels` the per-kernel table against the device's measured ceilings and, where device-profiles.ts
+// knows the GPU, its datasheet peaks (`kernelsOnly`: the table without the training configuration);
+// with `quantize` the CPU time to quantize each built-in shape. Each result is one JSON-able line
+// handed to `out`, tagged with the matrix-product back end (backends.ts).
 import type { GpuContext } from '../gpu/context';
 import type { ModelConfig } from '../formats/model-config';
 import type { BaseQuant, HostModelWeights } from '../engine/base-weights';
@@ -14,6 +16,8 @@ import { randomModel } from './random-weights';
 import { benchTraining } from './train-bench';
 import { benchKernels, measureCeilings } from './kernel-bench';
 import { benchQuantize } from './quantize-bench';
+import { deviceProfile } from './device-profiles';
+import { backendName } from './backends';
 
 export interface BenchGrid {
   models: string[];
@@ -26,6 +30,10 @@ export interface BenchGrid {
   kernels: boolean;
   quantize: boolean;
   allocOnly: boolean;
+  /** The per-kernel table only, at each configuration's shapes, without timing the training step. */
+  kernelsOnly?: boolean;
+  /** The GPU's marketing name (nvidia-smi's), tried before the adapter description to find a datasheet profile. */
+  deviceName?: string;
 }
 
 /** A model folder's weights for the CLI; the page knows only the built-in shapes. */
@@ -60,8 +68,13 @@ export const builtInShape: ModelLoader = async (name, quant) => {
 
 export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object) => void, load: ModelLoader = builtInShape): Promise<void> {
   const device = ctx.adapterDescription;
-  const ceilings = g.kernels && !g.allocOnly ? await measureCeilings(ctx) : null;
-  if (ceilings) out({ kind: 'ceilings', device, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps });
+  const backend = backendName(ctx);
+  const ceilings = (g.kernels || g.kernelsOnly) && !g.allocOnly ? await measureCeilings(ctx) : null;
+  const profile = deviceProfile(g.deviceName, device);
+  if (ceilings) {
+    const datasheet = profile && { datasheet: profile.name, datasheet_fp32_tflops: profile.fp32Tflops, datasheet_tensor_tflops: profile.tensorTflops, datasheet_mem_gbps: profile.memGbps };
+    out({ kind: 'ceilings', device, backend, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps, ...datasheet });
+  }
   for (const name of g.models) {
     const shape = shapeConfig(name);
     if (g.quantize && shape) out({ kind: 'quantize', ...benchQuantize(name, shape) });
@@ -69,11 +82,13 @@ export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object
       const { cfg, host } = await load(name, quant);
       for (const batch of g.batches) {
         for (const seq of g.seqs) {
-          const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly });
-          out({ kind: 'train', ...r });
+          if (!g.kernelsOnly) {
+            const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly });
+            out({ kind: 'train', ...r }); // r.gemm_backend names the back end
+          }
           if (ceilings) {
             const n = loraLayout(cfg, g.lora).totalFloats;
-            for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj, batch, seq, n, ceilings)) out({ kind: 'kernel', model: name, batch, seq, device, ...k });
+            for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj, batch, seq, n, ceilings, profile)) out({ kind: 'kernel', model: name, batch, seq, device, ...k }); // k.backend: each product's back end and tile
           }
           ctx.memory.peak = ctx.memory.inUse; // the next configuration's peak is its own
         }

@@ -62,17 +62,5 @@ export function expectRelL2(name: string, actual: ArrayLike<number>, expected: A
   expect(r, `${name}: relative L2 error ${r} > ${tol}`).toBeLessThanOrEqual(tol);
 }
 
-/** Deterministic uniform values in [lo, hi) rounded to f32, for kernel inputs. */
-export function randomF32(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = lo + (hi - lo) * u;
-  }
-  return out;
-}
+/** Deterministic uniform values in [lo, hi) rounded to f32, for kernel inputs (shared with the device check). */
+export { randomF32 } from '../../src/ref/random';

@@ -1,5 +1,6 @@
 // Loading the golden runs of test/fixtures/golden: the model (float or bitsandbytes checkpoint) on the
-// GPU with its adapter, the golden batch, and the expected tensors.
+// GPU with its adapter, the golden batch, and the expected tensors. No vitest here: the device check
+// (src/bench/device-check.ts) bundles this file and passes the fixtures folder it finds at run time.
 import { readFileSync } from 'node:fs';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { dirReader } from '../../src/io/node-files';
@@ -46,11 +47,12 @@ export const GOLDEN_RUNS: GoldenRun[] = GOLDEN_MODELS.flatMap((model) => [
 ]);
 
 export const runName = (r: GoldenRun) => `${r.model}/${r.kind} (${r.checkpoint} checkpoint)`;
-export const goldenDir = (r: GoldenRun) => `${FIXTURES}golden/${r.model}/${r.kind}/`;
-export const modelDir = (r: GoldenRun) => `${FIXTURES}${r.model}${r.checkpoint === 'bnb' ? '-bnb-nf4' : ''}/`;
+/** `fixtures`: the folder holding golden/ and the tiny checkpoints, ending in '/' (default: test/fixtures/). */
+export const goldenDir = (r: GoldenRun, fixtures = FIXTURES) => `${fixtures}golden/${r.model}/${r.kind}/`;
+export const modelDir = (r: GoldenRun, fixtures = FIXTURES) => `${fixtures}${r.model}${r.checkpoint === 'bnb' ? '-bnb-nf4' : ''}/`;
 
-export function readGolden(r: GoldenRun): GoldenJson {
-  return JSON.parse(readFileSync(goldenDir(r) + 'golden.json', 'utf8'));
+export function readGolden(r: GoldenRun, fixtures = FIXTURES): GoldenJson {
+  return JSON.parse(readFileSync(goldenDir(r, fixtures) + 'golden.json', 'utf8'));
 }
 
 export function readSafetensors(path: string): SafetensorsFile {
@@ -72,14 +74,14 @@ export interface LoadedGolden {
   batch: Batch;
 }
 
-export async function loadGolden(ctx: GpuContext, r: GoldenRun): Promise<LoadedGolden> {
-  const files = await readModelFiles(dirReader(modelDir(r)));
+export async function loadGolden(ctx: GpuContext, r: GoldenRun, fixtures = FIXTURES): Promise<LoadedGolden> {
+  const files = await readModelFiles(dirReader(modelDir(r, fixtures)));
   const quant: BaseQuant = r.kind === 'qlora' ? 'nf4' : 'f32';
   const weights = uploadModelWeights(ctx, files.config, prepareBaseWeights(files.tensors, files.config, quant));
-  const adapter = readAdapter(goldenDir(r) + 'adapter_init/');
+  const adapter = readAdapter(goldenDir(r, fixtures) + 'adapter_init/');
   const layout = adapter.layout(files.config);
   const init = readAdapterWeights(adapter.file, layout);
-  const golden = readGolden(r);
+  const golden = readGolden(r, fixtures);
   const examples = golden.batch.input_ids.map((ids, b) => ({ inputIds: ids, labels: golden.batch.labels[b] }));
   return { files, weights, layout, init, golden, batch: collate(examples, 0) };
 }
