@@ -36,17 +36,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read> nestedAbsmax: array<f32>;
 @group(0) @binding(5) var<storage, read> code8: array<f32>;
 
-const NF4 = array<f32, 16>(
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
-  -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
-  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0);
-
-fn nf4Code(g: u32) -> u32 {
-  let byte = (Wq[g >> 3u] >> (((g >> 1u) & 3u) * 8u)) & 0xffu;
-  return select(byte >> 4u, byte & 15u, (g & 1u) == 1u);
-}
-
 fn blockAbsmax(b: u32) -> f32 {
   if (params.doubleQuant == 0u) { return bitcast<f32>(absmaxWords[b]); }
   let q = (absmaxWords[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu;

@@ -1,18 +1,8 @@
 // Weight-format snippet: NF4 (bitsandbytes layout) with a float32 absmax per qBlock elements.
-// Byte i/2 of the packed codes holds element i in its high nibble when i is even, low nibble when odd;
-// bytes are read four to a u32 (little endian). Value = NF4[code] * absmax[i / qBlock] in f32, as in
-// bitsandbytes' dequantize kernel. Checked by test/nf4-matmul.test.ts against src/quant/nf4.ts.
+// The codes are read by nf4Code (nf4_codes.wgsl, prepended by src/gpu/shaders.ts). Value = NF4[code] * absmax[i / qBlock] in f32, as in
+// bitsandbytes' dequantize kernel. Checked by test/matmul.test.ts and test/gemm.test.ts against src/quant/nf4.ts.
 @group(0) @binding(4) var<storage, read> Wq: array<u32>;
 @group(0) @binding(5) var<storage, read> absmax: array<f32>;
-const NF4 = array<f32, 16>(
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
-  -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
-  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0);
-fn nf4Code(i: u32) -> u32 {
-  let byte = (Wq[i >> 3u] >> (((i >> 1u) & 3u) * 8u)) & 0xffu;
-  return select(byte >> 4u, byte & 15u, (i & 1u) == 1u);
-}
 fn weight(r: u32, c: u32) -> f32 {
   let i = r * params.wCols + c;
   return NF4[nf4Code(i)] * absmax[i / params.qBlock];

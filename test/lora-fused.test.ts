@@ -8,6 +8,7 @@ import { refMatmul, refLinearFwd, refLinearBwd } from '../src/ref/matmul';
 import { quantizeNf4, dequantizeNf4 } from '../src/quant/nf4';
 import { gpu, f32buf, emptyBuf, run } from './helpers/gpu';
 import { expectClose, randomF32 } from './helpers/compare';
+import { add, columns } from '../src/ref/slices';
 
 const TOL = { atol: 2e-5, rtol: 1e-5 };
 
@@ -15,19 +16,6 @@ let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await gpu();
 });
-
-/** Columns [col, col + r) of a row-major [M, ld] matrix. */
-function columns(x: Float32Array, M: number, ld: number, col: number, r: number): Float32Array {
-  const out = new Float32Array(M * r);
-  for (let m = 0; m < M; m++) for (let j = 0; j < r; j++) out[m * r + j] = x[m * ld + col + j];
-  return out;
-}
-
-function add(...xs: ArrayLike<number>[]): Float64Array {
-  const out = new Float64Array(xs[0].length);
-  for (const x of xs) for (let i = 0; i < out.length; i++) out[i] += x[i];
-  return out;
-}
 
 describe('fused LoRA linear', () => {
   // [M, out, in, r, group width G, this module's column block]

@@ -39,6 +39,7 @@ import { goldenDir, loadGolden, readSafetensors } from '../../test/helpers/golde
 import type { GoldenRun } from '../../test/helpers/golden';
 import { matmulBackends } from './backends';
 import type { MatmulBackend, Tolerance } from './backends';
+import { add, columns } from '../ref/slices';
 
 export interface CheckLine {
   kind: 'check';
@@ -143,19 +144,6 @@ function hostWeight(format: WeightFormat, W: Float32Array, rows: number, cols: n
   }
   const q = quantizeNf4(W, [rows, cols], { doubleQuant: format === 'nf4dq' });
   return { host: { format: 'nf4', rows, cols, data: q }, dense: dequantizeNf4(q) };
-}
-
-/** Columns [col, col + r) of a row-major [M, ld] matrix. */
-function columns(x: Float32Array, M: number, ld: number, col: number, r: number): Float32Array {
-  const out = new Float32Array(M * r);
-  for (let m = 0; m < M; m++) for (let j = 0; j < r; j++) out[m * r + j] = x[m * ld + col + j];
-  return out;
-}
-
-function add(...xs: ArrayLike<number>[]): Float64Array {
-  const out = new Float64Array(xs[0].length);
-  for (const x of xs) for (let i = 0; i < out.length; i++) out[i] += x[i];
-  return out;
 }
 
 /**

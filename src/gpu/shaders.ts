@@ -34,6 +34,7 @@ import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
 import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
 import nf4DecodeF16 from '../../shaders/nf4_decode_f16.wgsl?raw';
+import nf4Codes from '../../shaders/nf4_codes.wgsl?raw';
 import type { KernelSpec } from './program';
 import { gemmLabel, gemmSource } from './gemm';
 import type { GemmVariant } from './gemm';
@@ -45,8 +46,8 @@ const WEIGHT_SNIPPETS: Record<WeightFormat, string> = {
   f32: weightF32,
   f16: weightF16,
   bf16: weightBf16,
-  nf4: weightNf4,
-  nf4dq: weightNf4dq,
+  nf4: nf4Codes + weightNf4,
+  nf4dq: nf4Codes + weightNf4dq,
 };
 
 const simple = (label: string, code: string): KernelSpec => ({ label, code });
@@ -114,5 +115,5 @@ export const KERNELS = {
   reduceSum: simple('reduce_sum', reduceSum),
   adamw: simple('adamw', adamw),
   kvAppend: simple('kv_append', kvAppend),
-  nf4DecodeF16: simple('nf4_decode_f16', nf4DecodeF16),
+  nf4DecodeF16: simple('nf4_decode_f16', nf4Codes + nf4DecodeF16),
 } as const;
