@@ -155,6 +155,8 @@ if want 4; then
   for f in ${PEFT_BASELINE:-} .gpu/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py; do # first found; only .gpu/ travels
     [ -f "$f" ] && { peft=$f; break; }
   done
+  # A dry run shows the command even before the copy is made (a fresh clone has no ../shared)
+  [ -z "$peft" ] && [ "$dry" = 1 ] && { say "   (no peft_baseline.py yet: copy ../shared/tools/peft_baseline.py into .gpu/ when preparing)"; peft=.gpu/peft_baseline.py; }
   if [ -z "$peft" ]; then
     say "!! step 4: no peft_baseline.py (copy ../shared/tools/peft_baseline.py into .gpu/ when preparing)"
   elif [ "$smoke" = 1 ] && ! python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
