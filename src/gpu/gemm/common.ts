@@ -8,7 +8,7 @@
 // z = 0, the same walk and epilogue as before.
 // Bindings: 0 params (uniform), 1 A f32 (see loadA), 2 C f32 [M, ldc] (read when beta != 0),
 //           3 bias f32 [N] (read when hasBias != 0), 4.. operand B (snippet).
-// Checked by: test/gemm.test.ts, test/matmul.test.ts (bias, beta, alpha cases).
+// Checked by: test/gemm.test.ts, test/matmul.test.ts (bias, beta, alpha cases), test/gemm-split-k.test.ts.
 
 export const GEMM_PRELUDE = /* wgsl */ `
 struct Params {
