@@ -60,8 +60,10 @@ function countingContext(ctx: GpuContext) {
 
 interface Case {
   name: string;
-  /** A fixture model, or tiny-gemma3's shape with Gemma 3's 262,144-token vocabulary and random bf16 weights. */
-  model: 'tiny-llama' | 'tiny-qwen2' | 'tiny-qwen3' | 'tiny-gemma3' | 'gemma3-vocab262k';
+  /** A fixture model, or tiny-gemma3's / tiny-llama's shape with a 262,144 / 32,768-token vocabulary and random weights (bf16 embeddings). */
+  model: 'tiny-llama' | 'tiny-qwen2' | 'tiny-qwen3' | 'tiny-gemma3' | 'gemma3-vocab262k' | 'llama-vocab32k';
+  /** The lm_head backward's split-K partial sums the estimate must list (gemm/config.ts chooseSplitK), if any. */
+  splitPartialBytes?: number;
   settings: TrainingMemorySettings;
   /** Store the embedding / lm_head as f16, as a checkpoint saved in F16 would be. */
   f16Embed?: boolean;
@@ -103,6 +105,21 @@ const CASES: Case[] = [
     name: 'Gemma 3 shape with a 262,144-token vocabulary (bf16 embedding): logits in chunks',
     model: 'gemma3-vocab262k',
     settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 80, lora: lora({ targets: ['q_proj', 'v_proj'] }), gradientCheckpointing: false, logitsChunkBytes: 64 * 262144 * 4 },
+    // 64-row chunks of a 64-wide hidden state: one output tile over K = 262,144, so 64 slices of 4096.
+    splitPartialBytes: 64 * 64 * 64 * 4,
+  },
+  {
+    name: 'tiny-llama shape with a 32,768-token vocabulary: the lm_head backward split over it (training pass only)',
+    model: 'llama-vocab32k',
+    // 128 rows × 64 wide: 2 tiles of 64 over K = 32,768, so 8 slices of 4096 (the evaluation pass has no backward).
+    settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 64, lora: lora(), gradientCheckpointing: false, evaluation: true },
+    splitPartialBytes: 8 * 128 * 64 * 4,
+  },
+  {
+    name: 'tiny-llama with its lm_head backward forced into 3 slices (PassOptions.lmHeadSplitK), chunked logits',
+    model: 'tiny-llama',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 3, seqLen: 40, lora: lora(), gradientCheckpointing: false, logitsChunkBytes: 64 * 512 * 4, lmHeadSplitK: 3 },
+    splitPartialBytes: 3 * 64 * 64 * 4,
   },
   {
     name: "QLoRA with nf4Decode 'f16-scratch' (a decode scratch per pass), dropout, with an evaluation pass",
@@ -136,8 +153,9 @@ describe('estimateTrainingMemory matches the engine allocations', () => {
 
   /** The config and host weights of a case: a fixture's, or random ones for the big-vocabulary shape. */
   function caseModel(c: Case): { config: ModelConfig; host: HostModelWeights } {
-    if (c.model === 'gemma3-vocab262k') {
-      const config = parseModelConfig({ ...JSON.parse(readFileSync(`${FIXTURES}tiny-gemma3/config.json`, 'utf8')), vocab_size: 262144 });
+    if (c.model === 'gemma3-vocab262k' || c.model === 'llama-vocab32k') {
+      const [fixture, vocab] = c.model === 'gemma3-vocab262k' ? ['tiny-gemma3', 262144] : ['tiny-llama', 32768];
+      const config = parseModelConfig({ ...JSON.parse(readFileSync(`${FIXTURES}${fixture}/config.json`, 'utf8')), vocab_size: vocab });
       return { config, host: randomModel(config, c.settings.quant as BaseQuant) };
     }
     const { config, tensors } = files.get(c.model)!;
@@ -162,7 +180,9 @@ describe('estimateTrainingMemory matches the engine allocations', () => {
       const opt = new AdamW(counted, gl, DEFAULT_OPTIMIZER);
       // GpuContext.nf4Decode is what the passes read; the estimate gets it as a setting.
       const passCtx: GpuContext = s.nf4Decode ? { ...counted, nf4Decode: s.nf4Decode } : counted;
-      const pass = new ModelPass(passCtx, weights, gl, s.batchSize, s.seqLen, true, { gradientCheckpointing: s.gradientCheckpointing, logitsChunkBytes: s.logitsChunkBytes });
+      const pass = new ModelPass(passCtx, weights, gl, s.batchSize, s.seqLen, true, {
+        gradientCheckpointing: s.gradientCheckpointing, logitsChunkBytes: s.logitsChunkBytes, lmHeadSplitK: s.lmHeadSplitK,
+      });
       const evalPass = s.evaluation ? new ModelPass(passCtx, weights, gl, s.batchSize, s.seqLen, false, { logitsChunkBytes: s.logitsChunkBytes }) : null;
       const realStorage = stats.storagePeak;
       const realAll = ctx.memory.inUse - inUseBefore;
@@ -175,6 +195,8 @@ describe('estimateTrainingMemory matches the engine allocations', () => {
       expect(stats.storage).toBe(0); // everything counted was freed
 
       const e = estimateTrainingMemory(config, s);
+      // The split-K partials where the lm_head backward splits, and nowhere else (no fixture model by the rule).
+      expect(e.breakdown.find((b) => b.label.includes('split-K'))?.bytes).toBe(c.splitPartialBytes);
       // Storage buffers: exact (the estimate is the same buffer list).
       expect(e.total).toBe(realStorage);
       expect(e.largestBuffer.bytes).toBe(stats.largest);

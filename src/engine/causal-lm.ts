@@ -21,6 +21,8 @@ import type { Dims, DynamicInputs, LayerActs, LayerContext, BwdScratch } from '.
 import { allocBwdScratch, allocLayerActs, allocNf4Scratch, dimsOf, layerActBuffers, recordLayerBackward, recordLayerForward } from './decoder-layer';
 import { layerRope, layerWindow } from './gpu-weights';
 import { logitSoftcap } from '../gpu/ops/activation';
+import { chooseSplitK, splitK } from '../gpu/gemm';
+import type { SplitKOptions } from '../gpu/ops/matmul';
 
 export interface PassOptions {
   /** Keep only each layer's input and recompute its activations in the backward pass. */
@@ -29,6 +31,11 @@ export interface PassOptions {
   logitsChunkBytes?: number;
   /** Evaluation only: keep the full logits [B*T, V] readable with readLogits(). */
   keepLogits?: boolean;
+  /**
+   * Slices of K = V for the lm_head backward (split-K); default chooseSplitK's rule, which splits only
+   * long vocabularies over few output tiles (never the test models'). 1 never splits; tests force more.
+   */
+  lmHeadSplitK?: number;
 }
 
 /** A batch as the GPU wants it: token ids and shifted targets (−100 = no loss), both [B*T]. */
@@ -44,6 +51,14 @@ export const DEFAULT_LOGITS_CHUNK_BYTES = 256 * 2 ** 20;
 export function logitsChunkRows(M: number, V: number, bytes = DEFAULT_LOGITS_CHUNK_BYTES): number {
   if (M * V * 4 <= bytes) return M;
   return Math.max(64, Math.floor(bytes / (V * 4) / 64) * 64);
+}
+
+/**
+ * Slices the lm_head backward dx[rows, D] = dlogits[rows, V]·W[V, D] runs as (1: unsplit), for the
+ * largest chunk; every chunk of the pass uses them. The partial scratch is slices × rows × D floats.
+ */
+export function lmHeadSplitSlices(rows: number, D: number, V: number, forced?: number): number {
+  return splitK(V, forced ?? chooseSplitK(rows, D, V)).slices;
 }
 
 /** Buffers and program of one pass; destroy() frees everything it allocated. */
@@ -108,6 +123,9 @@ export class ModelPass {
     for (let i = 0; i < L; i++) recordLayerForward(rec, layerCtx(i), d, stream[i], stream[i + 1], acts[i]);
     rmsnormFwd(rec, xnF, rstdF, stream[L], weights.finalNorm, M, D, d.eps, { wOffset: d.wOffset });
     const dxnF = this.train ? f(M * D, 'd_final_norm') : null;
+    // Split-K of the lm_head backward: one partial scratch [slices, rows, D] for every chunk.
+    const slices = this.train ? lmHeadSplitSlices(this.logitsRows, D, V, opts.lmHeadSplitK) : 1;
+    const lmHeadSplit: SplitKOptions | undefined = slices > 1 ? { slices, partial: f(slices * this.logitsRows * D, 'lm_head_splitk_partial') } : undefined;
     const rows = (buf: GPUBuffer, r0: number, n: number, width: number): Binding => ({ buffer: buf, offset: r0 * width * 4, size: n * width * 4 });
     for (let r0 = 0; r0 < M; r0 += this.logitsRows) {
       const n = Math.min(this.logitsRows, M - r0);
@@ -116,7 +134,7 @@ export class ModelPass {
       const cap = cfg.finalLogitSoftcap;
       if (cap) logitSoftcap(rec, logits, n * V, cap);
       crossEntropy(rec, rows(lossRows, r0, n, 1), logits, rows(this.targets, r0, n, 1), this.gradScale, n, V, this.train, cap);
-      if (dxnF) linearBwd(rec, rows(dxnF, r0, n, D), logits, weights.lmHead, n);
+      if (dxnF) linearBwd(rec, rows(dxnF, r0, n, D), logits, weights.lmHead, n, { splitK: lmHeadSplit });
       rec.boundary();
     }
     reduceSum(rec, this.lossSum, lossRows, M, reduceTmp, false);

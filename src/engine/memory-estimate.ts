@@ -11,14 +11,16 @@
 //     (one shared set with gradient checkpointing, plus a buffer for the recomputed layer output; with
 //     q/k norms q and k before them and their statistics; with output norms o_proj's and down_proj's
 //     outputs), the backward scratch (LoRA dropout is applied as the products load x, never stored),
-//     and one chunk of logits (rows × V × 4, the chunk rule of causal-lm.ts);
+//     and one chunk of logits (rows × V × 4, the chunk rule of causal-lm.ts); in a training pass whose
+//     lm_head backward is split over the vocabulary (gemm/config.ts chooseSplitK), its partial sums
+//     (slices × rows × D × 4);
 //   - with nf4Decode 'f16-scratch' on an NF4 base, each pass's f16 scratch (gpu/ops/nf4-decode.ts): the
 //     largest projection at 2 bytes a weight (an odd count padded to a whole u32).
 // Every buffer is rounded as GpuContext.createBuffer rounds it (multiples of 4, at least 4). Left out:
 // uniform blocks (256 bytes per dispatch) and the 16-byte dummy binding; the test checks the rest
 // against ctx.memory on real allocations. When causal-lm.ts or decoder-layer.ts change what they
 // allocate, this file must follow (the test fails otherwise).
-import { DEFAULT_LOGITS_CHUNK_BYTES, logitsChunkRows } from './causal-lm';
+import { DEFAULT_LOGITS_CHUNK_BYTES, lmHeadSplitSlices, logitsChunkRows } from './causal-lm';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
 import { LORA_MODULES, loraLayout, moduleShape } from './lora';
@@ -38,6 +40,8 @@ export interface TrainingMemorySettings {
   readonly gradientCheckpointing: boolean;
   /** PassOptions.logitsChunkBytes (default 256 MiB, as causal-lm.ts). */
   readonly logitsChunkBytes?: number;
+  /** PassOptions.lmHeadSplitK (default: chooseSplitK's rule). */
+  readonly lmHeadSplitK?: number;
   /** A validation split: the trainer keeps an evaluation pass of the same shape next to the training one. */
   readonly evaluation?: boolean;
   /** uploadModelWeights' maxPositions (RoPE table rows; default 4096). */
@@ -152,6 +156,7 @@ interface PassShape {
   groupWidth: number;
   dropout: number;
   logitsChunkBytes: number;
+  lmHeadSplitK?: number;
   /** Weights of the NF4 → f16 decode scratch (the largest projection), 0 without one. */
   nf4ScratchWeights: number;
   prefix: string;
@@ -202,9 +207,12 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   if (p.nf4ScratchWeights > 0) list.add('activations', `${prefix}NF4 projection decoded to f16`, Math.ceil(p.nf4ScratchWeights / 2) * 4);
   act('final norm', M * D);
   act('norm / softmax statistics', M); // final rstd
-  list.add('logits', `${prefix}logits chunk [rows, V]`, logitsChunkRows(M, V, p.logitsChunkBytes) * V * 4);
+  const rows = logitsChunkRows(M, V, p.logitsChunkBytes);
+  list.add('logits', `${prefix}logits chunk [rows, V]`, rows * V * 4);
 
   if (!p.train) return;
+  const slices = lmHeadSplitSlices(rows, D, V, p.lmHeadSplitK);
+  if (slices > 1) act('lm_head split-K partial sums [S, rows, D]', slices * rows * D);
   act('backward [M, D]', M * D, 3); // d_final_norm, d_stream, dxn
   act('backward [M, Q]', M * Q, 2); // dO, dq
   act('backward [M, KV]', M * KV, 2); // dk, dv
@@ -236,6 +244,7 @@ function passShape(cfg: ModelConfig, s: TrainingMemorySettings, train: boolean, 
     groupWidth: loraGroupWidth(s.lora.targets),
     dropout: s.lora.dropout,
     logitsChunkBytes: s.logitsChunkBytes ?? DEFAULT_LOGITS_CHUNK_BYTES,
+    lmHeadSplitK: s.lmHeadSplitK,
     nf4ScratchWeights: s.quant === 'nf4' && s.nf4Decode === 'f16-scratch' ? largestProjection(cfg) : 0,
     prefix: train ? '' : 'evaluation: ',
   };

@@ -31,6 +31,7 @@ import attentionBwdDq from '../../shaders/attention_bwd_dq.wgsl?raw';
 import attentionBwdDkv from '../../shaders/attention_bwd_dkv.wgsl?raw';
 import crossEntropy from '../../shaders/cross_entropy.wgsl?raw';
 import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
+import gemmSplitKReduce from '../../shaders/gemm_splitk_reduce.wgsl?raw';
 import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
 import nf4DecodeF16 from '../../shaders/nf4_decode_f16.wgsl?raw';
@@ -95,6 +96,8 @@ export const KERNELS = {
   /** dB of modules sharing an input, rows stacked, block-diagonal in K (operand_lora_group_db.wgsl). */
   loraGroupDb: (v: GemmVariant, rank: number, group: number, out0: number, out1: number): KernelSpec =>
     gemm('lora_group_db', v, operandLoraGroupDb, { RANK: rank, GROUP: group, OUT0: out0, OUT1: out1 }),
+  /** The sum of a split-K product's slices, bias and beta applied once (gemm_splitk_reduce.wgsl). */
+  gemmSplitKReduce: simple('gemm_splitk_reduce', gemmSplitKReduce),
   embeddingFwd: (format: WeightFormat): KernelSpec => ({
     label: `embedding_fwd_${format}`,
     code: WEIGHT_SNIPPETS[format] + embeddingFwd,

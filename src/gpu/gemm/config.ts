@@ -48,15 +48,49 @@ const MIN_LARGE_TILE_WORKGROUPS = 64;
 
 /** The tile for an M×N product: the forced one, else 128 when it still gives enough workgroups. */
 export function chooseTile(setup: GemmSetup, M: number, N: number): GemmTile {
-  if (setup.tile) return setup.tile;
-  return Math.ceil(M / 128) * Math.ceil(N / 128) >= MIN_LARGE_TILE_WORKGROUPS ? 128 : 64;
+  return setup.tile ?? defaultTile(M, N);
+}
+
+const defaultTile = (M: number, N: number): GemmTile => (Math.ceil(M / 128) * Math.ceil(N / 128) >= MIN_LARGE_TILE_WORKGROUPS ? 128 : 64);
+
+// Split-K: a product with few output tiles and a long K (the lm_head backward dx = dlogits·W, K = the
+// vocabulary) is cut into S slices of K, each a workgroup layer z writing a partial [M, N], summed by
+// shaders/gemm_splitk_reduce.wgsl. It costs S·M·N floats written and read again and one more dispatch,
+// so it is used only where workgroups are short: fewer than SPLIT_K_MIN_WORKGROUPS output tiles and
+// K ≥ SPLIT_K_MIN_K (Llama-3.2-1B at 8×512: a 512×2048 chunk is 64 tiles of 128 over K = 128,256).
+// Decided from the shape alone (the default tile), so the memory estimate follows without a context.
+
+/** Every back end's k step divides it (scalar 16, subgroup-matrix 32): a slice is whole k tiles. */
+export const SPLIT_K_ALIGN = 32;
+/** Output tiles below which a long-K product leaves a large GPU idle (132 SMs on an H200: 256 is ~2 per SM). */
+export const SPLIT_K_MIN_WORKGROUPS = 256;
+/** K from which a product is long enough to split (every vocabulary of a real model; no test model's). */
+export const SPLIT_K_MIN_K = 16384;
+/** K each slice keeps at least, so the partials' traffic stays small next to the product's. */
+const SPLIT_K_MIN_SLICE = 4096;
+
+/** K per slice for S requested slices (whole k steps), and the slices that gives (≤ S: none empty). */
+export function splitK(K: number, S: number): { kSlice: number; slices: number } {
+  if (!Number.isInteger(S) || S < 1) throw new Error(`split-K: slices must be a positive integer, got ${S}`);
+  const kSlice = Math.max(SPLIT_K_ALIGN, Math.ceil(Math.ceil(K / S) / SPLIT_K_ALIGN) * SPLIT_K_ALIGN);
+  return { kSlice, slices: Math.max(1, Math.ceil(K / kSlice)) };
+}
+
+/** Slices of K for an M×N×K product by the rule above: 1 (no split) unless it pays. */
+export function chooseSplitK(M: number, N: number, K: number): number {
+  if (K < SPLIT_K_MIN_K) return 1;
+  const tile = defaultTile(M, N);
+  const tiles = Math.ceil(M / tile) * Math.ceil(N / tile);
+  if (tiles >= SPLIT_K_MIN_WORKGROUPS) return 1;
+  const S = Math.min(Math.ceil(SPLIT_K_MIN_WORKGROUPS / tiles), Math.floor(K / SPLIT_K_MIN_SLICE));
+  return S > 1 ? splitK(K, S).slices : 1;
 }
 
 export function gemmVariant(setup: GemmSetup, M: number, N: number): GemmVariant {
   return { backend: setup.backend, tile: chooseTile(setup, M, N), frag: setup.frag, subgroupSize: setup.subgroupSize };
 }
 
-/** Workgroups for C[M, N]: (ceil(N / tile), ceil(M / tile)). */
+/** Workgroups for C[M, N]: (ceil(N / tile), ceil(M / tile)); a split product adds its slices as z. */
 export const gemmGrid = (v: GemmVariant, M: number, N: number): [number, number] => [Math.ceil(N / v.tile), Math.ceil(M / v.tile)];
 
 /** The label suffix every product's kernel carries, e.g. `linear_fwd_nf4@subgroup-matrix-emulated/t128`. */

@@ -9,18 +9,20 @@
 // Epilogue: each fragment goes through a per-subgroup f32 staging block Cs (FM×FN per subgroup), from
 // which all invocations apply alpha/bias/beta and store guarded — so the lane layout of the hardware
 // result never matters and ragged edges are handled once.
-// Dispatch: (ceil(N / tile), ceil(M / tile)); workgroup 4 × subgroupSize invocations (the adapter's
+// Dispatch: (ceil(N / tile), ceil(M / tile), split-K slices or 1); workgroup 4 × subgroupSize invocations (the adapter's
 // subgroupMaxSize on hardware: Dawn wants the x size a multiple of it; smaller real subgroups leave the
 // extra ones idle by the `sg < SUBGROUPS` guard).
 // Numerics: operands rounded to f16 in the tiles, products accumulated in f32 (hardware: in the order
 // the tensor core chooses; emulated: along K in order).
 // Checked by: test/gemm.test.ts.
 import type { GemmVariant } from './config';
+import { SPLIT_K_ALIGN } from './config';
 import type { SubgroupMatrixPrimitives } from './primitives';
 
 const SG_ROWS = 2;
 const SG_COLS = 2;
 const TK = 32;
+if (SPLIT_K_ALIGN % TK !== 0) throw new Error('subgroup-matrix gemm: split-K slices must be whole k steps');
 
 export function subgroupMatrixBody(v: GemmVariant, p: SubgroupMatrixPrimitives): string {
   const { M: FM, N: FN, K: FK } = v.frag;
@@ -49,7 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let sgRow = sg / ${SG_COLS}u;
   let sgCol = sg % ${SG_COLS}u;
   var acc: array<array<${p.accType}, ${FRAGS_N}>, ${FRAGS_M}>;
-  for (var k0 = 0u; k0 < params.K; k0 += TK) {
+  for (var k0 = kBegin(wid.z); k0 < kEnd(wid.z); k0 += TK) {
     for (var q = li; q < ${pairs}u; q += THREADS) {
       let kp = q % ${TK / 2}u;
       let r = q / ${TK / 2}u;
@@ -85,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         let e = t % ${FRAG}u;
         let m = m0 + ((s / ${SG_COLS}u) * ${FRAGS_M}u + i) * ${FM}u + e / ${FN}u;
         let n = n0 + ((s % ${SG_COLS}u) * ${FRAGS_N}u + j) * ${FN}u + e % ${FN}u;
-        storeC(m, n, Cs[t]);
+        storeC(wid.z, m, n, Cs[t]);
       }
       workgroupBarrier();
     }
