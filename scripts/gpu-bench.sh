@@ -21,7 +21,8 @@
 #   step 1  90 s [~30: each back end (scalar, scalar-f16, subgroup-matrix, its emulation), ~210 checks each, the golden run]
 #   step 2  45 s per timed back end (scalar, subgroup-matrix; scalar-f16 only without tensor cores) [~15: random 1B weights on the CPU, ceilings, 6 kernels × 5 reps each]
 #   step 3  40 / 50 / 90 s per back end for SmolLM2 / Qwen2.5 / Llama-3.2-1B [~15 / 20 / 40: random
-#           weights, warm-up step with compiles, 3 timed steps, one step segment by segment]
+#           weights, warm-up step with compiles, 3 timed steps, one step segment by segment], then
+#           Llama-3.2-1B again with --lm-head-split-k auto (90 s; cut first when time runs short)
 #   step 4 110 s [~60: torch + CUDA start, three random-init models on the CPU, 3 + 5 steps each]
 #   step 5  10 s [~1]
 # Caps add to more than the budget on purpose: each step gets min(cap, what is left after reserving
@@ -148,6 +149,13 @@ if want 3; then
       bench "step 3: train $m, $be" "${train_cap[$m]}" --model "$m" "${shape[@]}" $flags
     done < <(passed_backends)
   done
+  # Last, so it is the first thing a long run cuts: the largest shape again with the lm_head backward
+  # split over the vocabulary (off by default until this says it pays; lm_head_split_k in the line).
+  m=${models[${#models[@]}-1]}
+  while IFS=$'\t' read -r be flags; do
+    # shellcheck disable=SC2086
+    bench "step 3: train $m, $be, lm_head split-K" "${train_cap[$m]}" --model "$m" "${shape[@]}" $flags --lm-head-split-k auto
+  done < <(passed_backends)
 fi
 
 if want 4; then

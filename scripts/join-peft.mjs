@@ -61,7 +61,7 @@ export function joinPeft(ours, peft, meta) {
     matched.add(key(p));
     lines.push({
       kind: 'ratio', model: o.model, batch: o.batch, seq: o.seq, r: o.r, targets: o.targets, gradient_checkpointing: o.gradient_checkpointing,
-      backend, quant: o.quant, peft_base: 'bf16', ours_tokens_per_s: o.tokens_per_s, peft_tokens_per_s: p.tokens_per_s,
+      backend, lm_head_split_k: o.lm_head_split_k ?? 1, quant: o.quant, peft_base: 'bf16', ours_tokens_per_s: o.tokens_per_s, peft_tokens_per_s: p.tokens_per_s,
       ratio: o.tokens_per_s / p.tokens_per_s, ours_device: o.device, device: meta.device, date: meta.date, commit: meta.commit,
     });
   }

@@ -154,9 +154,9 @@ case $script in
     exit 1 ;;
   .gpu/bench.js)
     echo "bench $*" >> "$FAKE_CALLS"
-    while [ $# -gt 0 ]; do case $1 in --record) rec=$2 ;; --model) model=$2 ;; --matmul-f16) be=f16 ;; --kernels-only) k=1 ;; esac; shift; done
+    while [ $# -gt 0 ]; do case $1 in --record) rec=$2 ;; --model) model=$2 ;; --matmul-f16) be=f16 ;; --kernels-only) k=1 ;; --lm-head-split-k) split=4 ;; esac; shift; done
     [ -n "\${k:-}" ] && exit 0
-    echo "{\\"kind\\":\\"train\\",\\"backend\\":\\"\${be:-f32}\\",\\"model\\":\\"$model\\",\\"batch\\":8,\\"seq\\":512,\\"r\\":16,\\"targets\\":\\"q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj\\",\\"quant\\":\\"nf4\\",\\"gradient_checkpointing\\":false,\\"tokens_per_s\\":1000,\\"device\\":\\"fake\\"}" >> "$rec" ;;
+    echo "{\\"kind\\":\\"train\\",\\"backend\\":\\"\${be:-f32}\\",\\"model\\":\\"$model\\",\\"batch\\":8,\\"seq\\":512,\\"r\\":16,\\"targets\\":\\"q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj\\",\\"quant\\":\\"nf4\\",\\"gradient_checkpointing\\":false,\\"tokens_per_s\\":1000,\\"lm_head_split_k\\":\${split:-1},\\"device\\":\\"fake\\"}" >> "$rec" ;;
   --version) echo v0-fake ;;
   *) exec node "$script" "$@" ;;
 esac
@@ -184,7 +184,8 @@ describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
-    expect(calls).toHaveLength(4); // kernels + 3 models, f32 only
+    expect(calls).toHaveLength(5); // kernels + 3 models + the 1B again with the lm_head split, f32 only
+    expect(calls[4]).toMatch(/--model llama3\.2-1b .*--lm-head-split-k auto/);
     expect(calls.every((c) => !c.includes('--matmul-f16'))).toBe(true);
     expect(calls[0]).toContain('--device-name NVIDIA H200');
     expect(r.stderr).toContain('step 1: checks failed; those back ends are not timed');
@@ -192,7 +193,9 @@ describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
     expect(results[0]).toMatchObject({ kind: 'check-summary', ok: false, commit: 'abc1234' });
     expect(results.filter((l) => l.kind === 'peft')).toHaveLength(3);
     const ratios = results.filter((l) => l.kind === 'ratio');
-    expect(ratios.map((l) => [l.model, l.backend, l.ratio])).toEqual([['smollm2-135m', 'f32', 0.25], ['qwen2.5-0.5b', 'f32', 0.25], ['llama3.2-1b', 'f32', 0.25]]);
+    expect(ratios.map((l) => [l.model, l.backend, l.lm_head_split_k, l.ratio])).toEqual([
+      ['smollm2-135m', 'f32', 1, 0.25], ['qwen2.5-0.5b', 'f32', 1, 0.25], ['llama3.2-1b', 'f32', 1, 0.25], ['llama3.2-1b', 'f32', 4, 0.25],
+    ]);
     expect(ratios[0]).toMatchObject({ device: 'NVIDIA H200', commit: 'abc1234' });
     for (const f of ['checks.jsonl', 'peft.jsonl', 'env.txt', 'log.txt']) expect(existsSync(join(out, f)), f).toBe(true);
   });

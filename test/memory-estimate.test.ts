@@ -62,7 +62,7 @@ interface Case {
   name: string;
   /** A fixture model, or tiny-gemma3's / tiny-llama's shape with a 262,144 / 32,768-token vocabulary and random weights (bf16 embeddings). */
   model: 'tiny-llama' | 'tiny-qwen2' | 'tiny-qwen3' | 'tiny-gemma3' | 'gemma3-vocab262k' | 'llama-vocab32k';
-  /** The lm_head backward's split-K partial sums the estimate must list (gemm/config.ts chooseSplitK), if any. */
+  /** The lm_head backward's split-K partial sums the estimate must list (lmHeadSplitK: a count, or 'auto' for chooseSplitK), if any. */
   splitPartialBytes?: number;
   settings: TrainingMemorySettings;
   /** Store the embedding / lm_head as f16, as a checkpoint saved in F16 would be. */
@@ -102,9 +102,9 @@ const CASES: Case[] = [
     settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 2, seqLen: 40, lora: lora({ r: 4 }), gradientCheckpointing: true },
   },
   {
-    name: 'Gemma 3 shape with a 262,144-token vocabulary (bf16 embedding): logits in chunks',
+    name: 'Gemma 3 shape with a 262,144-token vocabulary (bf16 embedding): logits in chunks, the lm_head backward split by the rule',
     model: 'gemma3-vocab262k',
-    settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 80, lora: lora({ targets: ['q_proj', 'v_proj'] }), gradientCheckpointing: false, logitsChunkBytes: 64 * 262144 * 4 },
+    settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 80, lora: lora({ targets: ['q_proj', 'v_proj'] }), gradientCheckpointing: false, logitsChunkBytes: 64 * 262144 * 4, lmHeadSplitK: 'auto' },
     // 64-row chunks of a 64-wide hidden state: one output tile over K = 262,144, so 64 slices of 4096.
     splitPartialBytes: 64 * 64 * 64 * 4,
   },
@@ -112,7 +112,7 @@ const CASES: Case[] = [
     name: 'tiny-llama shape with a 32,768-token vocabulary: the lm_head backward split over it (training pass only)',
     model: 'llama-vocab32k',
     // 128 rows × 64 wide: 2 tiles of 64 over K = 32,768, so 8 slices of 4096 (the evaluation pass has no backward).
-    settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 64, lora: lora(), gradientCheckpointing: false, evaluation: true },
+    settings: { quant: 'nf4', embedDtypeBytes: 2, batchSize: 2, seqLen: 64, lora: lora(), gradientCheckpointing: false, evaluation: true, lmHeadSplitK: 'auto' },
     splitPartialBytes: 8 * 128 * 64 * 4,
   },
   {

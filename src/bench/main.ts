@@ -1,5 +1,5 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
-// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--nf4-decode-f16] [--kernels] [--quantize] [--alloc-only] [--json]
+// [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--nf4-decode-f16] [--lm-head-split-k auto|S] [--kernels] [--quantize] [--alloc-only] [--json]
 // [--record FILE] [--commit SHA] [--kernels-only] [--device-name NAME]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
@@ -32,6 +32,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   target: { type: 'string', help: 'q_proj,v_proj,… or all-linear (default)' },
   quant: { type: 'string', help: `base precision(s): ${BASE_QUANTS.join(', ')}; comma list (default nf4)` },
   'gradient-checkpointing': { type: 'flag', help: 'recompute activations in the backward pass' },
+  'lm-head-split-k': { type: 'string', help: "split the lm_head backward over the vocabulary: 'auto' (the rule of gpu/gemm/config.ts chooseSplitK) or a slice count (default 1: unsplit)" },
   kernels: { type: 'flag', help: 'also time each kernel against the device ceilings' },
   'kernels-only': { type: 'flag', help: 'time each kernel at the configurations\' shapes, not the training step' },
   'device-name': { type: 'string', help: 'the GPU\'s name as nvidia-smi gives it, to find its datasheet peaks' },
@@ -61,6 +62,14 @@ const shapeOrFolder: ModelLoader = async (name, quant) => {
   return { cfg: files.config, host: prepareBaseWeights(files.tensors, files.config, quant) };
 };
 
+function lmHeadSplit(v: unknown): number | 'auto' | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new QloraError('CONFIG_INVALID', `--lm-head-split-k: expected 'auto' or a positive integer, got '${String(v)}'.`);
+  return n;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv, OPTIONS, 'bench');
   const grid: BenchGrid = {
@@ -76,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     allocOnly: !!p['alloc-only'],
     kernelsOnly: !!p['kernels-only'],
     deviceName: typeof p['device-name'] === 'string' ? p['device-name'] : undefined,
+    lmHeadSplitK: lmHeadSplit(p['lm-head-split-k']),
   };
   const gemm = p.gemm === undefined ? undefined : String(p.gemm);
   if (gemm !== undefined && !(GEMM_BACKENDS as readonly string[]).includes(gemm)) {

@@ -34,6 +34,8 @@ export interface BenchGrid {
   kernelsOnly?: boolean;
   /** The GPU's marketing name (nvidia-smi's), tried before the adapter description to find a datasheet profile. */
   deviceName?: string;
+  /** PassOptions.lmHeadSplitK for the training passes (default 1: unsplit). */
+  lmHeadSplitK?: number | 'auto';
 }
 
 /** A model folder's weights for the CLI; the page knows only the built-in shapes. */
@@ -83,7 +85,7 @@ export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object
       for (const batch of g.batches) {
         for (const seq of g.seqs) {
           if (!g.kernelsOnly) {
-            const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly });
+            const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly, lmHeadSplitK: g.lmHeadSplitK });
             out({ kind: 'train', ...r }); // r.gemm_backend names the back end
           }
           if (ceilings) {

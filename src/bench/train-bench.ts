@@ -27,6 +27,8 @@ export interface TrainBenchResult {
   matmul_f16: boolean;
   /** The matrix-product back end (GpuContext.gemmBackend). */
   gemm_backend: string;
+  /** The lm_head backward's split over the vocabulary (PassOptions.lmHeadSplitK): 1 unsplit, or its slices. */
+  lm_head_split_k: number;
   /** Why the default back end was not used (its self-check failed), when that happened. */
   gemm_fallback?: string;
   /** How the products read NF4 weights (GpuContext.nf4Decode): in the tiles, or decoded into an f16 scratch first. */
@@ -48,14 +50,14 @@ export interface TrainBenchResult {
 
 export async function benchTraining(
   ctx: GpuContext, name: string, cfg: ModelConfig, host: HostModelWeights,
-  o: { batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean; allocOnly?: boolean },
+  o: { batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean; allocOnly?: boolean; lmHeadSplitK?: number | 'auto' },
 ): Promise<TrainBenchResult> {
   // timeGpu needs the step submitted synchronously: a paced context would submit it over time.
   if (ctx.pacedSubmission) throw new Error('benchTraining needs a context without paced submission');
   const weights = uploadModelWeights(ctx, cfg, host, Math.max(o.seq, 16));
   const layout = loraLayout(cfg, o.lora);
   const lora = createGpuLora(ctx, layout, initLoraParams(layout, 0));
-  const pass = new ModelPass(ctx, weights, lora, o.batch, o.seq, true, { gradientCheckpointing: o.checkpointing });
+  const pass = new ModelPass(ctx, weights, lora, o.batch, o.seq, true, { gradientCheckpointing: o.checkpointing, lmHeadSplitK: o.lmHeadSplitK });
   const optimizer = new AdamW(ctx, lora, DEFAULT_OPTIMIZER);
   const M = o.batch * o.seq;
   const ids = Int32Array.from({ length: M }, (_, i) => (i * 7919) % cfg.vocabSize);
@@ -76,6 +78,7 @@ export async function benchTraining(
     gradient_checkpointing: o.checkpointing,
     matmul_f16: ctx.matmulF16,
     gemm_backend: ctx.gemmBackend,
+    lm_head_split_k: pass.lmHeadSlices,
     ...(ctx.gemmFallback ? { gemm_fallback: ctx.gemmFallback } : {}),
     nf4_decode: ctx.nf4Decode,
     tokens_per_s: ms === null ? null : M / (ms / 1000),

@@ -32,10 +32,12 @@ export interface PassOptions {
   /** Evaluation only: keep the full logits [B*T, V] readable with readLogits(). */
   keepLogits?: boolean;
   /**
-   * Slices of K = V for the lm_head backward (split-K); default chooseSplitK's rule, which splits only
-   * long vocabularies over few output tiles (never the test models'). 1 never splits; tests force more.
+   * The lm_head backward split over the vocabulary (split-K): a slice count, or 'auto' for chooseSplitK's
+   * rule (long vocabularies over few output tiles; never the test models'). Default 1, unsplit: the split
+   * adds a reduce per logits chunk (+8 dispatches a step on Llama-3.2-1B at 8 × 512, past the speed
+   * issue's 700) for a gain no GPU has measured yet; `npm run bench -- --lm-head-split-k auto` measures it.
    */
-  lmHeadSplitK?: number;
+  lmHeadSplitK?: number | 'auto';
 }
 
 /** A batch as the GPU wants it: token ids and shifted targets (−100 = no loss), both [B*T]. */
@@ -57,8 +59,8 @@ export function logitsChunkRows(M: number, V: number, bytes = DEFAULT_LOGITS_CHU
  * Slices the lm_head backward dx[rows, D] = dlogits[rows, V]·W[V, D] runs as (1: unsplit), for the
  * largest chunk; every chunk of the pass uses them. The partial scratch is slices × rows × D floats.
  */
-export function lmHeadSplitSlices(rows: number, D: number, V: number, forced?: number): number {
-  return splitK(V, forced ?? chooseSplitK(rows, D, V)).slices;
+export function lmHeadSplitSlices(rows: number, D: number, V: number, split: number | 'auto' = 1): number {
+  return splitK(V, split === 'auto' ? chooseSplitK(rows, D, V) : split).slices;
 }
 
 /** Buffers and program of one pass; destroy() frees everything it allocated. */
@@ -73,6 +75,8 @@ export class ModelPass {
   private readonly logits: GPUBuffer;
   readonly program: Program;
   readonly logitsRows: number;
+  /** Slices of the lm_head backward's split over the vocabulary (1: unsplit; PassOptions.lmHeadSplitK). */
+  readonly lmHeadSlices: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -125,6 +129,7 @@ export class ModelPass {
     const dxnF = this.train ? f(M * D, 'd_final_norm') : null;
     // Split-K of the lm_head backward: one partial scratch [slices, rows, D] for every chunk.
     const slices = this.train ? lmHeadSplitSlices(this.logitsRows, D, V, opts.lmHeadSplitK) : 1;
+    this.lmHeadSlices = slices;
     const lmHeadSplit: SplitKOptions | undefined = slices > 1 ? { slices, partial: f(slices * this.logitsRows * D, 'lm_head_splitk_partial') } : undefined;
     const rows = (buf: GPUBuffer, r0: number, n: number, width: number): Binding => ({ buffer: buf, offset: r0 * width * 4, size: n * width * 4 });
     for (let r0 = 0; r0 < M; r0 += this.logitsRows) {

@@ -12,7 +12,7 @@
 //     q/k norms q and k before them and their statistics; with output norms o_proj's and down_proj's
 //     outputs), the backward scratch (LoRA dropout is applied as the products load x, never stored),
 //     and one chunk of logits (rows × V × 4, the chunk rule of causal-lm.ts); in a training pass whose
-//     lm_head backward is split over the vocabulary (gemm/config.ts chooseSplitK), its partial sums
+//     lm_head backward is split over the vocabulary (PassOptions.lmHeadSplitK), its partial sums
 //     (slices × rows × D × 4);
 //   - with nf4Decode 'f16-scratch' on an NF4 base, each pass's f16 scratch (gpu/ops/nf4-decode.ts): the
 //     largest projection at 2 bytes a weight (an odd count padded to a whole u32).
@@ -40,8 +40,8 @@ export interface TrainingMemorySettings {
   readonly gradientCheckpointing: boolean;
   /** PassOptions.logitsChunkBytes (default 256 MiB, as causal-lm.ts). */
   readonly logitsChunkBytes?: number;
-  /** PassOptions.lmHeadSplitK (default: chooseSplitK's rule). */
-  readonly lmHeadSplitK?: number;
+  /** PassOptions.lmHeadSplitK (default 1: unsplit; 'auto': chooseSplitK's rule). */
+  readonly lmHeadSplitK?: number | 'auto';
   /** A validation split: the trainer keeps an evaluation pass of the same shape next to the training one. */
   readonly evaluation?: boolean;
   /** uploadModelWeights' maxPositions (RoPE table rows; default 4096). */
@@ -156,7 +156,7 @@ interface PassShape {
   groupWidth: number;
   dropout: number;
   logitsChunkBytes: number;
-  lmHeadSplitK?: number;
+  lmHeadSplitK?: number | 'auto';
   /** Weights of the NF4 → f16 decode scratch (the largest projection), 0 without one. */
   nf4ScratchWeights: number;
   prefix: string;
