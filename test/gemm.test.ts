@@ -58,8 +58,9 @@ const CASES: Case[] = [
   })),
 ];
 
-// [M, N, K]: M = 1; N = 1 (rank 1); N = 16, K = 16 (rank 16); nothing a multiple of 32, 64 or 128.
-const SHAPES: [number, number, number][] = [[1, 5, 37], [3, 1, 16], [70, 16, 16], [130, 67, 45]];
+// [M, N, K]: M = 1; N = 1 (a rank-1 down-projection); K = 1 (a rank-1 up-projection); N = 16, K = 16
+// (rank 16); nothing a multiple of 32, 64 or 128.
+const SHAPES: [number, number, number][] = [[1, 5, 37], [3, 1, 16], [9, 33, 1], [70, 16, 16], [130, 67, 45]];
 
 for (const c of CASES) {
   describe(`gemm ${c.name}`, () => {
