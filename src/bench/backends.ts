@@ -63,8 +63,3 @@ export function matmulBackends(adapter: GPUAdapter): MatmulBackend[] {
   list.push(backend('subgroup-matrix-emulated', F16, false));
   return list;
 }
-
-/** The back end a context runs its products on (for the bench lines). */
-export function backendName(ctx: GpuContext): string {
-  return ctx.gemmBackend;
-}

@@ -17,7 +17,6 @@ import { benchTraining } from './train-bench';
 import { benchKernels, measureCeilings } from './kernel-bench';
 import { benchQuantize } from './quantize-bench';
 import { deviceProfile } from './device-profiles';
-import { backendName } from './backends';
 
 export interface BenchGrid {
   models: string[];
@@ -70,7 +69,7 @@ export const builtInShape: ModelLoader = async (name, quant) => {
 
 export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object) => void, load: ModelLoader = builtInShape): Promise<void> {
   const device = ctx.adapterDescription;
-  const backend = backendName(ctx);
+  const backend = ctx.gemmBackend;
   const ceilings = (g.kernels || g.kernelsOnly) && !g.allocOnly ? await measureCeilings(ctx) : null;
   const profile = deviceProfile(g.deviceName, device);
   if (ceilings) {

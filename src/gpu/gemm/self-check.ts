@@ -11,28 +11,11 @@ import { runOnce } from '../program';
 import { matmul } from '../ops/matmul';
 import { f16ToF32, f32ToF16Bits } from '../../formats/half';
 import type { GemmTile } from './config';
+import { refMatmul } from '../../ref/matmul';
+import { randomF32 } from '../../ref/random';
 
-/** C = A·B of M×K by K×N on f16-rounded operands, accumulated in f64. */
-function reference(a: Float32Array, b: Float32Array, M: number, N: number, K: number): Float64Array {
-  const c = new Float64Array(M * N);
-  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
-    let s = 0;
-    for (let k = 0; k < K; k++) s += a[m * K + k] * b[k * N + n];
-    c[m * N + n] = s;
-  }
-  return c;
-}
-
-/** Values in [-1, 1) already representable in f16, from a fixed linear congruential sequence. */
-function operand(n: number, seed: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = f16ToF32(f32ToF16Bits(s / 2 ** 31 - 1));
-  }
-  return x;
-}
+/** Values in [-1, 1) already representable in f16, so the CPU multiplies what the tiles hold. */
+const operand = (n: number, seed: number): Float32Array => randomF32(n, seed).map((x) => f16ToF32(f32ToF16Bits(x)));
 
 // Ragged against every tile (64, 128), fragment (8, 16) and k step (32): partial tiles on all edges.
 const CASES: { M: number; N: number; K: number; tile: GemmTile }[] = [
@@ -65,7 +48,7 @@ export async function checkGemmBackend(ctx: GpuContext): Promise<string | null> 
     } finally {
       for (const x of bufs) ctx.destroyBuffer(x);
     }
-    const want = reference(a, b, c.M, c.N, c.K);
+    const want = refMatmul(a, b, c.M, c.N, c.K);
     for (let i = 0; i < want.length; i++) {
       if (!(Math.abs(got[i] - want[i]) <= TOLERANCE * (1 + Math.abs(want[i])))) {
         const [m, n] = [Math.floor(i / c.N), i % c.N];
