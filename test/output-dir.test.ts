@@ -175,6 +175,7 @@ describe('the lock on --out', () => {
     let second: OutputDir | Error | undefined;
     ctl.pause = { op: 'unlink', under: `${out}.lock`, meanwhile: async () => void (second = await claimOutputDir(out, { report: quiet }).catch((e: Error) => e)) };
     const first = await claimOutputDir(out, { report: quiet }).catch((e: Error) => e);
+    expect(second, 'the first claimant reached the removal of the stale lock').toBeDefined();
     const results = [first, second as OutputDir | Error];
     expect(results.filter((r) => !(r instanceof Error))).toHaveLength(1);
     expect((results.find((r) => r instanceof Error) as Error).message).toContain('Another training');
@@ -236,13 +237,16 @@ describe('a run killed while saving', () => {
 
   it('killed again while recovering, at every fs change of the recovery: the run after that still finds one whole adapter', async () => {
     let partials = 0;
+    let exercised = 0;
     for (let k = 1; k <= K; k++) {
       const killed = tmp();
       await save(join(killed, 'adapter'), V1.files);
       await killedAt(k, () => save(join(killed, 'adapter'), V2.files, DEAD));
       const stage = leftovers(join(killed, 'adapter')).join(' ');
       // Every kill that leaves a commit to finish; of those that leave only a partial save to remove, one.
-      if (!stage.includes('.qlora-commit-') && !(stage.includes('.qlora-partial-') && partials++ === 0)) continue;
+      // (`<out>.old-`/`<out>.partial-`: the same two stages where older versions left them.)
+      if (!/\.qlora-commit-|\.old-/.test(stage) && !(/\.qlora-partial-|\.partial-/.test(stage) && partials++ === 0)) continue;
+      exercised++;
       for (let j = 1; ; j++) {
         const dir = tmp();
         cpSync(killed, dir, { recursive: true });
@@ -255,6 +259,28 @@ describe('a run killed while saving', () => {
         expectWhole(out, r === V1.r ? V1 : V2);
         if (!frozen || recovered) break;
       }
+    }
+    expect(exercised).toBeGreaterThan(1);
+  });
+
+  it('a reader while a live writer is half-way through moving its commit in reads the new adapter whole and moves nothing', async () => {
+    const writer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      for (let k = 1; k <= K; k++) {
+        const out = join(tmp(), 'adapter');
+        await save(out, V1.files);
+        await killedAt(k, () => save(out, V2.files, writer.pid)); // frozen, its process alive
+        const commit = readdirSync(out).find((n) => n.startsWith('.qlora-commit-'));
+        if (!commit || readdirSync(join(out, commit)).length !== 2) continue; // one file of three moved in
+        const reported: string[] = [];
+        expect(await readAsGenerate(out, reported)).toBe(V2.r);
+        expect(reported.join('')).toContain(`Another training (pid ${writer.pid})`);
+        expect(readdirSync(join(out, commit))).toHaveLength(2); // untouched
+        return;
+      }
+      throw new Error('no kill point left a commit half moved in');
+    } finally {
+      writer.kill();
     }
   });
 

@@ -33,7 +33,6 @@ export const reportToStderr: Report = (message) => {
 };
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
-const pidIn = (name: string, prefix: string) => Number(/^\d+/.exec(name.slice(prefix.length))?.[0]);
 
 async function entries(dir: string): Promise<string[] | null> {
   try {
@@ -73,7 +72,7 @@ async function moveIn(dir: string, commit: string): Promise<void> {
  */
 export async function writeFolderAtomically(dir: string, files: Record<string, Uint8Array | string>, who: Claimant = THIS_PROCESS, report: Report = reportToStderr): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await recoverFolder(dir, report); // a commit a killed run left here goes in first, in order
+  await recoverFolder(dir, report, who); // a commit a killed run (or this one's failed save) left goes in first, in order
   const partial = join(dir, `${PARTIAL}${who.pid}`);
   const commit = join(dir, `${COMMIT}${who.pid}`);
   try {
@@ -110,26 +109,34 @@ export async function needsRecovery(dir: string): Promise<boolean> {
 }
 
 /**
- * Finishes or removes what a killed save left in `dir` (and in its direct subfolders: checkpoints)
- * and reports each thing it did. The caller holds the folder's lock.
+ * Finishes or removes what a killed save left in `dir` (and in its subfolders: checkpoints) and
+ * reports each thing it did. The caller holds the folder's lock. What a live process other than `who`
+ * is writing is left alone (a reader of a checkpoint does not hold the lock of the training writing it;
+ * readFolderFile reads such a save as it will end).
  */
-export async function recoverFolder(dir: string, report: Report): Promise<void> {
+export async function recoverFolder(dir: string, report: Report, who: Claimant = THIS_PROCESS): Promise<void> {
   await recoverLegacy(dir, report);
   const names = await entries(dir);
   if (!names) return;
   for (const name of names) {
     const path = join(dir, name);
+    const pid = Number(/^\.qlora-[a-z]+-(\d+)/.exec(name)?.[1]);
+    if (pid > 0 && pid !== who.pid && alive(pid)) {
+      if (name.startsWith(COMMIT)) report(`${dir} is being saved by a running process (pid ${pid}); reading the files that save committed`);
+      continue;
+    }
+    const by = pid === who.pid ? 'this process (an earlier save failed)' : `a run killed while saving (pid ${pid})`;
     if (name.startsWith(COMMIT)) {
       await moveIn(dir, path);
-      report(`finished the save of ${dir} that a run killed while saving (pid ${pidIn(name, COMMIT)}) had committed: it holds that run's new files`);
+      report(`completed a save in ${dir} left half-done by ${by}: it holds that save's new files, whole`);
     } else if (name.startsWith(PARTIAL)) {
       await rm(path, { recursive: true, force: true });
       const has = (await entries(dir))?.some((n) => !isSaveInProgress(n));
-      report(`removed ${path}, the unfinished save of a run killed while saving (pid ${pidIn(name, PARTIAL)}); ${dir} ${has ? 'holds what was saved before it' : 'holds nothing saved yet'}`);
+      report(`removed ${path}, the unfinished save of ${by}; ${dir} ${has ? 'holds what was saved before it' : 'holds nothing saved yet'}`);
     } else if (name.startsWith(PROBE)) {
       await rm(path, { recursive: true, force: true });
     } else if ((await stat(path).catch(() => null))?.isDirectory()) {
-      await recoverFolder(path, report);
+      await recoverFolder(path, report, who);
     }
   }
 }

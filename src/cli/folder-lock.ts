@@ -100,7 +100,9 @@ export async function lockFolder(dir: string, what: string, who: Claimant = THIS
           throw refusal(`Cannot lock ${what} (${lockPath}): ${(e as Error).message}. Choose a folder you can write to.`);
         }
       }
-      const holder = await readHolder(lockPath);
+      const holder = await readHolder(lockPath).catch((e: Error) => {
+        throw refusal(`Cannot read the lock ${lockPath} of ${what}: ${e.message}. Choose a folder you can write to.`);
+      });
       if (holder.kind === 'none') continue;
       if (holder.kind === 'unknown') throw refusal(`${lockPath} is not a lock this program wrote (${holder.what}). If no training is writing ${what}, remove it.`);
       if (alive(holder.pid)) {

@@ -64,7 +64,7 @@ export async function claimOutputDir(out: string, { who = THIS_PROCESS, report =
   let created = false;
   try {
     await sweepLockLeftovers(path);
-    await recoverFolder(path, report);
+    await recoverFolder(path, report, who);
     created = !(await stat(path).catch(() => null));
     await mkdir(path, { recursive: true });
     await checkRenamesInside(path, `--out ${out}`, who);
