@@ -15,7 +15,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { QloraError } from '../errors';
-import { alive, THIS_PROCESS } from './folder-lock';
+import { alive, errno, THIS_PROCESS } from './folder-lock';
 import type { Claimant } from './folder-lock';
 
 const PARTIAL = '.qlora-partial-';
@@ -32,7 +32,6 @@ export const reportToStderr: Report = (message) => {
   process.stderr.write(message + '\n');
 };
 
-const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
 async function entries(dir: string): Promise<string[] | null> {
   try {

@@ -46,7 +46,7 @@ export function alive(pid: number): boolean {
   }
 }
 
-const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
+export const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 const refusal = (message: string) => new QloraError('ARGUMENT_INVALID', message);
 
 type Holder =
