@@ -1,68 +1,58 @@
 // The adapter folder a training writes (`--out`), made safe before step 1 and written as one unit:
 // - checked up front: a file, or a folder holding anything but an adapter, is refused before any
-//   training time is spent (it used to fail only when saving, losing the run);
-// - locked: `<out>.lock` holds the writer's pid, so a second training with the same --out is refused
-//   instead of silently replacing the first one's adapter (a lock left by a dead process is taken over);
-// - written atomically: config and weights go to `<out>.partial-<pid>/`, then that folder replaces
-//   `<out>` by renames, so a kill mid-save leaves the old adapter or the new one, never r=4 weights
-//   beside an r=16 config.
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+//   training time is spent (it used to fail only when saving, losing the run); so is a folder in which
+//   files cannot be renamed, since every save is made of renames;
+// - locked: `<out>.lock/` (folder-lock.ts) names the writer, so a second training with the same --out
+//   is refused instead of silently replacing the first one's adapter; a lock left by a dead process is
+//   taken over, by one claimant only;
+// - recovered: what a run killed while saving left behind is finished or removed, and said on stderr;
+// - written atomically inside the folder (atomic-folder.ts): a kill mid-save leaves the old adapter
+//   or the new one, never r=4 weights beside an r=16 config, and --out may be a mount point.
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../engine/peft-adapter';
+import { lockFolder, sweepLockLeftovers, THIS_PROCESS } from './folder-lock';
+import type { Claimant } from './folder-lock';
+import { checkRenamesInside, isSaveInProgress, needsRecovery, recoverFolder, reportToStderr, writeFolderAtomically } from './atomic-folder';
+import type { Report } from './atomic-folder';
 
-/** What may already be in --out: a previous adapter (PEFT also writes a README.md). */
+/** For other folders written under the --out lock (checkpoints): the same atomic protocol. */
+export { writeFolderAtomically } from './atomic-folder';
+export type { Report } from './atomic-folder';
+export type { Claimant } from './folder-lock';
+
+/** What may already be in --out: a previous adapter (PEFT also writes a README.md), a killed save's leftovers. */
 const ADAPTER_FOLDER_FILES = new Set([ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, 'README.md']);
 
 export interface OutputDir {
   readonly path: string;
-  /** Replaces the folder's adapter with `files`, atomically. */
+  /** Replaces the folder's adapter files with `files`, atomically (files not named stay). */
   write(files: Record<string, Uint8Array | string>): Promise<void>;
-  /** Drops the lock; the folder stays. */
+  /** Drops the lock; the folder stays (unless this claim made it and nothing was saved). */
   release(): Promise<void>;
+}
+
+export interface ClaimOptions {
+  /** Who claims (tests: a process that is gone, to play a run killed mid-save). */
+  who?: Claimant;
+  /** Where recovery notes go (default stderr). */
+  report?: Report;
 }
 
 const refuse = (message: string): never => {
   throw new QloraError('ARGUMENT_INVALID', message);
 };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
-async function takeLock(lockPath: string, out: string): Promise<void> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const h = await open(lockPath, 'wx');
-      await h.writeFile(`${process.pid}\n`);
-      await h.close();
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') refuse(`Cannot write next to --out ${out}: ${(e as Error).message}. Choose a folder you can write to.`);
-    }
-    const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-      refuse(`Another training (pid ${pid}) is writing to --out ${out}. Wait for it to finish, or give this one another --out.`);
-    }
-    await unlink(lockPath).catch(() => undefined); // left by a process that is gone
-  }
-  refuse(`Could not lock --out ${out} (${lockPath} keeps reappearing). Give another --out.`);
-}
-
-/** Checks and locks `out` before training; call `release()` when done (also after a failure). */
-export async function claimOutputDir(out: string): Promise<OutputDir> {
+/** Checks, locks and recovers `out` before training; call `release()` when done (also after a failure). */
+export async function claimOutputDir(out: string, { who = THIS_PROCESS, report = reportToStderr }: ClaimOptions = {}): Promise<OutputDir> {
   const path = resolve(out);
   const info = await stat(path).catch(() => null);
   if (info && !info.isDirectory()) refuse(`--out ${out} is an existing file; the adapter is a folder. Give a new folder (or a previous adapter's).`);
   if (info) {
-    const others = (await readdir(path)).filter((n) => !ADAPTER_FOLDER_FILES.has(n));
+    const others = (await readdir(path)).filter((n) => !ADAPTER_FOLDER_FILES.has(n) && !isSaveInProgress(n));
     if (others.length) {
-      refuse(`--out ${out} already holds other things (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}); it is replaced as a whole when the adapter is saved. Give a new or empty folder, or a previous adapter folder.`);
+      refuse(`--out ${out} already holds other things (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}); its adapter files are replaced when the adapter is saved. Give a new or empty folder, or a previous adapter folder.`);
     }
   }
   try {
@@ -70,46 +60,48 @@ export async function claimOutputDir(out: string): Promise<OutputDir> {
   } catch (e) {
     refuse(`Cannot create the parent folder of --out ${out}: ${(e as Error).message}.`);
   }
-  const lockPath = `${path}.lock`;
-  await takeLock(lockPath, out);
-  let released = false;
+  const lock = await lockFolder(path, `--out ${out}`, who);
+  let created = false;
+  try {
+    await sweepLockLeftovers(path);
+    await recoverFolder(path, report, who);
+    created = !(await stat(path).catch(() => null));
+    await mkdir(path, { recursive: true });
+    await checkRenamesInside(path, `--out ${out}`, who);
+  } catch (e) {
+    if (created) await rmdir(path).catch(() => undefined);
+    await lock.release();
+    throw e;
+  }
   return {
     path,
-    async write(files) {
-      const partial = `${path}.partial-${process.pid}`;
-      const old = `${path}.old-${process.pid}`;
-      await rm(partial, { recursive: true, force: true });
-      await mkdir(partial);
-      try {
-        for (const [name, data] of Object.entries(files)) {
-          const h = await open(join(partial, name), 'w');
-          try {
-            await h.writeFile(data);
-            await h.sync(); // on disk before the rename makes it visible
-          } finally {
-            await h.close();
-          }
-        }
-      } catch (e) {
-        await rm(partial, { recursive: true, force: true });
-        throw new QloraError('STORAGE', `Saving the adapter to ${path} failed: ${(e as Error).message}. The folder still holds the previous adapter, if any.`);
-      }
-      const existing = await stat(path).catch(() => null);
-      if (existing) {
-        // Files this save does not write (a README) move along; then the old folder steps aside.
-        for (const name of await readdir(path)) {
-          if (!(name in files)) await rename(join(path, name), join(partial, name));
-        }
-        await rm(old, { recursive: true, force: true });
-        await rename(path, old);
-      }
-      await rename(partial, path);
-      await rm(old, { recursive: true, force: true });
-    },
+    write: (files) => writeFolderAtomically(path, files, who, report),
     async release() {
-      if (released) return;
-      released = true;
-      await unlink(lockPath).catch(() => undefined);
+      if (created) await rmdir(path).catch(() => undefined); // only if empty: nothing was saved
+      created = false;
+      await lock.release();
     },
   };
+}
+
+/**
+ * Before reading an adapter folder (`--adapter`, `--init-adapter`): a save a killed run left half-done
+ * is finished under the lock, and said; where the lock is held by a live writer or cannot be taken
+ * (a read-only folder), nothing is moved and the files are read as the save will leave them.
+ */
+export async function settleAdapterFolder(dir: string, report: Report = reportToStderr): Promise<void> {
+  const path = resolve(dir);
+  if (!(await needsRecovery(path))) return;
+  let lock;
+  try {
+    lock = await lockFolder(path, dir);
+  } catch (e) {
+    report(`${dir} has a save in progress and cannot be locked (${(e as Error).message}); reading the files that save committed`);
+    return;
+  }
+  try {
+    await recoverFolder(path, report);
+  } finally {
+    await lock.release();
+  }
 }

@@ -1,8 +1,9 @@
 // What every CLI command does first: a GPU device from Dawn, the model's files, the base weights on
 // the GPU in the requested precision, and the LoRA adapter (fresh or read from a PEFT folder).
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QloraError } from '../errors';
+import { settleAdapterFolder } from './output-dir';
+import { readFolderFile } from './atomic-folder';
 import { nodeAdapter } from '../io/node-gpu';
 import { readerFor } from '../io/node-files';
 export { readDataset } from '../io/node-files';
@@ -65,9 +66,10 @@ export interface AdapterOnDisk {
 
 /** Only the model's config is needed: the adapter's shapes follow from it. */
 export async function readAdapterDir(dir: string, files: Pick<LoadedModelFiles, 'config'>): Promise<AdapterOnDisk> {
+  await settleAdapterFolder(dir, log); // a save a killed run left half-done is finished first, and said
   const read = async (name: string) => {
     try {
-      return await readFile(join(dir, name));
+      return await readFolderFile(dir, name);
     } catch {
       throw new QloraError('ADAPTER_INVALID', `${dir} has no ${name}; an adapter folder holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}.`);
     }
