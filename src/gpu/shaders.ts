@@ -36,6 +36,11 @@ import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
 import nf4DecodeF16 from '../../shaders/nf4_decode_f16.wgsl?raw';
 import nf4Codes from '../../shaders/nf4_codes.wgsl?raw';
+import gdnCommon from '../../shaders/gdn_common.wgsl?raw';
+import gdnChunkFwd from '../../shaders/gdn_chunk_fwd.wgsl?raw';
+import gdnStateFwd from '../../shaders/gdn_state_fwd.wgsl?raw';
+import gdnStateBwd from '../../shaders/gdn_state_bwd.wgsl?raw';
+import gdnChunkBwd from '../../shaders/gdn_chunk_bwd.wgsl?raw';
 import type { KernelSpec } from './program';
 import { gemmLabel, gemmSource } from './gemm';
 import type { GemmVariant } from './gemm';
@@ -119,4 +124,9 @@ export const KERNELS = {
   adamw: simple('adamw', adamw),
   kvAppend: simple('kv_append', kvAppend),
   nf4DecodeF16: simple('nf4_decode_f16', nf4Codes + nf4DecodeF16),
+  // Gated DeltaNet's gated delta rule (gdn_common.wgsl holds the shared parameter block and layouts)
+  gdnChunkFwd: simple('gdn_chunk_fwd', gdnCommon + gdnChunkFwd),
+  gdnStateFwd: simple('gdn_state_fwd', gdnCommon + gdnStateFwd),
+  gdnStateBwd: simple('gdn_state_bwd', gdnCommon + gdnStateBwd),
+  gdnChunkBwd: simple('gdn_chunk_bwd', gdnCommon + gdnChunkBwd),
 } as const;
