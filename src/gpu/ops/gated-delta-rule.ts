@@ -36,8 +36,9 @@ export interface GdnLayout {
   workFwdFloats: number;
   /** `work` floats the backward needs (all of it). */
   workFloats: number;
-  /** Floats of one state [B, Hv, dk, dv]; states[c] starts at c·stateFloats... per (b, h) (see stateOffset). */
+  /** Floats of the checkpoints states [B, Hv, N + 1, dk, dv] (gdnStateIndex finds one). */
   statesFloats: number;
+  /** Offset of vnew [B, T, Hv, dv] in `saved`. */
   vnew: number;
   /** `saved` floats: states [B, Hv, N + 1, dk, dv] | vnew [B, T, Hv, dv]. */
   savedFloats: number;
