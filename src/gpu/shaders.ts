@@ -39,6 +39,8 @@ import nf4Codes from '../../shaders/nf4_codes.wgsl?raw';
 import causalConv1dFwd from '../../shaders/causal_conv1d_fwd.wgsl?raw';
 import causalConv1dBwd from '../../shaders/causal_conv1d_bwd.wgsl?raw';
 import causalConv1dStep from '../../shaders/causal_conv1d_step.wgsl?raw';
+import l2normFwd from '../../shaders/l2norm_fwd.wgsl?raw';
+import l2normBwd from '../../shaders/l2norm_bwd.wgsl?raw';
 import gdnCommon from '../../shaders/gdn_common.wgsl?raw';
 import gdnChunkFwd from '../../shaders/gdn_chunk_fwd.wgsl?raw';
 import gdnStateFwd from '../../shaders/gdn_state_fwd.wgsl?raw';
@@ -132,6 +134,8 @@ export const KERNELS = {
   gdnStateFwd: simple('gdn_state_fwd', gdnCommon + gdnStateFwd),
   gdnStateBwd: simple('gdn_state_bwd', gdnCommon + gdnStateBwd),
   gdnChunkBwd: simple('gdn_chunk_bwd', gdnCommon + gdnChunkBwd),
+  l2normFwd: simple('l2norm_fwd', l2normFwd),
+  l2normBwd: simple('l2norm_bwd', l2normBwd),
   causalConv1dFwd: simple('causal_conv1d_fwd', causalConv1dFwd),
   causalConv1dBwd: simple('causal_conv1d_bwd', causalConv1dBwd),
   causalConv1dStep: simple('causal_conv1d_step', causalConv1dStep),
