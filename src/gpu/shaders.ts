@@ -41,6 +41,8 @@ import causalConv1dBwd from '../../shaders/causal_conv1d_bwd.wgsl?raw';
 import causalConv1dStep from '../../shaders/causal_conv1d_step.wgsl?raw';
 import l2normFwd from '../../shaders/l2norm_fwd.wgsl?raw';
 import l2normBwd from '../../shaders/l2norm_bwd.wgsl?raw';
+import gatedRmsnormFwd from '../../shaders/gated_rmsnorm_fwd.wgsl?raw';
+import gatedRmsnormBwd from '../../shaders/gated_rmsnorm_bwd.wgsl?raw';
 import gdnCommon from '../../shaders/gdn_common.wgsl?raw';
 import gdnChunkFwd from '../../shaders/gdn_chunk_fwd.wgsl?raw';
 import gdnStateFwd from '../../shaders/gdn_state_fwd.wgsl?raw';
@@ -134,6 +136,8 @@ export const KERNELS = {
   gdnStateFwd: simple('gdn_state_fwd', gdnCommon + gdnStateFwd),
   gdnStateBwd: simple('gdn_state_bwd', gdnCommon + gdnStateBwd),
   gdnChunkBwd: simple('gdn_chunk_bwd', gdnCommon + gdnChunkBwd),
+  gatedRmsnormFwd: simple('gated_rmsnorm_fwd', gatedRmsnormFwd),
+  gatedRmsnormBwd: simple('gated_rmsnorm_bwd', gatedRmsnormBwd),
   l2normFwd: simple('l2norm_fwd', l2normFwd),
   l2normBwd: simple('l2norm_bwd', l2normBwd),
   causalConv1dFwd: simple('causal_conv1d_fwd', causalConv1dFwd),
