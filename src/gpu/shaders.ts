@@ -43,6 +43,9 @@ import l2normFwd from '../../shaders/l2norm_fwd.wgsl?raw';
 import l2normBwd from '../../shaders/l2norm_bwd.wgsl?raw';
 import gatedRmsnormFwd from '../../shaders/gated_rmsnorm_fwd.wgsl?raw';
 import gatedRmsnormBwd from '../../shaders/gated_rmsnorm_bwd.wgsl?raw';
+import qGateSplit from '../../shaders/q_gate_split.wgsl?raw';
+import sigmoidGateFwd from '../../shaders/sigmoid_gate_fwd.wgsl?raw';
+import sigmoidGateBwd from '../../shaders/sigmoid_gate_bwd.wgsl?raw';
 import gdnCommon from '../../shaders/gdn_common.wgsl?raw';
 import gdnChunkFwd from '../../shaders/gdn_chunk_fwd.wgsl?raw';
 import gdnStateFwd from '../../shaders/gdn_state_fwd.wgsl?raw';
@@ -136,6 +139,9 @@ export const KERNELS = {
   gdnStateFwd: simple('gdn_state_fwd', gdnCommon + gdnStateFwd),
   gdnStateBwd: simple('gdn_state_bwd', gdnCommon + gdnStateBwd),
   gdnChunkBwd: simple('gdn_chunk_bwd', gdnCommon + gdnChunkBwd),
+  qGateSplit: simple('q_gate_split', qGateSplit),
+  sigmoidGateFwd: simple('sigmoid_gate_fwd', sigmoidGateFwd),
+  sigmoidGateBwd: simple('sigmoid_gate_bwd', sigmoidGateBwd),
   gatedRmsnormFwd: simple('gated_rmsnorm_fwd', gatedRmsnormFwd),
   gatedRmsnormBwd: simple('gated_rmsnorm_bwd', gatedRmsnormBwd),
   l2normFwd: simple('l2norm_fwd', l2normFwd),
