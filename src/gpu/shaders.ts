@@ -46,6 +46,8 @@ import gatedRmsnormBwd from '../../shaders/gated_rmsnorm_bwd.wgsl?raw';
 import qGateSplit from '../../shaders/q_gate_split.wgsl?raw';
 import sigmoidGateFwd from '../../shaders/sigmoid_gate_fwd.wgsl?raw';
 import sigmoidGateBwd from '../../shaders/sigmoid_gate_bwd.wgsl?raw';
+import gdnGatesFwd from '../../shaders/gdn_gates_fwd.wgsl?raw';
+import gdnGatesBwd from '../../shaders/gdn_gates_bwd.wgsl?raw';
 import gdnCommon from '../../shaders/gdn_common.wgsl?raw';
 import gdnChunkFwd from '../../shaders/gdn_chunk_fwd.wgsl?raw';
 import gdnStateFwd from '../../shaders/gdn_state_fwd.wgsl?raw';
@@ -139,6 +141,8 @@ export const KERNELS = {
   gdnStateFwd: simple('gdn_state_fwd', gdnCommon + gdnStateFwd),
   gdnStateBwd: simple('gdn_state_bwd', gdnCommon + gdnStateBwd),
   gdnChunkBwd: simple('gdn_chunk_bwd', gdnCommon + gdnChunkBwd),
+  gdnGatesFwd: simple('gdn_gates_fwd', gdnGatesFwd),
+  gdnGatesBwd: simple('gdn_gates_bwd', gdnGatesBwd),
   qGateSplit: simple('q_gate_split', qGateSplit),
   sigmoidGateFwd: simple('sigmoid_gate_fwd', sigmoidGateFwd),
   sigmoidGateBwd: simple('sigmoid_gate_bwd', sigmoidGateBwd),
