@@ -1,14 +1,10 @@
 // causal_conv1d_fwd: Gated DeltaNet's depthwise causal conv1d with SiLU over q/k/v channels (transformers'
 // causal_conv1d_fn: F.conv1d, groups = channels, padding K − 1, the first T outputs), zero history:
 //   y[b, t, c] = silu(Σ_{k < K} w[c, k]·x[b, t − (K − 1) + k, c])   (x before t = 0 is 0)
-// Bindings: 0 params, 1 x f32 [B, T, Ch] (in_proj_qkv's output), 2 w f32 [Ch, K] (conv1d.weight [Ch, 1, K]),
-//   3 y f32 [B, T, Ch].
+// Bindings: 0 params, 1 x f32 [B, T, Ch] (in_proj_qkv's output), 2 w f32 [Ch, K] (conv1d.weight [Ch, 1, K]) — both
+//   declared by causal_conv1d_common.wgsl with params and preActivation — 3 y f32 [B, T, Ch].
 // Dispatch: one thread per output element, 256 per workgroup (2D when large).
 // Numerics: f32, K products summed oldest first. Checked by test/causal-conv1d.test.ts against src/ref/causal-conv1d.ts.
-struct Params { B: u32, T: u32, Ch: u32, K: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(256)
@@ -18,9 +14,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let c = idx % params.Ch;
   let t = (idx / params.Ch) % params.T;
   let row0 = idx / params.Ch - t; // b·T
-  var a = 0.0;
-  for (var k = 0u; k < params.K; k++) {
-    if (t + k + 1u >= params.K) { a += w[c * params.K + k] * x[(row0 + t + k + 1u - params.K) * params.Ch + c]; }
-  }
+  let a = preActivation(row0, t, c);
   y[idx] = a / (1.0 + exp(-a));
 }

@@ -37,3 +37,8 @@ fn dstateAt(b: u32, h: u32, c: u32) -> u32 { return P.offDS + ((b * P.Hv + h) * 
 /** [B, T, Hv, dv] rows: o, do, and (plus offVnew / offDV) vnew, dvn. */
 fn rowAt(b: u32, t: u32, h: u32) -> u32 { return ((b * P.T + t) * P.Hv + h) * P.dv; }
 fn chunkLen(c: u32) -> u32 { return min(P.C, P.T - c * P.C); }
+/** The state kernels' thread: (b, h, j) for value column j of head h, and whether it exists (x = 1 then). */
+fn columnThread(wid: vec3u, nwg: vec3u, li: u32) -> vec4u {
+  let idx = (wid.x + wid.y * nwg.x) * WG + li;
+  return vec4u(u32(idx < P.B * P.Hv * P.dv), idx / (P.dv * P.Hv), (idx / P.dv) % P.Hv, idx % P.dv);
+}

@@ -15,11 +15,11 @@
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let idx = (wid.x + wid.y * nwg.x) * WG + li;
-  if (idx >= P.B * P.Hv * P.dv) { return; }
-  let j = idx % P.dv;
-  let h = (idx / P.dv) % P.Hv;
-  let b = idx / (P.dv * P.Hv);
+  let th = columnThread(wid, nwg, li);
+  if (th.x == 0u) { return; }
+  let b = th.y;
+  let h = th.z;
+  let j = th.w;
   for (var i = 0u; i < P.dk; i++) { work[dstateAt(b, h, P.N - 1u) + i * P.dv + j] = 0.0; }
   for (var cc = 0u; cc < P.N; cc++) {
     let c = P.N - 1u - cc;

@@ -11,6 +11,7 @@ import { refGatedDeltaRuleBwd, refGatedDeltaRuleFwd } from '../src/ref/gated-del
 import type { GdnInputs, GdnShape } from '../src/ref/gated-delta-rule';
 import { gpu, f32buf, emptyBuf, run } from './helpers/gpu';
 import { expectClose, randomF32 } from './helpers/compare';
+import { centralDifferences } from './helpers/finite-diff';
 
 /**
  * q, k unit rows (as after l2norm), beta in (0, 1), g per value head: even heads decay slowly (0.95..0.999 a
@@ -52,17 +53,7 @@ describe('gated delta rule reference', () => {
     const grads = refGatedDeltaRuleBwd(inp, dO, s, 0.7, dFinal);
     const named = { q: grads.dq, k: grads.dk, v: grads.dv, g: grads.dg, beta: grads.dbeta, initialState: grads.dInitialState } as const;
     for (const [name, analytic] of Object.entries(named)) {
-      const x = Float64Array.from(inp[name as keyof GdnInputs] as ArrayLike<number>);
-      const numeric = new Float64Array(x.length);
-      const eps = 1e-6;
-      for (let i = 0; i < x.length; i++) {
-        const at = (v: number): number => {
-          const y = Float64Array.from(x);
-          y[i] = v;
-          return loss({ ...inp, [name]: y });
-        };
-        numeric[i] = (at(x[i] + eps) - at(x[i] - eps)) / (2 * eps);
-      }
+      const numeric = centralDifferences((y) => loss({ ...inp, [name]: y }), inp[name as keyof GdnInputs] as ArrayLike<number>);
       expectClose(`d${name}`, analytic, numeric, { atol: 1e-7, rtol: 1e-6 });
     }
   });
@@ -134,7 +125,7 @@ describe('gated delta rule, chunked on the GPU', () => {
       const inp = inputs(s, T + 31 * Hv + dk);
       const dO = randomF32(B * T * Hv * dv, T + 5);
       const qkv = f32buf(ctx, pack(inp, s, stride));
-      const gb = f32buf(ctx, [...inp.g, ...inp.beta]);
+      const gb = f32buf(ctx, [...Array.from(inp.g), ...Array.from(inp.beta)]);
       const o = emptyBuf(ctx, B * T * Hv * dv);
       const saved = emptyBuf(ctx, lay.savedFloats);
       const work = emptyBuf(ctx, lay.workFloats);

@@ -5,6 +5,7 @@ import { gatedRmsnormBwd, gatedRmsnormFwd } from '../src/gpu/ops/gated-rmsnorm';
 import { refGatedRmsnormBwd, refGatedRmsnormFwd } from '../src/ref/gated-rmsnorm';
 import { gpu, f32buf, emptyBuf, run } from './helpers/gpu';
 import { expectClose, randomF32 } from './helpers/compare';
+import { centralDifferences } from './helpers/finite-diff';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -19,16 +20,9 @@ describe('gated rmsnorm reference', () => {
     const w = randomF32(D, 3, 0.5, 1.5);
     const dy = randomF32(rows * D, 4);
     const loss = (xx: Float64Array, zz: Float64Array): number => refGatedRmsnormFwd(xx, zz, w, rows, D, 1e-6).y.reduce((s, v, i) => s + v * dy[i], 0);
-    const diff = (f: (v: Float64Array) => number, v: Float64Array): Float64Array => v.map((_, i) => {
-      const p = Float64Array.from(v);
-      const m = Float64Array.from(v);
-      p[i] += 1e-6;
-      m[i] -= 1e-6;
-      return (f(p) - f(m)) / 2e-6;
-    });
     const g = refGatedRmsnormBwd(dy, x, z, w, rows, D, 1e-6);
-    expectClose('dx', g.dx, diff((v) => loss(v, z), x), { atol: 1e-8, rtol: 1e-6 });
-    expectClose('dz', g.dz, diff((v) => loss(x, v), z), { atol: 1e-8, rtol: 1e-6 });
+    expectClose('dx', g.dx, centralDifferences((v) => loss(v, z), x), { atol: 1e-8, rtol: 1e-6 });
+    expectClose('dz', g.dz, centralDifferences((v) => loss(x, v), z), { atol: 1e-8, rtol: 1e-6 });
   });
 });
 

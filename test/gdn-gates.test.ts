@@ -6,6 +6,7 @@ import { gdnGatesBwd, gdnGatesFwd } from '../src/gpu/ops/gdn-gates';
 import { refGdnGatesBwd, refGdnGatesFwd } from '../src/ref/gdn-gates';
 import { gpu, f32buf, emptyBuf, run } from './helpers/gpu';
 import { expectClose, randomF32 } from './helpers/compare';
+import { centralDifferences } from './helpers/finite-diff';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -25,16 +26,9 @@ describe('gated delta net gates', () => {
       const { g, beta } = refGdnGatesFwd(aa, bb, aLog, dtBias, rows, Hv);
       return g.reduce((s, v, i) => s + v * dg[i] + beta[i] * dbeta[i], 0);
     };
-    const diff = (f: (v: Float64Array) => number, v: Float64Array): Float64Array => v.map((_, i) => {
-      const p = Float64Array.from(v);
-      const m = Float64Array.from(v);
-      p[i] += 1e-6;
-      m[i] -= 1e-6;
-      return (f(p) - f(m)) / 2e-6;
-    });
     const g = refGdnGatesBwd(dg, dbeta, a, b, aLog, dtBias, rows, Hv);
-    expectClose('da', g.da, diff((v) => loss(v, b), a), { atol: 1e-8, rtol: 1e-6 });
-    expectClose('db', g.db, diff((v) => loss(a, v), b), { atol: 1e-8, rtol: 1e-6 });
+    expectClose('da', g.da, centralDifferences((v) => loss(v, b), a), { atol: 1e-8, rtol: 1e-6 });
+    expectClose('db', g.db, centralDifferences((v) => loss(a, v), b), { atol: 1e-8, rtol: 1e-6 });
   });
 
   for (const [rows, Hv] of [[1, 1], [7, 4], [5, 3]] as const) {

@@ -12,7 +12,7 @@ export function causalConv1dFwd(rec: Recorder, y: Binding, x: Binding, w: Bindin
 
 /** dx [B, T, Ch] from dy (pre-activations recomputed from x; the conv weight is frozen, no dw). */
 export function causalConv1dBwd(rec: Recorder, dx: Binding, dy: Binding, x: Binding, w: Binding, B: number, T: number, Ch: number, K: number): void {
-  rec.dispatch(KERNELS.causalConv1dBwd, new Params().u32(B).u32(T).u32(Ch).u32(K), [dy, x, w, dx], threads(rec.ctx, B * T * Ch));
+  rec.dispatch(KERNELS.causalConv1dBwd, new Params().u32(B).u32(T).u32(Ch).u32(K), [x, w, dy, dx], threads(rec.ctx, B * T * Ch));
 }
 
 /** One token x1 [B, Ch] → y [B, Ch], with state [B, K − 1, Ch] (the previous inputs, oldest first) rolled by one. */

@@ -2,6 +2,7 @@
 // sequence, chunked (C tokens of a chunk solved together, the state carried from chunk to chunk), and its
 // backward through the recurrence from the per-chunk states the forward saves. Layouts in gdn_common.wgsl.
 import { QloraError } from '../../errors';
+import type { GdnShape } from '../../ref/gated-delta-rule';
 import type { Binding, Recorder } from '../program';
 import { Params } from '../program';
 import { KERNELS } from '../shaders';
@@ -10,14 +11,8 @@ import { perItem, threads } from './common';
 /** The largest chunk the kernels take (their workgroup arrays); transformers uses 64. */
 export const GDN_MAX_CHUNK = 64;
 
-export interface GdnDims {
-  B: number;
-  T: number;
-  /** Key (q/k) heads and value heads: value head h reads key head h / (Hv / Hk). */
-  Hk: number;
-  Hv: number;
-  dk: number;
-  dv: number;
+/** The reference's shape (value head h reads key head h / (Hv / Hk)) and where q, k, v sit. */
+export interface GdnDims extends GdnShape {
   /** Floats per token of the qkv buffer (≥ 2·Hk·dk + Hv·dv; the conv output's width). */
   stride: number;
   /** Tokens per chunk (≤ GDN_MAX_CHUNK). */

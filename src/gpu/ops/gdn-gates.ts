@@ -12,5 +12,5 @@ export function gdnGatesFwd(rec: Recorder, gb: Binding, a: Binding, b: Binding, 
 
 /** da, db [rows, Hv] from dgb = [dg | dbeta] (A_log and dt_bias are frozen). */
 export function gdnGatesBwd(rec: Recorder, da: Binding, db: Binding, dgb: Binding, a: Binding, b: Binding, aLog: Binding, dtBias: Binding, rows: number, Hv: number): void {
-  rec.dispatch(KERNELS.gdnGatesBwd, new Params().u32(rows).u32(Hv).u32(0).u32(0), [dgb, a, b, aLog, dtBias, da, db], threads(rec.ctx, rows * Hv));
+  rec.dispatch(KERNELS.gdnGatesBwd, new Params().u32(rows).u32(Hv).u32(0).u32(0), [a, b, aLog, dtBias, dgb, da, db], threads(rec.ctx, rows * Hv));
 }
