@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, beforeAll, expect } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
-import { gdnBwd, gdnFwd, gdnLayout } from '../src/gpu/ops/gated-delta-rule';
+import { gdnBwd, gdnFwd, gdnLayout, gdnStateIndex } from '../src/gpu/ops/gated-delta-rule';
 import type { GdnDims } from '../src/gpu/ops/gated-delta-rule';
 import { refGatedDeltaRuleBwd, refGatedDeltaRuleFwd } from '../src/ref/gated-delta-rule';
 import type { GdnInputs, GdnShape } from '../src/ref/gated-delta-rule';
@@ -115,6 +115,7 @@ describe('gated delta rule, chunked on the GPU', () => {
     [1, 65, 2, 4, 24, 16, 64],
     [1, 197, 1, 2, 8, 16, 64],
     [2, 37, 1, 2, 12, 8, 16],
+    [1, 40, 1, 2, 80, 56, 16], // dk + dv > 64 columns a thread: the loops over columns go round twice
   ] as const;
   for (const [B, T, Hk, Hv, dk, dv, C] of cases) {
     it(`B=${B} T=${T} Hk=${Hk} Hv=${Hv} dk=${dk} dv=${dv} C=${C}`, async () => {
@@ -153,4 +154,49 @@ describe('gated delta rule, chunked on the GPU', () => {
       expect(g.pad.every((x) => x === 7), 'dqkv padding columns untouched').toBe(true);
     });
   }
+});
+
+// Generation continues a sequence: a prefill's final state (saved.states[N]) becomes the next call's initial state
+// (saved.states[0] with initialState), one token or a few at a time; the outputs equal one pass over everything.
+describe('gated delta rule continued from a saved state', () => {
+  it('prefill of 66 tokens, then 1 token, then 4 tokens (B=2, Hk=1, Hv=2, dk=12, dv=8)', async () => {
+    const s: GdnShape = { B: 2, T: 71, Hk: 1, Hv: 2, dk: 12, dv: 8 };
+    const inp = inputs(s, 99);
+    const ref = refGatedDeltaRuleFwd(inp, s);
+    const pieces = [[0, 66], [66, 1], [67, 4]] as const;
+    const outs: Float32Array[] = [];
+    let prev: { saved: GPUBuffer; N: number } | null = null;
+    for (const [t0, T] of pieces) {
+      const ps: GdnShape = { ...s, T };
+      const d: GdnDims = { ...ps, stride: 2 * s.Hk * s.dk + s.Hv * s.dv, C: 64 };
+      const lay = gdnLayout(d);
+      const slice = (x: ArrayLike<number>, w: number): Float32Array => {
+        const out = new Float32Array(s.B * T * w);
+        for (let b = 0; b < s.B; b++) for (let t = 0; t < T; t++) for (let e = 0; e < w; e++) out[(b * T + t) * w + e] = x[(b * s.T + t0 + t) * w + e];
+        return out;
+      };
+      const part: GdnInputs = { q: slice(inp.q, s.Hk * s.dk), k: slice(inp.k, s.Hk * s.dk), v: slice(inp.v, s.Hv * s.dv), g: slice(inp.g, s.Hv), beta: slice(inp.beta, s.Hv) };
+      const saved = emptyBuf(ctx, lay.savedFloats);
+      const o = emptyBuf(ctx, s.B * T * s.Hv * s.dv);
+      const from = prev;
+      const [go] = await run(ctx, (rec) => {
+        if (from) {
+          for (let b = 0; b < s.B; b++) {
+            for (let h = 0; h < s.Hv; h++) {
+              rec.copy(from.saved, gdnStateIndex(d, from.N, b, h, from.N) * 4, saved, gdnStateIndex(d, lay.N, b, h, 0) * 4, s.dk * s.dv * 4);
+            }
+          }
+        }
+        gdnFwd(rec, o, saved, emptyBuf(ctx, lay.workFwdFloats), f32buf(ctx, pack(part, ps, d.stride)), f32buf(ctx, [...Array.from(part.g), ...Array.from(part.beta)]), d, { initialState: from !== null });
+      }, o);
+      outs.push(go);
+      prev = { saved, N: lay.N };
+    }
+    const o = new Float32Array(ref.o.length);
+    const row = s.Hv * s.dv;
+    for (const [i, [t0, T]] of pieces.entries()) {
+      for (let b = 0; b < s.B; b++) o.set(outs[i].subarray(b * T * row, (b + 1) * T * row), (b * s.T + t0) * row);
+    }
+    expectClose('o over the pieces', o, ref.o, { atol: 2e-5, rtol: 2e-4 });
+  });
 });
