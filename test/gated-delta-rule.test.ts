@@ -138,7 +138,7 @@ describe('gated delta rule, chunked on the GPU', () => {
       }, o, saved, dqkv, dgb);
       const ref = refGatedDeltaRuleFwd(inp, s);
       const grads = refGatedDeltaRuleBwd(inp, dO, s);
-      const tol = { atol: 2e-5, rtol: 2e-4 };
+      const tol = { atol: 5e-6, rtol: 5e-5 }; // f32 over ≤ 4 chunks: the worst seen is 1.7e-6 on values of order 1
       expectClose('o', go, ref.o, tol);
       const final = new Float32Array(B * Hv * dk * dv);
       for (let bh = 0; bh < B * Hv; bh++) {
@@ -197,6 +197,6 @@ describe('gated delta rule continued from a saved state', () => {
     for (const [i, [t0, T]] of pieces.entries()) {
       for (let b = 0; b < s.B; b++) o.set(outs[i].subarray(b * T * row, (b + 1) * T * row), (b * s.T + t0) * row);
     }
-    expectClose('o over the pieces', o, ref.o, { atol: 2e-5, rtol: 2e-4 });
+    expectClose('o over the pieces', o, ref.o, { atol: 5e-6, rtol: 5e-5 });
   });
 });
