@@ -52,6 +52,9 @@ export function gdnLayout(d: GdnDims): GdnLayout {
   if (d.Hk < 1 || d.Hv % d.Hk !== 0) {
     throw new QloraError('CONFIG_INVALID', `gated delta rule: ${d.Hv} value heads must be a multiple of the ${d.Hk} key heads; check linear_num_value_heads / linear_num_key_heads.`);
   }
+  if (!(d.T >= 1 && d.B >= 1)) {
+    throw new QloraError('INTERNAL', `gated delta rule: ${d.B} sequences of ${d.T} tokens; expected at least one token.`);
+  }
   if (!(d.C >= 1 && d.C <= GDN_MAX_CHUNK)) {
     throw new QloraError('INTERNAL', `gated delta rule: chunk of ${d.C} tokens, expected 1..${GDN_MAX_CHUNK}.`);
   }
