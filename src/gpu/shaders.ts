@@ -36,6 +36,25 @@ import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
 import nf4DecodeF16 from '../../shaders/nf4_decode_f16.wgsl?raw';
 import nf4Codes from '../../shaders/nf4_codes.wgsl?raw';
+import causalConv1dCommon from '../../shaders/causal_conv1d_common.wgsl?raw';
+import causalConv1dFwd from '../../shaders/causal_conv1d_fwd.wgsl?raw';
+import causalConv1dBwd from '../../shaders/causal_conv1d_bwd.wgsl?raw';
+import causalConv1dStep from '../../shaders/causal_conv1d_step.wgsl?raw';
+import l2normFwd from '../../shaders/l2norm_fwd.wgsl?raw';
+import l2normBwd from '../../shaders/l2norm_bwd.wgsl?raw';
+import gatedRmsnormFwd from '../../shaders/gated_rmsnorm_fwd.wgsl?raw';
+import gatedRmsnormBwd from '../../shaders/gated_rmsnorm_bwd.wgsl?raw';
+import qGateSplit from '../../shaders/q_gate_split.wgsl?raw';
+import sigmoidGateFwd from '../../shaders/sigmoid_gate_fwd.wgsl?raw';
+import sigmoidGateBwd from '../../shaders/sigmoid_gate_bwd.wgsl?raw';
+import gdnGatesCommon from '../../shaders/gdn_gates_common.wgsl?raw';
+import gdnGatesFwd from '../../shaders/gdn_gates_fwd.wgsl?raw';
+import gdnGatesBwd from '../../shaders/gdn_gates_bwd.wgsl?raw';
+import gdnCommon from '../../shaders/gdn_common.wgsl?raw';
+import gdnChunkFwd from '../../shaders/gdn_chunk_fwd.wgsl?raw';
+import gdnStateFwd from '../../shaders/gdn_state_fwd.wgsl?raw';
+import gdnStateBwd from '../../shaders/gdn_state_bwd.wgsl?raw';
+import gdnChunkBwd from '../../shaders/gdn_chunk_bwd.wgsl?raw';
 import type { KernelSpec } from './program';
 import { gemmLabel, gemmSource } from './gemm';
 import type { GemmVariant } from './gemm';
@@ -119,4 +138,21 @@ export const KERNELS = {
   adamw: simple('adamw', adamw),
   kvAppend: simple('kv_append', kvAppend),
   nf4DecodeF16: simple('nf4_decode_f16', nf4Codes + nf4DecodeF16),
+  // Gated DeltaNet's gated delta rule (gdn_common.wgsl holds the shared parameter block and layouts)
+  gdnChunkFwd: simple('gdn_chunk_fwd', gdnCommon + gdnChunkFwd),
+  gdnStateFwd: simple('gdn_state_fwd', gdnCommon + gdnStateFwd),
+  gdnStateBwd: simple('gdn_state_bwd', gdnCommon + gdnStateBwd),
+  gdnChunkBwd: simple('gdn_chunk_bwd', gdnCommon + gdnChunkBwd),
+  gdnGatesFwd: simple('gdn_gates_fwd', gdnGatesCommon + gdnGatesFwd),
+  gdnGatesBwd: simple('gdn_gates_bwd', gdnGatesCommon + gdnGatesBwd),
+  qGateSplit: simple('q_gate_split', qGateSplit),
+  sigmoidGateFwd: simple('sigmoid_gate_fwd', sigmoidGateFwd),
+  sigmoidGateBwd: simple('sigmoid_gate_bwd', sigmoidGateBwd),
+  gatedRmsnormFwd: simple('gated_rmsnorm_fwd', gatedRmsnormFwd),
+  gatedRmsnormBwd: simple('gated_rmsnorm_bwd', gatedRmsnormBwd),
+  l2normFwd: simple('l2norm_fwd', l2normFwd),
+  l2normBwd: simple('l2norm_bwd', l2normBwd),
+  causalConv1dFwd: simple('causal_conv1d_fwd', causalConv1dCommon + causalConv1dFwd),
+  causalConv1dBwd: simple('causal_conv1d_bwd', causalConv1dCommon + causalConv1dBwd),
+  causalConv1dStep: simple('causal_conv1d_step', causalConv1dStep),
 } as const;
