@@ -4,6 +4,7 @@
 import { unzipSync } from 'fflate';
 import { QloraError } from '../errors';
 import type { AdapterFiles } from './state';
+import { datasetText } from '../data/text-encoding';
 
 const CONFIG = 'adapter_config.json';
 const WEIGHTS = 'adapter_model.safetensors';
@@ -23,7 +24,7 @@ export async function fetchText(url: string): Promise<{ text: string; fileName: 
   const abs = new URL(url, location.href);
   const res = await fetchOk(abs.href);
   const fileName = decodeURIComponent(abs.pathname.split('/').pop() || 'data.json');
-  return { text: await res.text(), fileName };
+  return { text: datasetText(new Uint8Array(await res.arrayBuffer()), fileName), fileName };
 }
 
 /** A PEFT folder URL (as `save_pretrained` writes it, or a Hub `resolve/main/` base). */

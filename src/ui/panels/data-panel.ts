@@ -8,8 +8,7 @@ import { datasetRows, describeError, recordWhere, rowTable } from '../error-view
 import { onErrorAction } from '../page-actions';
 import { settingField } from '../fields';
 import type { App } from '../app';
-import { isParquetName, parquetToJsonLines } from '../../data/parquet';
-import { blobAsyncBuffer } from '../../io/blob-buffer';
+import { readDatasetFile } from '../../io/blob-buffer';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
 import { metric, panel } from './panel';
 
@@ -61,9 +60,7 @@ export function dataPanel(app: App): HTMLElement {
   const fileInput = h('input', { id: fileId, type: 'file', accept: '.json,.jsonl,.ndjson,.csv,.tsv,.txt,.parquet', class: 'file-input', name: 'data-file' });
   fileInput.addEventListener('change', () => {
     const f = fileInput.files?.[0];
-    // A Parquet file is read a row group at a time from the File, never whole.
-    const text = (file: File) => (isParquetName(file.name) ? parquetToJsonLines(blobAsyncBuffer(file), file.name) : file.text());
-    if (f) void app.guard(async () => app.setDataInput({ text: await text(f), fileName: f.name, origin: 'upload' }));
+    if (f) void app.guard(async () => app.setDataInput({ text: await readDatasetFile(f, f.name), fileName: f.name, origin: 'upload' }));
   });
 
   const pasteId = uid('paste');
