@@ -20,7 +20,7 @@ const TWINS: Record<string, string> = {
   'data.csv': 'instruction,output\n"Say ""é""",é\nCapital of France?,Paris — 🗼\n',
 };
 
-function utf16(text: string, bigEndian: boolean, bom = true): Uint8Array {
+function utf16(text: string, bigEndian: boolean, bom = true): Uint8Array<ArrayBuffer> {
   const units = (bom ? '\ufeff' : '') + text;
   const out = new Uint8Array(units.length * 2);
   const view = new DataView(out.buffer);

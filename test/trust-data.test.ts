@@ -7,6 +7,9 @@ import { buildExample } from '../src/data/examples';
 import { prepareDataset } from '../src/data/dataset';
 import { createTokenizer } from '../src/data/tokenizer';
 import { compileChatTemplate } from '../src/data/chat-template';
+import { splitExamples } from '../src/engine/training-run';
+import { DEFAULT_SETTINGS, settingsFromQuery } from '../src/engine/run-settings';
+import { loadData, summarize } from '../src/worker/data-state';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 const readJson = (path: string): any => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'));
@@ -65,6 +68,40 @@ describe('dataset options', () => {
     expect(thrown(() => prepareDataset(text, 'd.json', tok, { limit: -1 })).code).toBe('ARGUMENT_INVALID');
     expect(thrown(() => prepareDataset(text, 'd.json', tok, { limit: 0 })).code).toBe('ARGUMENT_INVALID');
     expect(prepareDataset(text, 'd.json', tok, { limit: 2 }).records.length).toBe(2);
+  });
+});
+
+describe('the validation split is capped (issue 20, item 7)', () => {
+  it('10 % of a million examples holds out valMax, not 100,000; the rest trains', () => {
+    const examples = Array.from({ length: 1_000_000 }, (_, i) => i);
+    const capped = splitExamples(examples, 0.1, 3);
+    expect(capped.val.length).toBe(DEFAULT_SETTINGS.valMax);
+    expect(DEFAULT_SETTINGS.valMax).toBeLessThanOrEqual(500);
+    expect(capped.train.length).toBe(1_000_000 - DEFAULT_SETTINGS.valMax);
+    expect(capped.valWanted).toBe(100_000);
+    // The capped set is part of the uncapped one: raising valMax only adds validation examples.
+    const all = splitExamples(examples, 0.1, 3, Infinity);
+    expect(all.val.length).toBe(100_000);
+    const uncappedVal = new Set(all.val);
+    expect(capped.val.every((i) => uncappedVal.has(i))).toBe(true);
+    expect(splitExamples(examples.slice(0, 9), 0.5, 3).val).toEqual([]);
+  });
+
+  it('valMax is a page URL setting, validated', () => {
+    expect(settingsFromQuery('valMax=50').settings.valMax).toBe(50);
+    expect(() => settingsFromQuery('valMax=0')).toThrow(/valMax/);
+    expect(() => settingsFromQuery('valMax=2.5')).toThrow(/valMax/);
+  });
+
+  it('the Data panel summary says the split was capped', () => {
+    const text = Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `doc ${i}` })).join('\n');
+    const d = loadData(text, 'd.jsonl', tok, { ...DEFAULT_SETTINGS, valSplit: 0.5, valMax: 40 }, 'stop');
+    expect(d.val.length).toBe(40);
+    expect(d.train.length).toBe(260);
+    const summary = summarize(d, tok);
+    expect(summary.val).toBe(40);
+    expect(summary.valCapped).toEqual({ wanted: 150, max: 40 });
+    expect(summarize(loadData(text, 'd.jsonl', tok, { ...DEFAULT_SETTINGS, valSplit: 0.1 }, 'stop'), tok).valCapped).toBeNull();
   });
 });
 

@@ -18,7 +18,7 @@ import { ACTIVE, EMPTY_RUN, Store } from './state';
 import type { AdapterFiles, AppState, DataInput, Phase } from './state';
 
 const TOKEN_KEY = 'qlora.hfToken';
-const DATA_KEYS: (keyof RunSettings)[] = ['format', 'limit', 'valSplit', 'maxLength', 'shuffle', 'seed'];
+const DATA_KEYS: (keyof RunSettings)[] = ['format', 'limit', 'valSplit', 'valMax', 'maxLength', 'shuffle', 'seed'];
 
 function readToken(): string {
   try {

@@ -53,6 +53,8 @@ export interface DataSummary {
   records: number;
   train: number;
   val: number;
+  /** The validation split valSplit asked for, when valMax capped it (the rest trains); else null. */
+  valCapped: { wanted: number; max: number } | null;
   lineErrors: { line: number; reason: string }[];
   /** `line`: the file's line the record starts on (absent only for records that came from no file). */
   recordErrors: { index: number; line?: number; reason: string }[];
