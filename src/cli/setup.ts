@@ -17,12 +17,11 @@ import { prepareBaseWeights } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { uploadModelWeights } from '../engine/gpu-weights';
 import type { GpuModelWeights } from '../engine/gpu-weights';
-import { SafetensorsFile } from '../formats/safetensors';
 import { initLoraParams, loraLayout } from '../engine/lora';
 import type { LoraLayout, LoraSettings } from '../engine/lora';
 import { adapterModelCard } from '../export/adapter-bundle';
 import type { AdapterCardInfo } from '../export/adapter-bundle';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, parseAdapterConfig, readAdapterWeights, writeAdapterWeights } from '../engine/peft-adapter';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, openAdapterWeights, parseAdapterConfig, readAdapterWeights, writeAdapterWeights } from '../engine/peft-adapter';
 
 export function log(message: string): void {
   process.stderr.write(message + '\n');
@@ -81,7 +80,7 @@ export async function readAdapterDir(dir: string, files: Pick<LoadedModelFiles, 
   }
   const { settings, baseModel } = parseAdapterConfig(json, join(dir, ADAPTER_CONFIG_FILE));
   const layout = loraLayout(files.config, settings);
-  const params = readAdapterWeights(new SafetensorsFile(new Uint8Array(await read(ADAPTER_WEIGHTS_FILE)), join(dir, ADAPTER_WEIGHTS_FILE)), layout);
+  const params = readAdapterWeights(openAdapterWeights(new Uint8Array(await read(ADAPTER_WEIGHTS_FILE)), join(dir, ADAPTER_WEIGHTS_FILE)), layout);
   return { settings, layout, params, baseModel };
 }
 

@@ -177,6 +177,8 @@ export interface EngineApi {
   exportScript(dataFileName: string): Promise<string>;
   /** The adapter as a GGUF LoRA adapter (llama.cpp, Ollama, LM Studio), with a file name. */
   exportGguf(): Promise<{ name: string; bytes: Uint8Array }>;
+  /** The two files of an adapter zip, inflated here so a zip bomb never costs the page (formats/adapter-zip.ts). */
+  readAdapterZip(zip: Uint8Array, zipName: string): Promise<Map<string, Uint8Array>>;
   importAdapter(config: string, weights: Uint8Array): Promise<void>;
   listRuns(): Promise<RunRecord[]>;
   listStored(): Promise<{ items: StoredItem[]; usage: number | null; quota: number | null; persisted: boolean }>;
