@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { QloraError } from '../src/errors';
 import { buildExample } from '../src/data/examples';
-import { prepareDataset } from '../src/data/dataset';
+import { describeDatasetProgress, prepareDataset } from '../src/data/dataset';
+import type { DatasetProgress } from '../src/data/dataset';
+import { datasetProgressLog } from '../src/cli/setup';
 import { createTokenizer } from '../src/data/tokenizer';
 import { compileChatTemplate } from '../src/data/chat-template';
 import { splitExamples } from '../src/engine/training-run';
@@ -102,6 +104,37 @@ describe('the validation split is capped (issue 20, item 7)', () => {
     expect(summary.val).toBe(40);
     expect(summary.valCapped).toEqual({ wanted: 150, max: 40 });
     expect(summarize(loadData(text, 'd.jsonl', tok, { ...DEFAULT_SETTINGS, valSplit: 0.1 }, 'stop'), tok).valCapped).toBeNull();
+  });
+});
+
+describe('progress while a large dataset is prepared (issue 20, item 7)', () => {
+  it('prepareDataset reports parsing, then records tokenized, up to all of them', () => {
+    const text = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ text: `d${i}` })).join('\n');
+    const seen: DatasetProgress[] = [];
+    prepareDataset(text, 'd.jsonl', tok, { onProgress: (p) => seen.push(p) });
+    expect(seen[0]).toEqual({ phase: 'parsing', done: 0, total: text.length });
+    const tokenizing = seen.slice(1);
+    expect(tokenizing.map((p) => p.done)).toEqual([2000, 4000, 5000]);
+    expect(tokenizing.every((p) => p.phase === 'tokenizing' && p.total === 5000)).toBe(true);
+    expect(describeDatasetProgress('d.jsonl', tokenizing[0])).toBe('Tokenizing d.jsonl: 2,000 of 5,000 records (40 %)');
+  });
+
+  it('the CLI says it on stderr every 5 s once it takes 2 s, and nothing for a quick dataset', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const log = datasetProgressLog('big.jsonl', () => t, (l) => lines.push(l));
+    log({ phase: 'parsing', done: 0, total: 200e6 });
+    for (const [at, done] of [[1000, 1], [2500, 2], [4000, 3], [7600, 4], [9000, 5], [9100, 10]]) {
+      t = at;
+      log({ phase: 'tokenizing', done, total: 10 });
+    }
+    expect(lines).toEqual(['Reading big.jsonl (200.0 M characters)', 'Tokenizing big.jsonl: 2 of 10 records (20 %)', 'Tokenizing big.jsonl: 4 of 10 records (40 %)', 'Tokenizing big.jsonl: 10 of 10 records (100 %)']);
+    const quiet: string[] = [];
+    t = 0;
+    const quick = datasetProgressLog('small.jsonl', () => t, (l) => quiet.push(l));
+    quick({ phase: 'parsing', done: 0, total: 100 });
+    quick({ phase: 'tokenizing', done: 10, total: 10 });
+    expect(quiet).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@
 import type { TextTokenizer } from '../data/tokenizer';
 import { prepareDataset } from '../data/dataset';
 import { describePlainText } from '../data/dataset-text';
-import type { PreparedDataset } from '../data/dataset';
+import type { DatasetProgress, PreparedDataset } from '../data/dataset';
 import type { IndexedExample } from '../data/examples';
 import { formatAlpacaPrompt, IGNORE_INDEX } from '../data/examples';
 import type { RunSettings } from '../engine/run-settings';
@@ -23,12 +23,13 @@ export interface LoadedData {
   valMax: number;
 }
 
-export function loadData(text: string, fileName: string, tokenizer: TextTokenizer, s: RunSettings, onInvalid: 'stop' | 'skip'): LoadedData {
+export function loadData(text: string, fileName: string, tokenizer: TextTokenizer, s: RunSettings, onInvalid: 'stop' | 'skip', onProgress?: (p: DatasetProgress) => void): LoadedData {
   const prepared = prepareDataset(text, fileName, tokenizer, {
     format: s.format === 'auto' ? undefined : s.format,
     limit: s.limit ?? undefined,
     maxLength: s.maxLength,
     onInvalid,
+    ...(onProgress ? { onProgress } : {}),
   });
   // Runs stored before valMax existed have none: uncapped, as they were split, so a resume sees the same examples.
   const valMax = s.valMax ?? Infinity;

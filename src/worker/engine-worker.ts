@@ -37,6 +37,7 @@ import type { ModelConfig } from '../formats/model-config';
 import type { BaseModelRef, WorkerModel } from './model-loading';
 import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
 import { adapterFromZip } from '../formats/adapter-zip';
+import type { DatasetProgress } from '../data/dataset';
 import { loadData, summarize, promptAndReference } from './data-state';
 import type { LoadedData } from './data-state';
 import { runStore } from './run-store';
@@ -119,10 +120,10 @@ class Engine implements EngineApi {
     return this.model.summary;
   }
 
-  async setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary> {
+  async setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip', onProgress?: (p: DatasetProgress) => void): Promise<DataSummary> {
     const m = this.requireModel();
     checkMaxLength(m, settings);
-    this.data = loadData(text, fileName, m.tokenizer, settings, onInvalid);
+    this.data = loadData(text, fileName, m.tokenizer, settings, onInvalid, onProgress);
     return summarize(this.data, m.tokenizer);
   }
 
