@@ -467,7 +467,7 @@ class Engine implements EngineApi {
       modelId: base.hubId ?? 'path/to/base-model', revision: base.hubId ? base.revision : null, ...(base.source ? { modelSource: base.source } : {}), dataFileName, format: this.data?.prepared.format ?? 'alpaca', maxLength: s.maxLength,
       batchSize: s.batchSize, gradAccum: s.gradAccum, ...(s.steps !== null ? { steps: s.steps } : { epochs: s.epochs }),
       lr: s.lr, scheduler: s.scheduler, warmupSteps: s.warmup, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
-      lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit,
+      lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit, valMax: s.valMax,
     });
   }
 
