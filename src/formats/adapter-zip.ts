@@ -56,7 +56,7 @@ export function adapterFromZip(bytes: Uint8Array, zipName: string): Map<string, 
     throw new QloraError('ADAPTER_INVALID', `${zipName} holds more than one adapter (${wanted.map((w) => w.name).join(', ')}). Zip one adapter folder at a time.`);
   }
   const entries = new Map<string, Uint8Array>();
-  // The config first: it is small, and a zip without one is refused before the weights inflate.
+  // The config first: it is small, and a damaged one is found before the weights inflate.
   for (const e of [...wanted].sort((a, b) => a.size - b.size)) {
     const name = baseName(e.name);
     const check = name === ADAPTER_WEIGHTS_FILE ? weightsHeaderCheck(`"${e.name}" in ${zipName}`, e.size) : undefined;
