@@ -29,6 +29,8 @@ const LOCAL = 0x04034b50;
  * yields at most ~16 MiB: the running cap and the head check stop a bomb within that of where it starts.
  */
 const PUSH_BYTES = 16 << 10;
+/** The output first allocated: a file's head (a safetensors header is far smaller), grown from there. */
+const HEAD_BYTES = 1 << 20;
 
 export interface ZipReadOptions {
   /** The error code refusals carry (the caller knows what the zip was meant to be). */
@@ -97,16 +99,24 @@ export function inflateZipEntry(zip: Uint8Array, entry: ZipEntryInfo, zipName: s
   if (start + entry.compressedSize > zip.length) damaged(`it needs ${entry.compressedSize} compressed bytes from offset ${start}, past the end of the file (truncated)`);
   const compressed = zip.subarray(start, start + entry.compressedSize);
 
-  const out = new Uint8Array(entry.size);
+  // The output grows as it arrives, to the declared size only once the head is accepted: a bomb that
+  // declares 1.9 GB honestly costs what inflates before its head is refused, not 1.9 GB up front.
+  let out = new Uint8Array(Math.min(entry.size, HEAD_BYTES));
   let written = 0;
   let crc = 0;
   let headChecked = !checkHead;
   const take = (piece: Uint8Array) => {
-    if (written + piece.length > out.length) {
+    const end = written + piece.length;
+    if (end > entry.size) {
       damaged(`it inflates to more than the ${entry.size.toLocaleString('en')} bytes the zip declares (stopped there)`);
     }
+    if (end > out.length) {
+      const grown = new Uint8Array(headChecked ? entry.size : Math.min(entry.size, Math.max(2 * out.length, end)));
+      grown.set(out.subarray(0, written));
+      out = grown;
+    }
     out.set(piece, written);
-    written += piece.length;
+    written = end;
     crc = crc32(piece, crc);
     if (!headChecked) headChecked = checkHead!(out.subarray(0, written));
   };
