@@ -105,7 +105,10 @@ const mutatedHeader = fc
   .map((edits) => {
     const h = JSON.parse(JSON.stringify(HEADER));
     for (const [name, field, value] of edits) {
-      if (field === 'whole' || typeof h[name] !== 'object' || h[name] === null) h[name] = value;
+      // Own properties only: h["__proto__"].dtype = … would write to Object.prototype and poison every
+      // later test (fflate's zipSync walks inherited keys); a "__proto__" key is defined as a field.
+      const own = Object.prototype.hasOwnProperty.call(h, name);
+      if (field === 'whole' || !own || typeof h[name] !== 'object' || h[name] === null) Object.defineProperty(h, name, { value, enumerable: true, writable: true, configurable: true });
       else h[name][field] = value;
     }
     const json = new TextEncoder().encode(JSON.stringify(h));
