@@ -11,7 +11,7 @@ export type QloraErrorCode =
   | 'CONFIG_INVALID' // config.json / adapter_config.json unsupported or malformed
   | 'DATASET_INVALID' // records that cannot be turned into training examples
   | 'TOKENIZER_INVALID' // tokenizer files missing or malformed
-  | 'ADAPTER_INVALID' // an adapter that does not fit the model
+  | 'ADAPTER_INVALID' // an adapter that does not fit the model, or whose file (zip, safetensors) is damaged
   | 'ARGUMENT_INVALID' // bad option / setting given by the user
   | 'NETWORK' // a download failed
   | 'STORAGE' // IndexedDB / quota problems

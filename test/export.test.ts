@@ -312,7 +312,7 @@ describe('python training script', () => {
     expect(c).toMatchObject({
       MODEL_ID: RUN.modelId, REVISION: 'main', DATA_FILE: 'my data.jsonl', DATA_FORMAT: 'alpaca', QUANT: 'nf4', MAX_LENGTH: 512,
       BATCH_SIZE: 4, GRAD_ACCUM: 2, MAX_STEPS: 120, LEARNING_RATE: 2e-4, LR_SCHEDULER: 'cosine', WARMUP_STEPS: 10, WEIGHT_DECAY: 0,
-      MAX_GRAD_NORM: 0.3, SEED: 42, GRADIENT_CHECKPOINTING: true, VAL_SPLIT: 0.1, LORA_R: 16, LORA_ALPHA: 32, LORA_DROPOUT: 0.05,
+      MAX_GRAD_NORM: 0.3, SEED: 42, GRADIENT_CHECKPOINTING: true, VAL_SPLIT: 0.1, VAL_MAX: 200, LORA_R: 16, LORA_ALPHA: 32, LORA_DROPOUT: 0.05,
       LORA_TARGETS: ['q_proj', 'v_proj'], USE_RSLORA: true, ADAM_BETA1: 0.9, ADAM_BETA2: 0.999, ADAM_EPSILON: 1e-8,
       // The template reaches Python verbatim.
       PROMPT_INPUT: ALPACA_PROMPT_INPUT,

@@ -1,6 +1,7 @@
 // Bounded property-based fuzzing of every parser that reads a file a stranger could hand us
 // (issue #10): safetensors (the whole-file reader and the streaming one), shard indexes, config.json,
-// adapter_config.json (target_modules regexes included), tokenizer_config.json and datasets. The one
+// adapter_config.json (target_modules regexes included), tokenizer_config.json, datasets (their bytes
+// in any encoding too) and adapter zips. The one
 // property: each either accepts its input or throws the project's QloraError — any other exception
 // (TypeError, RangeError, SyntaxError) fails, and so does a case that runs for seconds. Seeded, so a
 // failure names its seed and shrunk counterexample and reruns the same way.
@@ -18,6 +19,9 @@ import { readTensors, readTokenizer } from '../src/io/model-files';
 import { parseDatasetText } from '../src/data/dataset-text';
 import { prepareDataset } from '../src/data/dataset';
 import { FIXTURES } from './helpers/golden';
+import { makeZip } from '../src/export/zip';
+import { adapterFromZip } from '../src/formats/adapter-zip';
+import { decodeDatasetBytes } from '../src/data/text-encoding';
 
 const SEED = 1010; // issue #10
 const SLOW_MS = 2000; // one input taking this long is a hang in the making
@@ -101,7 +105,10 @@ const mutatedHeader = fc
   .map((edits) => {
     const h = JSON.parse(JSON.stringify(HEADER));
     for (const [name, field, value] of edits) {
-      if (field === 'whole' || typeof h[name] !== 'object' || h[name] === null) h[name] = value;
+      // Own properties only: h["__proto__"].dtype = … would write to Object.prototype and poison every
+      // later test (fflate's zipSync walks inherited keys); a "__proto__" key is defined as a field.
+      const own = Object.prototype.hasOwnProperty.call(h, name);
+      if (field === 'whole' || !own || typeof h[name] !== 'object' || h[name] === null) Object.defineProperty(h, name, { value, enumerable: true, writable: true, configurable: true });
       else h[name][field] = value;
     }
     const json = new TextEncoder().encode(JSON.stringify(h));
@@ -255,4 +262,16 @@ describe('fuzzing the parsers: only QloraError, never a hang', { timeout: 120_00
       3000,
     );
   });
+
+  it('adapter zips (central directory, entries, CRC-32, the weights header)', () => {
+    const zip = makeZip({ 'a/adapter_config.json': new TextEncoder().encode('{"r": 2, "target_modules": ["q_proj"]}'), 'a/adapter_model.safetensors': SMALL });
+    return assertProperty(mutatedBytes(zip), (b: Uint8Array) => adapterFromZip(b, 'fuzz.zip'), 3000);
+  });
+
+  it('dataset bytes in any encoding', () =>
+    assertProperty(
+      fc.oneof(fc.uint8Array({ maxLength: 64 }), mutatedBytes(new Uint8Array([0xff, 0xfe, 0x7b, 0, 0x7d, 0])), mutatedBytes(new TextEncoder().encode('{"instruction":"é😀","output":"x"}'))),
+      (b: Uint8Array) => decodeDatasetBytes(b, 'fuzz.jsonl'),
+      3000,
+    ));
 });

@@ -4,9 +4,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { QloraError } from '../src/errors';
 import { buildExample } from '../src/data/examples';
-import { prepareDataset } from '../src/data/dataset';
+import { describeDatasetProgress, prepareDataset } from '../src/data/dataset';
+import type { DatasetProgress } from '../src/data/dataset';
+import { datasetProgressLog } from '../src/cli/setup';
 import { createTokenizer } from '../src/data/tokenizer';
 import { compileChatTemplate } from '../src/data/chat-template';
+import { splitExamples } from '../src/engine/training-run';
+import { DEFAULT_SETTINGS, settingsFromQuery } from '../src/engine/run-settings';
+import { loadData, summarize } from '../src/worker/data-state';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 const readJson = (path: string): any => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'));
@@ -65,6 +70,71 @@ describe('dataset options', () => {
     expect(thrown(() => prepareDataset(text, 'd.json', tok, { limit: -1 })).code).toBe('ARGUMENT_INVALID');
     expect(thrown(() => prepareDataset(text, 'd.json', tok, { limit: 0 })).code).toBe('ARGUMENT_INVALID');
     expect(prepareDataset(text, 'd.json', tok, { limit: 2 }).records.length).toBe(2);
+  });
+});
+
+describe('the validation split is capped (issue 20, item 7)', () => {
+  it('10 % of a million examples holds out valMax, not 100,000; the rest trains', () => {
+    const examples = Array.from({ length: 1_000_000 }, (_, i) => i);
+    const capped = splitExamples(examples, 0.1, 3);
+    expect(capped.val.length).toBe(DEFAULT_SETTINGS.valMax);
+    expect(DEFAULT_SETTINGS.valMax).toBeLessThanOrEqual(500);
+    expect(capped.train.length).toBe(1_000_000 - DEFAULT_SETTINGS.valMax);
+    expect(capped.valWanted).toBe(100_000);
+    // The capped set is part of the uncapped one: raising valMax only adds validation examples.
+    const all = splitExamples(examples, 0.1, 3, Infinity);
+    expect(all.val.length).toBe(100_000);
+    const uncappedVal = new Set(all.val);
+    expect(capped.val.every((i) => uncappedVal.has(i))).toBe(true);
+    expect(splitExamples(examples.slice(0, 9), 0.5, 3).val).toEqual([]);
+  });
+
+  it('valMax is a page URL setting, validated', () => {
+    expect(settingsFromQuery('valMax=50').settings.valMax).toBe(50);
+    expect(() => settingsFromQuery('valMax=0')).toThrow(/valMax/);
+    expect(() => settingsFromQuery('valMax=2.5')).toThrow(/valMax/);
+  });
+
+  it('the Data panel summary says the split was capped', () => {
+    const text = Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `doc ${i}` })).join('\n');
+    const d = loadData(text, 'd.jsonl', tok, { ...DEFAULT_SETTINGS, valSplit: 0.5, valMax: 40 }, 'stop');
+    expect(d.val.length).toBe(40);
+    expect(d.train.length).toBe(260);
+    const summary = summarize(d, tok);
+    expect(summary.val).toBe(40);
+    expect(summary.valCapped).toEqual({ wanted: 150, max: 40 });
+    expect(summarize(loadData(text, 'd.jsonl', tok, { ...DEFAULT_SETTINGS, valSplit: 0.1 }, 'stop'), tok).valCapped).toBeNull();
+  });
+});
+
+describe('progress while a large dataset is prepared (issue 20, item 7)', () => {
+  it('prepareDataset reports parsing, then records tokenized, up to all of them', () => {
+    const text = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ text: `d${i}` })).join('\n');
+    const seen: DatasetProgress[] = [];
+    prepareDataset(text, 'd.jsonl', tok, { onProgress: (p) => seen.push(p) });
+    expect(seen[0]).toEqual({ phase: 'parsing', done: 0, total: text.length });
+    const tokenizing = seen.slice(1);
+    expect(tokenizing.map((p) => p.done)).toEqual([2000, 4000, 5000]);
+    expect(tokenizing.every((p) => p.phase === 'tokenizing' && p.total === 5000)).toBe(true);
+    expect(describeDatasetProgress('d.jsonl', tokenizing[0])).toBe('Tokenizing d.jsonl: 2,000 of 5,000 records (40 %)');
+  });
+
+  it('the CLI says it on stderr every 5 s once it takes 2 s, and nothing for a quick dataset', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const log = datasetProgressLog('big.jsonl', () => t, (l) => lines.push(l));
+    log({ phase: 'parsing', done: 0, total: 200e6 });
+    for (const [at, done] of [[1000, 1], [2500, 2], [4000, 3], [7600, 4], [9000, 5], [9100, 10]]) {
+      t = at;
+      log({ phase: 'tokenizing', done, total: 10 });
+    }
+    expect(lines).toEqual(['Reading big.jsonl (200.0 M characters)', 'Tokenizing big.jsonl: 2 of 10 records (20 %)', 'Tokenizing big.jsonl: 4 of 10 records (40 %)', 'Tokenizing big.jsonl: 10 of 10 records (100 %)']);
+    const quiet: string[] = [];
+    t = 0;
+    const quick = datasetProgressLog('small.jsonl', () => t, (l) => quiet.push(l));
+    quick({ phase: 'parsing', done: 0, total: 100 });
+    quick({ phase: 'tokenizing', done: 10, total: 10 });
+    expect(quiet).toEqual([]);
   });
 });
 

@@ -13,7 +13,7 @@ import type { TensorToWrite } from '../src/formats/safetensors';
 import { singleFile } from '../src/formats/tensor-source';
 import { readBnbNf4 } from '../src/formats/bnb4bit';
 import { compileModulePattern } from '../src/formats/module-pattern';
-import { parseAdapterConfig, readAdapterWeights, writeAdapterWeights } from '../src/engine/peft-adapter';
+import { openAdapterWeights, parseAdapterConfig, readAdapterWeights, writeAdapterWeights } from '../src/engine/peft-adapter';
 import { loraLayout, initLoraParams, LORA_MODULES } from '../src/engine/lora';
 import { parseModelConfig } from '../src/formats/model-config';
 import { prepareBaseWeights } from '../src/engine/base-weights';
@@ -21,7 +21,10 @@ import { isTied } from '../src/io/tensor-parts';
 import { summarize } from '../src/worker/data-state';
 import { QloraError } from '../src/errors';
 import { zipSync } from 'fflate';
-import { adapterFromZip, readAdapterFiles } from '../src/ui/adapter-files';
+import { readAdapterFiles } from '../src/ui/adapter-files';
+import { adapterFromZip } from '../src/formats/adapter-zip';
+import { makeZip } from '../src/export/zip';
+import { describeError } from '../src/ui/error-view';
 import { FIXTURES } from './helpers/golden';
 
 const LLAMA = `${FIXTURES}tiny-llama/`;
@@ -262,7 +265,8 @@ describe('large datasets', () => {
 
 describe('adapter zips', () => {
   const cfg = new TextEncoder().encode('{"r": 4}');
-  const weights = new Uint8Array(64).fill(1);
+  /** A valid safetensors file (the reader checks the weights' header as soon as it inflates). */
+  const weights = writeSafetensors([{ name: 'w', dtype: 'F32', shape: [16], data: new Uint8Array(64).fill(1) }]);
 
   /** Sets the uncompressed size the central directory declares for entry `name`. */
   function declareSize(zip: Uint8Array, name: string, size: number): Uint8Array {
@@ -274,6 +278,16 @@ describe('adapter zips', () => {
       if (new TextDecoder().decode(out.subarray(i + 46, i + 46 + n)) === name) view.setUint32(i + 24, size, true);
     }
     return out;
+  }
+
+  /** A real adapter for tiny-llama, zipped as the page's export zips it (weights stored, config deflated). */
+  function adapterZip(): { zip: Uint8Array; layout: ReturnType<typeof loraLayout>; params: Float32Array; weightsBytes: Uint8Array } {
+    const settings = { r: 2, alpha: 4, dropout: 0, targets: LORA_MODULES, rslora: false };
+    const layout = loraLayout(llamaConfig(), settings);
+    const params = initLoraParams(layout, 0);
+    const weightsBytes = writeAdapterWeights(layout, params);
+    const config = JSON.stringify({ r: 2, lora_alpha: 4, target_modules: [...LORA_MODULES], peft_type: 'LORA' });
+    return { zip: makeZip({ 'my-adapter/adapter_config.json': new TextEncoder().encode(config), 'my-adapter/adapter_model.safetensors': weightsBytes }), layout, params, weightsBytes };
   }
 
   it('a zip declaring a 1 GiB entry is refused before inflating', async () => {
@@ -289,6 +303,7 @@ describe('adapter zips', () => {
     const zip = zipSync({ __proto__: new Uint8Array(8), 'adapter_config.json': cfg, 'adapter_model.safetensors': weights } as Record<string, Uint8Array>);
     const entries = adapterFromZip(zip, 'a.zip');
     expect([...entries.keys()].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect(entries.get('adapter_model.safetensors')).toEqual(weights);
   });
 
   it('two adapters in one zip are refused, not mixed', async () => {
@@ -296,6 +311,88 @@ describe('adapter zips', () => {
     const e = await caught(() => adapterFromZip(zip, 'two.zip'));
     expect(e.message).toContain('more than one adapter');
     const files = [new File([zip.slice()], 'two.zip')];
-    expect((await caught(readAdapterFiles(files))).code).toBe('ADAPTER_INVALID');
+    expect((await caught(readAdapterFiles(files, adapterFromZip))).code).toBe('ADAPTER_INVALID');
+  });
+
+  it('the page import path reads an exported adapter zip back exactly', async () => {
+    const { zip, layout, params } = adapterZip();
+    const files = await readAdapterFiles([new File([zip.slice()], 'my-adapter.zip')], adapterFromZip);
+    expect(readAdapterWeights(openAdapterWeights(files.weights), layout)).toEqual(params);
+  });
+
+  it('one flipped byte is refused by its CRC-32, naming the zip and the entry (issue 20, item 2)', async () => {
+    const { zip, weightsBytes } = adapterZip();
+    // The exponent byte of a weight in the stored (uncompressed) weights: -0.05 would read as ~-1e37.
+    const headerLength = Number(new DataView(weightsBytes.buffer).getBigUint64(0, true));
+    const inZip = zip.indexOf(weightsBytes[8 + headerLength + 100], 0);
+    expect(inZip).toBeGreaterThan(0);
+    const at = indexOfBytes(zip, weightsBytes.subarray(8 + headerLength, 8 + headerLength + 64)) + 3;
+    const broken = zip.slice();
+    broken[at] ^= 0x3e;
+    const e = await caught(readAdapterFiles([new File([broken], 'my-adapter.zip')], adapterFromZip));
+    expect(e.code).toBe('ADAPTER_INVALID');
+    expect(e.message).toContain('"my-adapter/adapter_model.safetensors" in my-adapter.zip is damaged');
+    expect(e.message).toContain('CRC-32');
+    // A flipped byte in the deflated config is refused too (by its CRC or its deflate stream).
+    const cfgAt = indexOfBytes(zip, new TextEncoder().encode('adapter_config.json')) + 40;
+    const brokenConfig = zip.slice();
+    brokenConfig[cfgAt] ^= 0x01;
+    expect((await caught(() => adapterFromZip(brokenConfig, 'c.zip'))).code).toBe('ADAPTER_INVALID');
+  });
+
+  it('a weight of -1.85e37 (finite) is refused at import, as the divergence check does', async () => {
+    const settings = { r: 2, alpha: 4, dropout: 0, targets: LORA_MODULES, rslora: false };
+    const layout = loraLayout(llamaConfig(), settings);
+    const params = initLoraParams(layout, 0);
+    params[layout.slots[1].aOffset + 7] = -1.85e37;
+    const e = await caught(() => readAdapterWeights(openAdapterWeights(writeAdapterWeights(layout, params)), layout));
+    expect(e.code).toBe('ADAPTER_INVALID');
+    expect(e.message).toContain('layers.0.self_attn.k_proj.lora_A');
+    expect(e.message).toMatch(/-1\.8\d*e\+37/);
+  });
+
+  it('a damaged adapter file points at the adapter, never at the cached model (issue 20, item 8)', async () => {
+    const { weightsBytes, layout } = adapterZip();
+    for (const bytes of [weightsBytes.subarray(0, weightsBytes.length - 10), writeSafetensors([{ name: 'other', dtype: 'F32', shape: [1], data: new Uint8Array(4) }])]) {
+      const e = await caught(() => readAdapterWeights(openAdapterWeights(bytes), layout));
+      expect(e.code).toBe('ADAPTER_INVALID');
+      expect(e.message).toContain('adapter_model.safetensors');
+      expect(e.message).not.toMatch(/download it again\.$/);
+      const view = describeError(e);
+      expect(view.actions.map((a) => a.action)).not.toContain('open-storage');
+      expect(JSON.stringify(view.advice)).not.toMatch(/cached|Storage panel/);
+      expect(JSON.stringify(view.advice)).toContain('export or download the adapter again');
+    }
+  });
+
+  it('an entry that inflates past its declared size stops there, the cap in the message (issue 20, item 6)', async () => {
+    // A lying directory: the entry is a valid 100,088-byte safetensors file followed by 8 MiB more, and
+    // the directory declares the 100,088 (so the header check passes and only the running cap stops it).
+    const real = writeSafetensors([{ name: 'w', dtype: 'F32', shape: [25_000], data: new Uint8Array(100_000) }]);
+    const inflated = new Uint8Array(real.length + (8 << 20));
+    inflated.set(real);
+    const zip = declareSize(zipSync({ 'adapter_config.json': cfg, 'adapter_model.safetensors': [inflated, { level: 1 }] }), 'adapter_model.safetensors', real.length);
+    const e = await caught(() => adapterFromZip(zip, 'liar.zip'));
+    expect(e.code).toBe('ADAPTER_INVALID');
+    expect(e.message).toContain(`"adapter_model.safetensors" in liar.zip is damaged: it inflates to more than the ${real.length.toLocaleString('en')} bytes the zip declares (stopped there)`);
+  });
+
+  it('a zip bomb of zeros is refused by its first bytes (the safetensors header), not after inflating it all', async () => {
+    const zip = zipSync({ 'adapter_config.json': cfg, 'adapter_model.safetensors': [new Uint8Array(8 << 20), { level: 1 }] });
+    expect(zip.length).toBeLessThan(1 << 20);
+    const e = await caught(() => adapterFromZip(zip, 'zeros.zip'));
+    expect(e.code).toBe('ADAPTER_INVALID');
+    expect(e.message).toContain('"adapter_model.safetensors" in zeros.zip');
+    expect(e.message).toContain('header');
+    expect(e.message).not.toContain('CRC');
+    expect(e.message).toContain('export or download the adapter again');
   });
 });
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (haystack[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  return -1;
+}

@@ -2,7 +2,7 @@
 // (tokens = targets that take loss).
 import type { OptionSpec, Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, freshAdapter, readDataset, datasetOptions } from './setup';
+import { openGpu, loadModel, readAdapterDir, freshAdapter, readDataset, datasetOptions, datasetProgressLog } from './setup';
 import { BASE_QUANTS } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { createGpuLora } from '../engine/gpu-lora';
@@ -39,6 +39,7 @@ export async function evaluate(p: Parsed): Promise<void> {
   const dataset = await readDataset(dataPath, datasetOptions(p.limit as number | undefined));
   const data = prepareDataset(dataset.text, dataset.fileName, files.tokenizer, {
     format: p.format as DatasetFormat | undefined, limit: p.limit as number | undefined, maxLength, onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
+    onProgress: datasetProgressLog(dataset.fileName),
   });
   // Without --adapter, a zero-B LoRA: the base model's function exactly (B = 0 adds nothing).
   const adapter = p.adapter ? await readAdapterDir(p.adapter as string, files) : freshAdapter(files, { ...DEFAULT_LORA, r: 1, targets: ['q_proj'] }, 0);

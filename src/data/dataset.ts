@@ -15,6 +15,21 @@ export interface PrepareDatasetOptions {
   limit?: number;
   maxLength?: number;
   onInvalid?: 'stop' | 'skip';
+  /** How far reading and tokenizing have come (a 200 MB file takes minutes: the page and the CLI say so). */
+  onProgress?: (p: DatasetProgress) => void;
+}
+
+/** 'parsing': the text is being cut into records (done 0 of total characters); 'tokenizing': done of total records. */
+export interface DatasetProgress {
+  phase: 'parsing' | 'tokenizing';
+  done: number;
+  total: number;
+}
+
+/** The progress in words, for the page's busy line and the CLI's stderr. */
+export function describeDatasetProgress(fileName: string, p: DatasetProgress): string {
+  if (p.phase === 'parsing') return `Reading ${fileName} (${(p.total / 1e6).toFixed(1)} M characters)`;
+  return `Tokenizing ${fileName}: ${p.done.toLocaleString('en')} of ${p.total.toLocaleString('en')} records (${Math.floor((100 * p.done) / Math.max(1, p.total))} %)`;
 }
 
 export interface PreparedDataset {
@@ -28,6 +43,7 @@ export interface PreparedDataset {
 }
 
 export function prepareDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions = {}): PreparedDataset {
+  opts.onProgress?.({ phase: 'parsing', done: 0, total: text.length });
   const parsed = parseDatasetText(text, fileName);
   const stop = (opts.onInvalid ?? 'stop') === 'stop';
   if (parsed.errors.length && (stop || parsed.records.length === 0)) {
@@ -42,7 +58,10 @@ export function prepareDataset(text: string, fileName: string, tokenizer: TextTo
   }
   if (records.length === 0) throw new QloraError('DATASET_INVALID', `${fileName} holds no records.`);
   const format = opts.format ?? detectFormat(records);
-  const { examples, errors } = buildExamples(records, format, tokenizer, { maxLength: opts.maxLength, onInvalid: stop ? 'throw' : 'skip', recordLines: parsed.lines });
+  const { examples, errors } = buildExamples(records, format, tokenizer, {
+    maxLength: opts.maxLength, onInvalid: stop ? 'throw' : 'skip', recordLines: parsed.lines,
+    ...(opts.onProgress ? { onProgress: (done: number, total: number) => opts.onProgress!({ phase: 'tokenizing', done, total }) } : {}),
+  });
   if (examples.length === 0) throw new QloraError('DATASET_INVALID', `${fileName}: none of the ${records.length} records can be used as ${format} examples.`, { errors });
   return { format, records, examples, lineErrors: parsed.errors, recordErrors: errors, syntax: parsed.syntax };
 }

@@ -41,7 +41,12 @@ export interface BuildExamplesOptions extends BuildExampleOptions {
   onInvalid?: 'throw' | 'skip';
   /** The file line each record starts on: errors then name lines, as an editor shows them, not indices. */
   recordLines?: readonly number[];
+  /** Called every PROGRESS_EVERY records and after the last, with the records done so far. */
+  onProgress?: (done: number, total: number) => void;
 }
+
+/** Records between progress calls: a million records tokenize in minutes, so the caller can say how far. */
+export const PROGRESS_EVERY = 2000;
 
 /** The prompt the model sees at generation time: Alpaca's template without the response. */
 export function formatAlpacaPrompt(instruction: string, input?: string): string {
@@ -76,6 +81,7 @@ export function buildExamples(
     const line = opts.recordLines?.[index];
     if ('reason' in built) errors.push(line === undefined ? { index, reason: built.reason } : { index, line, reason: built.reason });
     else examples.push({ recordIndex: index, ...built });
+    if (opts.onProgress && ((index + 1) % PROGRESS_EVERY === 0 || index + 1 === records.length)) opts.onProgress(index + 1, records.length);
   });
   if (errors.length > 0 && (opts.onInvalid ?? 'throw') === 'throw') {
     throw new QloraError('DATASET_INVALID', describeBadRecords(errors, records.length, format), { errors });

@@ -3,8 +3,9 @@
 // ([r, in], F32) / `...lora_B.weight` ([out, r]) — what `PeftModel.from_pretrained` loads — plus the
 // merge W + scale·B·A of `merge_and_unload()`.
 import { QloraError } from '../errors';
-import type { SafetensorsFile, TensorToWrite } from '../formats/safetensors';
-import { writeSafetensors } from '../formats/safetensors';
+import type { TensorToWrite } from '../formats/safetensors';
+import { SafetensorsFile, writeSafetensors } from '../formats/safetensors';
+import { MAX_ADAPTER_WEIGHT } from './divergence';
 import { compileModulePattern } from '../formats/module-pattern';
 import type { LoraLayout, LoraModule, LoraSettings, LoraSlot } from './lora';
 import { LORA_MODULES, modulePath, validateLoraSettings } from './lora';
@@ -145,6 +146,25 @@ export function adapterConfigJson(settings: LoraSettings, baseModel: string | nu
   };
 }
 
+/**
+ * An adapter's weights file, opened. A malformed one is the adapter's fault, not the model's: it is
+ * refused as ADAPTER_INVALID naming the file (WEIGHTS_CORRUPT would send the user to delete the
+ * cached model).
+ */
+export function openAdapterWeights(bytes: Uint8Array, fileName: string = ADAPTER_WEIGHTS_FILE): SafetensorsFile {
+  try {
+    return new SafetensorsFile(bytes, fileName);
+  } catch (e) {
+    throw asAdapterError(e);
+  }
+}
+
+/** A WEIGHTS_CORRUPT error about an adapter's file, retold as the adapter's (other errors as they are). */
+export function asAdapterError(e: unknown): unknown {
+  if (!(e instanceof QloraError) || e.code !== 'WEIGHTS_CORRUPT') return e;
+  return new QloraError('ADAPTER_INVALID', `${e.message.replace(/; download it again\.$/, '.')} The adapter file is damaged or not an adapter: export or download the adapter again.`, e.details);
+}
+
 /** The flat parameter vector of `layout` from a PEFT adapter file; every tensor must be there with its shape. */
 export function readAdapterWeights(file: SafetensorsFile, layout: LoraLayout): Float32Array {
   const params = new Float32Array(layout.totalFloats);
@@ -155,15 +175,33 @@ export function readAdapterWeights(file: SafetensorsFile, layout: LoraLayout): F
       let key = peftKey(slot, which);
       // Some tools keep PEFT's adapter name in the key (`lora_A.default.weight`).
       if (!file.has(key) && file.has(key.replace('.weight', '.default.weight'))) key = key.replace('.weight', '.default.weight');
-      const info = file.info(key);
+      let info;
+      try {
+        info = file.info(key);
+      } catch (e) {
+        throw asAdapterError(e);
+      }
       const want = which === 'A' ? [r, slot.inF] : [slot.outF, r];
       if (info.shape.length !== 2 || info.shape[0] !== want[0] || info.shape[1] !== want[1]) {
         throw new QloraError('ADAPTER_INVALID', `${file.fileName}: "${key}" has shape [${info.shape}], expected [${want}] for this model with r=${r}.`, { tensor: key });
       }
-      const values = file.float32(key);
-      const bad = values.findIndex((v) => !Number.isFinite(v));
+      let values: Float32Array;
+      try {
+        values = file.float32(key);
+      } catch (e) {
+        throw asAdapterError(e);
+      }
+      // As training's divergence check: a working adapter is finite and within ±MAX_ADAPTER_WEIGHT, so a
+      // flipped bit (-0.0545 read as -1.85e37) or a diverged save is refused instead of generating garbage.
+      const bad = values.findIndex((v) => !(Math.abs(v) <= MAX_ADAPTER_WEIGHT));
       if (bad >= 0) {
-        throw new QloraError('ADAPTER_INVALID', `${file.fileName}: "${key}" holds ${values[bad]} at index ${bad}; an adapter must be finite. It was saved from a diverged run: use an earlier checkpoint.`, { tensor: key });
+        const finite = Number.isFinite(values[bad]);
+        throw new QloraError(
+          'ADAPTER_INVALID',
+          `${file.fileName}: "${key}" holds ${values[bad]} at index ${bad}; an adapter's weights are finite and within ±${MAX_ADAPTER_WEIGHT}. ` +
+            (finite ? 'The file is damaged, or was saved from a diverged run: export it again, or use an earlier checkpoint.' : 'It was saved from a diverged run: use an earlier checkpoint.'),
+          { tensor: key },
+        );
       }
       params.set(values, which === 'A' ? slot.aOffset : slot.bOffset);
       used.add(key);

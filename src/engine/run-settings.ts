@@ -21,6 +21,8 @@ export interface RunSettings {
   shuffle: boolean;
   /** Fraction of records held out for validation (none when there are fewer than 10 records). */
   valSplit: number;
+  /** At most this many validation examples: every evaluation runs them all, so 10 % of 1M must not. */
+  valMax: number;
   maxLength: number;
   batchSize: number;
   gradAccum: number;
@@ -56,6 +58,7 @@ export const DEFAULT_SETTINGS: Readonly<RunSettings> = {
   limit: null,
   shuffle: true,
   valSplit: 0.1, // a tenth held out: enough to see overfitting, little taken from training
+  valMax: 200, // a loss mean over 200 examples is steady to about 1/√200; each evaluation stays a few seconds
   maxLength: 512, // fits most instruction data; memory grows with it
   batchSize: 4,
   gradAccum: 1,
@@ -89,6 +92,7 @@ export const SETTING_HELP: Record<keyof RunSettings, string> = {
   limit: 'Use only the first N records.',
   shuffle: 'Shuffle the examples every epoch (off: file order).',
   valSplit: 'Fraction of records held out to measure validation loss, BLEU and ROUGE-L.',
+  valMax: 'At most this many validation examples (the rest of the split trains): each evaluation runs them all.',
   maxLength: 'Examples longer than this many tokens are truncated; memory grows with it.',
   batchSize: 'Examples per forward pass; memory grows with it.',
   gradAccum: 'Forward passes whose gradients add up before each update (a larger effective batch).',
@@ -141,6 +145,7 @@ export function validateSettings(s: RunSettings): RunSettings {
   if (!s.model.trim()) fail('model', 'is empty');
   if (s.limit !== null) int('limit', s.limit, 1);
   num('valSplit', s.valSplit, 0, 0.5);
+  int('valMax', s.valMax, 1);
   int('maxLength', s.maxLength, 8, 131072);
   int('batchSize', s.batchSize, 1, 4096);
   int('gradAccum', s.gradAccum, 1, 4096);
@@ -205,7 +210,7 @@ export function settingsFromQuery(query: URLSearchParams | string, base: RunSett
       case 'shuffle': case 'rslora': case 'gradientCheckpointing': s[name] = bool(name, v); break;
       case 'limit': s.limit = v === '' ? null : number(name, v); break;
       case 'steps': s.steps = v === '' ? null : number(name, v); break;
-      case 'valSplit': case 'maxLength': case 'batchSize': case 'gradAccum': case 'epochs': case 'lr': case 'warmup':
+      case 'valSplit': case 'valMax': case 'maxLength': case 'batchSize': case 'gradAccum': case 'epochs': case 'lr': case 'warmup':
       case 'weightDecay': case 'maxGradNorm': case 'loraR': case 'loraAlpha': case 'loraDropout': case 'seed':
       case 'evalEvery': case 'checkpointEvery': case 'patience':
         s[name] = number(name, v);

@@ -14,6 +14,7 @@ import type { LoaderPosition } from '../data/batch';
 import type { TrainingExample } from '../data/examples';
 import { createRng, shuffledIndices } from '../data/rng';
 import type { RunSettings } from './run-settings';
+import { DEFAULT_SETTINGS } from './run-settings';
 import { QloraError } from '../errors';
 import { checkAdapterParams } from './divergence';
 
@@ -49,13 +50,19 @@ export interface RunHooks {
   onState?(s: RunState): void;
 }
 
-/** Deterministic train / validation split of example indices (by seed); none held out below 10 examples. */
-export function splitExamples<T>(examples: readonly T[], valSplit: number, seed: number): { train: T[]; val: T[] } {
-  const nVal = examples.length >= 10 ? Math.floor(examples.length * valSplit) : 0;
-  if (nVal === 0) return { train: [...examples], val: [] };
+/**
+ * Deterministic train / validation split of example indices (by seed); none held out below 10 examples.
+ * The validation set is `valSplit` of the examples but at most `valMax` (every evaluation runs each of
+ * them: 10 % of a million records was 100,000 forward passes); the examples past the cap train.
+ * `valWanted` is what `valSplit` alone would hold out, so the page and the CLI can say it was capped.
+ */
+export function splitExamples<T>(examples: readonly T[], valSplit: number, seed: number, valMax: number = DEFAULT_SETTINGS.valMax): { train: T[]; val: T[]; valWanted: number } {
+  const valWanted = examples.length >= 10 ? Math.floor(examples.length * valSplit) : 0;
+  const nVal = Math.min(valWanted, valMax);
+  if (nVal === 0) return { train: [...examples], val: [], valWanted };
   const order = shuffledIndices(examples.length, createRng(seed ^ 0x5eed));
   const valSet = new Set(order.slice(0, nVal));
-  return { train: examples.filter((_, i) => !valSet.has(i)), val: examples.filter((_, i) => valSet.has(i)) };
+  return { train: examples.filter((_, i) => !valSet.has(i)), val: examples.filter((_, i) => valSet.has(i)), valWanted };
 }
 
 export function totalStepsOf(s: RunSettings, trainExamples: number): number {

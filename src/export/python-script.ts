@@ -15,6 +15,7 @@ import type { DatasetFormat } from '../data/records';
 import { ALPACA_PROMPT_INPUT, ALPACA_PROMPT_NO_INPUT } from '../data/examples';
 import type { LoraSettings } from '../engine/lora';
 import type { SchedulerName } from '../engine/schedule';
+import { DEFAULT_SETTINGS } from '../engine/run-settings';
 
 export interface ExportedRunSettings {
   /** Hub id ("meta-llama/Llama-3.2-1B") or a local path. */
@@ -46,6 +47,8 @@ export interface ExportedRunSettings {
   readonly gradientCheckpointing: boolean;
   /** Fraction of records held out for evaluation (0 = none). */
   readonly valSplit: number;
+  /** At most this many held out (the rest trains), as splitExamples caps it; default DEFAULT_SETTINGS.valMax. */
+  readonly valMax?: number;
   /** AdamW betas / eps when not torch's defaults (0.9, 0.999, 1e-8). */
   readonly adamBeta1?: number;
   readonly adamBeta2?: number;
@@ -159,6 +162,7 @@ function settingsBlock(s: ExportedRunSettings): string {
     `SEED = ${num(s.seed, 'seed')}`,
     `GRADIENT_CHECKPOINTING = ${bool(s.gradientCheckpointing)}`,
     `VAL_SPLIT = ${num(s.valSplit, 'valSplit')}  # fraction held out for evaluation`,
+    `VAL_MAX = ${num(s.valMax ?? DEFAULT_SETTINGS.valMax, 'valMax')}  # but at most this many examples (the rest trains): each evaluation runs them all`,
     '',
     `LORA_R = ${num(s.lora.r, 'r')}`,
     `LORA_ALPHA = ${num(s.lora.alpha, 'alpha')}`,
@@ -219,8 +223,10 @@ def load_data(tokenizer):
     dataset = dataset.map(lambda r: to_training_example(r, tokenizer), remove_columns=dataset.column_names)
     # As the browser refuses them: an example with nothing left to learn after the cut.
     dataset = dataset.filter(lambda e: any(label != -100 for label in e["labels"]))
-    if VAL_SPLIT > 0:
-        parts = dataset.train_test_split(test_size=VAL_SPLIT, seed=SEED)
+    # As the browser splits: none held out below 10 examples, and at most VAL_MAX.
+    n_val = min(int(len(dataset) * VAL_SPLIT), VAL_MAX) if len(dataset) >= 10 else 0
+    if n_val > 0:
+        parts = dataset.train_test_split(test_size=n_val, seed=SEED)
         return parts["train"], parts["test"]
     return dataset, None
 `;

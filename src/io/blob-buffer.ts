@@ -1,7 +1,18 @@
 // A Blob (a File the user picked) as hyparquet's AsyncBuffer: each read is `blob.slice(start, end)`,
-// so only the bytes asked for are read from disk.
+// so only the bytes asked for are read from disk; and a picked dataset file as text.
 import type { AsyncBuffer } from 'hyparquet';
+import { isParquetName, parquetToJsonLines } from '../data/parquet';
+import { datasetText } from '../data/text-encoding';
 
 export function blobAsyncBuffer(blob: Blob): AsyncBuffer {
   return { byteLength: blob.size, slice: (start, end) => blob.slice(start, end).arrayBuffer() };
+}
+
+/**
+ * A dataset file the user picked, as text: Parquet read a row group at a time (never whole), any
+ * other file decoded by its byte-order mark (UTF-8, UTF-16) and refused in another encoding.
+ */
+export async function readDatasetFile(file: Blob, fileName: string): Promise<string> {
+  if (isParquetName(fileName)) return parquetToJsonLines(blobAsyncBuffer(file), fileName);
+  return datasetText(new Uint8Array(await file.arrayBuffer()), fileName);
 }

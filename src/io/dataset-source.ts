@@ -7,6 +7,7 @@ import type { AsyncBuffer } from 'hyparquet';
 import { QloraError } from '../errors';
 import { isParquetName, parquetToJsonLines } from '../data/parquet';
 import { isHubDatasetSpec, parseHubDatasetSpec, resolveHubDataset } from './hub-dataset';
+import { datasetText } from '../data/text-encoding';
 
 export interface DatasetText {
   readonly text: string;
@@ -46,7 +47,7 @@ async function urlAsyncBuffer(url: string, headers: Readonly<Record<string, stri
   }
 }
 
-async function urlText(url: string, headers: Readonly<Record<string, string>>): Promise<string> {
+async function urlText(url: string, name: string, headers: Readonly<Record<string, string>>): Promise<string> {
   let res: Response;
   try {
     res = await fetch(url, { headers });
@@ -54,12 +55,12 @@ async function urlText(url: string, headers: Readonly<Record<string, string>>): 
     throw networkError(url, e);
   }
   if (!res.ok) throw new QloraError('NETWORK', `Fetching ${url} failed with HTTP ${res.status} ${res.statusText}. Check the address.`);
-  return res.text();
+  return datasetText(new Uint8Array(await res.arrayBuffer()), name);
 }
 
 async function fileText(url: string, path: string, opts: DatasetFetchOptions, limit?: number): Promise<string> {
   const headers = opts.headers ?? {};
-  return isParquetName(path) ? parquetToJsonLines(await urlAsyncBuffer(url, headers), path, { limit }) : urlText(url, headers);
+  return isParquetName(path) ? parquetToJsonLines(await urlAsyncBuffer(url, headers), path, { limit }) : urlText(url, path, headers);
 }
 
 /** The text of the dataset at `location` (a Hub dataset spec or an http(s) URL). */

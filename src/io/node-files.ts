@@ -6,6 +6,7 @@ import { asyncBufferFromFile } from 'hyparquet';
 import { QloraError } from '../errors';
 import { isParquetName, parquetToJsonLines } from '../data/parquet';
 import { fetchDatasetText } from './dataset-source';
+import { datasetText } from '../data/text-encoding';
 import type { DatasetFetchOptions, DatasetText } from './dataset-source';
 import type { FileReader } from './model-files';
 import { urlReader } from './model-files';
@@ -43,7 +44,7 @@ export async function readDataset(location: string, opts: DatasetFetchOptions = 
   if (/^(hf|https?):\/\//i.test(location)) return fetchDatasetText(location, opts);
   try {
     if (isParquetName(location)) return { text: await parquetToJsonLines(await asyncBufferFromFile(location), basename(location), { limit: opts.limit }), fileName: basename(location) };
-    return { text: await readFile(location, 'utf8'), fileName: basename(location) };
+    return { text: datasetText(new Uint8Array(await readFile(location)), basename(location)), fileName: basename(location) };
   } catch (e) {
     if (e instanceof QloraError) throw e;
     throw new QloraError('ARGUMENT_INVALID', `Cannot read --data ${location}: ${(e as Error).message}`);

@@ -9,6 +9,8 @@ import type { RunSettings } from '../engine/run-settings';
 import type { EngineApi } from '../worker/protocol';
 import { fetchText } from './adapter-files';
 import { fetchDatasetText } from '../io/dataset-source';
+import { describeDatasetProgress } from '../data/dataset';
+import type { DatasetProgress } from '../data/dataset';
 import { errorCode } from './error-view';
 import { isQloraError } from '../errors';
 import { DEMO_DATA_PATH, rememberModel, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
@@ -18,7 +20,7 @@ import { ACTIVE, EMPTY_RUN, Store } from './state';
 import type { AdapterFiles, AppState, DataInput, Phase } from './state';
 
 const TOKEN_KEY = 'qlora.hfToken';
-const DATA_KEYS: (keyof RunSettings)[] = ['format', 'limit', 'valSplit', 'maxLength', 'shuffle', 'seed'];
+const DATA_KEYS: (keyof RunSettings)[] = ['format', 'limit', 'valSplit', 'valMax', 'maxLength', 'shuffle', 'seed'];
 
 function readToken(): string {
   try {
@@ -302,8 +304,23 @@ export class App {
     if (!s.dataInput) return;
     const sig = this.dataSignature(onInvalid);
     if (s.data && s.dataSig === sig) return;
-    const data = await this.api.setData(s.dataInput.text, s.dataInput.fileName, s.settings, onInvalid);
-    this.store.set({ data, dataSig: sig });
+    // A large file tokenizes for minutes: the busy line says how far (only while one is shown, and not after).
+    let reading = true;
+    let shown: string | null = null;
+    const before = s.busy;
+    const fileName = s.dataInput.fileName;
+    const onProgress = Comlink.proxy((p: DatasetProgress) => {
+      if (!reading || this.store.get().busy === null) return;
+      shown = describeDatasetProgress(fileName, p);
+      this.store.set({ busy: shown });
+    });
+    try {
+      const data = await this.api.setData(s.dataInput.text, fileName, s.settings, onInvalid, onProgress);
+      this.store.set({ data, dataSig: sig });
+    } finally {
+      reading = false;
+      if (shown !== null && this.store.get().busy === shown) this.store.set({ busy: before });
+    }
   }
 
   /** The data the run trains on: what was given, else the `data` URL, else the demo dataset. */

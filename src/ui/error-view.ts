@@ -102,7 +102,15 @@ function guidance(c: QloraErrorCode): Guidance {
     case 'TOKENIZER_INVALID':
       return { title: "The model's tokenizer files cannot be used", advice: ['The model folder needs tokenizer.json and tokenizer_config.json (with a chat_template for chat data).'], actions: [] };
     case 'ADAPTER_INVALID':
-      return { title: 'This adapter does not fit the model', advice: ['Use an adapter trained on the same base model, with adapter_config.json and adapter_model.safetensors.'], actions: [] };
+      // The adapter file is at fault here, never the cached model: nothing to delete in Storage.
+      return {
+        title: 'This adapter cannot be used',
+        advice: [
+          'Use an adapter trained on the same base model, with adapter_config.json and adapter_model.safetensors.',
+          'If the message says the file is damaged, export or download the adapter again: the model itself is fine.',
+        ],
+        actions: [],
+      };
     case 'ARGUMENT_INVALID':
       return { title: 'A setting is out of range', advice: ['Correct the setting named in the message.'], actions: [] };
     case 'INTERNAL':

@@ -135,7 +135,7 @@ export class RunControl {
       if (!this.app.store.get().runs.some((r) => r.id === id)) await this.app.refreshRuns();
       const record = this.app.store.get().runs.find((r) => r.id === id);
       if (!record) throw new QloraError('STORAGE', `Run ${id} is no longer stored; it cannot be resumed.`);
-      const settings = { ...DEFAULT_SETTINGS, ...record.settings };
+      const settings = storedRunSettings(record.settings);
       // The worker restores the run's own model (from its cache) and dataset (stored with the run),
       // so a run resumes even when the page no longer has an uploaded file or local model folder.
       const sameModel = this.app.store.get().model?.key === record.modelKey;
@@ -160,7 +160,7 @@ export class RunControl {
       this.app.beginLoading('Opening the run');
       await this.app.init();
       const { record, model, data } = await this.app.api.openRun(id);
-      const settings = { ...DEFAULT_SETTINGS, ...record.settings };
+      const settings = storedRunSettings(record.settings);
       this.app.store.set({ settings, source: sourceFromSetting(settings.model, settings.revision) });
       const view: RunView = {
         ...EMPTY_RUN, id: record.id, state: record.state === 'created' ? 'stopped' : record.state, step: record.step, totalSteps: record.totalSteps,
@@ -187,4 +187,13 @@ export class RunControl {
   async stop(): Promise<void> {
     await this.app.guard(() => this.app.api.stop(), { fatal: false });
   }
+}
+
+/**
+ * A stored run's settings over today's defaults. Runs stored before valMax existed were split without a
+ * cap: they keep that (a resume must see the same examples), so they do not get the default cap.
+ */
+function storedRunSettings(stored: RunSettings): RunSettings {
+  const uncapped: Partial<RunSettings> = { valMax: Number.MAX_SAFE_INTEGER };
+  return { ...DEFAULT_SETTINGS, ...uncapped, ...stored };
 }

@@ -4,7 +4,7 @@
 import type { TextTokenizer } from '../data/tokenizer';
 import { prepareDataset } from '../data/dataset';
 import { describePlainText } from '../data/dataset-text';
-import type { PreparedDataset } from '../data/dataset';
+import type { DatasetProgress, PreparedDataset } from '../data/dataset';
 import type { IndexedExample } from '../data/examples';
 import { formatAlpacaPrompt, IGNORE_INDEX } from '../data/examples';
 import type { RunSettings } from '../engine/run-settings';
@@ -18,17 +18,23 @@ export interface LoadedData {
   prepared: PreparedDataset;
   train: IndexedExample[];
   val: IndexedExample[];
+  /** The validation examples valSplit alone would hold out (more than val.length when valMax capped it). */
+  valWanted: number;
+  valMax: number;
 }
 
-export function loadData(text: string, fileName: string, tokenizer: TextTokenizer, s: RunSettings, onInvalid: 'stop' | 'skip'): LoadedData {
+export function loadData(text: string, fileName: string, tokenizer: TextTokenizer, s: RunSettings, onInvalid: 'stop' | 'skip', onProgress?: (p: DatasetProgress) => void): LoadedData {
   const prepared = prepareDataset(text, fileName, tokenizer, {
     format: s.format === 'auto' ? undefined : s.format,
     limit: s.limit ?? undefined,
     maxLength: s.maxLength,
     onInvalid,
+    ...(onProgress ? { onProgress } : {}),
   });
-  const { train, val } = splitExamples(prepared.examples, s.valSplit, s.seed);
-  return { text, fileName, onInvalid, prepared, train, val };
+  // Runs stored before valMax existed have none: uncapped, as they were split, so a resume sees the same examples.
+  const valMax = s.valMax ?? Infinity;
+  const { train, val, valWanted } = splitExamples(prepared.examples, s.valSplit, s.seed, valMax);
+  return { text, fileName, onInvalid, prepared, train, val, valWanted, valMax };
 }
 
 /** Each token of one example, decoded on its own, marked trained when its label takes loss. */
@@ -44,6 +50,7 @@ export function summarize(d: LoadedData, tokenizer: TextTokenizer): DataSummary 
     records: d.prepared.records.length,
     train: d.train.length,
     val: d.val.length,
+    valCapped: d.valWanted > d.val.length ? { wanted: d.valWanted, max: d.valMax } : null,
     lineErrors: d.prepared.lineErrors,
     recordErrors: d.prepared.recordErrors,
     reading: d.prepared.syntax === 'text' ? describePlainText(d.prepared.records.length) : null,

@@ -9,11 +9,10 @@ import { createGpuContext } from '../gpu/context';
 import type { GpuContext } from '../gpu/context';
 import { idbStore, cachedModels, deleteCachedModel, loadCachedModel, loadCachedLayer } from '../io/model-cache';
 import type { KeyValueStore } from '../io/model-cache';
-import { SafetensorsFile } from '../formats/safetensors';
 import { loraLayout, initLoraParams, LORA_MODULES } from '../engine/lora';
 import type { LoraLayout, LoraSettings, LoraModule } from '../engine/lora';
 import type { HostLayerWeights } from '../engine/base-weights';
-import { parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
+import { openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
 import { createGpuLora, destroyGpuLora, readLoraParams } from '../engine/gpu-lora';
 import type { GpuLora } from '../engine/gpu-lora';
 import { TrainingRun } from '../engine/training-run';
@@ -37,6 +36,8 @@ import { fetchModelConfig } from '../io/model-acquire';
 import type { ModelConfig } from '../formats/model-config';
 import type { BaseModelRef, WorkerModel } from './model-loading';
 import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
+import { adapterFromZip } from '../formats/adapter-zip';
+import type { DatasetProgress } from '../data/dataset';
 import { loadData, summarize, promptAndReference } from './data-state';
 import type { LoadedData } from './data-state';
 import { runStore } from './run-store';
@@ -119,10 +120,10 @@ class Engine implements EngineApi {
     return this.model.summary;
   }
 
-  async setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary> {
+  async setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip', onProgress?: (p: DatasetProgress) => void): Promise<DataSummary> {
     const m = this.requireModel();
     checkMaxLength(m, settings);
-    this.data = loadData(text, fileName, m.tokenizer, settings, onInvalid);
+    this.data = loadData(text, fileName, m.tokenizer, settings, onInvalid, onProgress);
     return summarize(this.data, m.tokenizer);
   }
 
@@ -227,7 +228,7 @@ class Engine implements EngineApi {
     if (initAdapter) {
       const cfg = parseAdapterConfig(JSON.parse(initAdapter.config), 'adapter_config.json');
       layout = loraLayout(m.config, cfg.settings);
-      params = readAdapterWeights(new SafetensorsFile(initAdapter.weights, 'adapter_model.safetensors'), layout);
+      params = readAdapterWeights(openAdapterWeights(initAdapter.weights), layout);
       settings = { ...settings, loraR: cfg.settings.r, loraAlpha: cfg.settings.alpha, loraDropout: cfg.settings.dropout, target: [...cfg.settings.targets], rslora: cfg.settings.rslora };
     } else {
       layout = loraLayout(m.config, loraSettingsOf(settings));
@@ -466,8 +467,13 @@ class Engine implements EngineApi {
       modelId: base.hubId ?? 'path/to/base-model', revision: base.hubId ? base.revision : null, ...(base.source ? { modelSource: base.source } : {}), dataFileName, format: this.data?.prepared.format ?? 'alpaca', maxLength: s.maxLength,
       batchSize: s.batchSize, gradAccum: s.gradAccum, ...(s.steps !== null ? { steps: s.steps } : { epochs: s.epochs }),
       lr: s.lr, scheduler: s.scheduler, warmupSteps: s.warmup, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
-      lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit,
+      lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit, valMax: s.valMax,
     });
+  }
+
+  async readAdapterZip(zip: Uint8Array, zipName: string): Promise<Map<string, Uint8Array>> {
+    const entries = adapterFromZip(zip, zipName);
+    return Comlink.transfer(entries, [...entries.values()].map((b) => b.buffer as ArrayBuffer));
   }
 
   async importAdapter(config: string, weights: Uint8Array): Promise<void> {
@@ -481,7 +487,7 @@ class Engine implements EngineApi {
     }
     const cfg = parseAdapterConfig(json);
     const layout = loraLayout(m.config, cfg.settings);
-    const params = readAdapterWeights(new SafetensorsFile(weights, 'adapter_model.safetensors'), layout);
+    const params = readAdapterWeights(openAdapterWeights(weights), layout);
     if (this.imported) destroyGpuLora(ctx, this.imported.lora);
     if (this.run && this.run.runState !== 'training' && this.run.runState !== 'paused') this.dropRun();
     this.imported = { layout, lora: createGpuLora(ctx, layout, params) };

@@ -4,6 +4,7 @@
 import type { ModelConfig } from '../formats/model-config';
 import type { RunSettings } from '../engine/run-settings';
 import type { DatasetFormat } from '../data/records';
+import type { DatasetProgress } from '../data/dataset';
 import type { HistoryPoint, RunState } from '../engine/training-run';
 import type { MemoryBasis } from '../gpu/memory-probe';
 import type { MemoryFix } from '../engine/memory-fixes';
@@ -53,6 +54,8 @@ export interface DataSummary {
   records: number;
   train: number;
   val: number;
+  /** The validation split valSplit asked for, when valMax capped it (the rest trains); else null. */
+  valCapped: { wanted: number; max: number } | null;
   lineErrors: { line: number; reason: string }[];
   /** `line`: the file's line the record starts on (absent only for records that came from no file). */
   recordErrors: { index: number; line?: number; reason: string }[];
@@ -149,7 +152,8 @@ export interface EngineApi {
   /** The model the worker holds (loaded, or restored by a resumed run), or null. */
   currentModel(): Promise<ModelSummary | null>;
   loadModel(choice: ModelChoice, quant: RunSettings['quant'], onProgress: (p: DownloadProgress) => void): Promise<ModelSummary>;
-  setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip'): Promise<DataSummary>;
+  /** onProgress (a Comlink proxy) hears how far reading and tokenizing have come. */
+  setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip', onProgress?: (p: DatasetProgress) => void): Promise<DataSummary>;
   estimateMemory(settings: RunSettings): Promise<MemoryReport>;
   /** The estimate from the model's config.json alone (a few kB), before its weights are downloaded. */
   estimateMemoryFromConfig(choice: ModelChoice, settings: RunSettings): Promise<MemoryReport>;
@@ -175,6 +179,8 @@ export interface EngineApi {
   exportScript(dataFileName: string): Promise<string>;
   /** The adapter as a GGUF LoRA adapter (llama.cpp, Ollama, LM Studio), with a file name. */
   exportGguf(): Promise<{ name: string; bytes: Uint8Array }>;
+  /** The two files of an adapter zip, inflated here so a zip bomb never costs the page (formats/adapter-zip.ts). */
+  readAdapterZip(zip: Uint8Array, zipName: string): Promise<Map<string, Uint8Array>>;
   importAdapter(config: string, weights: Uint8Array): Promise<void>;
   listRuns(): Promise<RunRecord[]>;
   listStored(): Promise<{ items: StoredItem[]; usage: number | null; quota: number | null; persisted: boolean }>;

@@ -8,8 +8,7 @@ import { datasetRows, describeError, recordWhere, rowTable } from '../error-view
 import { onErrorAction } from '../page-actions';
 import { settingField } from '../fields';
 import type { App } from '../app';
-import { isParquetName, parquetToJsonLines } from '../../data/parquet';
-import { blobAsyncBuffer } from '../../io/blob-buffer';
+import { readDatasetFile } from '../../io/blob-buffer';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
 import { metric, panel } from './panel';
 
@@ -49,6 +48,10 @@ function summaryView(d: DataSummary): HTMLElement {
       metric('Train / validation', `${formatInt(d.train)} / ${formatInt(d.val)}`),
       metric('Tokens per example', `${formatInt(d.meanTokens)} mean, ${formatInt(d.maxTokens)} max`)),
     d.reading ? h('p', { class: 'help', dataset: { reading: d.format } }, `Read as ${d.reading}.`) : null,
+    d.valCapped
+      ? h('p', { class: 'help', dataset: { valCapped: String(d.valCapped.max) } },
+        `Validation is capped at ${formatInt(d.valCapped.max)} examples (the split would hold out ${formatInt(d.valCapped.wanted)}; every evaluation runs them all): the other ${formatInt(d.valCapped.wanted - d.valCapped.max)} train. Raise "Max validation examples" to hold out more.`)
+      : null,
     skipped.length
       ? h('div', { class: 'callout warn' }, h('p', null, h('b', null, `${skipped.length} row(s) skipped`), ' — they are not trained on:'), rowTable(skipped))
       : null,
@@ -61,9 +64,7 @@ export function dataPanel(app: App): HTMLElement {
   const fileInput = h('input', { id: fileId, type: 'file', accept: '.json,.jsonl,.ndjson,.csv,.tsv,.txt,.parquet', class: 'file-input', name: 'data-file' });
   fileInput.addEventListener('change', () => {
     const f = fileInput.files?.[0];
-    // A Parquet file is read a row group at a time from the File, never whole.
-    const text = (file: File) => (isParquetName(file.name) ? parquetToJsonLines(blobAsyncBuffer(file), file.name) : file.text());
-    if (f) void app.guard(async () => app.setDataInput({ text: await text(f), fileName: f.name, origin: 'upload' }));
+    if (f) void app.guard(async () => app.setDataInput({ text: await readDatasetFile(f, f.name), fileName: f.name, origin: 'upload' }));
   });
 
   const pasteId = uid('paste');
@@ -131,6 +132,7 @@ export function dataPanel(app: App): HTMLElement {
       h('div', { class: 'field' }, h('label', { for: invalidId }, 'Malformed rows'), onInvalid,
         h('small', { class: 'help' }, "Rows that cannot be read or used are listed by the file's line number.")),
       settingField(app, { key: 'valSplit', label: 'Validation split', kind: 'number', min: 0, max: 0.5, step: 0.05 }),
+      settingField(app, { key: 'valMax', label: 'Max validation examples', kind: 'int', min: 1, step: 50 }),
       settingField(app, { key: 'maxLength', label: 'Max length (tokens)', kind: 'int', min: 8, step: 8 }),
       settingField(app, { key: 'limit', label: 'Use only the first N records', kind: 'optional-int', min: 1, placeholder: 'all' }),
       settingField(app, { key: 'shuffle', label: 'Shuffle every epoch', kind: 'checkbox' })),

@@ -4,6 +4,7 @@
 import { h, fill, uid, download, sleep } from '../dom';
 import { formatBytes } from '../format';
 import { readAdapterFiles } from '../adapter-files';
+import { Comlink } from '../../worker/client';
 import type { App } from '../app';
 import { panel } from './panel';
 
@@ -71,7 +72,9 @@ export function exportPanel(app: App): HTMLElement {
   const importBtn = h('button', { type: 'button', dataset: { action: 'import-adapter' } }, 'Import adapter');
   const importFiles = () => {
     const files = [...(importInput.files ?? [])];
-    if (files.length) run('import', async () => app.importAdapter(await readAdapterFiles(files)));
+    // Zips inflate in the worker: a zip bomb must not cost the page's main thread.
+    const unzip = (zip: Uint8Array, name: string) => app.api.readAdapterZip(Comlink.transfer(zip, [zip.buffer as ArrayBuffer]), name);
+    if (files.length) run('import', async () => app.importAdapter(await readAdapterFiles(files, unzip)));
   };
   importInput.addEventListener('change', importFiles);
   // With files chosen it imports them; without, it opens the picker (which imports on choosing).
