@@ -34,13 +34,15 @@ export interface ServerBehavior {
   spliceRange?: boolean;
   /** Redirect these paths (with these headers, e.g. X-Linked-Etag as the Hub's resolve/ does). */
   redirects?: Record<string, { to: string; headers?: Record<string, string> }>;
-  /** A body of the test's own for a path (checked before the folders): a file that changes between requests, a compressed one. */
+  /** A body of the test's own for a path (checked before the folders): a file that changes between requests, a compressed one; its headers win. */
   body?(path: string): { data: Buffer; headers?: Record<string, string> } | undefined;
 }
 
 export interface RequestRecord {
   path: string;
   range: string | null;
+  ifRange: string | null;
+  authorization: string | null;
   status: number;
 }
 
@@ -57,7 +59,8 @@ export async function startFileServer(folders: Record<string, string>): Promise<
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
     const [, prefix, ...rest] = path.split('/');
-    const record: RequestRecord = { path, range: req.headers.range ?? null, status: 0 };
+    const h = req.headers;
+    const record: RequestRecord = { path, range: h.range ?? null, ifRange: (h['if-range'] as string | undefined) ?? null, authorization: h.authorization ?? null, status: 0 };
     state.requests.push(record);
     const send = (status: number, headers: Record<string, string | number> = {}) => {
       record.status = status;
@@ -105,7 +108,7 @@ export async function startFileServer(folders: Record<string, string>): Promise<
       // What follows sends body[start…]: put the file's first bytes there instead.
       if (b.spliceRange) body = Buffer.concat([Buffer.alloc(start), body.subarray(0, body.length - start)]);
     } else {
-      send(200, { ...extra, ...(b.noLength ? {} : { 'content-length': body.length }) });
+      send(200, { ...(b.noLength ? {} : { 'content-length': body.length }), ...extra });
     }
     const drop = b.dropAtOffset !== undefined && (b.dropTimes ?? 1) > 0 && path.endsWith(b.dropPath ?? '.safetensors');
     if (!drop) return res.end(body.subarray(start));
