@@ -44,7 +44,7 @@ function collector() {
 }
 
 /** tiny-llama as the Hub serves an LFS file: the weights carry X-Linked-Etag, the content's SHA-256. */
-function hubLike(path: string) {
+function hubLike(path: string): { data: Buffer; headers: Record<string, string> } | undefined {
   if (!path.startsWith('/hub/')) return undefined;
   const file = LLAMA + path.slice('/hub/'.length);
   if (!existsSync(file)) return undefined;

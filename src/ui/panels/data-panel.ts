@@ -10,6 +10,7 @@ import { settingField } from '../fields';
 import type { App } from '../app';
 import { isParquetName, parquetToJsonLines } from '../../data/parquet';
 import { blobAsyncBuffer } from '../../io/blob-buffer';
+import { SIZE_LIMITS, checkSize } from '../../io/size-limits';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
 import { metric, panel } from './panel';
 
@@ -62,7 +63,8 @@ export function dataPanel(app: App): HTMLElement {
   fileInput.addEventListener('change', () => {
     const f = fileInput.files?.[0];
     // A Parquet file is read a row group at a time from the File, never whole.
-    const text = (file: File) => (isParquetName(file.name) ? parquetToJsonLines(blobAsyncBuffer(file), file.name) : file.text());
+    // Other files are read whole, so within the dataset cap (src/io/size-limits.ts).
+    const text = async (file: File) => (isParquetName(file.name) ? parquetToJsonLines(blobAsyncBuffer(file), file.name) : (checkSize(SIZE_LIMITS.dataset, file.name, file.size), file.text()));
     if (f) void app.guard(async () => app.setDataInput({ text: await text(f), fileName: f.name, origin: 'upload' }));
   });
 
