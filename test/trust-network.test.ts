@@ -52,9 +52,9 @@ function hubLike(path: string): { data: Buffer; headers: Record<string, string> 
   return { data, headers: path.endsWith('.safetensors') ? { 'x-linked-etag': `"${sha256(data)}"` } : {} };
 }
 
-// A dataset of 4,000 JSON lines (about 300 kB), and a gzip bomb: 80 MiB of spaces in 80 kB.
+// A dataset of 4,000 JSON lines (about 300 kB), and a gzip bomb: 65 MiB of spaces in 65 kB.
 const DATASET = Array.from({ length: 4000 }, (_, i) => JSON.stringify({ instruction: `say ${i}`, output: `${i}` })).join('\n');
-const BOMB = gzipSync(Buffer.alloc(80 * MiB, 0x20));
+const BOMB = gzipSync(Buffer.alloc(65 * MiB, 0x20));
 
 let server: FileServer;
 let other: FileServer; // another origin
@@ -118,6 +118,14 @@ describe('a resumed download never splices two files', () => {
     expect(server.requests[1]).toMatchObject({ range: 'bytes=300000-', ifRange: `"${createHash('sha1').update(before).digest('hex')}"`, status: 200 });
   });
 
+  it('where a request with If-Range fails outright (a CORS preflight refusing it), resumes without it on the same ETag', async () => {
+    server.behavior = { refuseIfRange: true, dropAtOffset: 300_000, dropTimes: 1 };
+    const c = collector();
+    await downloadFile(`${server.base}llama/model.safetensors`, { sink: c.sink, ...fast });
+    expect(c.bytes().equals(FILE)).toBe(true);
+    expect(server.requests.map((q) => [q.range, q.ifRange !== null])).toEqual([[null, false], ['bytes=300000-', true], ['bytes=300000-', false]]);
+  });
+
   it('without a validator (no ETag, no Last-Modified) a dropped download starts over instead of resuming', async () => {
     server.behavior = { noEtag: true, dropAtOffset: 300_000, dropTimes: 1 };
     const c = collector();
@@ -167,15 +175,15 @@ describe('redirects', () => {
 });
 
 describe('size caps on text files', () => {
-  const bomb = (p: string) => (p.endsWith('/tokenizer.json') ? { data: BOMB, headers: { 'content-encoding': 'gzip' } } : undefined);
+  const bomb = (p: string) => (/\/(tokenizer\.json|chat_template\.jinja)$/.test(p) ? { data: BOMB, headers: { 'content-encoding': 'gzip' } } : undefined);
 
   it('a gzip bomb as tokenizer.json stops at the cap, counted after decompression (CLI and page readers)', async () => {
     server.behavior = { body: bomb };
     const cli = await urlReader(`${server.base}llama/`, fast).read('tokenizer.json').catch((e) => e);
     expect(cli).toMatchObject({ code: 'TOKENIZER_INVALID', details: { limit: SIZE_LIMITS.tokenizer.bytes, found: null } });
     expect(cli.message).toMatch(/is more than 64 MiB \(counted as it arrived, after decompression\); tokenizer\.json may be at most 64 MiB/);
-    const page = await remoteFiles(urlModel(`${server.base}llama`), { retryDelayMs: 1 }).text('tokenizer.json', true).catch((e) => e);
-    expect(page).toMatchObject({ code: 'TOKENIZER_INVALID' });
+    const page = await remoteFiles(urlModel(`${server.base}llama`), { retryDelayMs: 1 }).text('chat_template.jinja', false).catch((e) => e);
+    expect(page).toMatchObject({ code: 'TOKENIZER_INVALID', details: { limit: SIZE_LIMITS.chatTemplate.bytes, found: null } });
   });
 
   it('a config.json past its cap is refused on its Content-Length, or as it streams without one', async () => {

@@ -253,6 +253,8 @@ interface TransferState {
   hasher: Sha256 | null;
   /** The SHA-256 the file must have, when known. */
   sha256: string | null;
+  /** A request with If-Range failed before any response: resume without it, on the response's validator. */
+  withoutIfRange: boolean;
 }
 
 /** Drops what the sink holds and starts the file over at byte 0. */
@@ -283,12 +285,20 @@ async function transferOnce(url: string, opts: DownloadOptions, state: TransferS
     const headers = new Headers(opts.headers);
     // Resume only on a validator: a Range alone would splice the old bytes onto a changed file's.
     if (state.received > 0 && state.validator === null) await startOver(sink, state, 'unresumable');
-    if (state.received > 0) {
-      headers.set('Range', `bytes=${state.received}-`);
-      headers.set('If-Range', state.validator as string);
-    }
+    const sendIfRange = state.received > 0 && !state.withoutIfRange;
+    if (state.received > 0) headers.set('Range', `bytes=${state.received}-`);
+    if (sendIfRange) headers.set('If-Range', state.validator as string);
     arm();
-    const { res, sha256 } = await fetchFollowing(url, headers, attempt.signal);
+    let fetched: Awaited<ReturnType<typeof fetchFollowing>>;
+    try {
+      fetched = await fetchFollowing(url, headers, attempt.signal);
+    } catch (e) {
+      // If-Range is not a CORS-safelisted header: a server whose preflight refuses it fails the request
+      // outright. Resume without it from now on, accepting a 206 only with the same validator (below).
+      if (sendIfRange && e instanceof Interrupted) state.withoutIfRange = true;
+      throw e;
+    }
+    const { res, sha256 } = fetched;
     if (state.received > 0 && res.status === 416) {
       // Asked for bytes past the end: the sink may already hold the whole file.
       const size = Number(/\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1]);
@@ -304,8 +314,9 @@ async function transferOnce(url: string, opts: DownloadOptions, state: TransferS
     if (state.received > 0 && res.status !== 206) {
       // The whole file again: the server ignores Range, or (If-Range failed) the file changed.
       await startOver(sink, state, validator === state.validator ? 'unresumable' : 'changed');
-    } else if (res.status === 206 && validator !== null && validator !== state.validator) {
-      // Part of a file other than the one the sink holds (a server that ignores If-Range): start over.
+    } else if (res.status === 206 && (validator !== null || !sendIfRange) && validator !== state.validator) {
+      // Part of a file other than the one the sink holds (a server that ignores If-Range), or, without
+      // If-Range, of a file not shown to be the same: start over.
       await res.body?.cancel();
       await startOver(sink, state, 'changed');
       state.validator = null;
@@ -399,6 +410,7 @@ export async function downloadFile(url: string, opts: DownloadOptions): Promise<
     validator: resumeFrom > 0 ? (opts.ifRange ?? null) : null,
     hasher: resumeFrom > 0 ? null : createSha256(),
     sha256: opts.sha256?.toLowerCase() ?? null,
+    withoutIfRange: false,
   };
   let failures = 0;
   let refetched = false; // a file that failed its hash is fetched once more, then refused

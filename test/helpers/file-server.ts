@@ -28,6 +28,8 @@ export interface ServerBehavior {
   noLength?: boolean;
   /** Require `Authorization: Bearer <token>` (401 without, 403 with another token). */
   token?: string;
+  /** Drop every request that carries If-Range (as a browser fails one whose CORS preflight refuses the header). */
+  refuseIfRange?: boolean;
   /** Send no ETag (nothing to resume on). */
   noEtag?: boolean;
   /** Answer a Range with 206 and a correct Content-Range, but the bytes from offset 0 (a broken proxy); If-Range is ignored. */
@@ -80,6 +82,7 @@ export async function startFileServer(folders: Record<string, string>): Promise<
       b.failTimes = (b.failTimes ?? 0) - 1;
       return send(b.failStatus), res.end('busy');
     }
+    if (b.refuseIfRange && h['if-range'] !== undefined) return void req.socket.destroy();
     const redirect = b.redirects?.[path];
     if (redirect) return send(302, { location: redirect.to, ...redirect.headers }), res.end();
     const own = b.body?.(path);
