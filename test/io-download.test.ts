@@ -3,18 +3,20 @@
 // restarts cleanly, and HTTP errors say what to do. Local Blobs go through the same sink.
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { downloadFile, readBlob, createRateMeter, type ChunkSink, type TransferProgress } from '../src/io/download';
 import { startFileServer, type FileServer } from './helpers/file-server';
 import { FIXTURES } from './helpers/golden';
 
 const FILE = readFileSync(`${FIXTURES}tiny-llama/model.safetensors`);
+const ETAG = `"${createHash('sha1').update(FILE).digest('hex')}"`; // what the test server sends
 
 /** Collects bytes like a real sink, and logs what it was told. */
 function collector() {
   const parts: Uint8Array[] = [];
   const log: string[] = [];
   const sink: ChunkSink = {
-    start: (i) => void log.push(`start ${i.total} @${i.offset}`),
+    start: (i) => void log.push(`start ${i.total} @${i.offset}${i.validator === ETAG ? '' : ` ${i.validator}`}`),
     write: (c) => void parts.push(c.slice()),
     reset: () => {
       log.push('reset');
@@ -43,7 +45,7 @@ describe('downloadFile', () => {
     const c = collector();
     const progress: TransferProgress[] = [];
     const r = await downloadFile(url(), { sink: c.sink, onProgress: (p) => progress.push(p), ...fast });
-    expect(r).toEqual({ bytes: FILE.length, restarts: 0 });
+    expect(r).toEqual({ bytes: FILE.length, restarts: 0, verifiedSha256: null });
     expect(c.bytes().equals(FILE)).toBe(true);
     expect(c.log).toEqual([`start ${FILE.length} @0`]);
     expect(progress.at(-1)).toMatchObject({ loaded: FILE.length, total: FILE.length });
@@ -96,14 +98,21 @@ describe('downloadFile', () => {
     expect(c.bytes().equals(FILE)).toBe(true);
   });
 
-  it('resumes from bytes the sink already holds', async () => {
+  it('resumes from bytes the sink already holds, on the validator they came with', async () => {
     const c = collector();
-    await downloadFile(url(), { sink: c.sink, resumeFrom: 1000, ...fast });
+    await downloadFile(url(), { sink: c.sink, resumeFrom: 1000, ifRange: ETAG, ...fast });
     expect(server.requests[0].range).toBe('bytes=1000-');
     expect(c.bytes().equals(FILE.subarray(1000))).toBe(true);
     const done = collector();
-    await downloadFile(url(), { sink: done.sink, resumeFrom: FILE.length, ...fast }); // 416: nothing left
+    await downloadFile(url(), { sink: done.sink, resumeFrom: FILE.length, ifRange: ETAG, ...fast }); // 416: nothing left
     expect(done.bytes().length).toBe(0);
+    // Without a validator the held bytes could be of another version: start over.
+    server.requests.length = 0;
+    const unknown = collector();
+    await downloadFile(url(), { sink: unknown.sink, resumeFrom: 1000, ...fast });
+    expect(server.requests.map((q) => q.range)).toEqual([null]);
+    expect(unknown.log[0]).toBe('reset');
+    expect(unknown.bytes().equals(FILE)).toBe(true);
   });
 
   it('works without Content-Length, and gives up with NETWORK after the retries', async () => {
@@ -118,7 +127,7 @@ describe('downloadFile', () => {
     const err = await downloadFile(url(), { sink: d.sink, retries: 2, ...fast }).catch((e) => e);
     expect(err).toMatchObject({ code: 'NETWORK' });
     expect(err.message).toMatch(/failed after 3 attempts.*1000 of 634216 bytes/);
-    expect(err.message).toMatch(/resumes/);
+    expect(err.message).not.toMatch(/resumes/); // a new call starts from 0 (the CLI holds files in memory only)
   });
 
   it('says what to do for 404, 401 and 403, and never echoes the token', async () => {

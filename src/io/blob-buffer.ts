@@ -3,6 +3,7 @@
 import type { AsyncBuffer } from 'hyparquet';
 import { isParquetName, parquetToJsonLines } from '../data/parquet';
 import { datasetText } from '../data/text-encoding';
+import { SIZE_LIMITS, checkSize } from './size-limits';
 
 export function blobAsyncBuffer(blob: Blob): AsyncBuffer {
   return { byteLength: blob.size, slice: (start, end) => blob.slice(start, end).arrayBuffer() };
@@ -10,9 +11,11 @@ export function blobAsyncBuffer(blob: Blob): AsyncBuffer {
 
 /**
  * A dataset file the user picked, as text: Parquet read a row group at a time (never whole), any
- * other file decoded by its byte-order mark (UTF-8, UTF-16) and refused in another encoding.
+ * other file decoded by its byte-order mark (UTF-8, UTF-16) and refused in another encoding. Those are
+ * read whole, so within the dataset cap (src/io/size-limits.ts), checked before reading.
  */
 export async function readDatasetFile(file: Blob, fileName: string): Promise<string> {
   if (isParquetName(fileName)) return parquetToJsonLines(blobAsyncBuffer(file), fileName);
+  checkSize(SIZE_LIMITS.dataset, fileName, file.size);
   return datasetText(new Uint8Array(await file.arrayBuffer()), fileName);
 }

@@ -6,8 +6,10 @@ import { asyncBufferFromUrl } from 'hyparquet';
 import type { AsyncBuffer } from 'hyparquet';
 import { QloraError } from '../errors';
 import { isParquetName, parquetToJsonLines } from '../data/parquet';
+import { concatChunks, downloadFile, type ChunkSink, type TransferProgress } from './download';
 import { isHubDatasetSpec, parseHubDatasetSpec, resolveHubDataset } from './hub-dataset';
 import { datasetText } from '../data/text-encoding';
+import { SIZE_LIMITS } from './size-limits';
 
 export interface DatasetText {
   readonly text: string;
@@ -22,6 +24,13 @@ export interface DatasetFetchOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Read only the first N rows of Parquet files (the rest is never downloaded). */
   readonly limit?: number;
+  readonly signal?: AbortSignal;
+  /** Progress of each JSON / JSONL / CSV file's download. */
+  readonly onProgress?: (p: TransferProgress, url: string) => void;
+  /** Downloader settings (download.ts has the defaults); tests shorten them. */
+  readonly retries?: number;
+  readonly retryDelayMs?: number;
+  readonly stallTimeoutMs?: number;
 }
 
 function networkError(url: string, e: unknown): QloraError {
@@ -47,20 +56,18 @@ async function urlAsyncBuffer(url: string, headers: Readonly<Record<string, stri
   }
 }
 
-async function urlText(url: string, name: string, headers: Readonly<Record<string, string>>): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(url, { headers });
-  } catch (e) {
-    throw networkError(url, e);
-  }
-  if (!res.ok) throw new QloraError('NETWORK', `Fetching ${url} failed with HTTP ${res.status} ${res.statusText}. Check the address.`);
-  return datasetText(new Uint8Array(await res.arrayBuffer()), name);
+/** A JSON / JSONL / CSV file through the models' downloader: stall timeout, retries that resume, the size cap. */
+async function urlText(url: string, name: string, opts: DatasetFetchOptions): Promise<string> {
+  const parts: Uint8Array[] = [];
+  const sink: ChunkSink = { write: (c) => void parts.push(c.slice()), reset: () => void (parts.length = 0) };
+  const { headers, signal, retries, retryDelayMs, stallTimeoutMs } = opts;
+  const onProgress = opts.onProgress && ((p: TransferProgress) => opts.onProgress?.(p, url));
+  await downloadFile(url, { sink, headers, signal, retries, retryDelayMs, stallTimeoutMs, onProgress, limit: SIZE_LIMITS.dataset });
+  return datasetText(concatChunks(parts), name);
 }
 
 async function fileText(url: string, path: string, opts: DatasetFetchOptions, limit?: number): Promise<string> {
-  const headers = opts.headers ?? {};
-  return isParquetName(path) ? parquetToJsonLines(await urlAsyncBuffer(url, headers), path, { limit }) : urlText(url, path, headers);
+  return isParquetName(path) ? parquetToJsonLines(await urlAsyncBuffer(url, opts.headers ?? {}), path, { limit }) : urlText(url, path, opts);
 }
 
 /** The text of the dataset at `location` (a Hub dataset spec or an http(s) URL). */

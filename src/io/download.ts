@@ -2,20 +2,41 @@
 // over http(s) with progress (bytes, rate, ETA), retries with backoff that resume from the last byte
 // received (HTTP Range), and a clean restart when a server ignores Range; or from a local File/Blob
 // through the same sink. Failures become QloraError('NETWORK') with an action in the message.
+//
+// A resumed request never splices two files: it carries If-Range with the validator the first
+// response gave (a strong ETag, else Last-Modified), so a file that changed in between comes back
+// whole (200) and the sink starts over; without a validator there is no resuming, only starting over.
+// Where the Hub names the content's SHA-256 (X-Linked-Etag on its redirect, or the ETag of an LFS
+// file), the bytes are hashed as they stream and a file that does not match is fetched once more
+// from byte 0, then refused. Redirects are followed here where the runtime lets us see them (Node;
+// a browser hides them), so a loop is named with its URL and a token never follows to another origin.
 import { QloraError } from '../errors';
+import { createSha256, type Sha256 } from './sha256';
+import { tooLarge, type SizeLimit } from './size-limits';
 
 /** `base` + a file name, each path segment percent-encoded: "%2e%2e/x" must not become "../x". */
 export function fileUrl(base: string, name: string): string {
   return base + name.split('/').map(encodeURIComponent).join('/');
 }
 
+/**
+ * Why the sink must drop what it holds: the same file comes again from byte 0 (the server ignores
+ * Range, or gave no validator to resume on); the file changed on the server since the bytes it holds
+ * (a new validator); or the finished file did not match its SHA-256 (the bytes held are wrong). After
+ * 'changed' or 'corrupt', anything the sink made from the earlier bytes is stale too.
+ */
+export type ResetReason = 'unresumable' | 'changed' | 'corrupt';
+
 export interface ChunkSink {
-  /** Called on every (re)connection before its first chunk: the file size when known, and where data resumes. */
-  start?(info: { total: number | null; offset: number }): void | Promise<void>;
+  /**
+   * Called on every (re)connection before its first chunk: the file size when known, where data
+   * resumes, and the validator to resume this file with later (DownloadOptions.ifRange).
+   */
+  start?(info: { total: number | null; offset: number; validator: string | null }): void | Promise<void>;
   /** Bytes in file order. Awaited, so a slow sink slows the download instead of buffering it. */
   write(chunk: Uint8Array): void | Promise<void>;
-  /** The server answered a Range request with the whole file: drop what was written; bytes restart at 0. */
-  reset(): void | Promise<void>;
+  /** Drop what was written; bytes restart at 0. */
+  reset(reason: ResetReason): void | Promise<void>;
 }
 
 export interface TransferProgress {
@@ -30,8 +51,14 @@ export interface DownloadOptions {
   headers?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
   onProgress?(p: TransferProgress): void;
-  /** Bytes the sink already holds (from an earlier, interrupted call): the request starts there. */
+  /** Bytes the sink already holds (from an earlier, interrupted call): the request starts there… */
   resumeFrom?: number;
+  /** …if the file is still the one those bytes came from: the validator that call's sink.start gave. Without it, the file is fetched from 0. */
+  ifRange?: string | null;
+  /** The file's SHA-256 (hex) when the caller knows it; else taken from the Hub's headers where they give it. */
+  sha256?: string;
+  /** The most bytes the file may have (counted after decompression); past it, the transfer stops with the limit's error. */
+  limit?: SizeLimit;
   /** Attempts after a failure that made no progress; a retry that receives bytes resets the count. */
   retries?: number; // 5: rides out a few seconds of flaky Wi-Fi, still fails within a minute
   retryDelayMs?: number; // 500, doubled per attempt: first retry is quick, later ones back off
@@ -46,6 +73,8 @@ export interface TransferResult {
   bytes: number;
   /** Responses served from byte 0 although a Range was asked for (the sink was reset). */
   restarts: number;
+  /** The SHA-256 the file was checked against, or null when none was known (or bytes were skipped). */
+  verifiedSha256: string | null;
 }
 
 /** Sliding-window rate over the last few seconds: smooth enough to read, quick to follow a change. */
@@ -124,6 +153,78 @@ function rangeStart(res: Response): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** What If-Range may carry: a strong ETag (RFC 9110 forbids weak ones there), else Last-Modified. */
+function validatorOf(res: Response): string | null {
+  const etag = res.headers.get('etag')?.trim();
+  if (etag && !etag.startsWith('W/')) return etag;
+  return res.headers.get('last-modified')?.trim() || null;
+}
+
+const SHA256_HEX = /^"?([0-9a-f]{64})"?$/i;
+
+/**
+ * The content's SHA-256 as the Hub states it: X-Linked-Etag (its resolve/ redirect for an LFS file),
+ * or the ETag of a response from the Hub itself, which is the SHA-256 for LFS files. Another server's
+ * 64-hex ETag could be a hash of anything, so it is not taken for one.
+ */
+function statedSha256(res: Response, url: string): string | null {
+  const linked = SHA256_HEX.exec(res.headers.get('x-linked-etag')?.trim() ?? '');
+  if (linked) return linked[1].toLowerCase();
+  const host = new URL(url).hostname;
+  const hub = host === 'huggingface.co' || host === 'hf.co' || host.endsWith('.huggingface.co') || host.endsWith('.hf.co');
+  const etag = hub ? SHA256_HEX.exec(res.headers.get('etag')?.trim() ?? '') : null;
+  return etag ? etag[1].toLowerCase() : null;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20; // as browsers and undici
+
+/** False once a browser has answered redirect: 'manual' with an opaque response: it follows them itself from then on. */
+let seeRedirects = true;
+
+/**
+ * fetch, following redirects by hand where the runtime shows them: a loop is named (a browser's
+ * "Failed to fetch" says nothing), the Hub's X-Linked-Etag on its redirect is kept, and Authorization
+ * is dropped when the redirect leaves the origin (the Hub sends LFS files to a CDN).
+ */
+async function fetchFollowing(url: string, headers: Headers, signal: AbortSignal): Promise<{ res: Response; sha256: string | null }> {
+  const chain = [url];
+  let sha256: string | null = null;
+  for (let current = url; ; ) {
+    let res: Response;
+    try {
+      res = await fetch(current, { headers, signal, redirect: seeRedirects ? 'manual' : 'follow' });
+      if (res.type === 'opaqueredirect') {
+        seeRedirects = false;
+        res = await fetch(current, { headers, signal, redirect: 'follow' });
+      }
+    } catch (e) {
+      throw new Interrupted((e as Error).message);
+    }
+    sha256 ??= statedSha256(res, res.url || current);
+    const location = res.headers.get('location');
+    if (!REDIRECTS.has(res.status) || location === null) return { res, sha256 };
+    await res.body?.cancel();
+    const next = new URL(location, current).href;
+    if (chain.includes(next) || chain.length > MAX_REDIRECTS) {
+      const loop = chain.includes(next);
+      const shown = [...chain.slice(-4), next].join(' → ');
+      throw new QloraError(
+        'NETWORK',
+        `Downloading ${url}: the server ${loop ? `redirects in a loop, back to ${next}` : `redirected more than ${MAX_REDIRECTS} times`} (${shown}). ` +
+          'The address or the server is misconfigured: check the URL, or tell whoever runs the server.',
+        { url, redirects: [...chain, next] },
+      );
+    }
+    if (new URL(next).origin !== new URL(current).origin) {
+      headers = new Headers(headers);
+      headers.delete('authorization');
+    }
+    chain.push(next);
+    current = next;
+  }
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(done, ms);
@@ -146,6 +247,22 @@ interface TransferState {
   received: number;
   total: number | null;
   restarts: number;
+  /** What the file's first response said it is; resumes carry it in If-Range. */
+  validator: string | null;
+  /** Hashes every byte from 0; null when the bytes before resumeFrom were never seen here. */
+  hasher: Sha256 | null;
+  /** The SHA-256 the file must have, when known. */
+  sha256: string | null;
+  /** A request with If-Range failed before any response: resume without it, on the response's validator. */
+  withoutIfRange: boolean;
+}
+
+/** Drops what the sink holds and starts the file over at byte 0. */
+async function startOver(sink: ChunkSink, state: TransferState, reason: ResetReason): Promise<void> {
+  await sink.reset(reason);
+  state.received = 0;
+  state.restarts++;
+  state.hasher = createSha256();
 }
 
 /**
@@ -166,14 +283,22 @@ async function transferOnce(url: string, opts: DownloadOptions, state: TransferS
   };
   try {
     const headers = new Headers(opts.headers);
+    // Resume only on a validator: a Range alone would splice the old bytes onto a changed file's.
+    if (state.received > 0 && state.validator === null) await startOver(sink, state, 'unresumable');
+    const sendIfRange = state.received > 0 && !state.withoutIfRange;
     if (state.received > 0) headers.set('Range', `bytes=${state.received}-`);
+    if (sendIfRange) headers.set('If-Range', state.validator as string);
     arm();
-    let res: Response;
+    let fetched: Awaited<ReturnType<typeof fetchFollowing>>;
     try {
-      res = await fetch(url, { headers, signal: attempt.signal });
+      fetched = await fetchFollowing(url, headers, attempt.signal);
     } catch (e) {
-      throw new Interrupted((e as Error).message);
+      // If-Range is not a CORS-safelisted header: a server whose preflight refuses it fails the request
+      // outright. Resume without it from now on, accepting a 206 only with the same validator (below).
+      if (sendIfRange && e instanceof Interrupted) state.withoutIfRange = true;
+      throw e;
     }
+    const { res, sha256 } = fetched;
     if (state.received > 0 && res.status === 416) {
       // Asked for bytes past the end: the sink may already hold the whole file.
       const size = Number(/\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1]);
@@ -185,17 +310,31 @@ async function transferOnce(url: string, opts: DownloadOptions, state: TransferS
       await res.body?.cancel();
       throw Object.assign(new Interrupted(`HTTP ${res.status}`), { response: res });
     }
+    const validator = validatorOf(res);
     if (state.received > 0 && res.status !== 206) {
-      // The server ignored Range and sends the whole file again: start over cleanly.
-      await sink.reset();
-      state.received = 0;
-      state.restarts++;
+      // The whole file again: the server ignores Range, or (If-Range failed) the file changed.
+      await startOver(sink, state, validator === state.validator ? 'unresumable' : 'changed');
+    } else if (res.status === 206 && (validator !== null || !sendIfRange) && validator !== state.validator) {
+      // Part of a file other than the one the sink holds (a server that ignores If-Range), or, without
+      // If-Range, of a file not shown to be the same: start over.
+      await res.body?.cancel();
+      await startOver(sink, state, 'changed');
+      state.validator = null;
+      throw new Interrupted(`the file changed on the server (now ${validator})`);
     } else if (res.status === 206 && rangeStart(res) !== null && rangeStart(res) !== state.received) {
       await res.body?.cancel();
       throw new QloraError('NETWORK', `Downloading ${url}: asked for bytes from ${state.received} but the server sent "${res.headers.get('content-range')}".`, { url, status: 206 });
     }
+    if (state.received === 0) {
+      state.validator = validator;
+      state.sha256 = opts.sha256?.toLowerCase() ?? sha256;
+    }
     state.total = sizeOf(res, state.received) ?? state.total;
-    await sink.start?.({ total: state.total, offset: state.received });
+    if (opts.limit && state.total !== null && state.total > opts.limit.bytes) {
+      await res.body?.cancel();
+      throw tooLarge(opts.limit, url, state.total);
+    }
+    await sink.start?.({ total: state.total, offset: state.received, validator: state.validator });
     if (!res.body) throw new Interrupted('the response has no body');
     const reader = res.body.getReader();
     try {
@@ -210,8 +349,11 @@ async function transferOnce(url: string, opts: DownloadOptions, state: TransferS
         if (state.total !== null && state.received + chunk.value.length > state.total) {
           throw new QloraError('NETWORK', `Downloading ${url}: the server sent more than the ${state.total} bytes it announced.`, { url });
         }
+        // Counted after decompression, as it arrives: a gzip bomb stops here, not in memory.
+        if (opts.limit && state.received + chunk.value.length > opts.limit.bytes) throw tooLarge(opts.limit, url, null);
         clearTimeout(watchdog);
         await sink.write(chunk.value);
+        state.hasher?.update(chunk.value);
         state.received += chunk.value.length;
         onBytes();
         arm();
@@ -230,6 +372,25 @@ async function transferOnce(url: string, opts: DownloadOptions, state: TransferS
   }
 }
 
+/** Checks the finished file against its SHA-256: the hash, null (nothing to check), or 'again' (the sink was reset for one more try). */
+async function verify(url: string, opts: DownloadOptions, state: TransferState, refetched: boolean): Promise<string | null | 'again'> {
+  if (state.hasher === null || state.sha256 === null) return null;
+  const found = state.hasher.hex();
+  if (found === state.sha256) return found;
+  if (!refetched) {
+    await startOver(opts.sink, state, 'corrupt');
+    state.validator = null;
+    return 'again';
+  }
+  const weights = /\.safetensors$/i.test(new URL(url).pathname);
+  throw new QloraError(
+    weights ? 'WEIGHTS_CORRUPT' : 'NETWORK',
+    `Downloading ${url}: the ${state.received} bytes received twice have SHA-256 ${found}, but the server says the file's is ${state.sha256}. ` +
+      'Something between here and the server (a proxy, a filter, a broken mirror) changes the bytes: try again later or from another network.',
+    { url, expected: state.sha256, found },
+  );
+}
+
 /**
  * Streams `url` into `opts.sink`. Resolves once the sink holds the whole file; the body is never
  * accumulated here. Aborting `opts.signal` rejects with the signal's reason (an AbortError).
@@ -241,8 +402,18 @@ export async function downloadFile(url: string, opts: DownloadOptions): Promise<
   const authorized = Object.keys(opts.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
   const meter = createRateMeter();
   const report = throttle(opts.onProgress, opts.progressIntervalMs ?? 100);
-  const state: TransferState = { received: opts.resumeFrom ?? 0, total: null, restarts: 0 };
+  const resumeFrom = opts.resumeFrom ?? 0;
+  const state: TransferState = {
+    received: resumeFrom,
+    total: null,
+    restarts: 0,
+    validator: resumeFrom > 0 ? (opts.ifRange ?? null) : null,
+    hasher: resumeFrom > 0 ? null : createSha256(),
+    sha256: opts.sha256?.toLowerCase() ?? null,
+    withoutIfRange: false,
+  };
   let failures = 0;
+  let refetched = false; // a file that failed its hash is fetched once more, then refused
   for (;;) {
     signal?.throwIfAborted();
     const before = state.received;
@@ -253,7 +424,12 @@ export async function downloadFile(url: string, opts: DownloadOptions): Promise<
         report(meter.update(state.received, state.total));
       });
       report(meter.update(state.received, state.total ?? state.received), true);
-      return { bytes: state.received, restarts: state.restarts };
+      const verified = await verify(url, opts, state, refetched);
+      if (verified === 'again') {
+        refetched = true;
+        continue;
+      }
+      return { bytes: state.received, restarts: state.restarts, verifiedSha256: verified };
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? e;
       if (!(e instanceof Interrupted)) throw e;
@@ -267,7 +443,7 @@ export async function downloadFile(url: string, opts: DownloadOptions): Promise<
         throw new QloraError(
           'NETWORK',
           `Downloading ${url} failed after ${failures} attempts (${e.message}), with ${state.received}${of} bytes received. ` +
-            'Check your connection (and, for a server other than huggingface.co, that it allows cross-origin requests), then try again: the download resumes.',
+            'Check your connection (and, for a server other than huggingface.co, that it allows cross-origin requests), then try again.',
           { url, received: state.received, total: state.total },
         );
       }
@@ -292,7 +468,7 @@ export async function readBlob(blob: Blob, opts: BlobReadOptions): Promise<Trans
   const meter = createRateMeter();
   const report = throttle(opts.onProgress, opts.progressIntervalMs ?? 100);
   let offset = opts.resumeFrom ?? 0;
-  await sink.start?.({ total: blob.size, offset });
+  await sink.start?.({ total: blob.size, offset, validator: null });
   while (offset < blob.size) {
     signal?.throwIfAborted();
     const end = Math.min(blob.size, offset + step);
@@ -301,7 +477,7 @@ export async function readBlob(blob: Blob, opts: BlobReadOptions): Promise<Trans
     report(meter.update(offset, blob.size));
   }
   report(meter.update(offset, blob.size), true);
-  return { bytes: offset, restarts: 0 };
+  return { bytes: offset, restarts: 0, verifiedSha256: null };
 }
 
 /** The chunks a sink collected, as one array. */

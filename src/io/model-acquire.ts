@@ -8,7 +8,7 @@ import { QloraError } from '../errors';
 import { parseModelConfig, type ModelConfig } from '../formats/model-config';
 import { parseShardIndex, type SafetensorsHeader, type TensorInfo } from '../formats/safetensors';
 import type { BaseQuant } from '../engine/base-weights';
-import { createRateMeter, throttle, type ChunkSink } from './download';
+import { createRateMeter, throttle, type ChunkSink, type ResetReason } from './download';
 import type { ModelLocation } from './hub';
 import { modelFiles } from './model-source';
 import type { FetchOptions } from './model-source';
@@ -16,6 +16,7 @@ import { checkTokenizerFits, readTokenizer } from './model-files';
 import {
   beginCachedModel,
   completeModelConfig,
+  deleteCachedModel,
   finishCachedModel,
   modelCacheKey,
   modelParts,
@@ -89,6 +90,15 @@ class SkipAhead {
   constructor(readonly offset: number) {}
 }
 
+/** Thrown by the sink when parts were already saved from bytes that turned out wrong or outdated. */
+class StaleParts {
+  constructor(
+    readonly key: string,
+    readonly file: string,
+    readonly reason: Exclude<ResetReason, 'unresumable'>,
+  ) {}
+}
+
 interface WeightFile {
   name: string;
   /** Tensors the shard index puts in this file (null for a single model.safetensors). */
@@ -115,8 +125,32 @@ export async function fetchModelConfig(location: ModelLocation, opts: FetchOptio
   return { config: parseModelConfig(json, where), embedDtypeBytes: declared === 'float32' ? 4 : 2 };
 }
 
-/** Downloads (or reads), prepares and caches the model; returns its cache key. Resumes an interrupted run. */
+/**
+ * Downloads (or reads), prepares and caches the model; returns its cache key. Resumes an interrupted
+ * run. When a weight file turns out to have changed on the server, or fails its SHA-256, after parts
+ * were prepared from it, the cache entry is dropped and the model fetched once more from the start;
+ * a second time, it is refused.
+ */
 export async function acquireModel(location: ModelLocation, opts: AcquireOptions): Promise<AcquireResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await acquireOnce(location, opts);
+    } catch (e) {
+      if (!(e instanceof StaleParts)) throw e;
+      await deleteCachedModel(opts.store, e.key);
+      if (attempt === 2) {
+        const what = e.reason === 'corrupt' ? 'did not match its SHA-256 twice: something between here and the server changes the bytes' : 'changed on the server twice while it downloaded';
+        throw new QloraError(
+          e.reason === 'corrupt' ? 'WEIGHTS_CORRUPT' : 'NETWORK',
+          `${e.file} ${what}. Nothing prepared from it was kept; try again later or from another network.`,
+          { fileName: e.file, reason: e.reason },
+        );
+      }
+    }
+  }
+}
+
+async function acquireOnce(location: ModelLocation, opts: AcquireOptions): Promise<AcquireResult> {
   const { store, signal } = opts;
   const quant = opts.quant ?? 'nf4';
   const doubleQuant = opts.doubleQuant ?? true;
@@ -182,6 +216,7 @@ export async function acquireModel(location: ModelLocation, opts: AcquireOptions
     return assembler;
   };
 
+  let savedThisRun = 0; // parts prepared from bytes fetched by this call
   const onTensor = async (info: TensorInfo, bytes: Uint8Array) => {
     const part = assembler?.add(info, bytes);
     if (!part || !assembler) return;
@@ -190,6 +225,7 @@ export async function acquireModel(location: ModelLocation, opts: AcquireOptions
     report({ stage: 'quantize', phase: partPhase(part, config.numLayers) }, true);
     const prepared = preparePart(part, assembler.take(part), config, quant, doubleQuant);
     await savePart(store, key, part, prepared, done);
+    savedThisRun++;
     report({ stage: 'download', phase: downloadPhase, partsDone: state.partsDone + 1 }, true);
   };
 
@@ -219,12 +255,18 @@ export async function acquireModel(location: ModelLocation, opts: AcquireOptions
       },
     });
     let canSkip = true;
+    let validator: string | null = null; // resumes after a skip carry it, so they never splice two versions
     const total = () => (indexTotal !== null ? indexTotal + headersSeen : loadedBefore + (parser.size ?? 0));
     const sink: ChunkSink = {
-      start: (info) => parser.start(info),
-      reset: () => {
+      start: (info) => {
+        validator = info.validator;
+        parser.start(info);
+      },
+      reset: (reason) => {
+        if (reason !== 'unresumable' && savedThisRun > 0) throw new StaleParts(key, fileName, reason);
         parser.reset();
-        canSkip = false; // the server ignores Range: skipping would restart from 0 every time
+        // The same file again from 0: the server cannot resume, and skipping would restart it every time.
+        if (reason === 'unresumable') canSkip = false;
       },
       write: async (chunk) => {
         await parser.push(chunk);
@@ -242,7 +284,7 @@ export async function acquireModel(location: ModelLocation, opts: AcquireOptions
     let offset = 0;
     for (;;) {
       try {
-        if ((await files.stream(file.name, sink, offset)) === 'missing') return 'missing';
+        if ((await files.stream(file.name, sink, offset, validator)) === 'missing') return 'missing';
         break;
       } catch (e) {
         if (!(e instanceof SkipAhead)) throw e;

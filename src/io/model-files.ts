@@ -3,6 +3,7 @@
 // folder or an http(s) base URL, into a config, a tensor source and a tokenizer.
 import { QloraError, isQloraError } from '../errors';
 import { concatChunks, downloadFile, fileUrl, type ChunkSink } from './download';
+import { modelFileLimit } from './size-limits';
 import { parseModelConfig } from '../formats/model-config';
 import type { ModelConfig } from '../formats/model-config';
 import { SafetensorsFile, parseShardIndex } from '../formats/safetensors';
@@ -27,7 +28,8 @@ export interface UrlReaderOptions {
 
 /**
  * Files under an http(s) base URL, through the app's downloader: the same stall timeout, retries
- * that resume a short body, and path segments encoded so a name like "%2e%2e/x" stays inside the folder.
+ * that resume a short body, size caps on text files, and path segments encoded so a name like
+ * "%2e%2e/x" stays inside the folder. Files are held in memory only: a new run fetches them again.
  */
 export function urlReader(base: string, opts: UrlReaderOptions = {}): FileReader {
   const root = base.endsWith('/') ? base : base + '/';
@@ -37,7 +39,7 @@ export function urlReader(base: string, opts: UrlReaderOptions = {}): FileReader
       const parts: Uint8Array[] = [];
       const sink: ChunkSink = { write: (c) => void parts.push(c.slice()), reset: () => void (parts.length = 0) };
       try {
-        await downloadFile(fileUrl(root, name), { ...opts, sink });
+        await downloadFile(fileUrl(root, name), { ...opts, sink, limit: modelFileLimit(name) ?? undefined });
       } catch (e) {
         if (isQloraError(e) && e.code === 'NETWORK' && (e.details as { status?: number } | undefined)?.status === 404) return null;
         throw e;

@@ -5,6 +5,7 @@
 import { QloraError, isQloraError } from '../errors';
 import { concatChunks as concat, downloadFile, fileUrl, readBlob, type ChunkSink } from './download';
 import type { LocalModel, ModelLocation, RemoteModel } from './hub';
+import { checkSize, modelFileLimit } from './size-limits';
 
 export interface FetchOptions {
   signal?: AbortSignal;
@@ -15,9 +16,13 @@ export interface FetchOptions {
 /** How files are fetched, the same for a URL and for picked files. */
 export interface ModelFiles {
   readonly location: string;
+  /** A text file whole, within its size cap (size-limits.ts). */
   text(name: string, required: boolean): Promise<string | null>;
-  /** Streams the file into `sink` from `offset`; 'missing' when the file does not exist. */
-  stream(name: string, sink: ChunkSink, offset: number): Promise<'done' | 'missing'>;
+  /**
+   * Streams the file into `sink` from `offset`, if it is still the file `ifRange` (the validator
+   * sink.start gave) names; else from 0. 'missing' when the file does not exist.
+   */
+  stream(name: string, sink: ChunkSink, offset: number, ifRange?: string | null): Promise<'done' | 'missing'>;
 }
 
 const decoder = new TextDecoder();
@@ -35,16 +40,16 @@ export function remoteFiles(model: RemoteModel, opts: FetchOptions): ModelFiles 
       const parts: Uint8Array[] = [];
       const sink: ChunkSink = { write: (c) => void parts.push(c.slice()), reset: () => void (parts.length = 0) };
       try {
-        await downloadFile(url(name), { ...common, sink });
+        await downloadFile(url(name), { ...common, sink, limit: modelFileLimit(name) ?? undefined });
       } catch (e) {
         if (!required && isNotFound(e)) return null;
         throw e;
       }
       return decoder.decode(concat(parts));
     },
-    async stream(name, sink, offset) {
+    async stream(name, sink, offset, ifRange) {
       try {
-        await downloadFile(url(name), { ...common, sink, resumeFrom: offset });
+        await downloadFile(url(name), { ...common, sink, resumeFrom: offset, ifRange });
         return 'done';
       } catch (e) {
         if (offset === 0 && isNotFound(e)) return 'missing';
@@ -59,6 +64,8 @@ export function localFiles(model: LocalModel, opts: FetchOptions): ModelFiles {
     location: `${model.label}/`,
     async text(name, required) {
       const blob = model.files.get(name);
+      const limit = modelFileLimit(name);
+      if (blob && limit) checkSize(limit, `${model.label}/${name}`, blob.size);
       if (blob) return blob.text();
       if (!required) return null;
       throw new QloraError('CONFIG_INVALID', `The chosen files have no ${name}; a model folder needs config.json, tokenizer.json, tokenizer_config.json and model.safetensors (or its shards).`);
