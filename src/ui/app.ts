@@ -332,10 +332,12 @@ export class App {
     this.dataTimer = window.setTimeout(() => {
       const s = this.store.get();
       if (!s.model || !s.dataInput || this.running() || s.phase === 'loading') return;
+      // Re-reading after a setting changed: a failure is the data's or the field's, not a failed run or
+      // load, so the page's state and badge stay as they were (the Data panel shows a dataset problem).
       void this.guard(async () => {
         await this.applyData();
         this.scheduleEstimate(0);
-      });
+      }, { fatal: false });
     }, 400);
   }
 

@@ -9,6 +9,15 @@ import type { App } from '../app';
 import type { AppState, RunView } from '../state';
 import { metric, panel } from './panel';
 import { runComparison } from '../run-compare';
+import { startBlocker } from '../start-blocker';
+import { memoryFixButtons } from '../memory-fix-buttons';
+
+/** Scrolls to a setting's control (its `name` is the setting's key) and focuses it. */
+function focusField(key: string): void {
+  const el = document.querySelector<HTMLElement>(`[name="${CSS.escape(key)}"]`);
+  el?.scrollIntoView({ block: 'center' });
+  el?.focus();
+}
 
 const STATE_TEXT: Record<string, string> = {
   training: 'Training',
@@ -42,6 +51,7 @@ function statusText(s: AppState): string {
   if (s.run.state === 'training' && s.run.phase) return `Step ${s.run.step + 1} is coming: ${s.run.phase}…`;
   if (s.phase === 'error') return 'Stopped by an error (see above).';
   if (s.run.state) return STATE_TEXT[s.run.state] ?? s.run.state;
+  if (s.invalidFields.length || (s.memory && !s.memory.fits)) return 'Not ready: see why above.';
   return 'Ready. Start trains with the settings on the left; "Try the demo" needs nothing else.';
 }
 
@@ -52,6 +62,24 @@ export function runPanel(app: App): HTMLElement {
   const resume = h('button', { type: 'button', dataset: { action: 'resume' }, on: { click: () => void app.runs.resume() } }, '▶ Resume');
   const stop = h('button', { type: 'button', class: 'danger', dataset: { action: 'stop' }, on: { click: () => void app.runs.stop() } }, '■ Stop');
   const status = h('p', { class: 'run-status', role: 'status' });
+  // Why Start is disabled, right beside it (and read with it by a screen reader), with the fixes.
+  const blocker = h('div', { id: 'start-blocker', class: 'start-blocker', 'aria-live': 'polite', hidden: true });
+  start.setAttribute('aria-describedby', blocker.id);
+  let blockerKey = '';
+  const renderBlocker = (s: AppState) => {
+    const b = startBlocker({ invalidFields: s.invalidFields, memory: s.memory, busy: app.running() || s.phase === 'loading' });
+    const key = JSON.stringify([b, app.settingsLocked()]);
+    if (key === blockerKey) return;
+    blockerKey = key;
+    blocker.hidden = !b;
+    blocker.dataset.blocker = b?.kind ?? '';
+    if (!b) return fill(blocker);
+    fill(blocker, h('div', { class: 'callout warn' },
+      h('p', null, b.text),
+      b.kind === 'does-not-fit' && s.memory ? memoryFixButtons(app, s.memory, 'startFix') : null,
+      b.fields.length ? h('div', { class: 'actions' }, b.fields.map((f) =>
+        h('button', { type: 'button', dataset: { gotoField: f }, on: { click: () => focusField(f) } }, `Go to ${f}`))) : null));
+  };
   const bar = h('progress', { class: 'run-progress', max: 1, value: 0, 'aria-label': 'Training progress' });
   const stepText = h('span', { class: 'step-text' });
   const metrics = h('div', { class: 'metrics run-metrics' });
@@ -92,6 +120,7 @@ export function runPanel(app: App): HTMLElement {
     resume.disabled = run.state !== 'paused';
     stop.disabled = !active || s.phase === 'loading';
     status.textContent = statusText(s);
+    renderBlocker(s);
     status.dataset.state = s.phase;
     bar.max = Math.max(1, run.totalSteps);
     bar.value = run.step;
@@ -145,6 +174,7 @@ export function runPanel(app: App): HTMLElement {
   return panel('run', '4 · Train',
     null,
     h('div', { class: 'run-controls' }, start, pause, resume, stop),
+    blocker,
     status,
     h('div', { class: 'progress-row' }, bar, stepText),
     metrics,
