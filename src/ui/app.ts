@@ -41,6 +41,8 @@ export class App {
   /** Called after each checkpoint (the Learn view refreshes its adapter picture). */
   readonly checkpointListeners = new Set<(step: number) => void>();
   readonly rememberToken: { value: boolean } = { value: readToken() !== '' };
+  /** Set by "Try the demo": when its run finishes, the playground answers the demo's question at once. */
+  readonly demoRun = { pending: false };
 
   /** The estimate last asked for: an older answer arriving later is dropped. */
   private estimateId = 0;

@@ -39,7 +39,11 @@ export async function tryDemo(app: App): Promise<void> {
     const { text, fileName } = await fetchText(DEMO_DATA_PATH);
     await app.setDataInput({ text, fileName, origin: 'demo' });
   });
-  if (app.store.get().phase !== 'error') await app.runs.start();
+  if (app.store.get().phase !== 'error') {
+    app.demoRun.pending = true;
+    await app.runs.start();
+    if (!app.running()) app.demoRun.pending = false; // it did not start (an error)
+  }
 }
 
 export async function copyLink(app: App): Promise<void> {
