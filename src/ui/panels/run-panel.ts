@@ -46,8 +46,9 @@ export function etaSeconds(run: RunView): number | null {
   return (msPerStep * remaining) / 1000;
 }
 
-function statusText(s: AppState): string {
+function statusText(s: AppState, stopping: boolean): string {
   if (s.phase === 'loading') return `${s.busy ?? 'Loading'}${s.download ? `: ${s.download.phase}` : ''}…`;
+  if (stopping && (s.run.state === 'training' || s.run.state === 'paused')) return 'Stopping: the step in progress finishes and is saved, then the run stops…';
   if (s.run.state === 'training' && s.run.phase) return `Step ${s.run.step + 1} is coming: ${s.run.phase}…`;
   if (s.phase === 'error') return 'Stopped by an error (see above).';
   if (s.run.state) return STATE_TEXT[s.run.state] ?? s.run.state;
@@ -118,8 +119,8 @@ export function runPanel(app: App): HTMLElement {
     start.disabled = !app.runs.canStart();
     pause.disabled = run.state !== 'training' || s.phase === 'loading';
     resume.disabled = run.state !== 'paused';
-    stop.disabled = !active || s.phase === 'loading';
-    status.textContent = statusText(s);
+    stop.disabled = !active || s.phase === 'loading' || app.runs.stopping;
+    status.textContent = statusText(s, app.runs.stopping);
     renderBlocker(s);
     status.dataset.state = s.phase;
     bar.max = Math.max(1, run.totalSteps);

@@ -110,7 +110,11 @@ function derived(app: App): HTMLElement {
   app.store.subscribe((s) => {
     const st = s.settings;
     const scale = st.rslora ? st.loraAlpha / Math.sqrt(st.loraR) : st.loraAlpha / st.loraR;
-    p.textContent = `Effective batch: ${st.batchSize * st.gradAccum} examples per update · adapter scale ${st.rslora ? 'α/√r' : 'α/r'} = ${Number(scale.toPrecision(3))}`;
+    // While a field it is made from is being fixed, the last valid value would be stale: say so instead.
+    const waits = (...keys: string[]) => keys.some((k) => s.invalidFields.includes(k));
+    const batch = waits('batchSize', 'gradAccum') ? '— (waiting for a valid batch size and accumulation)' : `${st.batchSize * st.gradAccum} examples per update`;
+    const value = waits('loraR', 'loraAlpha') ? '— (waiting for a valid rank and alpha)' : String(Number(scale.toPrecision(3)));
+    p.textContent = `Effective batch: ${batch} · adapter scale ${st.rslora ? 'α/√r' : 'α/r'} = ${value}`;
   });
   return p;
 }
