@@ -48,7 +48,7 @@ export function etaSeconds(run: RunView): number | null {
 
 function statusText(s: AppState, stopping: boolean): string {
   if (s.phase === 'loading') return `${s.busy ?? 'Loading'}${s.download ? `: ${s.download.phase}` : ''}…`;
-  if (stopping && (s.run.state === 'training' || s.run.state === 'paused')) return 'Stopping: the step in progress finishes and is saved, then the run stops…';
+  if (stopping && (s.run.state === 'training' || s.run.state === 'paused')) return 'Stopping: the steps already sent to the GPU (up to two) finish and are saved, then the run stops…';
   if (s.run.state === 'training' && s.run.phase) return `Step ${s.run.step + 1} is coming: ${s.run.phase}…`;
   if (s.phase === 'error') return 'Stopped by an error (see above).';
   if (s.run.state) return STATE_TEXT[s.run.state] ?? s.run.state;
