@@ -49,6 +49,7 @@ describe('startBlocker', () => {
     expect(startBlocker({ invalidFields: [], memory: fits, busy: false })).toBeNull();
     expect(startBlocker({ invalidFields: ['maxLength'], memory: tooBig, busy: true })).toBeNull();
     expect(startBlocker({ invalidFields: ['maxLength'], memory: tooBig, busy: false })).toMatchObject({ kind: 'invalid-fields', fields: ['maxLength'] });
+    expect(startBlocker({ invalidFields: ['maxLength', 'lr'], memory: null, busy: false }, (k) => k.toUpperCase())?.text).toMatch(/2 settings are not valid \(MAXLENGTH, LR\)\. Fix them/);
     const b = startBlocker({ invalidFields: [], memory: tooBig, busy: false });
     expect(b?.kind).toBe('does-not-fit');
     expect(b?.text).toMatch(/does not fit.*needs 9 GB of 8 GB\. One click each/);

@@ -10,11 +10,12 @@ export interface StartBlocker {
   fields: readonly string[];
 }
 
-export function startBlocker(s: { invalidFields: readonly string[]; memory: MemoryReport | null; busy: boolean }): StartBlocker | null {
+/** `label`: a setting's name as its field shows it (the key itself by default). */
+export function startBlocker(s: { invalidFields: readonly string[]; memory: MemoryReport | null; busy: boolean }, label: (key: string) => string = (k) => k): StartBlocker | null {
   if (s.busy) return null;
   if (s.invalidFields.length) {
     const n = s.invalidFields.length;
-    return { kind: 'invalid-fields', fields: s.invalidFields, text: `Start is disabled: ${n === 1 ? 'a setting is' : `${n} settings are`} not valid (${s.invalidFields.join(', ')}). Fix ${n === 1 ? 'it' : 'them'} to start.` };
+    return { kind: 'invalid-fields', fields: s.invalidFields, text: `Start is disabled: ${n === 1 ? 'a setting is' : `${n} settings are`} not valid (${s.invalidFields.map(label).join(', ')}). Fix ${n === 1 ? 'it' : 'them'} to start.` };
   }
   if (s.memory && !s.memory.fits) {
     const why = s.memory.message ?? 'the run needs more memory than this GPU offers.';

@@ -110,7 +110,7 @@ describe.skipIf(!hasChromium())('the page as people really meet it', () => {
     expect(await badge(page)).not.toBe('Error');
     expect(await page.$eval('.error-view', (el) => (el as HTMLElement).hidden)).toBe(true);
     expect(await text(page, '.run-status')).not.toMatch(/Stopped by an error/);
-    expect(await text(page, '#start-blocker')).toMatch(/a setting is not valid \(maxLength\)/);
+    expect(await text(page, '#start-blocker')).toMatch(/a setting is not valid \(Max length \(tokens\)\)/);
     await page.$eval('#data', (el) => el.scrollIntoView());
     await screenshot(page, 'edges-max-length-at-the-field');
     await page.click('[data-goto-field="maxLength"]');

@@ -13,8 +13,19 @@ import { startBlocker } from '../start-blocker';
 import { memoryFixButtons } from '../memory-fix-buttons';
 
 /** Scrolls to a setting's control (its `name` is the setting's key) and focuses it. */
+function fieldControl(key: string): HTMLElement | null {
+  return document.querySelector<HTMLElement>(`[name="${CSS.escape(key)}"]`);
+}
+
+/** A setting's name as its field's label (or legend) shows it. */
+function fieldLabel(key: string): string {
+  const el = fieldControl(key);
+  const text = (el as HTMLInputElement | null)?.labels?.[0]?.textContent ?? el?.closest('fieldset')?.querySelector('legend')?.textContent;
+  return text?.trim() || key;
+}
+
 function focusField(key: string): void {
-  const el = document.querySelector<HTMLElement>(`[name="${CSS.escape(key)}"]`);
+  const el = fieldControl(key);
   el?.scrollIntoView({ block: 'center' });
   el?.focus();
 }
@@ -68,7 +79,7 @@ export function runPanel(app: App): HTMLElement {
   start.setAttribute('aria-describedby', blocker.id);
   let blockerKey = '';
   const renderBlocker = (s: AppState) => {
-    const b = startBlocker({ invalidFields: s.invalidFields, memory: s.memory, busy: app.running() || s.phase === 'loading' });
+    const b = startBlocker({ invalidFields: s.invalidFields, memory: s.memory, busy: app.running() || s.phase === 'loading' }, fieldLabel);
     const key = JSON.stringify([b, app.settingsLocked()]);
     if (key === blockerKey) return;
     blockerKey = key;
@@ -79,7 +90,7 @@ export function runPanel(app: App): HTMLElement {
       h('p', null, b.text),
       b.kind === 'does-not-fit' && s.memory ? memoryFixButtons(app, s.memory, 'startFix') : null,
       b.fields.length ? h('div', { class: 'actions' }, b.fields.map((f) =>
-        h('button', { type: 'button', dataset: { gotoField: f }, on: { click: () => focusField(f) } }, `Go to ${f}`))) : null));
+        h('button', { type: 'button', dataset: { gotoField: f }, on: { click: () => focusField(f) } }, `Go to ${fieldLabel(f)}`))) : null));
   };
   const bar = h('progress', { class: 'run-progress', max: 1, value: 0, 'aria-label': 'Training progress' });
   const stepText = h('span', { class: 'step-text' });
