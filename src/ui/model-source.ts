@@ -70,8 +70,9 @@ export function toChoice(source: ModelSource, token: string): ModelChoice {
     case 'url': {
       const input = parseModelInput(source.url);
       if (input.kind === 'invalid') throw new QloraError('ARGUMENT_INVALID', input.message);
+      if (input.kind === 'hub') return { kind: 'hub', id: input.id, revision: input.revision ?? 'main', token: t };
       // The token is the Hub's: never sent to another server (the page shows no token field for one).
-      return { kind: 'url', url: new URL(input.kind === 'url' ? input.url : source.url, location.href).href };
+      return { kind: 'url', url: new URL(input.url, location.href).href };
     }
     case 'files': return { kind: 'files', files: source.files };
   }

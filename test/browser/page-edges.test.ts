@@ -59,6 +59,9 @@ describe.skipIf(!hasChromium())('the page as people really meet it', () => {
     const refusal = await page.$eval('input[name="model-url"]', (el) => document.getElementById(`${el.id}-err`)!.textContent ?? '');
     expect(refusal).toMatch(/neither a Hub id \(owner\/name\) nor an address.*https:\/\/example\.com\/models\/my-model\//);
     expect(await page.evaluate(() => document.body.dataset.runState)).toBe('idle');
+    // Nothing is fetched from the app's own server meanwhile: the estimate says what to type.
+    await page.waitForFunction(() => /No estimate: No model given/.test((document.querySelector('#settings .memory') as HTMLElement).innerText), { polling: 100, timeout: 30_000 });
+    expect(await text(page, '#settings .memory')).not.toMatch(/Unexpected token|not valid JSON/);
     await page.$eval('#model', (el) => el.scrollIntoView());
     await screenshot(page, 'edges-model-address-refused');
     // …and a bare host is fetched from that host (here the fixture server), with no token field (point 8).

@@ -62,7 +62,13 @@ export function modelPanel(app: App): HTMLElement {
     const rev = revision.input.value.trim() || 'main';
     if (v.startsWith('hub:')) return { kind: 'hub', id: v.slice(4), revision: rev };
     if (v === 'hub-custom') return { kind: 'hub', id: hubId.input.value.trim(), revision: rev };
-    if (v === 'url') return { kind: 'url', url: url.input.value.trim() };
+    if (v === 'url') {
+      // Read as typed text is read. A Hub model left in the field from before is not a URL to use: the
+      // field starts empty (the estimate says what to type); one that cannot be read stays as typed.
+      const input = parseModelInput(url.input.value);
+      if (input.kind === 'hub') url.input.value = '';
+      return { kind: 'url', url: input.kind === 'url' ? input.url : url.input.value.trim() };
+    }
     if (v === 'files') {
       const files = [...(folderInput.files?.length ? folderInput.files : filesInput.files ?? [])];
       const folder = files[0]?.webkitRelativePath?.split('/')[0];
