@@ -43,6 +43,8 @@ export class App {
   /** Called after each checkpoint (the Learn view refreshes its adapter picture). */
   readonly checkpointListeners = new Set<(step: number) => void>();
   readonly rememberToken: { value: boolean } = { value: readToken() !== '' };
+  /** Set by "Try the demo": when its run finishes, the playground answers the demo's question at once. */
+  readonly demoRun = { pending: false };
 
   /** The estimate last asked for: an older answer arriving later is dropped. */
   private estimateId = 0;
@@ -349,10 +351,12 @@ export class App {
     this.dataTimer = window.setTimeout(() => {
       const s = this.store.get();
       if (!s.model || !s.dataInput || this.running() || s.phase === 'loading') return;
+      // Re-reading after a setting changed: a failure is the data's or the field's, not a failed run or
+      // load, so the page's state and badge stay as they were (the Data panel shows a dataset problem).
       void this.guard(async () => {
         await this.applyData();
         this.scheduleEstimate(0);
-      });
+      }, { fatal: false });
     }, 400);
   }
 

@@ -1,7 +1,7 @@
 // One labelled control per RunSettings field, with the field's SETTING_HELP line under it and its
 // validation message (validateSettings is the one place settings are checked; a field shows the
 // message that names it). Fields follow the store, so presets, the demo and links update them.
-import { DEFAULT_SETTINGS, SETTING_HELP, validateSettings } from '../engine/run-settings';
+import { DEFAULT_SETTINGS, SETTING_HELP, modelMaxLength, validateSettings } from '../engine/run-settings';
 import type { RunSettings } from '../engine/run-settings';
 import { isQloraError } from '../errors';
 import { h, uid } from './dom';
@@ -52,6 +52,20 @@ export function fieldError(settings: RunSettings, key: keyof RunSettings): strin
   }
 }
 
+/**
+ * A problem only the loaded model can tell: a max length past its context. Said at the field as it is
+ * typed, so it never reaches the worker (where it would be a page-level error while nothing ran).
+ */
+export function modelFieldError(model: { config: { maxPositionEmbeddings: number } } | null, key: keyof RunSettings, value: unknown): string | null {
+  if (key !== 'maxLength' || !model || typeof value !== 'number' || !Number.isFinite(value)) return null;
+  try {
+    modelMaxLength(model.config, value, value);
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 export function settingField(app: App, spec: FieldSpec): HTMLElement {
   const id = uid(`f-${spec.key}`);
   const helpId = `${id}-help`;
@@ -84,7 +98,7 @@ export function settingField(app: App, spec: FieldSpec): HTMLElement {
   const commit = () => {
     const value = parse(spec.kind, control);
     const next = { ...app.store.get().settings, [spec.key]: value } as RunSettings;
-    const problem = fieldError(next, spec.key);
+    const problem = fieldError(next, spec.key) ?? modelFieldError(app.store.get().model, spec.key, value);
     err.textContent = problem ?? '';
     control.setAttribute('aria-invalid', String(problem !== null));
     app.setFieldValid(spec.key, problem === null);
@@ -93,8 +107,15 @@ export function settingField(app: App, spec: FieldSpec): HTMLElement {
   control.addEventListener(spec.kind === 'checkbox' || spec.kind === 'select' ? 'change' : 'input', commit);
 
   let seen: string | null = null;
+  let seenModel: unknown = null;
   app.store.subscribe((s) => {
     control.disabled = app.settingsLocked();
+    if (s.model !== seenModel) {
+      // A newly loaded model may refuse a value it could not judge before (a max length past its
+      // context), or accept one the last model refused: the field's value is checked again.
+      seenModel = s.model;
+      if (spec.key === 'maxLength') queueMicrotask(commit);
+    }
     const v = s.settings[spec.key];
     const key = JSON.stringify(v);
     if (key === seen) return;

@@ -1,7 +1,9 @@
 // Where the base model comes from, as the page knows it (which includes local files that cannot be
 // put in a link), and how it maps to the worker's ModelChoice and to the `model` setting of a
 // shareable URL ('demo', an owner/name Hub id, or an http(s) base URL).
+import { QloraError } from '../errors';
 import type { ModelChoice } from '../worker/protocol';
+import { parseModelInput } from './model-input';
 
 export type ModelSource =
   | { kind: 'demo' }
@@ -37,18 +39,16 @@ export const DEMO_DATA_PATH = 'demo/capitals.json';
 /** One of them: the base answers it wrong, the adapter the demo trains answers "Paris.". */
 export const DEMO_PROMPT = 'What is the capital of France?';
 
-const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
-
-export function isHubId(s: string): boolean {
-  return HUB_ID.test(s) && !s.includes('..');
-}
-
-/** From the `model` and `revision` settings (a link or the defaults). */
+/**
+ * From the `model` and `revision` settings (a link or the defaults), read as model-input.ts reads
+ * what a person types. Something it refuses stays a `url` source; toChoice says what to type instead.
+ */
 export function sourceFromSetting(model: string, revision: string): ModelSource {
   const m = model.trim();
   if (m === 'demo') return { kind: 'demo' };
-  if (isHubId(m)) return { kind: 'hub', id: m, revision: revision || 'main' };
-  return { kind: 'url', url: m };
+  const input = parseModelInput(m);
+  if (input.kind === 'hub') return { kind: 'hub', id: input.id, revision: input.revision ?? (revision || 'main') };
+  return { kind: 'url', url: input.kind === 'url' ? input.url : m };
 }
 
 /** The `model` setting for a source; local files have none (the setting keeps its last value). */
@@ -67,7 +67,13 @@ export function toChoice(source: ModelSource, token: string): ModelChoice {
     case 'demo': return { kind: 'demo', baseUrl: new URL(DEMO_MODEL_PATH, location.href).href };
     case 'hub': return { kind: 'hub', id: source.id, revision: source.revision || 'main', token: t };
     // Relative URLs (a folder next to the page) are allowed in links; the worker needs them absolute.
-    case 'url': return { kind: 'url', url: new URL(source.url, location.href).href, token: t };
+    case 'url': {
+      const input = parseModelInput(source.url);
+      if (input.kind === 'invalid') throw new QloraError('ARGUMENT_INVALID', input.message);
+      if (input.kind === 'hub') return { kind: 'hub', id: input.id, revision: input.revision ?? 'main', token: t };
+      // The token is the Hub's: never sent to another server (the page shows no token field for one).
+      return { kind: 'url', url: new URL(input.url, location.href).href };
+    }
     case 'files': return { kind: 'files', files: source.files };
   }
 }

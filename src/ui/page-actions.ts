@@ -39,7 +39,11 @@ export async function tryDemo(app: App): Promise<void> {
     const { text, fileName } = await fetchText(DEMO_DATA_PATH);
     await app.setDataInput({ text, fileName, origin: 'demo' });
   });
-  if (app.store.get().phase !== 'error') await app.runs.start();
+  if (app.store.get().phase !== 'error') {
+    app.demoRun.pending = true;
+    await app.runs.start();
+    if (!app.running()) app.demoRun.pending = false; // it did not start (an error)
+  }
 }
 
 export async function copyLink(app: App): Promise<void> {
@@ -48,7 +52,10 @@ export async function copyLink(app: App): Promise<void> {
   history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`);
   const notes: string[] = [];
   if (s.source.kind === 'files') notes.push('local model files are not part of a link');
-  if (s.dataInput && (s.dataInput.origin === 'upload' || s.dataInput.origin === 'paste')) notes.push('an uploaded or pasted dataset is not part of a link (give it a URL)');
+  // The dataset in use (chosen here, or a stored run's) is in the link only as a URL.
+  const inUse = s.dataInput ? (s.dataInput.origin === 'upload' || s.dataInput.origin === 'paste' ? s.dataInput.fileName : null)
+    : s.data && !s.settings.data && s.data.fileName !== DEMO_DATA_PATH.split('/').pop() ? s.data.fileName : null;
+  if (inUse) notes.push(`the dataset "${inUse}" is not part of it (it was uploaded or pasted here: a link opens with the demo dataset unless you give the data as a URL)`);
   let copied = false;
   try {
     await navigator.clipboard.writeText(location.href);

@@ -46,7 +46,8 @@ function header(app: App): HTMLElement {
     device.textContent = s.device ? `GPU: ${s.device.adapter || 'WebGPU adapter'}${s.device.f16 ? ' · f16' : ''}${s.device.gemmBackend === 'subgroup-matrix' ? ' · tensor cores' : ''}` : 'GPU: starting…';
     // The tensor-core products failed their check on this driver: say so where a curious eye looks.
     device.title = s.device?.gemmFallback ? `Tensor-core matrix products were not used: ${s.device.gemmFallback}` : '';
-    phase.textContent = PHASE_TEXT[s.phase];
+    // After a run, the badge says how it ended: a stopped run is not "Done".
+    phase.textContent = s.phase === 'done' && s.run.state === 'stopped' ? 'Stopped' : s.phase === 'done' && s.run.state === 'early-stopped' ? 'Stopped early' : PHASE_TEXT[s.phase];
     phase.dataset.phase = s.phase;
     demo.disabled = app.running() || s.phase === 'loading';
     notice.textContent = s.notice ?? '';

@@ -40,6 +40,7 @@ export class RunControl {
   }
 
   private onRunState(state: RunState): void {
+    if (!ACTIVE.includes(state)) this.stopping = false;
     const run = { ...this.app.store.get().run, state, lastEventAt: performance.now() };
     const s = this.app.store.get();
     this.app.store.set({ run, phase: s.phase === 'loading' || s.phase === 'error' ? s.phase : ACTIVE.includes(state) ? 'training' : 'done' });
@@ -92,6 +93,7 @@ export class RunControl {
   private async watchRun(): Promise<void> {
     try {
       const final = await this.app.api.waitForRun();
+      this.stopping = false;
       this.app.store.set({ run: { ...this.app.store.get().run, state: final }, phase: 'done' });
       this.app.notify(final === 'early-stopped' ? 'Stopped early: the validation loss stopped improving.' : final === 'stopped' ? 'Run stopped; the adapter is ready.' : 'Training finished.');
     } catch (e) {
@@ -184,7 +186,12 @@ export class RunControl {
     await this.app.guard(() => this.app.api.resume(), { fatal: false });
   }
 
+  /** Stop was pressed and the run has not ended yet: the step on the GPU finishes and is kept first. */
+  stopping = false;
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.app.store.set({ run: { ...this.app.store.get().run } }); // the status says so at once
     await this.app.guard(() => this.app.api.stop(), { fatal: false });
   }
 }

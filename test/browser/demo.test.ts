@@ -1,7 +1,8 @@
 // "Try the demo" as a class sees it (issue 12, point 7), in headless Chromium on SwiftShader: the demo
 // base (pretrained by scripts/pretrain-demo-base.py) does not know capitals; the demo run teaches it
 // eight. Pressed as a person presses it, the run's loss falls clearly and, in the playground, the base
-// answers "What is the capital of France?" wrong and the fine-tuned model answers "Paris.", side by side.
+// answers "What is the capital of France?" wrong and the fine-tuned model answers "Paris.", side by side,
+// as soon as the run ends.
 // The picture of the finished run is test-output/screenshots/demo-run.png (docs/demo-run.png in the README).
 import { describe, it, expect } from 'vitest';
 import { hasChromium, useBrowserApp, openPage, screenshot, screenshotOf, waitForRunState } from '../helpers/browser';
@@ -37,12 +38,11 @@ describe.skipIf(!hasChromium())('the demo', () => {
     const [first, last] = [log[0].loss, log[log.length - 1].loss];
     expect(last, log.map((l) => l.loss).join(' ')).toBeLessThan(0.25 * first);
 
-    // The playground opens on the demo's question; Generate answers it with the base, then the adapter.
-    await page.$eval('#playground', (el) => el.scrollIntoView());
-    expect(await page.$eval('textarea[name="prompt"]', (el) => (el as HTMLTextAreaElement).value)).toBe(DEMO_PROMPT);
-    await page.click('[data-action="generate"]');
+    // Issue 19, point 7: when the demo ends, the playground answers its question with the base, then
+    // the adapter, by itself — no scroll, no click on Generate.
     await page.waitForFunction(() => document.querySelector('#playground [role="status"]')?.textContent === 'Done.', { polling: 250 });
     const answer = (label: string) => page.$eval(`output[aria-label="${label}"]`, (el) => (el.textContent ?? '').trim());
+    expect(await page.$eval('textarea[name="prompt"]', (el) => (el as HTMLTextAreaElement).value)).toBe(DEMO_PROMPT);
     const [base, tuned] = [await answer('Base model output'), await answer('Fine-tuned model output')];
     expect(tuned).toBe('Paris.');
     expect(base).not.toMatch(/Paris/);

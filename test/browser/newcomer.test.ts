@@ -159,7 +159,7 @@ describe.skipIf(!hasChromium())('the page as a newcomer meets it', () => {
     await page.waitForFunction(() => !(document.querySelector('[data-action="export-adapter"]') as HTMLButtonElement).disabled, { polling: 250 });
     expect(await page.evaluate(() => document.body.dataset.step)).toBe('3');
     await page.click('[data-action="export-adapter"]');
-    const adapter = unzipSync(new Uint8Array(readFileSync(await waitForDownload(downloads, 'adapter.zip'))));
+    const adapter = unzipSync(new Uint8Array(readFileSync(await waitForDownload(downloads, /-adapter\.zip$/))));
     const adapterConfig = JSON.parse(new TextDecoder().decode(adapter['adapter_config.json']));
     expect(adapterConfig.base_model_name_or_path).toBeNull(); // a URL is nothing from_pretrained can load…
     expect(new TextDecoder().decode(adapter['README.md'])).toContain(`it came from ${fixtureModel()}`); // …so the card says what to put there

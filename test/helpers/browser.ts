@@ -63,11 +63,13 @@ export async function waitForRunState(page: Page, states: string[], timeout = 30
   return page.evaluate(() => document.body.dataset.runState ?? '');
 }
 
-export async function waitForDownload(dir: string, name: string, timeout = 60_000): Promise<string> {
+/** `name`: the file's name, or a pattern for names made from the run (`/-adapter\.zip$/`). */
+export async function waitForDownload(dir: string, name: string | RegExp, timeout = 60_000): Promise<string> {
   const start = Date.now();
   while (Date.now() - start < timeout) {
     const files = readdirSync(dir);
-    if (files.includes(name) && !files.some((f) => f.endsWith('.crdownload'))) return join(dir, name);
+    const found = files.find((f) => (typeof name === 'string' ? f === name : name.test(f)));
+    if (found && !files.some((f) => f.endsWith('.crdownload'))) return join(dir, found);
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no download ${name} in ${dir} after ${timeout} ms (have: ${readdirSync(dir).join(', ')})`);

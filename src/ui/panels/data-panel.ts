@@ -40,11 +40,13 @@ function summaryView(d: DataSummary): HTMLElement {
     ...d.lineErrors.map((e) => ({ where: `line ${e.line}`, reason: e.reason })),
     ...d.recordErrors.map((e) => ({ where: recordWhere(e), reason: e.reason })),
   ];
+  const unused = d.records - d.train - d.val;
   return h('div', { class: 'data-summary' },
     h('div', { class: 'metrics' },
       metric('File', d.fileName),
       metric('Detected format', FORMAT_NAMES[d.format] ?? d.format),
-      metric('Records', formatInt(d.records)),
+      // Records read, less those skipped, are the examples split below: the counts add up on the page.
+      metric('Records', unused > 0 ? `${formatInt(d.records)} read − ${formatInt(unused)} skipped = ${formatInt(d.train + d.val)}` : formatInt(d.records), { records: '' }),
       metric('Train / validation', `${formatInt(d.train)} / ${formatInt(d.val)}`),
       metric('Tokens per example', `${formatInt(d.meanTokens)} mean, ${formatInt(d.maxTokens)} max`)),
     d.reading ? h('p', { class: 'help', dataset: { reading: d.format } }, `Read as ${d.reading}.`) : null,
@@ -56,6 +58,10 @@ function summaryView(d: DataSummary): HTMLElement {
       ? h('div', { class: 'callout warn' }, h('p', null, h('b', null, `${skipped.length} row(s) skipped`), ' — they are not trained on:'), rowTable(skipped))
       : null,
     d.preview.length ? preview(d.preview) : null);
+}
+
+function messageWithFile(fileName: string, message: string): HTMLElement {
+  return message.startsWith(fileName) ? h('p', null, message) : h('p', null, h('b', null, `${fileName}: `), message);
 }
 
 export function dataPanel(app: App): HTMLElement {
@@ -95,7 +101,8 @@ export function dataPanel(app: App): HTMLElement {
     problem.hidden = d.code !== 'DATASET_INVALID';
     if (problem.hidden) return fill(problem);
     fill(problem, h('div', { class: 'callout error' },
-      h('p', null, h('b', null, `${store.get().dataInput?.fileName ?? 'The dataset'}: `), d.message),
+      // The message usually names the file already: the name is said once.
+      messageWithFile(store.get().dataInput?.fileName ?? 'The dataset', d.message),
       rows.length ? rowTable(rows) : null,
       rows.length ? h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'primary', dataset: { action: 'skip-bad-rows' }, on: { click: () => void onErrorAction(app, 'skip-bad-rows') } }, 'Skip these rows, train on the rest')) : null));
@@ -110,6 +117,7 @@ export function dataPanel(app: App): HTMLElement {
     status.textContent = !input
       ? `No dataset chosen: training uses ${s.settings.data ? s.settings.data : 'the demo dataset'}.`
       : s.data ? `Using ${input.fileName}${input.origin === 'demo' ? ' (demo)' : ''}.`
+      : describeError(s.error).code === 'DATASET_INVALID' ? `${input.fileName} could not be used: see the problem above.`
       : s.model ? `${input.fileName}: not read yet.`
       : `${input.fileName}: chosen. It is tokenized when the model is loaded.`;
     fill(summary, s.data ? summaryView(s.data) : null);

@@ -7,6 +7,7 @@ import { readAdapterFiles } from '../adapter-files';
 import { Comlink } from '../../worker/client';
 import type { App } from '../app';
 import { panel } from './panel';
+import { adapterZipName } from '../export-names';
 
 const SCRIPT_NAME = 'train_qlora.py';
 
@@ -23,11 +24,18 @@ export function exportPanel(app: App): HTMLElement {
     });
   };
 
-  const zipBtn = h('button', { type: 'button', class: 'primary', dataset: { action: 'export-adapter' } }, 'Download adapter.zip');
+  const zipBtn = h('button', { type: 'button', class: 'primary', dataset: { action: 'export-adapter' } }, 'Download adapter (zip)');
+  // Named after the run and its model, so downloads from several runs stay apart.
+  const zipName = () => {
+    const s = store.get();
+    const record = s.runs.find((r) => r.id === s.run.id);
+    if (s.imported && !s.run.id) return adapterZipName(null, s.model?.name ?? null);
+    return adapterZipName(record ?? (s.run.id ? { id: s.run.id, name: s.model?.name ?? '' } : null), s.model?.name ?? null);
+  };
   const filesBtn = h('button', { type: 'button', dataset: { action: 'export-adapter-files' } }, 'Download the two files');
   zipBtn.addEventListener('click', () => run('zip', async () => {
     const { zip } = await app.api.exportAdapter();
-    download(zip, 'adapter.zip', 'application/zip');
+    download(zip, zipName(), 'application/zip');
   }));
   filesBtn.addEventListener('click', () => run('files', async () => {
     const { files } = await app.api.exportAdapter();
@@ -86,6 +94,7 @@ export function exportPanel(app: App): HTMLElement {
 
   const render = () => {
     const s = store.get();
+    zipBtn.title = s.hasAdapter ? `Saves ${zipName()}` : '';
     const blocked = s.run.state === 'training' || s.phase === 'loading';
     zipBtn.disabled = busy.has('zip') || blocked || !s.hasAdapter;
     filesBtn.disabled = busy.has('files') || blocked || !s.hasAdapter;

@@ -4,6 +4,7 @@ import { SETTING_HELP } from '../../engine/run-settings';
 import { h, fill, uid } from '../dom';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from '../format';
 import { HUB_PRESETS, sourceSignature } from '../model-source';
+import { parseModelInput } from '../model-input';
 import type { ModelSource } from '../model-source';
 import { settingField } from '../fields';
 import type { App } from '../app';
@@ -35,8 +36,8 @@ export function modelPanel(app: App): HTMLElement {
 
   const hubId = textInput('Hub model id', { placeholder: 'owner/name', name: 'hub-id' }, 'As in huggingface.co/owner/name.');
   const revision = textInput('Revision', { placeholder: 'main', name: 'revision' }, SETTING_HELP.revision);
-  const url = textInput('Base URL', { type: 'url', placeholder: 'https://example.org/my-model/', name: 'model-url' },
-    'A folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (or an index and shards).');
+  const url = textInput('Base URL', { type: 'text', inputMode: 'url', placeholder: 'https://example.org/my-model/', name: 'model-url' },
+    'huggingface.co/owner/name, or any address (https:// may be left out) of a folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (or an index and shards).');
   const token = textInput('Hugging Face token', { type: 'password', placeholder: 'hf_…', name: 'hf-token', autocomplete: 'off' },
     'Needed for gated models (accept the license on the model page first). Kept in this tab only unless you tick "remember".');
   const rememberId = uid('remember');
@@ -61,7 +62,13 @@ export function modelPanel(app: App): HTMLElement {
     const rev = revision.input.value.trim() || 'main';
     if (v.startsWith('hub:')) return { kind: 'hub', id: v.slice(4), revision: rev };
     if (v === 'hub-custom') return { kind: 'hub', id: hubId.input.value.trim(), revision: rev };
-    if (v === 'url') return { kind: 'url', url: url.input.value.trim() };
+    if (v === 'url') {
+      // Read as typed text is read. A Hub model left in the field from before is not a URL to use: the
+      // field starts empty (the estimate says what to type); one that cannot be read stays as typed.
+      const input = parseModelInput(url.input.value);
+      if (input.kind === 'hub') url.input.value = '';
+      return { kind: 'url', url: input.kind === 'url' ? input.url : url.input.value.trim() };
+    }
     if (v === 'files') {
       const files = [...(folderInput.files?.length ? folderInput.files : filesInput.files ?? [])];
       const folder = files[0]?.webkitRelativePath?.split('/')[0];
@@ -71,7 +78,24 @@ export function modelPanel(app: App): HTMLElement {
   };
   const commitSource = () => app.setSource(readSource());
   sourceSelect.addEventListener('change', commitSource);
-  for (const i of [hubId.input, revision.input, url.input]) i.addEventListener('change', commitSource);
+  revision.input.addEventListener('change', commitSource);
+  // A typed id or address is read as meant (huggingface.co/owner/name is a Hub model, example.com/x
+  // is https://example.com/x); what cannot be read stays at the field, saying what to type.
+  const typed = (field: { field: HTMLElement; input: HTMLInputElement }) => {
+    const err = h('small', { id: `${field.input.id}-err`, class: 'field-error', 'aria-live': 'polite' });
+    field.field.append(err);
+    field.input.setAttribute('aria-describedby', `${field.input.getAttribute('aria-describedby') ?? ''} ${err.id}`.trim());
+    field.input.addEventListener('change', () => {
+      const input = parseModelInput(field.input.value);
+      err.textContent = input.kind === 'invalid' ? input.message : '';
+      field.input.setAttribute('aria-invalid', String(input.kind === 'invalid'));
+      if (input.kind === 'hub') app.setSource({ kind: 'hub', id: input.id, revision: input.revision ?? (revision.input.value.trim() || 'main') });
+      else if (input.kind === 'url') app.setSource({ kind: 'url', url: input.url });
+    });
+    return err;
+  };
+  const hubIdError = typed(hubId);
+  const urlError = typed(url);
   folderInput.addEventListener('change', () => {
     filesInput.value = '';
     commitSource();
@@ -101,7 +125,10 @@ export function modelPanel(app: App): HTMLElement {
     remember.checked = app.rememberToken.value;
     hubBox.hidden = s.source.kind !== 'hub';
     hubId.field.hidden = v !== 'hub-custom';
-    tokenBox.hidden = s.source.kind !== 'hub' && s.source.kind !== 'url';
+    // A token is the Hub's: a plain URL model never gets one (it would be sent to that server).
+    tokenBox.hidden = s.source.kind !== 'hub';
+    if (s.source.kind !== 'hub' && document.activeElement !== hubId.input) hubIdError.textContent = '';
+    if (s.source.kind !== 'url' && document.activeElement !== url.input) urlError.textContent = '';
     url.field.hidden = s.source.kind !== 'url';
     filesBox.hidden = s.source.kind !== 'files';
     const locked = app.settingsLocked();

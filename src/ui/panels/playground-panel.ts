@@ -85,7 +85,7 @@ export function playgroundPanel(app: App): HTMLElement {
     }
   };
 
-  generateBtn.addEventListener('click', () => {
+  const generateBoth = () => {
     if (generating || !prompt.value.trim()) return;
     generating = true;
     render();
@@ -112,6 +112,25 @@ export function playgroundPanel(app: App): HTMLElement {
     }, { fatal: false }).then(() => {
       if (genStatus.textContent !== 'Done.') genStatus.textContent = '';
     });
+  };
+  generateBtn.addEventListener('click', generateBoth);
+
+  // The demo's payoff: when its run finishes, the base and the fine-tuned answers to its question
+  // appear side by side by themselves (no scroll and no click needed).
+  store.subscribe((s, prev) => {
+    if (!app.demoRun.pending || s.run.state === prev.run.state) return;
+    if (s.run.state === 'done') {
+      app.demoRun.pending = false;
+      prompt.value = DEMO_PROMPT;
+      template.value = 'alpaca';
+      greedy.checked = true;
+      sampling.hidden = true;
+      // After the worker has handed back the finished run.
+      setTimeout(() => {
+        document.getElementById('playground')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+        generateBoth();
+      }, 0);
+    } else if (s.run.state === 'stopped' || s.run.state === 'early-stopped') app.demoRun.pending = false;
   });
 
   // ——— evaluation ———

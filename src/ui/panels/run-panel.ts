@@ -9,6 +9,26 @@ import type { App } from '../app';
 import type { AppState, RunView } from '../state';
 import { metric, panel } from './panel';
 import { runComparison } from '../run-compare';
+import { startBlocker } from '../start-blocker';
+import { memoryFixButtons } from '../memory-fix-buttons';
+
+/** Scrolls to a setting's control (its `name` is the setting's key) and focuses it. */
+function fieldControl(key: string): HTMLElement | null {
+  return document.querySelector<HTMLElement>(`[name="${CSS.escape(key)}"]`);
+}
+
+/** A setting's name as its field's label (or legend) shows it. */
+function fieldLabel(key: string): string {
+  const el = fieldControl(key);
+  const text = (el as HTMLInputElement | null)?.labels?.[0]?.textContent ?? el?.closest('fieldset')?.querySelector('legend')?.textContent;
+  return text?.trim() || key;
+}
+
+function focusField(key: string): void {
+  const el = fieldControl(key);
+  el?.scrollIntoView({ block: 'center' });
+  el?.focus();
+}
 
 const STATE_TEXT: Record<string, string> = {
   training: 'Training',
@@ -37,11 +57,13 @@ export function etaSeconds(run: RunView): number | null {
   return (msPerStep * remaining) / 1000;
 }
 
-function statusText(s: AppState): string {
+function statusText(s: AppState, stopping: boolean): string {
   if (s.phase === 'loading') return `${s.busy ?? 'Loading'}${s.download ? `: ${s.download.phase}` : ''}…`;
+  if (stopping && (s.run.state === 'training' || s.run.state === 'paused')) return 'Stopping: the steps already sent to the GPU (up to two) finish and are saved, then the run stops…';
   if (s.run.state === 'training' && s.run.phase) return `Step ${s.run.step + 1} is coming: ${s.run.phase}…`;
   if (s.phase === 'error') return 'Stopped by an error (see above).';
   if (s.run.state) return STATE_TEXT[s.run.state] ?? s.run.state;
+  if (s.invalidFields.length || (s.memory && !s.memory.fits)) return 'Not ready: see why above.';
   return 'Ready. Start trains with the settings on the left; "Try the demo" needs nothing else.';
 }
 
@@ -52,6 +74,24 @@ export function runPanel(app: App): HTMLElement {
   const resume = h('button', { type: 'button', dataset: { action: 'resume' }, on: { click: () => void app.runs.resume() } }, '▶ Resume');
   const stop = h('button', { type: 'button', class: 'danger', dataset: { action: 'stop' }, on: { click: () => void app.runs.stop() } }, '■ Stop');
   const status = h('p', { class: 'run-status', role: 'status' });
+  // Why Start is disabled, right beside it (and read with it by a screen reader), with the fixes.
+  const blocker = h('div', { id: 'start-blocker', class: 'start-blocker', 'aria-live': 'polite', hidden: true });
+  start.setAttribute('aria-describedby', blocker.id);
+  let blockerKey = '';
+  const renderBlocker = (s: AppState) => {
+    const b = startBlocker({ invalidFields: s.invalidFields, memory: s.memory, busy: app.running() || s.phase === 'loading' }, fieldLabel);
+    const key = JSON.stringify([b, app.settingsLocked()]);
+    if (key === blockerKey) return;
+    blockerKey = key;
+    blocker.hidden = !b;
+    blocker.dataset.blocker = b?.kind ?? '';
+    if (!b) return fill(blocker);
+    fill(blocker, h('div', { class: 'callout warn' },
+      h('p', null, b.text),
+      b.kind === 'does-not-fit' && s.memory ? memoryFixButtons(app, s.memory, 'startFix') : null,
+      b.fields.length ? h('div', { class: 'actions' }, b.fields.map((f) =>
+        h('button', { type: 'button', dataset: { gotoField: f }, on: { click: () => focusField(f) } }, `Go to ${fieldLabel(f)}`))) : null));
+  };
   const bar = h('progress', { class: 'run-progress', max: 1, value: 0, 'aria-label': 'Training progress' });
   const stepText = h('span', { class: 'step-text' });
   const metrics = h('div', { class: 'metrics run-metrics' });
@@ -90,8 +130,9 @@ export function runPanel(app: App): HTMLElement {
     start.disabled = !app.runs.canStart();
     pause.disabled = run.state !== 'training' || s.phase === 'loading';
     resume.disabled = run.state !== 'paused';
-    stop.disabled = !active || s.phase === 'loading';
-    status.textContent = statusText(s);
+    stop.disabled = !active || s.phase === 'loading' || app.runs.stopping;
+    status.textContent = statusText(s, app.runs.stopping);
+    renderBlocker(s);
     status.dataset.state = s.phase;
     bar.max = Math.max(1, run.totalSteps);
     bar.value = run.step;
@@ -145,6 +186,7 @@ export function runPanel(app: App): HTMLElement {
   return panel('run', '4 · Train',
     null,
     h('div', { class: 'run-controls' }, start, pause, resume, stop),
+    blocker,
     status,
     h('div', { class: 'progress-row' }, bar, stepText),
     metrics,

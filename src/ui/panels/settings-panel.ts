@@ -5,7 +5,6 @@
 import { ATTENTION_MODULES, LORA_MODULES } from '../../engine/lora';
 import type { LoraModule } from '../../engine/lora';
 import { SETTING_HELP } from '../../engine/run-settings';
-import type { RunSettings } from '../../engine/run-settings';
 import type { MemoryReport } from '../../worker/protocol';
 import { formatBytes as formatBinaryBytes } from '../../engine/memory-estimate';
 import { h, fill, uid } from '../dom';
@@ -14,6 +13,7 @@ import { memoryBar, memoryDetails, memoryLegend } from '../bars';
 import { settingField } from '../fields';
 import type { App } from '../app';
 import { panel } from './panel';
+import { memoryFixButtons } from '../memory-fix-buttons';
 
 const MODULE_ROLE: Record<LoraModule, string> = {
   q_proj: 'attention query',
@@ -70,16 +70,10 @@ function memoryVerdict(app: App, m: MemoryReport): HTMLElement {
   if (m.fits) {
     return h('p', { class: 'ok-text' }, m.basis === 'not measured' ? "✓ Within this GPU's buffer limits (the total was not measured)." : '✓ Fits this GPU.');
   }
-  // Each fix is applied alone and estimated again at once, so a person sees what each one buys.
-  const apply = (patch: Partial<RunSettings>) => {
-    app.updateSettings(patch);
-    app.scheduleEstimate(0);
-  };
   return h('div', { class: 'callout error', role: 'alert' },
     h('p', null, h('b', null, 'Does not fit: '), m.message ?? 'the run needs more memory than this GPU offers.'),
     h('p', null, m.fixes.length ? 'Start is disabled until it fits. One click each:' : 'Start is disabled until it fits.'),
-    h('div', { class: 'actions' }, m.fixes.map((f) =>
-      h('button', { type: 'button', dataset: { memoryFix: f.kind }, disabled: app.settingsLocked(), on: { click: () => apply(f.patch) } }, f.label))));
+    memoryFixButtons(app, m, 'memoryFix'));
 }
 
 function memoryView(app: App): HTMLElement {
@@ -116,7 +110,11 @@ function derived(app: App): HTMLElement {
   app.store.subscribe((s) => {
     const st = s.settings;
     const scale = st.rslora ? st.loraAlpha / Math.sqrt(st.loraR) : st.loraAlpha / st.loraR;
-    p.textContent = `Effective batch: ${st.batchSize * st.gradAccum} examples per update · adapter scale ${st.rslora ? 'α/√r' : 'α/r'} = ${Number(scale.toPrecision(3))}`;
+    // While a field it is made from is being fixed, the last valid value would be stale: say so instead.
+    const waits = (...keys: string[]) => keys.some((k) => s.invalidFields.includes(k));
+    const batch = waits('batchSize', 'gradAccum') ? '— (waiting for a valid batch size and accumulation)' : `${st.batchSize * st.gradAccum} examples per update`;
+    const value = waits('loraR', 'loraAlpha') ? '— (waiting for a valid rank and alpha)' : String(Number(scale.toPrecision(3)));
+    p.textContent = `Effective batch: ${batch} · adapter scale ${st.rslora ? 'α/√r' : 'α/r'} = ${value}`;
   });
   return p;
 }
