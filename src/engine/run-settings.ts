@@ -2,6 +2,7 @@
 // one place, and read from / written to a page URL (shareable runs). The README documents the names.
 import { QloraError } from '../errors';
 import type { DatasetFormat } from '../data/records';
+import { DATASET_FORMATS } from '../data/records';
 import type { BaseQuant } from './base-weights';
 import { BASE_QUANTS } from './base-weights';
 import type { LoraModule } from './lora';
@@ -163,7 +164,7 @@ export function validateSettings(s: RunSettings): RunSettings {
   return s;
 }
 
-const FORMATS = ['auto', 'alpaca', 'chat', 'completion', 'text'];
+const FORMATS: readonly string[] = ['auto', ...DATASET_FORMATS];
 
 function bool(name: string, v: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;

@@ -10,12 +10,13 @@ import type { GpuLora } from './gpu-lora';
 import type { LoraLayout } from './lora';
 import { Trainer } from './trainer';
 import { DataLoader, collate } from '../data/batch';
-import type { LoaderPosition } from '../data/batch';
+import type { LoaderBatch, LoaderPosition } from '../data/batch';
 import type { TrainingExample } from '../data/examples';
-import { createRng, shuffledIndices } from '../data/rng';
 import type { RunSettings } from './run-settings';
 import { QloraError } from '../errors';
 import { checkAdapterParams } from './divergence';
+import { plannedSteps } from './step-plan';
+import { DEFAULT_OPTIMIZER } from './optimizer';
 
 export interface HistoryPoint {
   step: number;
@@ -49,19 +50,6 @@ export interface RunHooks {
   onState?(s: RunState): void;
 }
 
-/** Deterministic train / validation split of example indices (by seed); none held out below 10 examples. */
-export function splitExamples<T>(examples: readonly T[], valSplit: number, seed: number): { train: T[]; val: T[] } {
-  const nVal = examples.length >= 10 ? Math.floor(examples.length * valSplit) : 0;
-  if (nVal === 0) return { train: [...examples], val: [] };
-  const order = shuffledIndices(examples.length, createRng(seed ^ 0x5eed));
-  const valSet = new Set(order.slice(0, nVal));
-  return { train: examples.filter((_, i) => !valSet.has(i)), val: examples.filter((_, i) => valSet.has(i)) };
-}
-
-export function totalStepsOf(s: RunSettings, trainExamples: number): number {
-  return s.steps ?? Math.max(1, Math.ceil((Math.ceil(trainExamples / s.batchSize) / s.gradAccum) * s.epochs));
-}
-
 export class TrainingRun {
   readonly lora: GpuLora;
   readonly trainer: Trainer;
@@ -93,7 +81,7 @@ export class TrainingRun {
   ) {
     if (train.length === 0) throw new QloraError('DATASET_INVALID', 'No training examples: the dataset is empty after the validation split.');
     const cp = 'checkpoint' in start ? start.checkpoint : null;
-    this.totalSteps = cp?.totalSteps ?? totalStepsOf(settings, train.length);
+    this.totalSteps = cp?.totalSteps ?? plannedSteps(settings, train.length);
     this.lora = createGpuLora(ctx, layout, cp ? cp.params : (start as { params: Float32Array }).params);
     if (cp) writeOptimizerState(ctx, this.lora, { m: cp.m, v: cp.v });
     this.trainer = new Trainer(ctx, weights, this.lora, {
@@ -103,7 +91,7 @@ export class TrainingRun {
       totalSteps: this.totalSteps,
       seed: settings.seed,
       gradientCheckpointing: settings.gradientCheckpointing,
-      optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm },
+      optimizer: { ...DEFAULT_OPTIMIZER, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm },
     });
     if (cp) this.trainer.step = cp.step;
     this.loader = new DataLoader(train, { batchSize: settings.batchSize, padTokenId, shuffle: settings.shuffle, seed: settings.seed, start: cp?.position });
@@ -198,6 +186,13 @@ export class TrainingRun {
     return step % this.settings.checkpointEvery === 0 || step === this.totalSteps;
   }
 
+  /** A step's micro-batches: `gradAccum` of them, fewer at an epoch's end (see step-plan.ts). */
+  private nextMicroBatches(): LoaderBatch[] {
+    const micro = [this.loader.next()];
+    while (micro.length < this.settings.gradAccum && this.loader.position.index !== 0) micro.push(this.loader.next());
+    return micro;
+  }
+
   /** Runs until the last step, a stop, or early stopping; resolves with the final state. */
   async run(): Promise<RunState> {
     this.started = performance.now();
@@ -216,8 +211,7 @@ export class TrainingRun {
         if (this.stopRequested) break;
         this.setState('training');
       }
-      const micro = Array.from({ length: this.settings.gradAccum }, () => this.loader.next());
-      await this.trainer.queueStep(micro);
+      await this.trainer.queueStep(this.nextMicroBatches());
       const step = this.step;
       // The GPU runs this step while the previous one is read, except where the host needs this
       // step's adapter next (evaluation, checkpoint) or the run is about to wait (pause, stop).

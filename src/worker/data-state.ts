@@ -8,7 +8,7 @@ import type { PreparedDataset } from '../data/dataset';
 import type { IndexedExample } from '../data/examples';
 import { formatAlpacaPrompt, IGNORE_INDEX } from '../data/examples';
 import type { RunSettings } from '../engine/run-settings';
-import { splitExamples } from '../engine/training-run';
+import { splitExamples } from '../data/split';
 import type { DataSummary, TokenPreview } from './protocol';
 
 export interface LoadedData {
