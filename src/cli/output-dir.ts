@@ -10,6 +10,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:f
 import { dirname, join, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../engine/peft-adapter';
+import { isTrainingRecord } from './checkpoint-dir';
 
 /** What may already be in --out: a previous adapter (PEFT also writes a README.md). */
 const ADAPTER_FOLDER_FILES = new Set([ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, 'README.md']);
@@ -60,7 +61,7 @@ export async function claimOutputDir(out: string): Promise<OutputDir> {
   const info = await stat(path).catch(() => null);
   if (info && !info.isDirectory()) refuse(`--out ${out} is an existing file; the adapter is a folder. Give a new folder (or a previous adapter's).`);
   if (info) {
-    const others = (await readdir(path)).filter((n) => !ADAPTER_FOLDER_FILES.has(n));
+    const others = (await readdir(path)).filter((n) => !ADAPTER_FOLDER_FILES.has(n) && !isTrainingRecord(n));
     if (others.length) {
       refuse(`--out ${out} already holds other things (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}); it is replaced as a whole when the adapter is saved. Give a new or empty folder, or a previous adapter folder.`);
     }

@@ -24,6 +24,10 @@ export interface HistoryPoint {
   lr: number;
   tokens: number;
   ms: number;
+  /** ‖g‖ before clipping (absent in checkpoints saved before it was kept). */
+  gradNorm?: number;
+  /** Epochs done after this step, as Hugging Face's Trainer counts them: micro-batches / micro-batches per epoch. */
+  epoch?: number;
   valLoss?: number;
 }
 
@@ -67,6 +71,9 @@ export class TrainingRun {
   private started = 0;
   private pausedMs = 0;
   private tokensSeen = 0;
+  /** The epoch count after each queued step, oldest first (read when its result arrives). */
+  private readonly queuedEpochs: number[] = [];
+  private readonly batchesPerEpoch: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -94,6 +101,7 @@ export class TrainingRun {
       optimizer: { ...DEFAULT_OPTIMIZER, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm },
     });
     if (cp) this.trainer.step = cp.step;
+    this.batchesPerEpoch = Math.ceil(train.length / settings.batchSize);
     this.loader = new DataLoader(train, { batchSize: settings.batchSize, padTokenId, shuffle: settings.shuffle, seed: settings.seed, start: cp?.position });
     this.history = cp ? [...cp.history] : [];
     this.bestValLoss = cp?.bestValLoss ?? null;
@@ -161,7 +169,8 @@ export class TrainingRun {
   private async settle(keep: number): Promise<void> {
     for (const r of await this.trainer.settle(keep)) {
       this.tokensSeen += r.tokens;
-      const point: HistoryPoint = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: r.ms };
+      const epoch = this.queuedEpochs.shift();
+      const point: HistoryPoint = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: r.ms, gradNorm: r.gradNorm, ...(epoch !== undefined ? { epoch } : {}) };
       if (this.evaluatesAfter(r.step)) {
         const valLoss = await this.validationLoss();
         if (valLoss !== null) {
@@ -190,6 +199,8 @@ export class TrainingRun {
   private nextMicroBatches(): LoaderBatch[] {
     const micro = [this.loader.next()];
     while (micro.length < this.settings.gradAccum && this.loader.position.index !== 0) micro.push(this.loader.next());
+    const { epoch, index } = this.loader.position;
+    this.queuedEpochs.push(epoch + Math.ceil(index / this.settings.batchSize) / this.batchesPerEpoch);
     return micro;
   }
 
