@@ -1,8 +1,8 @@
 // One engine for the page and the CLI: the same settings run through the page's path (the worker's
 // loadData + TrainingRun) and through `qlora train` plan the same steps, hold out the same validation
-// examples, log the same losses and write the same adapter bytes; a `qlora train --checkpoint-every 2`
-// killed with SIGKILL after step 3 and continued with --resume ends byte-identical to the run that was
-// never stopped, with every step's loss once in trainer_state.json.
+// examples, log the same losses and write the same adapter bytes, even when the CLI run is killed with
+// SIGKILL after step 3 (`--checkpoint-every 2`) and continued with --resume; trainer_state.json then
+// holds every step's loss once.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
@@ -30,10 +30,10 @@ const MODEL = `${FIXTURES}tiny-llama`;
 const DATA = `${FIXTURES}alpaca-tiny.json`;
 // 10 records: the default 10 % split holds out 1; 9 train in batches of 2 → 5 micro-batches an epoch →
 // 3 steps an epoch (2 + 2 + 1 micro-batches); 5 steps cross into the second epoch.
-const ARGS = ['--model', MODEL, '--data', DATA, '--limit', '10', '--max-length', '64', '--batch-size', '2', '--grad-accum', '2', '--steps', '5',
+const ARGS = ['--model', MODEL, '--data', DATA, '--limit', '10', '--max-length', '128', '--batch-size', '2', '--grad-accum', '2', '--steps', '5',
   '--lr', '1e-2', '--lora-r', '2', '--target', 'q_proj,v_proj', '--eval-every', '2', '--eval-samples', '0', '--seed', '3'];
 const SETTINGS: RunSettings = {
-  ...DEFAULT_SETTINGS, model: MODEL, data: DATA, limit: 10, maxLength: 64, batchSize: 2, gradAccum: 2, steps: 5, lr: 1e-2, loraR: 2,
+  ...DEFAULT_SETTINGS, model: MODEL, data: DATA, limit: 10, maxLength: 128, batchSize: 2, gradAccum: 2, steps: 5, lr: 1e-2, loraR: 2,
   target: ['q_proj', 'v_proj'], evalEvery: 2, seed: 3,
 };
 
@@ -79,33 +79,29 @@ function killedAfter(args: string[], afterStep: number): Promise<string> {
 }
 
 describe('the page and the CLI train through one engine', () => {
-  it('same steps, split, losses and adapter bytes; a killed run resumes to the same bytes', async () => {
+  // One interrupted CLI run stands for both comparisons (each CLI process compiles its GPU pipelines
+  // again on SwiftShader): its resumed end must equal the page's run, so it equals an uninterrupted one.
+  it('same steps, split, losses and adapter bytes; a run killed after step 3 resumes to the same bytes', async () => {
     const page = await pageRun();
     expect(page.totalSteps).toBe(5);
     expect([page.train, page.val]).toEqual([9, 1]);
 
-    const whole = tmp();
-    const r = await runCli(['train', ...ARGS, '--checkpoint-every', '2', '--out', whole]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('9 for training, 1 for validation');
-    expect(r.stderr).toMatch(/5 steps/);
-    const lines = stepLines(r.stdout);
-    expect(lines.map((l) => l.loss)).toEqual(page.history.map((h) => h.loss));
-    expect(jsonLines(r.stdout).filter((l) => 'eval_loss' in l).map((l) => [l.step, l.eval_loss])).toEqual(page.history.filter((h) => h.valLoss !== undefined).map((h) => [h.step, h.valLoss]));
-    const wholeWeights = readFileSync(join(whole, ADAPTER_WEIGHTS_FILE));
-    expect(Buffer.compare(wholeWeights, Buffer.from(page.weights))).toBe(0);
-    expect(['checkpoint-2', 'checkpoint-4', 'checkpoint-5'].every((d) => existsSync(join(whole, d, 'optimizer.safetensors')))).toBe(true);
+    const out = tmp();
+    const killed = await killedAfter(['train', ...ARGS, '--checkpoint-every', '2', '--out', out], 3);
+    expect(stepLines(killed).map((l) => l.loss)).toEqual(page.history.slice(0, stepLines(killed).length).map((h) => h.loss));
+    expect(existsSync(join(out, 'checkpoint-2', 'optimizer.safetensors'))).toBe(true);
 
-    const killed = tmp();
-    await killedAfter(['train', ...ARGS, '--checkpoint-every', '2', '--out', killed], 3);
-    const resumed = await runCli(['train', ...ARGS, '--out', killed, '--resume']);
+    const resumed = await runCli(['train', ...ARGS, '--out', out, '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('9 for training, 1 for validation');
+    expect(resumed.stderr).toMatch(/; 5 steps, from step [35]/);
     expect(resumed.stderr).toMatch(/resuming from .*checkpoint-[24] \(step [24]\)/);
-    expect(Buffer.compare(readFileSync(join(killed, ADAPTER_WEIGHTS_FILE)), wholeWeights)).toBe(0);
-    const log = JSON.parse(readFileSync(join(killed, 'trainer_state.json'), 'utf8')).log_history as Record<string, number>[];
+    expect(Buffer.compare(readFileSync(join(out, ADAPTER_WEIGHTS_FILE)), Buffer.from(page.weights))).toBe(0);
+    expect(existsSync(join(out, 'checkpoint-5', 'trainer_state.json'))).toBe(true);
+    const log = JSON.parse(readFileSync(join(out, 'trainer_state.json'), 'utf8')).log_history as Record<string, number>[];
     const steps = log.filter((e) => 'loss' in e);
     expect(steps.map((e) => e.step)).toEqual([1, 2, 3, 4, 5]);
-    expect(steps.map((e) => e.loss)).toEqual(lines.map((l) => l.loss));
-    expect(log.filter((e) => 'eval_loss' in e).map((e) => e.step)).toEqual([2, 4, 5]);
+    expect(steps.map((e) => e.loss)).toEqual(page.history.map((h) => h.loss));
+    expect(log.filter((e) => 'eval_loss' in e).map((e) => [e.step, e.eval_loss])).toEqual(page.history.filter((h) => h.valLoss !== undefined).map((h) => [h.step, h.valLoss]));
   }, 15 * 60_000);
 });

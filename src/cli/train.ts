@@ -64,7 +64,8 @@ export async function train(p: Parsed): Promise<number> {
       // The checkpoint's settings make the run what it was; options that differ are ignored, and said so.
       const ignored = settingsDiff(head.settings, settings, ['model', 'data', 'maxLength']);
       if (ignored.length) log(`note: resuming with the checkpoint's settings; ignored: ${ignored.join(', ')}`);
-      settings = head.settings;
+      // The model and data are found where this command says (a moved folder is fine: the data's fingerprint is checked).
+      settings = { ...head.settings, model: settings.model, data: settings.data };
       resume = { dir, head };
       log(`resuming from ${dir} (step ${head.step})`);
     }
