@@ -180,7 +180,8 @@ async function trainInto(
       await output.write(adapterFiles(layout, last.params, baseModel, { ...card, steps: last.step }));
       log(`the adapter in ${output.path} is from step ${last.step}, the last one that passed the checks`);
     } else log('no adapter saved: no step passed the checks');
-    run.destroy();
+    // No run.destroy() here: the process ends with the error, and freeing buffers a refused step's
+    // GPU work may still hold crashes Dawn at exit.
     throw e;
   }
   if (state === 'early-stopped') log(`early stop: no better validation loss in ${settings.patience} evaluations`);
