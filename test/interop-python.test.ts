@@ -143,6 +143,20 @@ describe('the exported PEFT + TRL script', () => {
   }
 });
 
+/** The merged folder `dir`, loaded by transformers, against PEFT's merge_and_unload() of base + adapter cast to F16. */
+async function expectMergeOfPeft(dir: string, modelDir: string, adapterDir: string): Promise<void> {
+  const ids = (await examples(modelDir)).slice(0, 2).map((e) => e.input_ids.slice(0, 20));
+  const r = run({ job: 'merged_logits', merged: dir, base: modelDir, adapter: adapterDir, input_ids: ids }) as {
+    dtype: string; extra: string[]; max_weight_diff: number; worst_weight: string; max_logit_diff: number; max_logit: number;
+  };
+  expect(r.dtype).toBe('float16');
+  expect(r.extra).toEqual([]);
+  // Our f16 rounding of W + scale·B·A against torch's of the same sum: at most one f16 step of the
+  // largest merged weights (|w| < 1 here), where the two sums round to neighbours.
+  expect(r.max_weight_diff, r.worst_weight).toBeLessThanOrEqual(2 ** -11);
+  expect(r.max_logit_diff / r.max_logit).toBeLessThan(1e-3);
+}
+
 describe('the merged export, in transformers', () => {
   for (const model of ['tiny-llama', 'tiny-gemma3']) {
     it(`${model}: AutoModelForCausalLM loads it, weights and logits equal merge_and_unload() cast to F16`, async (ctx) => {
@@ -159,16 +173,18 @@ describe('the merged export, in transformers', () => {
         layout, params: readAdapterWeights(adapter.file, layout), dtype: 'F16',
         tokenizerFiles: Object.fromEntries(['tokenizer.json', 'tokenizer_config.json'].map((n) => [n, readFileSync(modelDir + n, 'utf8')])),
       })) await writeFiles(dir, { [f.name]: f.bytes });
-      const ids = (await examples(modelDir)).slice(0, 2).map((e) => e.input_ids.slice(0, 20));
-      const r = run({ job: 'merged_logits', merged: dir, base: modelDir, adapter: adapterDir, input_ids: ids }) as {
-        dtype: string; extra: string[]; max_weight_diff: number; worst_weight: string; max_logit_diff: number; max_logit: number;
-      };
-      expect(r.dtype).toBe('float16');
-      expect(r.extra).toEqual([]);
-      // Our f16 rounding of W + scale·B·A against torch's of the same sum: at most one f16 step of the
-      // largest merged weights (|w| < 1 here), where the two sums round to neighbours.
-      expect(r.max_weight_diff, r.worst_weight).toBeLessThanOrEqual(2 ** -11);
-      expect(r.max_logit_diff / r.max_logit).toBeLessThan(1e-3);
+      await expectMergeOfPeft(dir, modelDir, adapterDir);
     }, 10 * 60_000);
   }
+
+  it('qlora merge: transformers loads the folder (architectures named), weights equal merge_and_unload()', async (ctx) => {
+    if (skip()) return ctx.skip();
+    const modelDir = `${FIXTURES}tiny-llama/`;
+    const adapterDir = `${FIXTURES}golden/tiny-llama/lora/adapter_step3/`;
+    const dir = join(mkdtempSync(join(tmpdir(), 'qlora-merge-cli-')), 'merged');
+    const merged = await runCli(['merge', '--model', modelDir, '--adapter', adapterDir, '--out', dir, '--dtype', 'f16', '--quant', 'f32']);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).architectures).toEqual(['LlamaForCausalLM']);
+    await expectMergeOfPeft(dir, modelDir, adapterDir);
+  }, 10 * 60_000);
 });

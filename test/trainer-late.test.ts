@@ -79,3 +79,19 @@ describe('Trainer without readbacks inside a step', () => {
     destroyGpuLora(ctx, lora);
   });
 });
+
+describe('gradient accumulation', () => {
+  it("step 1's loss counts every micro-batch (the optimizer grows its loss slots without losing the first)", async () => {
+    const { t, lora } = trainer();
+    const before = await t.evaluate([g.batch]); // dropout off: the same loss a dropout-0 step reports
+    t.destroy();
+    destroyGpuLora(ctx, lora);
+    const layout = loraLayout(g.files.config, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], rslora: false });
+    const fresh = createGpuLora(ctx, layout, initLoraParams(layout, 3));
+    const acc = new Trainer(ctx, g.weights, fresh, { lr: 1e-2, scheduler: 'constant', warmupSteps: 0, totalSteps: 1, seed: 1, gradientCheckpointing: false, optimizer: DEFAULT_OPTIMIZER });
+    const r = await acc.trainStep([g.batch, g.batch]); // two micro-batches on a fresh optimizer (one loss slot)
+    expect(Math.abs(r.loss - before.loss) / before.loss).toBeLessThan(1e-6);
+    acc.destroy();
+    destroyGpuLora(ctx, fresh);
+  });
+});

@@ -4,7 +4,8 @@
 import { describe, it, beforeAll, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { GpuContext } from '../src/gpu/context';
-import { TrainingRun, splitExamples } from '../src/engine/training-run';
+import { TrainingRun } from '../src/engine/training-run';
+import { splitExamples } from '../src/data/split';
 import type { RunCheckpoint } from '../src/engine/training-run';
 import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery } from '../src/engine/run-settings';
 import type { RunSettings } from '../src/engine/run-settings';

@@ -3,14 +3,18 @@
 // example lengths that follow the model's context instead of crashing past the RoPE table.
 import { describe, it, expect } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, jsonLines } from './helpers/cli';
+import { SWIFTSHADER_ICD } from '../src/io/node-gpu';
 import { FIXTURES } from './helpers/golden';
 import { claimOutputDir } from '../src/cli/output-dir';
 import { checkAdapterParams, checkGradNorm } from '../src/engine/divergence';
 import { QloraError } from '../src/errors';
+import { parseModelConfig } from '../src/formats/model-config';
+import { loraLayout } from '../src/engine/lora';
+import { adapterFiles } from '../src/export/adapter-bundle';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'qlora-trust-cli-'));
 const MODEL = `${FIXTURES}tiny-llama`;
@@ -85,14 +89,48 @@ describe('divergence', () => {
     expect(() => checkAdapterParams(3, new Float32Array([0.5, -0.3]))).not.toThrow();
   });
 
-  it('qlora train --lr 1e6 stops with NUMERIC at step 1 and saves no garbage', async () => {
-    const out = join(tmp(), 'adapter');
-    const r = await runCli(['train', '--model', MODEL, '--data', DATA, '--limit', '4', '--batch-size', '2', '--steps', '3', '--lr', '1e6', '--lora-r', '2', '--quant', 'f32', '--out', out]);
+  it('qlora train refuses --lr 1e6 up front, as the page does (learning rates above 1 are refused)', async () => {
+    const r = await runCli(['train', '--model', MODEL, '--data', DATA, '--lr', '1e6', '--out', join(tmp(), 'adapter')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--lr must be > 0 and ≤ 1, got 1000000/);
+    expect(r.stderr).not.toContain('GPU:');
+  });
+
+  it('a run whose loss overflows (an initial adapter of 1e30) stops with NUMERIC at step 1 and saves no garbage', async () => {
+    const dir = tmp();
+    const config = parseModelConfig(JSON.parse(readFileSync(`${MODEL}/config.json`, 'utf8')));
+    const layout = loraLayout(config, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj'], rslora: false });
+    mkdirSync(join(dir, 'init'));
+    for (const [name, bytes] of Object.entries(adapterFiles(layout, new Float32Array(layout.totalFloats).fill(1e30), null))) writeFileSync(join(dir, 'init', name), bytes);
+    const out = join(dir, 'adapter');
+    const r = await runCli(['train', '--model', MODEL, '--data', DATA, '--limit', '4', '--batch-size', '2', '--steps', '3', '--init-adapter', join(dir, 'init'), '--quant', 'f32', '--out', out]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('NUMERIC');
     expect(r.stderr).toContain('step 1');
     expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(false);
     expect(existsSync(`${out}.lock`)).toBe(false);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('stops after the current step, saves the adapter and exits 130 (not 0: the run did not finish)', async () => {
+    const out = join(tmp(), 'adapter');
+    const child = spawn(process.execPath, [new URL('../bin/qlora.mjs', import.meta.url).pathname, 'train', '--model', MODEL, '--data', DATA, '--limit', '4',
+      '--batch-size', '2', '--steps', '50', '--lora-r', '2', '--target', 'q_proj', '--quant', 'f32', '--out', out], {
+      env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      if (!stdout) child.kill('SIGINT'); // the first step's line is out
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('stopping after this step');
+    expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(true);
+    expect(jsonLines(stdout).length).toBeLessThan(50);
   });
 });
 

@@ -9,7 +9,7 @@ import type { DatasetProgress } from '../src/data/dataset';
 import { datasetProgressLog } from '../src/cli/setup';
 import { createTokenizer } from '../src/data/tokenizer';
 import { compileChatTemplate } from '../src/data/chat-template';
-import { splitExamples } from '../src/engine/training-run';
+import { splitExamples } from '../src/data/split';
 import { DEFAULT_SETTINGS, settingsFromQuery } from '../src/engine/run-settings';
 import { loadData, summarize } from '../src/worker/data-state';
 

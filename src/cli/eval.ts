@@ -2,17 +2,17 @@
 // (tokens = targets that take loss).
 import type { OptionSpec, Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, freshAdapter, readDataset, datasetOptions, datasetProgressLog } from './setup';
+import { openGpu, loadModel, readAdapterDir, freshAdapter, readDataset, datasetOptions, datasetProgressLog, prepareCliDataset, log } from './setup';
 import { BASE_QUANTS } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { createGpuLora } from '../engine/gpu-lora';
 import { Trainer } from '../engine/trainer';
-import { prepareDataset } from '../data/dataset';
 import type { DatasetFormat } from '../data/records';
+import { DATASET_FORMATS } from '../data/records';
 import { DataLoader } from '../data/batch';
 import { DEFAULT_LORA } from '../engine/lora';
 import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
-import { modelMaxLength } from '../engine/run-settings';
+import { DEFAULT_SETTINGS, modelMaxLength } from '../engine/run-settings';
 import { QloraError } from '../errors';
 
 export const EVAL_OPTIONS: Record<string, OptionSpec> = {
@@ -20,10 +20,10 @@ export const EVAL_OPTIONS: Record<string, OptionSpec> = {
   adapter: { type: 'string', help: 'PEFT adapter folder (default: the base model alone)' },
   quant: { type: 'string', help: 'base precision (default nf4)', choices: BASE_QUANTS },
   data: { type: 'string', help: 'dataset: a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name[:split]' },
-  format: { type: 'string', help: 'record format (detected when omitted)', choices: ['alpaca', 'chat', 'completion', 'text'] },
+  format: { type: 'string', help: 'record format (detected when omitted)', choices: DATASET_FORMATS },
   limit: { type: 'int', help: 'keep the first N records' },
   'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
-  'max-length': { type: 'int', help: "truncate examples to this many tokens (default 1024, or the model's context when shorter)" },
+  'max-length': { type: 'int', help: `truncate examples to this many tokens (default ${DEFAULT_SETTINGS.maxLength}, as qlora train, or the model's context when shorter)` },
   'batch-size': { type: 'int', help: 'examples per forward pass (default 8)' },
 };
 
@@ -34,10 +34,11 @@ export async function evaluate(p: Parsed): Promise<void> {
   let maxLength = 0; // resolved against the model's context once config.json is read
   const batchSize = (p['batch-size'] as number | undefined) ?? 8;
   if (batchSize < 1) throw new QloraError('ARGUMENT_INVALID', `--batch-size must be ≥ 1; got ${batchSize}`);
-  const ctx = await openGpu();
-  const { files, weights } = await loadModel(ctx, modelLoc, ((p.quant as string | undefined) ?? 'nf4') as BaseQuant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, 1024, '--max-length')));
+  // The dataset first: a missing file is reported before any time is spent on the model.
   const dataset = await readDataset(dataPath, datasetOptions(p.limit as number | undefined));
-  const data = prepareDataset(dataset.text, dataset.fileName, files.tokenizer, {
+  const ctx = await openGpu();
+  const { files, weights } = await loadModel(ctx, modelLoc, ((p.quant as string | undefined) ?? 'nf4') as BaseQuant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, DEFAULT_SETTINGS.maxLength, '--max-length')));
+  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, {
     format: p.format as DatasetFormat | undefined, limit: p.limit as number | undefined, maxLength, onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
     onProgress: datasetProgressLog(dataset.fileName),
   });
@@ -47,6 +48,15 @@ export async function evaluate(p: Parsed): Promise<void> {
   const evaluator = new Trainer(ctx, weights, lora, { lr: 0, scheduler: 'constant', warmupSteps: 0, totalSteps: 0, seed: 0, gradientCheckpointing: false, optimizer: DEFAULT_OPTIMIZER });
   const loader = new DataLoader(data.examples, { batchSize, padTokenId: files.tokenizer.padTokenId ?? 0, shuffle: false });
   const batches = Array.from({ length: Math.ceil(data.examples.length / batchSize) }, () => loader.next());
-  const r = await evaluator.evaluate(batches);
+  log(`evaluating ${data.examples.length} examples in ${batches.length} batches (the first compiles the GPU shaders)…`);
+  let sum = 0;
+  let tokens = 0;
+  for (const [i, b] of batches.entries()) {
+    const r = await evaluator.evaluate([b]);
+    sum += r.loss * r.tokens;
+    tokens += r.tokens;
+    if (batches.length > 1) log(`  batch ${i + 1}/${batches.length}`);
+  }
+  const r = { loss: sum / tokens, tokens };
   process.stdout.write(JSON.stringify({ loss: r.loss, tokens: r.tokens }) + '\n');
 }

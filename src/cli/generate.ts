@@ -3,7 +3,7 @@
 import { QloraError } from '../errors';
 import type { OptionSpec, Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir } from './setup';
+import { openGpu, loadModel, readAdapterDir, log } from './setup';
 import { BASE_QUANTS } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { createGpuLora } from '../engine/gpu-lora';
@@ -40,6 +40,7 @@ export async function generate(p: Parsed): Promise<void> {
   const lora = adapter ? createGpuLora(ctx, adapter.layout, adapter.params) : null;
   const gen = new Generator(ctx, weights, lora, ids.length + maxNew);
   const eos = [...files.config.eosTokenIds, ...(tok.eosTokenId !== null ? [tok.eosTokenId] : [])];
+  log(`generating up to ${maxNew} tokens after a ${ids.length}-token prompt (the first token compiles the GPU shaders)…`);
   const out = await gen.generate(ids, {
     maxNewTokens: maxNew,
     greedy: !!p.greedy,

@@ -1,5 +1,6 @@
-// The `qlora` command line: train, generate, eval and export-gguf over the same engine as the app, on the
-// machine's GPU through Dawn. Errors print their message (and code) and exit 1; bad usage exits 2.
+// The `qlora` command line: train, generate, eval, merge and export-gguf over the same engine as the app,
+// on the machine's GPU through Dawn. Errors print their message (and code) and exit 1; bad usage exits
+// 2; a training Ctrl-C ended exits 130.
 import { isQloraError } from '../errors';
 import { parseArgs, usage } from './args';
 import type { OptionSpec, Parsed } from './args';
@@ -7,19 +8,30 @@ import { TRAIN_OPTIONS, train } from './train';
 import { GENERATE_OPTIONS, generate } from './generate';
 import { EVAL_OPTIONS, evaluate } from './eval';
 import { EXPORT_GGUF_OPTIONS, exportGguf } from './export-gguf';
+import { MERGE_OPTIONS, merge } from './merge';
 
-const COMMANDS: Record<string, { summary: string; options: Record<string, OptionSpec>; run: (p: Parsed) => Promise<void> }> = {
-  train: { summary: 'fine-tune a LoRA adapter (QLoRA on an NF4 base by default)', options: TRAIN_OPTIONS, run: train },
+const TRAIN_NOTES = `Defaults are the page's. The run prints one JSON line per step and per evaluation on stdout and
+writes the adapter and trainer_state.json (log_history, as Hugging Face's Trainer) to --out.
+Ctrl-C stops after the current step, saves the adapter (and a checkpoint with --checkpoint-every)
+and exits 130; a second Ctrl-C quits at once (130). Exit 0: done (or stopped early on --patience);
+1: an error; 2: bad options.
+`;
+
+const COMMANDS: Record<string, { summary: string; options: Record<string, OptionSpec>; run: (p: Parsed) => Promise<number | void>; notes?: string }> = {
+  train: { summary: 'fine-tune a LoRA adapter (QLoRA on an NF4 base by default)', options: TRAIN_OPTIONS, run: train, notes: TRAIN_NOTES },
   generate: { summary: 'generate text with the base model or an adapter', options: GENERATE_OPTIONS, run: generate },
   eval: { summary: 'mean loss of a dataset', options: EVAL_OPTIONS, run: evaluate },
+  merge: { summary: 'merge an adapter into the base: a 16-bit model folder transformers loads', options: MERGE_OPTIONS, run: merge },
   'export-gguf': { summary: 'write a PEFT adapter as a GGUF LoRA adapter (llama.cpp, Ollama, LM Studio)', options: EXPORT_GGUF_OPTIONS, run: exportGguf },
 };
 
 const HELP = `qlora — QLoRA fine-tuning on WebGPU (Dawn in Node)
 
-  qlora train    --model DIR|URL --data FILE --batch-size B --steps S --lr LR --out DIR [...]
-  qlora generate --model DIR|URL [--adapter DIR] --prompt TEXT --max-new-tokens N [--greedy]
-  qlora eval     --model DIR|URL [--adapter DIR] --data FILE
+  qlora train       --model DIR|URL --data FILE --out DIR [--steps S --lr LR --batch-size B ...]
+  qlora train       ... --checkpoint-every N, then the same command with --resume [DIR]
+  qlora generate    --model DIR|URL [--adapter DIR] --prompt TEXT --max-new-tokens N [--greedy]
+  qlora eval        --model DIR|URL [--adapter DIR] --data FILE
+  qlora merge       --model DIR|URL --adapter DIR --out DIR [--dtype bf16|f16]
   qlora export-gguf --model DIR|URL --adapter DIR --out FILE.gguf
 
 Run "qlora <command> --help" for every option. Without a GPU, WebGPU can run on the CPU through
@@ -38,12 +50,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(usage(name, cmd.summary, cmd.options));
+    process.stdout.write(usage(name, cmd.summary, cmd.options, cmd.notes));
     return 0;
   }
   try {
-    await cmd.run(parseArgs(rest, cmd.options, name));
-    return 0;
+    return (await cmd.run(parseArgs(rest, cmd.options, name))) ?? 0;
   } catch (e) {
     if (isQloraError(e)) {
       process.stderr.write(`qlora ${name}: ${e.message} [${e.code}]\n`);

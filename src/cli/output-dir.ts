@@ -16,6 +16,7 @@ import { lockFolder, sweepLockLeftovers, THIS_PROCESS } from './folder-lock';
 import type { Claimant } from './folder-lock';
 import { checkRenamesInside, isSaveInProgress, needsRecovery, recoverFolder, reportToStderr, writeFolderAtomically } from './atomic-folder';
 import type { Report } from './atomic-folder';
+import { isTrainingRecord } from './checkpoint-dir';
 
 /** For other folders written under the --out lock (checkpoints): the same atomic protocol. */
 export { writeFolderAtomically } from './atomic-folder';
@@ -50,7 +51,7 @@ export async function claimOutputDir(out: string, { who = THIS_PROCESS, report =
   const info = await stat(path).catch(() => null);
   if (info && !info.isDirectory()) refuse(`--out ${out} is an existing file; the adapter is a folder. Give a new folder (or a previous adapter's).`);
   if (info) {
-    const others = (await readdir(path)).filter((n) => !ADAPTER_FOLDER_FILES.has(n) && !isSaveInProgress(n));
+    const others = (await readdir(path)).filter((n) => !ADAPTER_FOLDER_FILES.has(n) && !isSaveInProgress(n) && !isTrainingRecord(n));
     if (others.length) {
       refuse(`--out ${out} already holds other things (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}); its adapter files are replaced when the adapter is saved. Give a new or empty folder, or a previous adapter folder.`);
     }

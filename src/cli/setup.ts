@@ -22,9 +22,10 @@ import { uploadModelWeights } from '../engine/gpu-weights';
 import type { GpuModelWeights } from '../engine/gpu-weights';
 import { initLoraParams, loraLayout } from '../engine/lora';
 import type { LoraLayout, LoraSettings } from '../engine/lora';
-import { adapterModelCard } from '../export/adapter-bundle';
-import type { AdapterCardInfo } from '../export/adapter-bundle';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, openAdapterWeights, parseAdapterConfig, readAdapterWeights, writeAdapterWeights } from '../engine/peft-adapter';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
+import { prepareDataset } from '../data/dataset';
+import type { PrepareDatasetOptions, PreparedDataset } from '../data/dataset';
+import type { TextTokenizer } from '../data/tokenizer';
 
 export function log(message: string): void {
   process.stderr.write(message + '\n');
@@ -71,6 +72,7 @@ export interface LoadedModel {
 /** `positions`: rows of the RoPE table, a number or one derived from the model's config (checked before the weights are prepared). */
 export async function loadModel(ctx: GpuContext, location: string, quant: BaseQuant, positions: number | ((cfg: ModelConfig) => number)): Promise<LoadedModel> {
   const t0 = performance.now();
+  log(`loading the model from ${location}…`);
   const files = await readModelFiles(readerFor(location));
   const maxPositions = typeof positions === 'number' ? positions : positions(files.config);
   const host = prepareBaseWeights(files.tensors, files.config, quant);
@@ -115,16 +117,26 @@ export function freshAdapter(files: LoadedModelFiles, settings: LoraSettings, se
   return { settings, layout, params: initLoraParams(layout, seed), baseModel: null };
 }
 
-/** The adapter's files as PEFT writes them: weights, config and the model card (README.md). */
-export function adapterFiles(layout: LoraLayout, params: Float32Array, baseModel: string | null, info: AdapterCardInfo = {}): Record<string, Uint8Array | string> {
-  return {
-    [ADAPTER_WEIGHTS_FILE]: writeAdapterWeights(layout, params),
-    [ADAPTER_CONFIG_FILE]: JSON.stringify(adapterConfigJson(layout.settings, baseModel), null, 2) + '\n',
-    'README.md': adapterModelCard(layout, baseModel, info),
-  };
-}
-
 /** Where --data may come from besides a file: the Hub (HF_ENDPOINT, HF_TOKEN as huggingface_hub reads them). */
 export function datasetOptions(limit: number | undefined): DatasetFetchOptions {
   return { endpoint: process.env.HF_ENDPOINT || undefined, headers: authHeaders(process.env.HF_TOKEN), limit };
+}
+
+/**
+ * The dataset's examples, with the problems that were skipped on stderr; a dataset error names the
+ * option that skips bad records (the engine's message speaks of the page's setting).
+ */
+export function prepareCliDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions): PreparedDataset {
+  let data: PreparedDataset;
+  try {
+    data = prepareDataset(text, fileName, tokenizer, opts);
+  } catch (e) {
+    if (e instanceof QloraError && e.code === 'DATASET_INVALID' && opts.onInvalid !== 'skip') {
+      throw new QloraError(e.code, `${e.message} To train on the valid records only, pass --skip-invalid.`, e.details);
+    }
+    throw e;
+  }
+  for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);
+  for (const e of data.recordErrors) log(`skipped ${e.line !== undefined ? `line ${e.line}` : `record #${e.index}`}: ${e.reason}`);
+  return data;
 }

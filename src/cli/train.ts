@@ -1,176 +1,217 @@
-// `qlora train`: fine-tune a LoRA adapter headless. One JSON line per step on stdout
-// ({"step","loss","lr","tokens","ms"}: the loss of that step's batch before its update), progress and
-// problems on stderr, the adapter in --out at the end (and on Ctrl-C, so no finished step is lost).
-import { basename, resolve } from 'node:path';
+// `qlora train`: fine-tune a LoRA adapter headless, through the page's run loop (engine/training-run.ts)
+// and the page's settings check. One JSON line per step on stdout ({"step","loss","lr","tokens","ms"}:
+// the loss of that step's batch before its update) and one per evaluation ({"step","eval_loss"}), then
+// the BLEU / ROUGE line; progress and problems on stderr. In --out at the end: the adapter and
+// trainer_state.json (the log history, as Hugging Face's Trainer writes it); with --checkpoint-every,
+// checkpoint-<step>/ folders that --resume continues from exactly.
+// Ctrl-C stops after the current step, saves the adapter (and a checkpoint) and exits 130; a second
+// Ctrl-C quits at once (130), saving nothing more.
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { QloraError } from '../errors';
-import type { OptionSpec, Parsed } from './args';
-import { nonNegative, positive, requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, freshAdapter, adapterFiles, log, readDataset, datasetOptions } from './setup';
+import type { Parsed } from './args';
+import { requireOpt } from './args';
+import { openGpu, loadModel, readAdapterDir, log, readDataset, datasetOptions, prepareCliDataset, datasetProgressLog } from './setup';
+import type { LoadedModel } from './setup';
 import { claimOutputDir } from './output-dir';
-import { checkAdapterParams } from '../engine/divergence';
-import { prepareDataset } from '../data/dataset';
+import type { OutputDir } from './output-dir';
+import { settingsFromOptions, settingsDiff, EVAL_SAMPLES_DEFAULT, EVAL_MAX_NEW_TOKENS_DEFAULT } from './train-options';
+import { checkpointReader, findCheckpoint, writeWholeFolder } from './checkpoint-dir';
+import { scoreValidationAnswers } from '../engine/score-generations';
 import { describePlainText } from '../data/dataset-text';
-import type { DatasetFormat } from '../data/records';
-import { DataLoader } from '../data/batch';
-import { createGpuLora, readLoraParams } from '../engine/gpu-lora';
-import { Trainer } from '../engine/trainer';
-import type { StepResult } from '../engine/trainer';
-import type { SchedulerName } from '../engine/schedule';
-import { SCHEDULERS } from '../engine/schedule';
-import { BASE_QUANTS } from '../engine/base-weights';
-import type { BaseQuant } from '../engine/base-weights';
-import { DEFAULT_LORA, parseTargets } from '../engine/lora';
-import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
-import { modelMaxLength } from '../engine/run-settings';
+import { splitExamples } from '../data/split';
+import { examplesFingerprint } from '../data/fingerprint';
+import { TrainingRun } from '../engine/training-run';
+import type { RunCheckpoint, RunState } from '../engine/training-run';
+import type { RunSettings } from '../engine/run-settings';
+import { DEFAULT_SETTINGS, modelMaxLength } from '../engine/run-settings';
+import { initLoraParams, loraLayout } from '../engine/lora';
+import type { LoraSettings } from '../engine/lora';
+import { adapterFiles } from '../export/adapter-bundle';
+import { CHECKPOINT_PREFIX, TRAINER_STATE_FILE, checkpointFiles, readCheckpoint, readCheckpointHead, trainerState } from '../export/checkpoint-folder';
+import type { CheckpointData, CheckpointHead, LogEntry } from '../export/checkpoint-folder';
 
-export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
-  model: { type: 'string', help: 'model folder or http(s) base URL (Hub layout)' },
-  data: { type: 'string', help: 'dataset: a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name[:split]' },
-  format: { type: 'string', help: 'record format (detected when omitted)', choices: ['alpaca', 'chat', 'completion', 'text'] },
-  limit: { type: 'int', help: 'keep the first N records' },
-  'no-shuffle': { type: 'flag', help: 'keep file order (default: shuffle each epoch)' },
-  'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
-  'max-length': { type: 'int', help: "truncate examples to this many tokens (default 1024, or the model's context when shorter)" },
-  'batch-size': { type: 'int', help: 'examples per step' },
-  'grad-accum': { type: 'int', help: 'micro-batches per optimizer step (default 1)' },
-  steps: { type: 'int', help: 'optimizer steps (cycling through epochs)' },
-  epochs: { type: 'number', help: 'epochs, when --steps is not given' },
-  lr: { type: 'number', help: 'peak learning rate' },
-  scheduler: { type: 'string', help: 'learning-rate schedule (default constant)', choices: SCHEDULERS },
-  warmup: { type: 'int', help: 'warmup steps (default 0)' },
-  'weight-decay': { type: 'number', help: `AdamW weight decay (default ${DEFAULT_OPTIMIZER.weightDecay})` },
-  'max-grad-norm': { type: 'number', help: `gradient clipping norm, 0 = off (default ${DEFAULT_OPTIMIZER.maxGradNorm})` },
-  'lora-r': { type: 'int', help: `LoRA rank (default ${DEFAULT_LORA.r})` },
-  'lora-alpha': { type: 'number', help: `LoRA alpha (default ${DEFAULT_LORA.alpha})` },
-  'lora-dropout': { type: 'number', help: `dropout on the LoRA input (default ${DEFAULT_LORA.dropout})` },
-  target: { type: 'string', help: 'target modules: q_proj,v_proj,… or all-linear / attention (default all-linear)' },
-  rslora: { type: 'flag', help: 'scale by alpha/√r (rsLoRA)' },
-  quant: { type: 'string', help: 'base precision (default nf4)', choices: BASE_QUANTS },
-  'init-adapter': { type: 'string', help: 'continue from a PEFT adapter folder' },
-  'gradient-checkpointing': { type: 'flag', help: 'recompute activations in the backward pass (less memory)' },
-  seed: { type: 'int', help: 'seed for LoRA init, shuffling and dropout (default 0)' },
-  out: { type: 'string', help: 'output folder for the adapter' },
-};
+export { TRAIN_OPTIONS } from './train-options';
 
-export async function train(p: Parsed): Promise<void> {
+/** The exit status of a run Ctrl-C ended (128 + SIGINT), as shells report it. */
+export const INTERRUPTED_EXIT = 130;
+
+const loraOf = (s: RunSettings): LoraSettings => ({ r: s.loraR, alpha: s.loraAlpha, dropout: s.loraDropout, targets: s.target, rslora: s.rslora });
+
+export async function train(p: Parsed): Promise<number> {
   const cmd = 'train';
-  const modelLoc = requireOpt<string>(p, 'model', cmd);
-  const dataPath = requireOpt<string>(p, 'data', cmd);
   const out = requireOpt<string>(p, 'out', cmd);
-  const batchSize = requireOpt<number>(p, 'batch-size', cmd);
-  const lr = requireOpt<number>(p, 'lr', cmd);
-  if (batchSize < 1) throw new QloraError('ARGUMENT_INVALID', `--batch-size must be ≥ 1; got ${batchSize}`);
-  positive(p, 'lr');
-  if (p.steps === undefined && p.epochs === undefined) throw new QloraError('ARGUMENT_INVALID', 'qlora train: give --steps or --epochs.');
-  const gradAccum = (p['grad-accum'] as number | undefined) ?? 1;
-  if (gradAccum < 1) throw new QloraError('ARGUMENT_INVALID', `--grad-accum must be ≥ 1; got ${gradAccum}`);
-  const seed = (p.seed as number | undefined) ?? 0;
-  const quant = ((p.quant as string | undefined) ?? 'nf4') as BaseQuant;
+  const dataPath = requireOpt<string>(p, 'data', cmd);
+  requireOpt<string>(p, 'model', cmd);
+  let settings = settingsFromOptions(p);
+  const evalSamples = (p['eval-samples'] as number | undefined) ?? EVAL_SAMPLES_DEFAULT;
+  const evalMaxNew = (p['eval-max-new-tokens'] as number | undefined) ?? EVAL_MAX_NEW_TOKENS_DEFAULT;
+  if (evalSamples < 0) throw new QloraError('ARGUMENT_INVALID', `--eval-samples must be ≥ 0; got ${evalSamples}`);
+  if (evalMaxNew < 1) throw new QloraError('ARGUMENT_INVALID', `--eval-max-new-tokens must be ≥ 1; got ${evalMaxNew}`);
+  // Before any time is spent on the model: a local --data that is not there.
+  if (!/^(hf|https?):\/\//i.test(dataPath) && !existsSync(dataPath)) {
+    throw new QloraError('ARGUMENT_INVALID', `--data ${dataPath}: no such file. Give a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name.`);
+  }
 
   // The output folder is checked and locked before any time is spent on loading or training.
   const output = await claimOutputDir(out);
+  const interrupt = new Interrupt();
   try {
-    await trainInto(p, output, { modelLoc, dataPath, batchSize, lr, gradAccum, seed, quant });
+    let resume: { dir: string; head: CheckpointHead } | null = null;
+    if (p.resume !== undefined) {
+      const dir = await findCheckpoint(output.path, p.resume as string);
+      const head = readCheckpointHead(checkpointReader(dir), dir);
+      // The checkpoint's settings make the run what it was; options that differ are ignored, and said so.
+      const ignored = settingsDiff(head.settings, settings, ['model', 'data', 'maxLength']);
+      if (ignored.length) log(`note: resuming with the checkpoint's settings; ignored: ${ignored.join(', ')}`);
+      // The model and data are found where this command says (a moved folder is fine: the data's fingerprint is checked).
+      settings = { ...head.settings, model: settings.model, data: settings.data };
+      resume = { dir, head };
+      log(`resuming from ${dir} (step ${head.step})`);
+    }
+    return await trainInto(p, settings, output, resume, interrupt, { evalSamples, evalMaxNew });
   } finally {
+    interrupt.dispose();
     await output.release();
   }
 }
 
-/** Host-side divergence checks read the adapter back this often (and after step 1 and the last step). */
-const VERIFY_EVERY = 10;
+/** Ctrl-C: the first asks the run to stop after its step; the second quits at once. */
+class Interrupt {
+  requested = false;
+  private run: TrainingRun | null = null;
+  private readonly handler = () => {
+    if (this.requested || !this.run) {
+      log('interrupted again: quitting now');
+      process.exit(INTERRUPTED_EXIT);
+    }
+    this.requested = true;
+    this.run.stop();
+    log('stopping after this step; the adapter will be saved (Ctrl-C again quits at once)');
+  };
+
+  constructor() {
+    process.on('SIGINT', this.handler);
+  }
+
+  attach(run: TrainingRun): void {
+    this.run = run;
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.handler);
+  }
+}
 
 async function trainInto(
-  p: Parsed,
-  output: Awaited<ReturnType<typeof claimOutputDir>>,
-  o: { modelLoc: string; dataPath: string; batchSize: number; lr: number; gradAccum: number; seed: number; quant: BaseQuant },
-): Promise<void> {
-  const { modelLoc, dataPath, batchSize, lr, gradAccum, seed, quant } = o;
-  const out = output.path;
-  let maxLength = 0; // resolved against the model's context once config.json is read
+  p: Parsed, settings: RunSettings, output: OutputDir, resume: { dir: string; head: CheckpointHead } | null, interrupt: Interrupt,
+  evalOpts: { evalSamples: number; evalMaxNew: number },
+): Promise<number> {
+  const dataPath = settings.data!;
+  const dataset = await readDataset(dataPath, datasetOptions(settings.limit ?? undefined));
   const ctx = await openGpu();
-  const { files, weights } = await loadModel(ctx, modelLoc, quant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, 1024, '--max-length')));
-  const dataset = await readDataset(dataPath, datasetOptions(p.limit as number | undefined));
-  const data = prepareDataset(dataset.text, dataset.fileName, files.tokenizer, {
-    format: p.format as DatasetFormat | undefined,
-    limit: p.limit as number | undefined,
+  let maxLength = 0; // capped to the model's context once config.json is read
+  const model: LoadedModel = await loadModel(ctx, settings.model, settings.quant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] !== undefined || resume ? settings.maxLength : undefined, DEFAULT_SETTINGS.maxLength, '--max-length')));
+  settings = { ...settings, maxLength };
+  const { files, weights } = model;
+  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, {
+    format: settings.format === 'auto' ? undefined : settings.format,
+    limit: settings.limit ?? undefined,
     maxLength,
     onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
+    onProgress: datasetProgressLog(dataset.fileName),
   });
-  for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);
-  for (const e of data.recordErrors) log(`skipped ${e.line !== undefined ? `line ${e.line}` : `record #${e.index}`}: ${e.reason}`);
-  log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}${data.syntax === 'text' ? ` (${describePlainText(data.records.length)})` : ''}`);
+  const { train, val, valWanted } = splitExamples(data.examples, settings.valSplit, settings.seed, settings.valMax);
+  const dataInfo: CheckpointData = { fingerprint: examplesFingerprint(train, val), trainExamples: train.length, valExamples: val.length };
+  log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}${data.syntax === 'text' ? ` (${describePlainText(data.records.length)})` : ''}; ` +
+    `${train.length} for training, ${val.length} for validation${valWanted > val.length ? ` (capped by --val-max ${settings.valMax} from ${valWanted}; the rest trains)` : ''}`);
 
-  const loraFlags = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
-  const adapter = p['init-adapter']
-    ? await readAdapterDir(p['init-adapter'] as string, files)
-    : freshAdapter(files, {
-        r: (p['lora-r'] as number | undefined) ?? DEFAULT_LORA.r,
-        alpha: (p['lora-alpha'] as number | undefined) ?? DEFAULT_LORA.alpha,
-        dropout: (p['lora-dropout'] as number | undefined) ?? DEFAULT_LORA.dropout,
-        targets: p.target ? parseTargets(p.target as string) : DEFAULT_LORA.targets,
-        rslora: !!p.rslora,
-      }, seed);
-  if (p['init-adapter'] && loraFlags.length) log(`note: --${loraFlags.join(', --')} ignored: the settings come from --init-adapter`);
-  const stepsPerEpoch = Math.ceil(data.examples.length / (batchSize * gradAccum));
-  const steps = (p.steps as number | undefined) ?? Math.ceil(stepsPerEpoch * (p.epochs as number));
-  if (!(steps >= 1)) throw new QloraError('ARGUMENT_INVALID', `Nothing to do: ${steps} steps.`);
-  const lora = createGpuLora(ctx, adapter.layout, adapter.params);
-  const trainer = new Trainer(ctx, weights, lora, {
-    lr,
-    scheduler: ((p.scheduler as string | undefined) ?? 'constant') as SchedulerName,
-    warmupSteps: nonNegative(p, 'warmup', 0),
-    totalSteps: steps,
-    seed,
-    gradientCheckpointing: !!p['gradient-checkpointing'],
-    optimizer: { ...DEFAULT_OPTIMIZER, weightDecay: nonNegative(p, 'weight-decay', DEFAULT_OPTIMIZER.weightDecay), maxGradNorm: nonNegative(p, 'max-grad-norm', DEFAULT_OPTIMIZER.maxGradNorm) },
-  });
-  log(`LoRA r=${adapter.settings.r} alpha=${adapter.settings.alpha} on ${adapter.settings.targets.join(',')}: ${adapter.layout.parameterCount.toLocaleString('en')} trainable parameters; ${steps} steps`);
-  const loader = new DataLoader(data.examples, { batchSize, padTokenId: files.tokenizer.padTokenId ?? 0, shuffle: !p['no-shuffle'], seed });
+  let start: { params: Float32Array } | { checkpoint: RunCheckpoint };
+  let layout;
+  if (resume) {
+    if (resume.head.data.fingerprint !== dataInfo.fingerprint) {
+      throw new QloraError('ARGUMENT_INVALID', `--resume: the data is not what ${resume.dir} was trained on (${resume.head.data.trainExamples} training and ${resume.head.data.valExamples} validation examples, fingerprint ${resume.head.data.fingerprint}; now ${train.length}, ${val.length}, ${dataInfo.fingerprint}). Give the same --data, --limit, --format and model (tokenizer) as that run.`);
+    }
+    layout = loraLayout(files.config, resume.head.lora);
+    start = { checkpoint: readCheckpoint(checkpointReader(resume.dir), resume.dir, layout) };
+  } else if (settings.initAdapter) {
+    const a = await readAdapterDir(settings.initAdapter, files);
+    const given = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
+    if (given.length) log(`note: --${given.join(', --')} ignored: the settings come from --init-adapter`);
+    settings = { ...settings, loraR: a.settings.r, loraAlpha: a.settings.alpha, loraDropout: a.settings.dropout, target: [...a.settings.targets], rslora: a.settings.rslora };
+    layout = a.layout;
+    start = { params: a.params };
+  } else {
+    layout = loraLayout(files.config, loraOf(settings));
+    start = { params: initLoraParams(layout, settings.seed) };
+  }
+
   // base_model_name_or_path: what from_pretrained can load from any working directory (the URL, or the
   // folder as an absolute path; a relative one only works from where training ran).
-  const baseModel = /^https?:\/\//i.test(modelLoc) ? modelLoc : resolve(modelLoc);
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    log('stopping after this step; the adapter will be saved');
-  };
-  process.on('SIGINT', onSigint);
-  // The last adapter that passed the divergence checks: what is saved when a later step blows up.
-  const lastGood: { step: number; params: Float32Array | null } = { step: 0, params: null };
-  const verify = async () => {
-    const params = await readLoraParams(ctx, lora);
-    checkAdapterParams(trainer.step, params, lr);
-    Object.assign(lastGood, { step: trainer.step, params });
-  };
-  const save = async () => {
-    if (!lastGood.params || lastGood.step === 0) return false;
-    await output.write(adapterFiles(adapter.layout, lastGood.params, baseModel, { quant, steps: lastGood.step, dataset: basename(dataPath) }));
-    log(`adapter saved to ${out} after ${lastGood.step} steps`);
-    return true;
-  };
-  // Step lines arrive one step late: the GPU runs step N while step N-1's loss is read. Steps whose
-  // adapter is verified are waited for, so `verify` reads the adapter right after them.
-  const print = (results: StepResult[]) => {
-    for (const r of results) process.stdout.write(JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: Math.round(r.ms) }) + '\n');
-  };
+  const baseModel = /^https?:\/\//i.test(settings.model) ? settings.model : resolve(settings.model);
+  const card = { quant: settings.quant, dataset: basename(dataPath) };
+  const writeCheckpoints = p['checkpoint-every'] !== undefined || resume !== null;
+  // The last checkpoint the run handed over (its adapter passed the divergence checks): what is saved.
+  let last: RunCheckpoint | null = 'checkpoint' in start ? start.checkpoint : null;
+  const run = new TrainingRun(ctx, weights, layout, train, val, settings, files.tokenizer.padTokenId ?? 0, start, {
+    onStep: (h) => {
+      process.stdout.write(JSON.stringify({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens, ms: Math.round(h.ms) }) + '\n');
+      if (h.valLoss !== undefined) process.stdout.write(JSON.stringify({ step: h.step, eval_loss: h.valLoss }) + '\n');
+    },
+    onCheckpoint: async (c) => {
+      last = c;
+      if (!writeCheckpoints || c.step === 0) return;
+      const dir = join(output.path, `${CHECKPOINT_PREFIX}${c.step}`);
+      await writeWholeFolder(dir, checkpointFiles(c, layout, settings, dataInfo, baseModel, card));
+      log(`checkpoint saved: ${dir}`);
+    },
+  });
+  interrupt.attach(run);
+  const lp = layout.settings;
+  log(`LoRA r=${lp.r} alpha=${lp.alpha} on ${lp.targets.join(',')}: ${layout.parameterCount.toLocaleString('en')} trainable parameters; ` +
+    `${run.totalSteps} steps${resume ? `, from step ${run.step + 1}` : ''}`);
+  log(run.step === 0 ? 'compiling GPU shaders and running the first step…' : `compiling GPU shaders and running step ${run.step + 1}…`);
+  const t0 = performance.now();
+  let state: RunState;
   try {
-    for (let s = 0; s < steps && !interrupted; s++) {
-      const micro = Array.from({ length: gradAccum }, () => loader.next());
-      await trainer.queueStep(micro);
-      const verifyNow = trainer.step === 1 || trainer.step % VERIFY_EVERY === 0;
-      print(await trainer.settle(verifyNow ? 0 : 1));
-      if (verifyNow) await verify();
-    }
-    print(await trainer.settle());
-    if (lastGood.step !== trainer.step) await verify();
+    state = await run.run();
   } catch (e) {
     // Diverged or failed: keep the steps that were good, never the garbage after them.
-    if (await save()) log(`the adapter in ${out} is from step ${lastGood.step}, the last one that passed the checks`);
-    else log('no adapter saved: no step passed the checks');
+    if (last && last.step > 0) {
+      await output.write(adapterFiles(layout, last.params, baseModel, { ...card, steps: last.step }));
+      log(`the adapter in ${output.path} is from step ${last.step}, the last one that passed the checks`);
+    } else log('no adapter saved: no step passed the checks');
+    // No run.destroy() here: the process ends with the error, and freeing buffers a refused step's
+    // GPU work may still hold crashes Dawn at exit.
     throw e;
-  } finally {
-    process.off('SIGINT', onSigint);
   }
-  // Whatever ended the loop (the last step, Ctrl-C), the steps taken so far are worth keeping.
-  await save();
+  if (state === 'early-stopped') log(`early stop: no better validation loss in ${settings.patience} evaluations`);
+  const final: RunCheckpoint | null = last;
+  let scores: LogEntry = {};
+  if (state !== 'stopped' && evalOpts.evalSamples > 0 && val.length > 0 && data.format !== 'text') {
+    const n = Math.min(evalOpts.evalSamples, val.length);
+    log(`evaluating: greedy answers to ${n} validation records (up to ${evalOpts.evalMaxNew} tokens each) for BLEU / ROUGE…`);
+    const eos = [...files.config.eosTokenIds, ...(files.tokenizer.eosTokenId !== null ? [files.tokenizer.eosTokenId] : [])];
+    const s = await scoreValidationAnswers(ctx, weights, run.lora, files.tokenizer, eos, data, val, evalOpts.evalSamples, evalOpts.evalMaxNew,
+      (done, total) => log(`  evaluated ${done}/${total}`));
+    if (s) {
+      process.stdout.write(JSON.stringify(s) + '\n');
+      scores = { eval_bleu: s.bleu, eval_rouge1: s.rouge1, eval_rouge2: s.rouge2, eval_rougeL: s.rougeL, eval_rougeLsum: s.rougeLsum, eval_samples: s.samples };
+    }
+  }
+  run.destroy();
+  if (!final || final.step === 0) {
+    log('no adapter saved: no step was taken');
+    return interrupt.requested ? INTERRUPTED_EXIT : 0;
+  }
+  const trainLosses = final.history.map((h) => h.loss);
+  const summary: LogEntry = {
+    epoch: final.history[final.history.length - 1]?.epoch ?? 0, step: final.step,
+    train_loss: trainLosses.reduce((a, b) => a + b, 0) / Math.max(1, trainLosses.length),
+    train_runtime: (performance.now() - t0) / 1000, ...scores,
+  };
+  const state_ = new TextEncoder().encode(JSON.stringify(trainerState(final, settings, dataInfo, summary), null, 2) + '\n');
+  await output.write({ ...adapterFiles(layout, final.params, baseModel, { ...card, steps: final.step }), [TRAINER_STATE_FILE]: state_ });
+  log(`adapter saved to ${output.path} after ${final.step} steps (${TRAINER_STATE_FILE}: the log history)`);
+  return interrupt.requested ? INTERRUPTED_EXIT : 0;
 }

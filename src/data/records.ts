@@ -7,7 +7,9 @@ import { CHAT_ROLES, type ChatMessage, type ChatRole } from './chat-template';
 
 export { parseDatasetText, type ParsedDatasetText, type DatasetTextError } from './dataset-text';
 
-export type DatasetFormat = 'alpaca' | 'chat' | 'completion' | 'text';
+/** Every record format, in the order the page and the CLI list them. */
+export const DATASET_FORMATS = ['alpaca', 'chat', 'completion', 'text'] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
 /** Stanford Alpaca: an empty or missing `input` selects the prompt without an input section. */
 export interface AlpacaRecord {

@@ -55,12 +55,19 @@ export class AdamW {
   }
 
   private record(capacity: number): void {
-    if (this.capacity) {
-      this.program.destroy();
-      this.ctx.destroyBuffer(this.stepVals);
-    }
+    const old = this.capacity ? this.stepVals : null;
+    const oldFloats = STEP_VALS_HEAD + this.capacity;
+    if (old) this.program.destroy();
     this.capacity = capacity;
     this.stepVals = this.ctx.createBuffer((STEP_VALS_HEAD + capacity) * 4, STORAGE, 'adamw.step');
+    if (old) {
+      // The loss sums already recorded for this step move along: growing on micro-batch k must not
+      // lose micro-batches 0..k-1 (the step's reported loss and its NaN gate read them).
+      const enc = this.ctx.device.createCommandEncoder({ label: 'adamw.step.grow' });
+      enc.copyBufferToBuffer(old, 0, this.stepVals, 0, oldFloats * 4);
+      this.ctx.device.queue.submit([enc.finish()]);
+      this.ctx.destroyBuffer(old);
+    }
     const n = this.lora.layout.totalFloats;
     const rec = new Recorder(this.ctx);
     reduceSum(rec, this.sumsq, this.lora.grads, n, this.scratch, true);

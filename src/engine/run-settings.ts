@@ -2,6 +2,8 @@
 // one place, and read from / written to a page URL (shareable runs). The README documents the names.
 import { QloraError } from '../errors';
 import type { DatasetFormat } from '../data/records';
+import { DATASET_FORMATS } from '../data/records';
+import { DEFAULT_VAL_MAX } from '../data/split';
 import type { BaseQuant } from './base-weights';
 import { BASE_QUANTS } from './base-weights';
 import type { LoraModule } from './lora';
@@ -58,7 +60,7 @@ export const DEFAULT_SETTINGS: Readonly<RunSettings> = {
   limit: null,
   shuffle: true,
   valSplit: 0.1, // a tenth held out: enough to see overfitting, little taken from training
-  valMax: 200, // a loss mean over 200 examples is steady to about 1/√200; each evaluation stays a few seconds
+  valMax: DEFAULT_VAL_MAX, // 200: a loss mean over 200 examples is steady to about 1/√200; each evaluation stays a few seconds
   maxLength: 512, // fits most instruction data; memory grows with it
   batchSize: 4,
   gradAccum: 1,
@@ -168,7 +170,7 @@ export function validateSettings(s: RunSettings): RunSettings {
   return s;
 }
 
-const FORMATS = ['auto', 'alpaca', 'chat', 'completion', 'text'];
+const FORMATS: readonly string[] = ['auto', ...DATASET_FORMATS];
 
 function bool(name: string, v: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;

@@ -10,13 +10,14 @@ import type { GpuLora } from './gpu-lora';
 import type { LoraLayout } from './lora';
 import { Trainer } from './trainer';
 import { DataLoader, collate } from '../data/batch';
-import type { LoaderPosition } from '../data/batch';
+import type { LoaderBatch, LoaderPosition } from '../data/batch';
 import type { TrainingExample } from '../data/examples';
-import { createRng, shuffledIndices } from '../data/rng';
 import type { RunSettings } from './run-settings';
 import { DEFAULT_SETTINGS } from './run-settings';
 import { QloraError } from '../errors';
 import { checkAdapterParams } from './divergence';
+import { plannedSteps } from './step-plan';
+import { DEFAULT_OPTIMIZER } from './optimizer';
 
 export interface HistoryPoint {
   step: number;
@@ -24,6 +25,10 @@ export interface HistoryPoint {
   lr: number;
   tokens: number;
   ms: number;
+  /** ‖g‖ before clipping (absent in checkpoints saved before it was kept). */
+  gradNorm?: number;
+  /** Epochs done after this step, as Hugging Face's Trainer counts them: micro-batches / micro-batches per epoch. */
+  epoch?: number;
   valLoss?: number;
 }
 
@@ -50,25 +55,6 @@ export interface RunHooks {
   onState?(s: RunState): void;
 }
 
-/**
- * Deterministic train / validation split of example indices (by seed); none held out below 10 examples.
- * The validation set is `valSplit` of the examples but at most `valMax` (every evaluation runs each of
- * them: 10 % of a million records was 100,000 forward passes); the examples past the cap train.
- * `valWanted` is what `valSplit` alone would hold out, so the page and the CLI can say it was capped.
- */
-export function splitExamples<T>(examples: readonly T[], valSplit: number, seed: number, valMax: number = DEFAULT_SETTINGS.valMax): { train: T[]; val: T[]; valWanted: number } {
-  const valWanted = examples.length >= 10 ? Math.floor(examples.length * valSplit) : 0;
-  const nVal = Math.min(valWanted, valMax);
-  if (nVal === 0) return { train: [...examples], val: [], valWanted };
-  const order = shuffledIndices(examples.length, createRng(seed ^ 0x5eed));
-  const valSet = new Set(order.slice(0, nVal));
-  return { train: examples.filter((_, i) => !valSet.has(i)), val: examples.filter((_, i) => valSet.has(i)), valWanted };
-}
-
-export function totalStepsOf(s: RunSettings, trainExamples: number): number {
-  return s.steps ?? Math.max(1, Math.ceil((Math.ceil(trainExamples / s.batchSize) / s.gradAccum) * s.epochs));
-}
-
 export class TrainingRun {
   readonly lora: GpuLora;
   readonly trainer: Trainer;
@@ -86,6 +72,9 @@ export class TrainingRun {
   private started = 0;
   private pausedMs = 0;
   private tokensSeen = 0;
+  /** The epoch count after each queued step, oldest first (read when its result arrives). */
+  private readonly queuedEpochs: number[] = [];
+  private readonly batchesPerEpoch: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -100,7 +89,7 @@ export class TrainingRun {
   ) {
     if (train.length === 0) throw new QloraError('DATASET_INVALID', 'No training examples: the dataset is empty after the validation split.');
     const cp = 'checkpoint' in start ? start.checkpoint : null;
-    this.totalSteps = cp?.totalSteps ?? totalStepsOf(settings, train.length);
+    this.totalSteps = cp?.totalSteps ?? plannedSteps(settings, train.length);
     this.lora = createGpuLora(ctx, layout, cp ? cp.params : (start as { params: Float32Array }).params);
     if (cp) writeOptimizerState(ctx, this.lora, { m: cp.m, v: cp.v });
     this.trainer = new Trainer(ctx, weights, this.lora, {
@@ -110,9 +99,10 @@ export class TrainingRun {
       totalSteps: this.totalSteps,
       seed: settings.seed,
       gradientCheckpointing: settings.gradientCheckpointing,
-      optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm },
+      optimizer: { ...DEFAULT_OPTIMIZER, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm },
     });
     if (cp) this.trainer.step = cp.step;
+    this.batchesPerEpoch = Math.ceil(train.length / settings.batchSize);
     this.loader = new DataLoader(train, { batchSize: settings.batchSize, padTokenId, shuffle: settings.shuffle, seed: settings.seed, start: cp?.position });
     this.history = cp ? [...cp.history] : [];
     this.bestValLoss = cp?.bestValLoss ?? null;
@@ -180,7 +170,8 @@ export class TrainingRun {
   private async settle(keep: number): Promise<void> {
     for (const r of await this.trainer.settle(keep)) {
       this.tokensSeen += r.tokens;
-      const point: HistoryPoint = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: r.ms };
+      const epoch = this.queuedEpochs.shift();
+      const point: HistoryPoint = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.tokens, ms: r.ms, gradNorm: r.gradNorm, ...(epoch !== undefined ? { epoch } : {}) };
       if (this.evaluatesAfter(r.step)) {
         const valLoss = await this.validationLoss();
         if (valLoss !== null) {
@@ -205,6 +196,15 @@ export class TrainingRun {
     return step % this.settings.checkpointEvery === 0 || step === this.totalSteps;
   }
 
+  /** A step's micro-batches: `gradAccum` of them, fewer at an epoch's end (see step-plan.ts). */
+  private nextMicroBatches(): LoaderBatch[] {
+    const micro = [this.loader.next()];
+    while (micro.length < this.settings.gradAccum && this.loader.position.index !== 0) micro.push(this.loader.next());
+    const { epoch, index } = this.loader.position;
+    this.queuedEpochs.push(epoch + Math.ceil(index / this.settings.batchSize) / this.batchesPerEpoch);
+    return micro;
+  }
+
   /** Runs until the last step, a stop, or early stopping; resolves with the final state. */
   async run(): Promise<RunState> {
     this.started = performance.now();
@@ -223,8 +223,7 @@ export class TrainingRun {
         if (this.stopRequested) break;
         this.setState('training');
       }
-      const micro = Array.from({ length: this.settings.gradAccum }, () => this.loader.next());
-      await this.trainer.queueStep(micro);
+      await this.trainer.queueStep(this.nextMicroBatches());
       const step = this.step;
       // The GPU runs this step while the previous one is read, except where the host needs this
       // step's adapter next (evaluation, checkpoint) or the run is about to wait (pause, stop).

@@ -19,7 +19,8 @@ import type { HostModelWeights } from '../engine/base-weights';
 import type { LoraLayout } from '../engine/lora';
 import { LORA_MODULES, modulePath } from '../engine/lora';
 import { mergeLora, slotTensors } from '../engine/peft-adapter';
-import type { NormRole } from '../formats/architectures';
+import type { ModelType, NormRole } from '../formats/architectures';
+import { ARCHITECTURES } from '../formats/architectures';
 import type { ExportFile } from './zip';
 
 export type MergedDtype = 'F16' | 'BF16';
@@ -197,9 +198,14 @@ export function planMergedModel(input: MergedModelInput): MergedModelPlan {
   return prepare(input).plan;
 }
 
-/** config.json for the merged model: the base's, as 16-bit weights with no quantization. */
-export function mergedConfigJson(configJson: Readonly<Record<string, unknown>>, dtype: MergedDtype): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...configJson, torch_dtype: TORCH_DTYPE[dtype] };
+/**
+ * config.json for the merged model: the base's, as 16-bit weights with no quantization, naming its
+ * transformers class in `architectures` even when the base's did not (llama.cpp's convert_hf_to_gguf.py
+ * refuses a folder without it; AutoModelForCausalLM goes by model_type and does not mind).
+ */
+export function mergedConfigJson(configJson: Readonly<Record<string, unknown>>, dtype: MergedDtype, modelType: ModelType): Record<string, unknown> {
+  const named = Array.isArray(configJson.architectures) && configJson.architectures.length > 0;
+  const out: Record<string, unknown> = { ...configJson, ...(named ? {} : { architectures: [ARCHITECTURES[modelType].className] }), torch_dtype: TORCH_DTYPE[dtype] };
   // transformers ≥ 4.56 saves the dtype as `dtype`; keep the two in step when the base had it.
   if ('dtype' in configJson) out.dtype = TORCH_DTYPE[dtype];
   delete out.quantization_config;
@@ -215,7 +221,7 @@ const jsonFile = (name: string, value: unknown): ExportFile => ({ name, bytes: e
  */
 export function* mergedModelFiles(input: MergedModelInput): Generator<ExportFile, void, undefined> {
   const { plan, groups } = prepare(input);
-  yield jsonFile('config.json', mergedConfigJson(input.configJson, plan.dtype));
+  yield jsonFile('config.json', mergedConfigJson(input.configJson, plan.dtype, input.config.modelType));
   for (const [name, content] of Object.entries(input.tokenizerFiles ?? {})) {
     yield { name, bytes: typeof content === 'string' ? encoder.encode(content) : content };
   }

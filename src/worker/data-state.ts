@@ -1,14 +1,14 @@
 // The dataset as the worker holds it: records, examples, the train / validation split, and what the
 // page shows about it (format, counts, problems by line or record, a token-level preview of what is
-// trained and what is masked). Evaluation prompts and references come from the validation records.
+// trained and what is masked).
 import type { TextTokenizer } from '../data/tokenizer';
 import { prepareDataset } from '../data/dataset';
 import { describePlainText } from '../data/dataset-text';
 import type { DatasetProgress, PreparedDataset } from '../data/dataset';
 import type { IndexedExample } from '../data/examples';
-import { formatAlpacaPrompt, IGNORE_INDEX } from '../data/examples';
+import { IGNORE_INDEX } from '../data/examples';
 import type { RunSettings } from '../engine/run-settings';
-import { splitExamples } from '../engine/training-run';
+import { splitExamples } from '../data/split';
 import type { DataSummary, TokenPreview } from './protocol';
 
 export interface LoadedData {
@@ -58,23 +58,4 @@ export function summarize(d: LoadedData, tokenizer: TextTokenizer): DataSummary 
     meanTokens: lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length),
     maxTokens: lengths.reduce((a, b) => Math.max(a, b), 0), // not Math.max(...): 300k arguments overflow the stack
   };
-}
-
-/** Prompt (what the model is given) and reference (what it should answer) of a record, for BLEU / ROUGE-L. */
-export function promptAndReference(record: unknown, format: PreparedDataset['format'], tokenizer: TextTokenizer): { prompt: string; reference: string } | null {
-  const r = record as Record<string, unknown>;
-  switch (format) {
-    case 'alpaca':
-      return { prompt: formatAlpacaPrompt(String(r.instruction), typeof r.input === 'string' ? r.input : undefined), reference: String(r.output) };
-    case 'completion':
-      return { prompt: String(r.prompt), reference: String(r.completion) };
-    case 'chat': {
-      const messages = r.messages as { role: string; content: string }[];
-      const last = messages[messages.length - 1];
-      const prompt = tokenizer.applyChatTemplate(messages.slice(0, -1) as Parameters<TextTokenizer['applyChatTemplate']>[0], { addGenerationPrompt: true });
-      return { prompt, reference: last.content };
-    }
-    default:
-      return null; // plain text has no reference answer
-  }
 }

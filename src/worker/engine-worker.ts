@@ -27,8 +27,6 @@ import { adapterFiles, adapterZip } from '../export/adapter-bundle';
 import { mergedModelFiles } from '../export/merged-model';
 import { pythonTrainingScript } from '../export/python-script';
 import { ggufLoraAdapter } from '../export/gguf-adapter';
-import { corpusBleu } from '../eval/bleu';
-import { meanRouge } from '../eval/rouge';
 import { acquireAndLoad, baseModelRef, locationOf, modelFromCache, releaseModel } from './model-loading';
 import { judgeMemory, plainReport } from './memory-check';
 import { DeviceMemory, probeAllocation } from '../gpu/memory-probe';
@@ -38,7 +36,9 @@ import type { BaseModelRef, WorkerModel } from './model-loading';
 import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
 import { adapterFromZip } from '../formats/adapter-zip';
 import type { DatasetProgress } from '../data/dataset';
-import { loadData, summarize, promptAndReference } from './data-state';
+import { loadData, summarize } from './data-state';
+import { promptAndReference } from '../data/prompt-reference';
+import { scoreGenerations } from '../eval/generation-scores';
 import type { LoadedData } from './data-state';
 import { runStore } from './run-store';
 import { adapterNorms, nf4Block } from './learn';
@@ -395,15 +395,7 @@ class Engine implements EngineApi {
       samples.push({ prompt: pr.prompt, reference: pr.reference, output: m.tokenizer.decode(ids, { skipSpecialTokens: true }).trim() });
     }
     if (samples.length === 0) throw new QloraError('DATASET_INVALID', 'Plain-text records have no reference answers to score BLEU / ROUGE against.');
-    const rouge = meanRouge(samples.map((s) => s.reference), samples.map((s) => s.output));
-    return {
-      bleu: corpusBleu(samples.map((s) => s.output), samples.map((s) => s.reference)).score,
-      rouge1: rouge.rouge1.fmeasure,
-      rouge2: rouge.rouge2.fmeasure,
-      rougeL: rouge.rougeL.fmeasure,
-      rougeLsum: rouge.rougeLsum.fmeasure,
-      samples,
-    };
+    return { ...scoreGenerations(samples), samples };
   }
 
   private async adapterParams(): Promise<{ layout: LoraLayout; params: Float32Array }> {

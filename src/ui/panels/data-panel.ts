@@ -10,9 +10,11 @@ import { settingField } from '../fields';
 import type { App } from '../app';
 import { readDatasetFile } from '../../io/blob-buffer';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
+import type { DatasetFormat } from '../../data/records';
 import { metric, panel } from './panel';
 
-const FORMAT_NAMES: Record<string, string> = {
+/** A label per format of DATASET_FORMATS (the compiler asks for one when a format is added). */
+const FORMAT_NAMES: Record<DatasetFormat, string> = {
   alpaca: 'Alpaca (instruction / input / output)',
   chat: 'Chat messages',
   completion: 'Prompt / completion',
