@@ -17,6 +17,7 @@ import { benchTraining } from './train-bench';
 import { benchKernels, measureCeilings } from './kernel-bench';
 import { benchQuantize } from './quantize-bench';
 import { deviceProfile } from './device-profiles';
+import type { ProfileClock } from '../gpu/profile';
 
 export interface BenchGrid {
   models: string[];
@@ -35,6 +36,8 @@ export interface BenchGrid {
   deviceName?: string;
   /** PassOptions.lmHeadSplitK for the training passes (default 1: unsplit). */
   lmHeadSplitK?: number | 'auto';
+  /** Also a step profile per training configuration (step-profile.ts), with this clock. */
+  profile?: ProfileClock | 'auto';
 }
 
 /** A model folder's weights for the CLI; the page knows only the built-in shapes. */
@@ -84,8 +87,11 @@ export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object
       for (const batch of g.batches) {
         for (const seq of g.seqs) {
           if (!g.kernelsOnly) {
-            const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly, lmHeadSplitK: g.lmHeadSplitK });
+            const { profile, ...r } = await benchTraining(ctx, name, cfg, host, {
+              batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly, lmHeadSplitK: g.lmHeadSplitK, profile: g.profile,
+            });
             out({ kind: 'train', ...r }); // r.gemm_backend names the back end
+            if (profile) out({ ...profile, model: name, batch, seq, gemm_backend: r.gemm_backend, nf4_decode: r.nf4_decode, step_ms: r.step_ms, device });
           }
           if (ceilings) {
             const n = loraLayout(cfg, g.lora).totalFloats;

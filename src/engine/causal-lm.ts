@@ -6,6 +6,7 @@
 // the gradient scale and the dropout seed. The logits exist one chunk of rows at a time: the
 // lm_head product, the cross-entropy (whose gradient overwrites the logits) and the backward product
 // run chunk by chunk, so B×T×V floats are never held at once.
+import type { ProfileClock, WorkTime } from '../gpu/profile';
 import type { GpuContext } from '../gpu/context';
 import { STORAGE, readF32, writeBuffer } from '../gpu/context';
 import type { Binding } from '../gpu/program';
@@ -186,6 +187,12 @@ export class ModelPass {
   async timeSubmissions(batch: GpuBatch, opts: { gradScale?: number; seed?: number } = {}): Promise<number[]> {
     this.write(batch, opts);
     return this.program.timeSegments();
+  }
+
+  /** Runs `batch` with every dispatch timed on its own (gpu/profile.ts): the bench's step profile. */
+  async timeEachStep(batch: GpuBatch, opts: { gradScale?: number; seed?: number }, clock: ProfileClock): Promise<WorkTime[]> {
+    this.write(batch, opts);
+    return this.program.timeEachStep(clock);
   }
 
   private write(batch: GpuBatch, opts: { gradScale?: number; seed?: number }): void {
