@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { SWIFTSHADER_ICD } from '../src/io/node-gpu';
 import { compare } from '../src/bench/device-check';
 import { deviceProfile, floorMs } from '../src/bench/device-profiles';
-import { benchKernels } from '../src/bench/kernel-bench';
+import { benchKernels, bestSweepTflops } from '../src/bench/kernel-bench';
 import { shapeConfig } from '../src/bench/shapes';
 import { randomModel } from '../src/bench/random-weights';
 import { gpu } from './helpers/gpu';
@@ -231,6 +231,12 @@ describe('per-kernel table', () => {
       expect(r.floor_ms_datasheet_fp32!).toBeLessThan(r.floor_ms);
       expect(r.efficiency).toBeCloseTo(r.floor_ms / r.ms, 12);
     }
+  });
+
+  it("takes the FLOP/s ceiling from a sweep's result file, whatever its layout", () => {
+    expect(bestSweepTflops(JSON.stringify({ adapter: {}, entries: [{ shape: 'a', tflops: 61.5 }, { variants: [{ tflops: 140.25 }] }] }))).toBe(140.25);
+    expect(bestSweepTflops('{"kind":"sweep","tflops":3}\n{"kind":"sweep","tflops":12.5}\n')).toBe(12.5);
+    expect(bestSweepTflops('{"kind":"sweep"}')).toBeNull();
   });
 
   it('without a profile has only the measured-ceiling floor', async () => {

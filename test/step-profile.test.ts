@@ -15,12 +15,14 @@ import { summarizeProfile, profileGroup, PROFILE_GROUPS } from '../src/bench/ste
 import { gpu, f32buf, emptyBuf } from './helpers/gpu';
 
 describe('submission budget', () => {
-  const d = (flops: number) => ({ kind: 'dispatch', cost: flops ? ({ flops, shape: '' } as DispatchCost) : undefined });
+  type S = { kind: string; cost?: DispatchCost };
+  const d = (flops: number): S => ({ kind: 'dispatch', cost: flops ? { flops, shape: '' } : undefined });
+  const boundary: S = { kind: 'boundary' };
   const sizes = (segs: { kind: string }[][]) => segs.map((s) => s.length);
 
   it('cuts before a product that would pass the budget, keeps the recorded boundaries, and lets one large dispatch stand alone', () => {
     const B = SUBMISSION_FLOPS;
-    const steps = [d(0.6 * B), d(0), d(0.3 * B), d(0.3 * B), d(2 * B), d(0), { kind: 'boundary' }, d(0.1 * B), d(0.1 * B)];
+    const steps = [d(0.6 * B), d(0), d(0.3 * B), d(0.3 * B), d(2 * B), d(0), boundary, d(0.1 * B), d(0.1 * B)];
     expect(sizes(splitSegments(steps))).toEqual([3, 1, 2, 2]); // [0.6, 0, 0.3] | [0.3] | [2, 0] | [0.1, 0.1]
     for (const seg of splitSegments(steps)) {
       const f = seg.reduce((s, x) => s + (x.cost?.flops ?? 0), 0);
@@ -29,7 +31,7 @@ describe('submission budget', () => {
   });
 
   it('without costs, segments are the recorded boundaries only', () => {
-    expect(sizes(splitSegments([d(0), d(0), { kind: 'boundary' }, d(0)]))).toEqual([2, 1]);
+    expect(sizes(splitSegments([d(0), d(0), boundary, d(0)]))).toEqual([2, 1]);
   });
 });
 

@@ -36,6 +36,8 @@ export interface BenchGrid {
   deviceName?: string;
   /** PassOptions.lmHeadSplitK for the training passes (default 1: unsplit). */
   lmHeadSplitK?: number | 'auto';
+  /** The best product of a sweep on this device (kernel-bench.ts bestSweepTflops): the table's FLOP/s ceiling. */
+  sweepTflops?: number | null;
   /** Also a step profile per training configuration (step-profile.ts), with this clock. */
   profile?: ProfileClock | 'auto';
 }
@@ -73,11 +75,14 @@ export const builtInShape: ModelLoader = async (name, quant) => {
 export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object) => void, load: ModelLoader = builtInShape): Promise<void> {
   const device = ctx.adapterDescription;
   const backend = ctx.gemmBackend;
-  const ceilings = (g.kernels || g.kernelsOnly) && !g.allocOnly ? await measureCeilings(ctx) : null;
   const profile = deviceProfile(g.deviceName, device);
+  const ceilings = (g.kernels || g.kernelsOnly) && !g.allocOnly ? await measureCeilings(ctx, { sweepTflops: g.sweepTflops, profile }) : null;
   if (ceilings) {
     const datasheet = profile && { datasheet: profile.name, datasheet_fp32_tflops: profile.fp32Tflops, datasheet_tensor_tflops: profile.tensorTflops, datasheet_mem_gbps: profile.memGbps };
-    out({ kind: 'ceilings', device, backend, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps, ...datasheet });
+    out({
+      kind: 'ceilings', device, backend, matmul_tflops: ceilings.tflops, matmul_source: ceilings.tflopsSource, own_product_tflops: ceilings.ownProductTflops,
+      copy_gbps: ceilings.gbps, copy_buffer_gbps: ceilings.copyBufferGbps, ...datasheet,
+    });
   }
   for (const name of g.models) {
     const shape = shapeConfig(name);
