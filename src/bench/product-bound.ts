@@ -17,7 +17,6 @@
 // Against f64 on unrounded operands at K = 200 an f16 back end misses a fixed rtol by a hair (the
 // H200's 12 of 209); against the rounded operands the true error is ~1e-6 while an indexing bug (a
 // wrong row stride, a column off by one, a dropped K step) is an O(|a||b|) error, far above this bound.
-import { refMatmul } from '../ref/matmul';
 import type { Arr } from '../ref/matmul';
 import { f16ToF32, f32ToF16Bits } from '../formats/half';
 
@@ -59,9 +58,6 @@ const F16_MIN_NORMAL = 2 ** -14;
 const ACCUMULATION_ULPS = 2; // the c above: truncating tensor-core adders
 
 const f16round = (x: Arr) => Float32Array.from(x, (v) => f16ToF32(f32ToF16Bits(v)));
-const abs = (x: Arr) => Float64Array.from(x, Math.abs);
-/** |x| where x is an f16 subnormal (or flushed to 0 by a driver), else 0. */
-const subnormal = (x: Arr) => Float64Array.from(x, (v) => (v !== 0 && Math.abs(v) < F16_MIN_NORMAL ? Math.abs(v) : 0));
 
 /** The operand as the back end sees it. */
 export function roundOperand(x: Arr, n: ProductNumerics): Arr {
@@ -77,6 +73,36 @@ export function addend(M: number, N: number, o: { bias?: Arr; beta?: number; C?:
   return out;
 }
 
+/**
+ * Adds one term to want (Σ a·b), mag (Σ |a||b|) and flushable (Σ |a||b| over pairs with an f16
+ * subnormal operand), in one pass over K: src/ref/matmul.ts's loop with two more sums.
+ */
+function accumulate(t: ProductTerm, A: Arr, B: Arr, M: number, N: number, f16: boolean, want: Float64Array, mag: Float64Array, flushable: Float64Array): void {
+  const alpha = t.alpha ?? 1;
+  const absAlpha = Math.abs(alpha);
+  const tiny = f16 ? F16_MIN_NORMAL : 0; // f32 operands: nothing is flushed
+  const { K, transA, transB } = t;
+  for (let m = 0; m < M; m++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      let sa = 0;
+      let sf = 0;
+      for (let k = 0; k < K; k++) {
+        const a = transA ? A[k * M + m] : A[m * K + k];
+        const b = transB ? B[j * K + k] : B[k * N + j];
+        const ab = a * b;
+        s += ab;
+        const abs = ab < 0 ? -ab : ab;
+        sa += abs;
+        if ((a !== 0 && a < tiny && a > -tiny) || (b !== 0 && b < tiny && b > -tiny)) sf += abs;
+      }
+      want[m * N + j] += alpha * s;
+      mag[m * N + j] += absAlpha * sa;
+      flushable[m * N + j] += absAlpha * sf;
+    }
+  }
+}
+
 /** The f64 reference on rounded operands and the per-element bound of the header. */
 export function productReference(spec: ProductSpec, n: ProductNumerics): ProductReference {
   const { M, N } = spec;
@@ -86,22 +112,9 @@ export function productReference(spec: ProductSpec, n: ProductNumerics): Product
   let K = 0;
   let subnormalUnits = 0; // Σ K·|alpha|·2⁻²⁵: f16 products that round in the subnormal range
   for (const t of spec.terms) {
-    const [A, B] = [roundOperand(t.A, n), roundOperand(t.B, n)];
-    const o = { transA: t.transA, transB: t.transB };
-    const alpha = t.alpha ?? 1;
-    const absAlpha = Math.abs(alpha);
-    const terms = [
-      [want, refMatmul(A, B, M, N, t.K, { ...o, alpha })],
-      [mag, refMatmul(abs(A), abs(B), M, N, t.K, { ...o, alpha: absAlpha })],
-    ] as const;
-    for (const [acc, part] of terms) for (let i = 0; i < acc.length; i++) acc[i] += part[i];
-    if (n.operands === 'f16') {
-      const a = refMatmul(subnormal(A), abs(B), M, N, t.K, { ...o, alpha: absAlpha });
-      const b = refMatmul(abs(A), subnormal(B), M, N, t.K, { ...o, alpha: absAlpha });
-      for (let i = 0; i < flushable.length; i++) flushable[i] += a[i] + b[i];
-    }
+    accumulate(t, roundOperand(t.A, n), roundOperand(t.B, n), M, N, n.operands === 'f16', want, mag, flushable);
     K += t.K;
-    subnormalUnits += t.K * absAlpha * 2 ** -25;
+    subnormalUnits += t.K * Math.abs(t.alpha ?? 1) * 2 ** -25;
   }
   if (spec.addend) {
     for (let i = 0; i < want.length; i++) {
