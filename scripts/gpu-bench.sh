@@ -149,8 +149,9 @@ elif [ ! -f "$backends_file" ] && [ "$dry" != 1 ]; then
 fi
 
 if want 1b; then
-  # The sweep comes from another branch (issue 16 item 4): run it only when this bundle has it.
-  if [ "$dry" != 1 ] && ! timeout -k 5 60 "$RUNNER" .gpu/bench.js --help 2>&1 | grep -q -- '--sweep'; then
+  # The sweep comes from another branch (issue 16 item 4): run it only when this bundle has it (its
+  # --help lists --sweep, or the bundle declares the sweep-out option).
+  if [ "$dry" != 1 ] && ! { timeout -k 5 60 "$RUNNER" .gpu/bench.js --help 2>&1 | grep -q -- '--sweep\b' || grep -q "[\"']sweep-out[\"']" .gpu/bench.js 2>/dev/null; }; then
     say "-- step 1b: sweep skipped: this bench has no --sweep (bench --help does not list it)"
   else
     sweep_shape=(); [ "$smoke" = 1 ] && sweep_shape=(--model tiny)

@@ -159,7 +159,7 @@ function hostWeight(format: WeightFormat, W: Float32Array, rows: number, cols: n
 function shapes(quick: boolean) {
   return {
     dense: quick ? [[1, 5, 37], [3, 1, 16], [70, 67, 33]] : [[1, 5, 37], [3, 1, 16], [70, 67, 33], [64, 64, 64], [129, 8, 200], [257, 130, 200]],
-    dropout: quick ? [[70, 5, 33], [129, 8, 200]] : [[1, 16, 37], [70, 5, 33], [129, 8, 200]],
+    dropout: quick ? [[70, 5, 33]] : [[1, 16, 37], [70, 5, 33], [129, 8, 200]],
     linear: quick ? [[1, 6, 38], [33, 70, 128]] : [[1, 6, 38], [3, 1, 16], [70, 66, 34], [64, 64, 64], [33, 70, 128], [129, 8, 200], [257, 130, 200]],
     formats: (quick ? ['f32', 'nf4', 'nf4dq'] : ['f32', 'f16', 'bf16', 'nf4', 'nf4dq']) as WeightFormat[],
     // [M, out, in, r, group width G, this module's column block]
