@@ -26,10 +26,12 @@
 #   step 0  30 s [~10: unpack Node + Dawn, nvidia-smi, import torch/transformers/peft for their versions]
 #   step 1  90 s [~50: each back end (scalar, scalar-f16, subgroup-matrix, its emulation), ~210 checks each, the golden run]
 #   step 1b 150 s [the sweep's own limit is 3 minutes; capped lower here so the grid keeps its time]
-#   step 2  45 s per timed back end (scalar, subgroup-matrix; scalar-f16 only without tensor cores) [~15: random 1B weights on the CPU, ceilings, 6 kernels × 5 reps each]
-#   step 3  40 / 50 / 90 s per back end for SmolLM2 / Qwen2.5 / Llama-3.2-1B [~15 / 20 / 40: random
-#           weights, warm-up step with compiles, 3 timed steps, one step segment by segment, one step
-#           dispatch by dispatch], then Llama-3.2-1B again with --lm-head-split-k auto (90 s; cut first)
+#   step 2  45 s per timed back end (subgroup-matrix, scalar-f16, scalar) [~15: random 1B weights on the CPU, ceilings, 6 kernels × 5 reps each]
+#   step 3  40 / 50 / 90 s per back end for SmolLM2 / Qwen2.5 / Llama-3.2-1B [~15 / 20 / 40 on scalar, less
+#           on tensor cores: random weights, warm-up step with compiles, 3 timed steps, one step segment by
+#           segment, one step dispatch by dispatch], back end by back end in the order subgroup-matrix,
+#           scalar-f16, scalar (the budget cuts the last first), then Llama-3.2-1B again on the first
+#           back end with --lm-head-split-k auto (90 s; cut first)
 #   step 4 110 s [~60: torch + CUDA start, three random-init models on the CPU, 3 + 5 steps each]
 #   step 5  10 s [~1]
 # Caps add to more than the budget on purpose: each step gets min(cap, what is left after reserving
@@ -102,8 +104,12 @@ bench() { # LABEL CAP FLAGS...: one bench process, its lines recorded with date 
 }
 
 # The back ends step 1 passed, as "name<TAB>flags" lines; a dry run without a verdict shows the loop.
+# Most telling first, so a budget cut costs the least: tensor cores, then the f16 walk a default browser
+# runs, then f32, then any other name in the verdict's order.
 passed_backends() {
-  if [ -f "$backends_file" ]; then awk -F'\t' '$2 == "ok" { print $1 "\t" $3 }' "$backends_file"
+  if [ -f "$backends_file" ]; then
+    awk -F'\t' '$2 == "ok" { p = ($1 == "subgroup-matrix") ? 0 : ($1 == "scalar-f16") ? 1 : ($1 == "scalar") ? 2 : 3; print p "\t" NR "\t" $1 "\t" $3 }' "$backends_file" \
+      | sort -t$'\t' -k1,1n -k2,2n | cut -f3-
   elif [ "$dry" = 1 ]; then printf '<each back end step 1 passes>\t<its flags from src/bench/backends.ts>\n'
   fi
 }
@@ -172,21 +178,24 @@ elif want 2; then
 fi
 
 if want 3; then
-  for m in "${models[@]}"; do
-    while IFS=$'\t' read -r be flags; do
+  # back end by back end, most telling first (passed_backends), each over the whole grid: a budget cut
+  # takes the last back end's runs, never the first one's largest model
+  while IFS=$'\t' read -r be flags; do
+    for m in "${models[@]}"; do
       # shellcheck disable=SC2086
       bench "step 3: train $m, $be" "${train_cap[$m]}" --model "$m" "${shape[@]}" --profile $flags
-    done < <(passed_backends)
-  done
+    done
+  done < <(passed_backends)
   # where each step's time goes, in the log (the whole profile is the "profile" line of results.jsonl)
   [ "$dry" = 1 ] || [ ! -f "$out/results.jsonl" ] || "$RUNNER" scripts/profile-summary.mjs "$out/results.jsonl" 2>&1 | tee -a "$log" >&2
   # Last, so it is the first thing a long run cuts: the largest shape again with the lm_head backward
-  # split over the vocabulary (off by default until this says it pays; lm_head_split_k in the line).
+  # split over the vocabulary (off by default until this says it pays; lm_head_split_k in the line), on
+  # the first back end only.
   m=${models[${#models[@]}-1]}
   while IFS=$'\t' read -r be flags; do
     # shellcheck disable=SC2086
     bench "step 3: train $m, $be, lm_head split-K" "${train_cap[$m]}" --model "$m" "${shape[@]}" $flags --lm-head-split-k auto
-  done < <(passed_backends)
+  done < <(passed_backends | head -1)
 fi
 
 if want 4; then

@@ -149,7 +149,7 @@ const FAKE_RUNNER = `#!/usr/bin/env bash
 script=$1; shift
 case $script in
   .gpu/device-check.js)
-    while [ $# -gt 0 ]; do [ "$1" = --backends ] && printf 'f32\\tok\\t\\nf16\\tfailed\\t--matmul-f16\\n' > "$2"; shift; done
+    while [ $# -gt 0 ]; do [ "$1" = --backends ] && printf "\${FAKE_VERDICT:-f32\\tok\\t\\nf16\\tfailed\\t--matmul-f16\\n}" > "$2"; shift; done
     echo '{"kind":"check","name":"dense","backend":"f16","ok":false,"worst_abs":1,"worst_rel":1,"tol":{"atol":0.002,"rtol":0.004}}'
     echo '{"kind":"check-summary","device":"fake","ok":false,"backends":[{"name":"f32","ok":true},{"name":"f16","ok":false}]}'
     exit 1 ;;
@@ -216,6 +216,16 @@ describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
     ]);
     expect(ratios[0]).toMatchObject({ device: 'NVIDIA H200', commit: 'abc1234' });
     for (const f of ['checks.jsonl', 'peft.jsonl', 'env.txt', 'log.txt']) expect(existsSync(join(out, f)), f).toBe(true);
+  });
+
+  it('times the passing back ends most telling first, each over the whole grid, and splits lm_head on the first only', () => {
+    const verdict = ['scalar\tok\t--gemm scalar', 'scalar-f16\tok\t--gemm scalar-f16', 'subgroup-matrix\tok\t--gemm subgroup-matrix', 'subgroup-matrix-emulated\tok-untimed\t--gemm subgroup-matrix-emulated', ''].join('\\n');
+    const { r, calls } = runWithStandIns({ FAKE_VERDICT: verdict, GPU_BENCH_STEPS: '1 3' });
+    expect(r.status, r.stderr).toBe(0);
+    const runs = calls.map((c) => [c.match(/--model (\S+)/)![1], c.match(/--gemm (\S+)/)![1], c.includes('--lm-head-split-k')]);
+    const grid = (be: string) => ['smollm2-135m', 'qwen2.5-0.5b', 'llama3.2-1b'].map((m) => [m, be, false]);
+    expect(runs).toEqual([...grid('subgroup-matrix'), ...grid('scalar-f16'), ...grid('scalar'), ['llama3.2-1b', 'subgroup-matrix', true]]);
+    expect(r.stderr).toContain('subgroup-matrix-emulated: passed: checked only');
   });
 
   it('runs the sweep when the bench lists --sweep, and the kernel table takes its ceiling from the file', () => {

@@ -59,8 +59,8 @@ export function matmulBackends(adapter: GPUAdapter): MatmulBackend[] {
   const has = (f: string) => adapter.features.has(f as GPUFeatureName);
   const tensorCores = has('shader-f16') && has('subgroups') && has('chromium-experimental-subgroup-matrix');
   const list = [backend('scalar', EXACT)];
-  // Where tensor cores exist they supersede the scalar f16 walk: checked, but not worth the 8-minute run's time.
-  if (has('shader-f16')) list.push(backend('scalar-f16', F16_PRODUCTS, !tensorCores));
+  // Timed even where tensor cores exist: it is what a default browser runs (subgroup matrices are behind a flag).
+  if (has('shader-f16')) list.push(backend('scalar-f16', F16_PRODUCTS));
   // createGpuContext refuses it (ADAPTER_LIMITS) when no f16 configuration is listed: a failed check, said so.
   if (tensorCores) list.push(backend('subgroup-matrix', F16));
   list.push(backend('subgroup-matrix-emulated', F16, false));
