@@ -165,7 +165,7 @@ export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: Host
   for (const b of [q, k, v, o, lse, ...Object.values(g)]) ctx.destroyBuffer(b);
 
   const V = cfg.vocabSize;
-  const R = logitsChunkRows(M, V);
+  const R = logitsChunkRows(M, V, undefined, D);
   const [logits, targets, loss, scaleBuf] = [buf(ctx, R * V), buf(ctx, R), buf(ctx, R), buf(ctx, 1)];
   await row('cross-entropy (chunk)', `${R}x${V}`, 5 * R * V, 3 * 4 * R * V, program(ctx, (rec) => crossEntropy(rec, loss, logits, targets, scaleBuf, R, V, true)));
   for (const b of [logits, targets, loss, scaleBuf, dyn]) ctx.destroyBuffer(b);
