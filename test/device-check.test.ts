@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { SWIFTSHADER_ICD } from '../src/io/node-gpu';
 import { compare } from '../src/bench/device-check';
 import { deviceProfile, floorMs } from '../src/bench/device-profiles';
-import { benchKernels } from '../src/bench/kernel-bench';
+import { benchKernels, bestSweepTflops } from '../src/bench/kernel-bench';
 import { shapeConfig } from '../src/bench/shapes';
 import { randomModel } from '../src/bench/random-weights';
 import { gpu } from './helpers/gpu';
@@ -134,7 +134,8 @@ describe('scripts/gpu-bench.sh', () => {
     const said = r.stderr;
     expect(said).toContain('[dry] step 1: device check (cap 90s): .gpu/run.sh .gpu/device-check.js --backends');
     expect(said).toMatch(/\[dry\] step 2: kernels.*--model llama3\.2-1b --batch 8 --seq 512 --steps 3 --kernels-only/);
-    for (const m of ['smollm2-135m', 'qwen2.5-0.5b', 'llama3.2-1b']) expect(said).toMatch(new RegExp(`\\[dry\\] step 3: train ${m.replace('.', '\\.')}.*--commit abc1234 --model ${m.replace('.', '\\.')} --batch 8 --seq 512`));
+    for (const m of ['smollm2-135m', 'qwen2.5-0.5b', 'llama3.2-1b']) expect(said).toMatch(new RegExp(`\\[dry\\] step 3: train ${m.replace('.', '\\.')}.*--commit abc1234 --model ${m.replace('.', '\\.')} --batch 8 --seq 512 --steps 3 --profile`));
+    expect(said).toMatch(/\[dry\] step 1b: variant sweep \(cap 150s\): .*\.gpu\/bench\.js --sweep --sweep-out \S*sweep\.json/);
     expect(said).toMatch(/\[dry\] step 4: PEFT baseline \(cap 110s\): env .*CONFIGS=8x512 STEPS=5 .*peft_baseline\.py smollm2-135m qwen2\.5-0\.5b llama3\.2-1b/);
     expect(said).toContain('[dry] step 5: join (cap 10s): .gpu/run.sh scripts/join-peft.mjs');
     expect(existsSync(join(out, 'results.jsonl'))).toBe(false);
@@ -148,14 +149,17 @@ const FAKE_RUNNER = `#!/usr/bin/env bash
 script=$1; shift
 case $script in
   .gpu/device-check.js)
-    while [ $# -gt 0 ]; do [ "$1" = --backends ] && printf 'f32\\tok\\t\\nf16\\tfailed\\t--matmul-f16\\n' > "$2"; shift; done
+    while [ $# -gt 0 ]; do [ "$1" = --backends ] && printf "\${FAKE_VERDICT:-f32\\tok\\t\\nf16\\tfailed\\t--matmul-f16\\n}" > "$2"; shift; done
     echo '{"kind":"check","name":"dense","backend":"f16","ok":false,"worst_abs":1,"worst_rel":1,"tol":{"atol":0.002,"rtol":0.004}}'
     echo '{"kind":"check-summary","device":"fake","ok":false,"backends":[{"name":"f32","ok":true},{"name":"f16","ok":false}]}'
     exit 1 ;;
   .gpu/bench.js)
+    if [ "$1" = --help ]; then echo "bench: --model … --profile \${FAKE_SWEEP:+--sweep --sweep-out FILE}"; exit 0; fi
     echo "bench $*" >> "$FAKE_CALLS"
-    while [ $# -gt 0 ]; do case $1 in --record) rec=$2 ;; --model) model=$2 ;; --matmul-f16) be=f16 ;; --kernels-only) k=1 ;; --lm-head-split-k) split=4 ;; esac; shift; done
+    while [ $# -gt 0 ]; do case $1 in --record) rec=$2 ;; --model) model=$2 ;; --matmul-f16) be=f16 ;; --kernels-only) k=1 ;; --lm-head-split-k) split=4 ;; --profile) prof=1 ;; --sweep-out) sweep=$2 ;; esac; shift; done
+    if [ -n "\${sweep:-}" ]; then echo '{"entries":[{"tflops":123.5}]}' > "$sweep"; exit 0; fi
     [ -n "\${k:-}" ] && exit 0
+    [ -n "\${prof:-}" ] && echo "{\\"kind\\":\\"profile\\",\\"model\\":\\"$model\\",\\"batch\\":8,\\"seq\\":512,\\"gemm_backend\\":\\"\${be:-f32}\\",\\"clock\\":\\"timestamp\\",\\"dispatches\\":2,\\"total_ms\\":3,\\"step_ms\\":4,\\"groups\\":{\\"products\\":{\\"ms\\":2,\\"share\\":0.667,\\"count\\":1},\\"attention\\":{\\"ms\\":1,\\"share\\":0.333,\\"count\\":1}},\\"kernels\\":[{\\"group\\":\\"products\\",\\"kernel\\":\\"linear_fwd_nf4\\",\\"shape\\":\\"4096x8192x2048\\",\\"count\\":1,\\"ms\\":2,\\"tflops\\":68.7}]}" >> "$rec"
     echo "{\\"kind\\":\\"train\\",\\"backend\\":\\"\${be:-f32}\\",\\"model\\":\\"$model\\",\\"batch\\":8,\\"seq\\":512,\\"r\\":16,\\"targets\\":\\"q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj\\",\\"quant\\":\\"nf4\\",\\"gradient_checkpointing\\":false,\\"tokens_per_s\\":1000,\\"lm_head_split_k\\":\${split:-1},\\"device\\":\\"fake\\"}" >> "$rec" ;;
   --version) echo v0-fake ;;
   *) exec node "$script" "$@" ;;
@@ -168,7 +172,7 @@ for m in "\${@:2}"; do echo "{\\"model\\": \\"$m\\", \\"batch\\": 8, \\"seq\\": 
 `;
 
 describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
-  it('times only the back ends that passed, runs PEFT anyway, and appends ratio lines', () => {
+  function runWithStandIns(extraEnv: Record<string, string> = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'qlora-gpu-bench-'));
     const bin = join(dir, 'bin');
     mkdirSync(bin);
@@ -180,17 +184,31 @@ describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
     const out = join(dir, 'out');
     const r = spawnSync('bash', ['scripts/gpu-bench.sh'], {
       cwd: ROOT, encoding: 'utf8', timeout: 60_000,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, OUT: out, RUNNER: join(dir, 'runner.sh'), FAKE_CALLS: join(dir, 'calls'), GPU_BENCH_STATE: join(dir, 'state'), PEFT_BASELINE: join(dir, 'peft_baseline.py'), BENCH_COMMIT: 'abc1234' },
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, OUT: out, RUNNER: join(dir, 'runner.sh'), FAKE_CALLS: join(dir, 'calls'), GPU_BENCH_STATE: join(dir, 'state'), PEFT_BASELINE: join(dir, 'peft_baseline.py'), BENCH_COMMIT: 'abc1234', ...extraEnv },
     });
+    const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : [];
+    return { r, out, calls };
+  }
+
+  it('reports every back end, times only those that passed, profiles each step, runs PEFT anyway, and appends ratio lines', () => {
+    const { r, out, calls } = runWithStandIns();
     expect(r.status, r.stderr).toBe(0);
-    const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
     expect(calls).toHaveLength(5); // kernels + 3 models + the 1B again with the lm_head split, f32 only
     expect(calls[4]).toMatch(/--model llama3\.2-1b .*--lm-head-split-k auto/);
     expect(calls.every((c) => !c.includes('--matmul-f16'))).toBe(true);
     expect(calls[0]).toContain('--device-name NVIDIA H200');
+    expect(calls[0]).not.toContain('--product-ceiling');
+    expect(calls.slice(1, 4).every((c) => c.includes('--profile'))).toBe(true);
     expect(r.stderr).toContain('step 1: checks failed; those back ends are not timed');
+    expect(r.stderr).toContain('f32: passed: timed');
+    expect(r.stderr).toContain('f16: FAILED: reported, not timed');
+    expect(r.stderr).toContain('step 1b: sweep skipped: this bench has no --sweep');
+    // the profile summary, from the profile lines the (stand-in) bench recorded
+    expect(r.stderr).toMatch(/profile llama3\.2-1b 8x512 f32 \(timestamp, 2 dispatches\): Σ 3\.00 ms, step 4\.00 ms \| products 67%, attention 33%/);
+    expect(r.stderr).toMatch(/products +linear_fwd_nf4 4096x8192x2048 +×1 +2\.00 ms +68\.7 TFLOP\/s/);
     const results = lines(readFileSync(join(out, 'results.jsonl'), 'utf8'));
     expect(results[0]).toMatchObject({ kind: 'check-summary', ok: false, commit: 'abc1234' });
+    expect(results.filter((l) => l.kind === 'profile')).toHaveLength(3);
     expect(results.filter((l) => l.kind === 'peft')).toHaveLength(3);
     const ratios = results.filter((l) => l.kind === 'ratio');
     expect(ratios.map((l) => [l.model, l.backend, l.lm_head_split_k, l.ratio])).toEqual([
@@ -198,6 +216,24 @@ describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
     ]);
     expect(ratios[0]).toMatchObject({ device: 'NVIDIA H200', commit: 'abc1234' });
     for (const f of ['checks.jsonl', 'peft.jsonl', 'env.txt', 'log.txt']) expect(existsSync(join(out, f)), f).toBe(true);
+  });
+
+  it('times the passing back ends most telling first, each over the whole grid, and splits lm_head on the first only', () => {
+    const verdict = ['scalar\tok\t--gemm scalar', 'scalar-f16\tok\t--gemm scalar-f16', 'subgroup-matrix\tok\t--gemm subgroup-matrix', 'subgroup-matrix-emulated\tok-untimed\t--gemm subgroup-matrix-emulated', ''].join('\\n');
+    const { r, calls } = runWithStandIns({ FAKE_VERDICT: verdict, GPU_BENCH_STEPS: '1 3' });
+    expect(r.status, r.stderr).toBe(0);
+    const runs = calls.map((c) => [c.match(/--model (\S+)/)![1], c.match(/--gemm (\S+)/)![1], c.includes('--lm-head-split-k')]);
+    const grid = (be: string) => ['smollm2-135m', 'qwen2.5-0.5b', 'llama3.2-1b'].map((m) => [m, be, false]);
+    expect(runs).toEqual([...grid('subgroup-matrix'), ...grid('scalar-f16'), ...grid('scalar'), ['llama3.2-1b', 'subgroup-matrix', true]]);
+    expect(r.stderr).toContain('subgroup-matrix-emulated: passed: checked only');
+  });
+
+  it('runs the sweep when the bench lists --sweep, and the kernel table takes its ceiling from the file', () => {
+    const { r, out, calls } = runWithStandIns({ FAKE_SWEEP: '1', GPU_BENCH_STEPS: '1 1b 2' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(calls[0]).toMatch(/^bench --sweep --sweep-out \S+\/out\/sweep\.json/);
+    expect(calls[1]).toContain(`--kernels-only --product-ceiling ${join(out, 'sweep.json')}`);
+    expect(existsSync(join(out, 'sweep.json'))).toBe(true);
   });
 });
 
@@ -231,6 +267,12 @@ describe('per-kernel table', () => {
       expect(r.floor_ms_datasheet_fp32!).toBeLessThan(r.floor_ms);
       expect(r.efficiency).toBeCloseTo(r.floor_ms / r.ms, 12);
     }
+  });
+
+  it("takes the FLOP/s ceiling from a sweep's result file, whatever its layout", () => {
+    expect(bestSweepTflops(JSON.stringify({ adapter: {}, entries: [{ shape: 'a', tflops: 61.5 }, { variants: [{ tflops: 140.25 }] }] }))).toBe(140.25);
+    expect(bestSweepTflops('{"kind":"sweep","tflops":3}\n{"kind":"sweep","tflops":12.5}\n')).toBe(12.5);
+    expect(bestSweepTflops('{"kind":"sweep"}')).toBeNull();
   });
 
   it('without a profile has only the measured-ceiling floor', async () => {

@@ -257,6 +257,9 @@ describe('memory arithmetic', () => {
     expect(logitsChunkRows(100, 512, 100 * 512 * 4)).toBe(100);
     expect(logitsChunkRows(2048, 128256)).toBe(512); // 256 MiB / (128256·4) = 523.3 rows → 512
     expect(logitsChunkRows(2048, 10_000_000)).toBe(64); // never fewer than 64
+    // with the hidden size, one lm_head product per submission budget: Llama-3.2-1B (D 2048) gets 256 rows
+    expect(logitsChunkRows(4096, 128256, undefined, 2048)).toBe(256);
+    expect(logitsChunkRows(100, 512, 100 * 512 * 4, 64)).toBe(100);
   });
 
   it('Llama-3-8B QLoRA: NF4 base ≈ 5.3 GiB with f16 embedding and lm_head, LoRA r=16 = 42M params', () => {

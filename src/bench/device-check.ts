@@ -2,10 +2,12 @@
 // correctness of every matrix-product back end on whatever adapter Dawn gives, without vitest, before any
 // timing is trusted. Per back end (backends.ts): dense products (all transposes), frozen-weight linears
 // forward and backward on f32/f16/bf16/NF4/NF4-double-quant weights, dropout-fused and fused LoRA products
-// (ops/matmul.ts, ops/lora-fused.ts) on ragged shapes against src/ref/matmul.ts; attention forward and
+// (ops/matmul.ts, ops/lora-fused.ts) on ragged shapes against src/ref/matmul.ts on the operands as the back
+// end rounds them, each element within a bound that grows with K (product-bound.ts); attention forward and
 // backward against src/ref/attention.ts; and the tiny-Llama QLoRA golden run (test/golden.test.ts's
 // checks and tolerances on the exact back end, the first-step loss on the others).
-// One JSON line per check: {kind:'check', name, backend, ok, worst_abs, worst_rel, tol}; a summary line;
+// One JSON line per check: {kind:'check', name, backend, ok, worst_abs, worst_rel, tol} (products add
+// worst_over_bound, their tol names K and the rounding the bound assumes); a summary line;
 // with --backends, one `name<TAB>ok|failed<TAB>bench flags` line per back end it ran, which
 // scripts/gpu-bench.sh reads to time the ones that passed. Exit status 1 if any check failed.
 // worst_rel is max |got − want| / max(|want|, atol/rtol): relative error, floored where atol takes over.
@@ -22,7 +24,6 @@ import { loraLinearFwd, loraLinearBwd, loraGroupA, loraGroupDh, loraGroupDb } fr
 import { attentionFwd, attentionBwd } from '../gpu/ops/attention';
 import { uploadWeight } from '../gpu/weight';
 import type { HostWeight } from '../gpu/weight';
-import { refMatmul, refLinearFwd, refLinearBwd } from '../ref/matmul';
 import { refAttentionFwd, refAttentionBwd } from '../ref/attention';
 import { refDropout } from '../ref/activation';
 import { randomF32 } from '../ref/random';
@@ -39,7 +40,9 @@ import { goldenDir, loadGolden, readSafetensors } from '../../test/helpers/golde
 import type { GoldenRun } from '../../test/helpers/golden';
 import { matmulBackends } from './backends';
 import type { MatmulBackend, Tolerance } from './backends';
-import { add, columns } from '../ref/slices';
+import { columns } from '../ref/slices';
+import { productReference, checkProduct, addend } from './product-bound';
+import type { ProductSpec } from './product-bound';
 
 export interface CheckLine {
   kind: 'check';
@@ -48,6 +51,8 @@ export interface CheckLine {
   ok: boolean;
   worst_abs: number | null;
   worst_rel: number | null;
+  /** Products: max |got − want| / the element's bound (product-bound.ts); ≤ 1 passes. */
+  worst_over_bound?: number | null;
   /** atol/rtol per element, or the bound of a norm-wise check (rel_l2, err_over_update). */
   tol: Record<string, number>;
   /** First mismatch, or the error that stopped the check. */
@@ -173,6 +178,20 @@ function shapes(quick: boolean) {
 const ATTN_FWD: Tolerance = { atol: 1e-5, rtol: 1e-5 };
 const ATTN_BWD: Tolerance = { atol: 1e-5, rtol: 1e-4 };
 
+/** One product check: `got` against product-bound.ts's reference and bound for this back end's rounding. */
+export function productLine(name: string, be: Pick<MatmulBackend, 'name' | 'numerics'>, got: ArrayLike<number>, spec: ProductSpec): CheckLine {
+  const ref = productReference(spec, be.numerics);
+  const v = checkProduct(got, ref);
+  const K = spec.terms.reduce((s, t) => s + t.K, 0);
+  const line: CheckLine = {
+    kind: 'check', name, backend: be.name, ok: v.ok, worst_abs: Number.isFinite(v.worstAbs) ? v.worstAbs : null, worst_rel: null,
+    worst_over_bound: Number.isFinite(v.worstOverBound) ? v.worstOverBound : null,
+    tol: { K, f16_operands: be.numerics.operands === 'f16' ? 1 : 0, f16_products: be.numerics.f16Products ? 1 : 0 },
+  };
+  if (!v.ok) line.detail = `${v.bad}/${got.length} outside; first ${v.first}`;
+  return line;
+}
+
 async function productChecks(ctx: GpuContext, be: MatmulBackend, quick: boolean, emit: Emit): Promise<void> {
   const S = shapes(quick);
   const n = be.name;
@@ -186,7 +205,7 @@ async function productChecks(ctx: GpuContext, be: MatmulBackend, quick: boolean,
         const bias = randomF32(N, 4);
         const c = s.f32(C0);
         const [got] = await s.run((rec) => matmul(rec, c, s.f32(A), s.f32(B), M, N, K, { transA, transB, alpha: 0.5, beta: 1, bias: s.f32(bias) }), c);
-        return [compare(name, n, got, refMatmul(A, B, M, N, K, { transA, transB, alpha: 0.5, beta: 1, C: C0, bias }), be.dense)];
+        return [productLine(name, be, got, { M, N, terms: [{ A, B, K, transA, transB, alpha: 0.5 }], addend: addend(M, N, { bias, beta: 1, C: C0 }) })];
       }, ctx);
     }
   }
@@ -205,8 +224,8 @@ async function productChecks(ctx: GpuContext, be: MatmulBackend, quick: boolean,
       }, h, dA);
       const xd = refDropout(x, seed, stream, p);
       return [
-        compare(`${name} h`, n, gh, refMatmul(xd, a, M, N, K, { transB: true }), be.dense),
-        compare(`${name} dA`, n, gdA, refMatmul(dh, xd, N, K, M, { transA: true, beta: 1, C: dA0 }), be.dense),
+        productLine(`${name} h`, be, gh, { M, N, terms: [{ A: xd, B: a, K, transB: true }] }),
+        productLine(`${name} dA`, be, gdA, { M: N, N: K, terms: [{ A: dh, B: xd, K: M, transA: true }], addend: dA0 }),
       ];
     }, ctx);
   }
@@ -225,7 +244,10 @@ async function productChecks(ctx: GpuContext, be: MatmulBackend, quick: boolean,
           linearFwd(rec, y, s.f32(x), w, M, { bias: s.f32(bias) });
           linearBwd(rec, dx, s.f32(dy), w, M);
         }, y, dx);
-        return [compare(`${name} fwd`, n, gy, refLinearFwd(x, dense, M, N, K, bias), be.linear), compare(`${name} bwd`, n, gdx, refLinearBwd(dy, dense, M, N, K), be.linear)];
+        return [
+          productLine(`${name} fwd`, be, gy, { M, N, terms: [{ A: x, B: dense, K, transB: true }], addend: addend(M, N, { bias }) }),
+          productLine(`${name} bwd`, be, gdx, { M, N: K, terms: [{ A: dy, B: dense, K: N }] }),
+        ];
       }, ctx);
     }
   }
@@ -243,11 +265,11 @@ async function productChecks(ctx: GpuContext, be: MatmulBackend, quick: boolean,
           loraLinearFwd(rec, y, s.f32(x), w, M, { buffer: s.f32(h), ld: G * r, col: g * r }, s.f32(B), r, scale, { bias: s.f32(bias), beta: 1 });
           loraLinearBwd(rec, dx, s.f32(dy), w, M, { buffer: s.f32(dh), ld: G * r, col: g * r }, s.f32(A), r, { beta: 1 });
         }, y, dx);
-        const hm = columns(h, M, G * r, g * r, r);
-        const dhm = columns(dh, M, G * r, g * r, r);
+        // y = [x | h]·[W | s·B]ᵀ: the kernel loads s·B (rounded to f32) as the second part of its operand
+        const sB = B.map((v) => scale * v);
         return [
-          compare(`${name} y`, n, gy, add(refLinearFwd(x, W, M, N, K, bias), refMatmul(hm, B, M, N, r, { transB: true, alpha: scale }), y0), be.linear),
-          compare(`${name} dx`, n, gdx, add(refLinearBwd(dy, W, M, N, K), refMatmul(dhm, A, M, K, r), dx0), be.linear),
+          productLine(`${name} y`, be, gy, { M, N, terms: [{ A: x, B: W, K, transB: true }, { A: columns(h, M, G * r, g * r, r), B: sB, K: r, transB: true }], addend: addend(M, N, { bias, beta: 1, C: y0 }) }),
+          productLine(`${name} dx`, be, gdx, { M, N: K, terms: [{ A: dy, B: W, K: N }, { A: columns(dh, M, G * r, g * r, r), B: A, K: r }], addend: dx0 }),
         ];
       }, ctx);
     }
@@ -273,10 +295,10 @@ async function productChecks(ctx: GpuContext, be: MatmulBackend, quick: boolean,
       const lines: CheckLine[] = [];
       let row = 0;
       outs.forEach((o, i) => {
-        lines.push(compare(`${name} h[${i}]`, n, columns(gh, M, G * r, i * r, r), refMatmul(x, As[i], M, r, K, { transB: true }), be.dense));
-        lines.push(compare(`${name} dh[${i}]`, n, columns(gdh, M, G * r, i * r, r), refMatmul(dys[i], Bs[i], M, r, o, { alpha: scale }), be.dense));
-        const want = refMatmul(dys[i], columns(hIn, M, G * r, i * r, r), o, r, M, { transA: true, alpha: scale, beta: 1, C: dB0.subarray(row * r, (row + o) * r) });
-        lines.push(compare(`${name} dB[${i}]`, n, gdB.subarray(row * r, (row + o) * r), want, be.dense));
+        lines.push(productLine(`${name} h[${i}]`, be, columns(gh, M, G * r, i * r, r), { M, N: r, terms: [{ A: x, B: As[i], K, transB: true }] }));
+        lines.push(productLine(`${name} dh[${i}]`, be, columns(gdh, M, G * r, i * r, r), { M, N: r, terms: [{ A: dys[i], B: Bs[i], K: o, alpha: scale }] }));
+        const dBi = { M: o, N: r, terms: [{ A: dys[i], B: columns(hIn, M, G * r, i * r, r), K: M, transA: true, alpha: scale }], addend: dB0.subarray(row * r, (row + o) * r) };
+        lines.push(productLine(`${name} dB[${i}]`, be, gdB.subarray(row * r, (row + o) * r), dBi));
         row += o;
       });
       return lines;

@@ -1,7 +1,12 @@
 // Per-kernel timings at a model's shapes, with the floor each kernel's FLOPs and bytes imply against the
-// device's measured ceilings (a large matmul on the context's back end for TFLOP/s, a large buffer copy
-// for GB/s); each matrix product's row names the back end and tile it ran on (`backend`):
+// device's ceilings; each matrix product's row names the back end and tile it ran on (`backend`):
 //   floor = max(flops / peak_flops, bytes / peak_bandwidth); efficiency = floor / measured.
+// The ceilings are independent of the kernels they judge: bandwidth from a copy kernel with 16-byte
+// loads and four in flight per thread (shaders/copy_vec4.wgsl; copyBufferToBuffer read 822 GB/s on an
+// H200 that copies at ≈4.3 TB/s, still reported as copy_buffer_gbps), and FLOP/s from the best product
+// the variant sweep found on this device (bench --sweep's result file, --product-ceiling), else the
+// datasheet's peak for the back end's arithmetic (tensor cores or FP32), and only where neither exists
+// (a software adapter) our own 2048³ product, which the ceilings line says (matmul_source).
 // Where the device has a datasheet profile (device-profiles.ts), also the floors at the datasheet's FP32
 // and tensor-core peaks with its memory bandwidth: lower bounds from physics, never predicted times.
 import type { GpuContext } from '../gpu/context';
@@ -19,6 +24,7 @@ import { logitsChunkRows } from '../engine/causal-lm';
 import { timeGpu } from './timing';
 import { gemmLabel, gemmVariant } from '../gpu/gemm';
 import { floorMs } from './device-profiles';
+import { copyVec4 } from '../gpu/ops/copy';
 import type { DeviceProfile } from './device-profiles';
 
 export interface KernelRow {
@@ -45,6 +51,17 @@ export interface Ceilings {
   gbps: number;
 }
 
+/** Where the FLOP/s ceiling came from: the sweep's best product, the datasheet, or our own product (nothing better known). */
+export type ProductCeilingSource = 'sweep' | 'datasheet' | 'own-product';
+
+export interface MeasuredCeilings extends Ceilings {
+  tflopsSource: ProductCeilingSource;
+  /** Our 2048³ product on the context's back end (what the ceiling used to be). */
+  ownProductTflops: number;
+  /** copyBufferToBuffer of the same bytes, for comparison with the copy kernel. */
+  copyBufferGbps: number;
+}
+
 function program(ctx: GpuContext, body: (rec: Recorder) => void): Program {
   const rec = new Recorder(ctx);
   body(rec);
@@ -53,21 +70,57 @@ function program(ctx: GpuContext, body: (rec: Recorder) => void): Program {
 
 const buf = (ctx: GpuContext, floats: number) => ctx.createBuffer(floats * 4, STORAGE, 'bench');
 
-export async function measureCeilings(ctx: GpuContext): Promise<Ceilings> {
+/**
+ * The ceilings of the header. `sweepTflops`: the best product of the sweep's result file (bestSweepTflops);
+ * `profile`: the datasheet, whose tensor-core peak bounds the subgroup-matrix back end and FP32 the others.
+ */
+export async function measureCeilings(ctx: GpuContext, o: { sweepTflops?: number | null; profile?: DeviceProfile | null } = {}): Promise<MeasuredCeilings> {
   const n = 2048;
   const [a, b, c] = [buf(ctx, n * n), buf(ctx, n * n), buf(ctx, n * n)];
   const mm = program(ctx, (rec) => matmul(rec, c, a, b, n, n, n));
   const ms = await timeGpu(ctx, () => mm.submit(), 5);
   const bytes = 256 * 2 ** 20;
   const [src, dst] = [ctx.createBuffer(bytes, STORAGE, 'copy.src'), ctx.createBuffer(bytes, STORAGE, 'copy.dst')];
-  const copyMs = await timeGpu(ctx, () => {
+  const copy = program(ctx, (rec) => copyVec4(rec, dst, src, bytes));
+  const copyMs = await timeGpu(ctx, () => copy.submit(), 10);
+  const copyBufferMs = await timeGpu(ctx, () => {
     const enc = ctx.device.createCommandEncoder();
     enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
     ctx.device.queue.submit([enc.finish()]);
   }, 10);
   for (const x of [a, b, c, src, dst]) ctx.destroyBuffer(x);
   mm.destroy();
-  return { tflops: (2 * n ** 3) / (ms / 1000) / 1e12, gbps: (2 * bytes) / (copyMs / 1000) / 1e9 };
+  copy.destroy();
+  const own = (2 * n ** 3) / (ms / 1000) / 1e12;
+  const datasheet = o.profile ? (ctx.gemmBackend === 'subgroup-matrix' ? o.profile.tensorTflops : o.profile.fp32Tflops) : null;
+  const [tflops, tflopsSource]: [number, ProductCeilingSource] = o.sweepTflops ? [o.sweepTflops, 'sweep'] : datasheet ? [datasheet, 'datasheet'] : [own, 'own-product'];
+  return { tflops, tflopsSource, ownProductTflops: own, gbps: (2 * bytes) / (copyMs / 1000) / 1e9, copyBufferGbps: (2 * bytes) / (copyBufferMs / 1000) / 1e9 };
+}
+
+/**
+ * The best TFLOP/s in a sweep result file (bench --sweep --sweep-out): the largest numeric `tflops`
+ * anywhere in its JSON (one document or JSON lines), so the ceiling does not depend on the table's layout.
+ */
+export function bestSweepTflops(text: string): number | null {
+  let best: number | null = null;
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'tflops' && typeof x === 'number' && Number.isFinite(x)) best = Math.max(best ?? 0, x);
+        else visit(x);
+      }
+    }
+  };
+  const docs = (() => {
+    try {
+      return [JSON.parse(text)];
+    } catch {
+      return text.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+    }
+  })();
+  docs.forEach(visit);
+  return best;
 }
 
 export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: HostWeight, B: number, T: number, loraParams: number, ceil: Ceilings, profile: DeviceProfile | null = null, reps = 5): Promise<KernelRow[]> {
@@ -112,7 +165,7 @@ export async function benchKernels(ctx: GpuContext, cfg: ModelConfig, gate: Host
   for (const b of [q, k, v, o, lse, ...Object.values(g)]) ctx.destroyBuffer(b);
 
   const V = cfg.vocabSize;
-  const R = logitsChunkRows(M, V);
+  const R = logitsChunkRows(M, V, undefined, D);
   const [logits, targets, loss, scaleBuf] = [buf(ctx, R * V), buf(ctx, R), buf(ctx, R), buf(ctx, 1)];
   await row('cross-entropy (chunk)', `${R}x${V}`, 5 * R * V, 3 * 4 * R * V, program(ctx, (rec) => crossEntropy(rec, loss, logits, targets, scaleBuf, R, V, true)));
   for (const b of [logits, targets, loss, scaleBuf, dyn]) ctx.destroyBuffer(b);

@@ -1,11 +1,11 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
 // [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--nf4-decode-f16] [--lm-head-split-k auto|S] [--kernels] [--quantize] [--alloc-only] [--json]
-// [--record FILE] [--commit SHA] [--kernels-only] [--device-name NAME]`
+// [--record FILE] [--commit SHA] [--kernels-only] [--device-name NAME] [--profile [--profile-clock timestamp|submit]] [--product-ceiling SWEEP_FILE]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
 // with device, date and commit. Runs on whatever adapter Dawn finds (DAWN_NODE_PATH/DAWN_FLAGS on the
 // GPU runner; VK_ICD_FILENAMES for SwiftShader, where timings mean nothing).
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execSync } from 'node:child_process';
 import { parseArgs } from '../cli/args';
@@ -21,7 +21,9 @@ import { shapeConfig, SHAPE_NAMES } from './shapes';
 import { runBench, builtInShape, positiveInts, baseQuants, commaList } from './suite';
 import type { BenchGrid, ModelLoader } from './suite';
 import { GEMM_BACKENDS } from '../gpu/gemm/config';
+import { bestSweepTflops } from './kernel-bench';
 import type { GemmBackend } from '../gpu/gemm/config';
+import type { ProfileClock } from '../gpu/profile';
 
 const OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: `built-in shape (${SHAPE_NAMES.join(', ')}) or model folder; comma list` },
@@ -37,6 +39,9 @@ const OPTIONS: Record<string, OptionSpec> = {
   'kernels-only': { type: 'flag', help: 'time each kernel at the configurations\' shapes, not the training step' },
   'device-name': { type: 'string', help: 'the GPU\'s name as nvidia-smi gives it, to find its datasheet peaks' },
   quantize: { type: 'flag', help: 'also time quantizing each built-in shape to NF4 on the CPU' },
+  'product-ceiling': { type: 'string', help: "a sweep's result file (bench --sweep --sweep-out): its best TFLOP/s is the per-kernel table's FLOP/s ceiling" },
+  profile: { type: 'flag', help: 'also time one training step dispatch by dispatch: a "profile" line, GPU time by group and kernel' },
+  'profile-clock': { type: 'string', help: "the profile's clock: timestamp (GPU timestamps, the default where offered) or submit (each dispatch submitted and waited for)" },
   'alloc-only': { type: 'flag', help: 'build the buffers and report peak_gpu_bytes without running' },
   'matmul-f16': { type: 'flag', help: 'matrix products on the scalar f16 path (needs shader-f16; = --gemm scalar-f16)' },
   gemm: { type: 'string', help: `matrix-product back end: ${GEMM_BACKENDS.join(', ')} (default: subgroup-matrix where offered, else scalar)` },
@@ -70,6 +75,12 @@ function lmHeadSplit(v: unknown): number | 'auto' | undefined {
   return n;
 }
 
+function profileClock(v: unknown): ProfileClock | 'auto' {
+  if (v === undefined) return 'auto';
+  if (v === 'timestamp' || v === 'submit') return v;
+  throw new QloraError('CONFIG_INVALID', `--profile-clock: expected 'timestamp' or 'submit', got '${String(v)}'.`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv, OPTIONS, 'bench');
   const grid: BenchGrid = {
@@ -86,6 +97,8 @@ export async function main(argv: string[]): Promise<number> {
     kernelsOnly: !!p['kernels-only'],
     deviceName: typeof p['device-name'] === 'string' ? p['device-name'] : undefined,
     lmHeadSplitK: lmHeadSplit(p['lm-head-split-k']),
+    profile: p.profile ? profileClock(p['profile-clock']) : undefined,
+    sweepTflops: p['product-ceiling'] ? bestSweepTflops(readFileSync(String(p['product-ceiling']), 'utf8')) : undefined,
   };
   const gemm = p.gemm === undefined ? undefined : String(p.gemm);
   if (gemm !== undefined && !(GEMM_BACKENDS as readonly string[]).includes(gemm)) {

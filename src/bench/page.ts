@@ -60,7 +60,7 @@ const COLUMNS: Record<string, string[]> = {
   train: ['model', 'batch', 'seq', 'quant', 'tokens_per_s', 'step_ms', 'tflops', 'peak_gpu_bytes', 'max_submit_ms', 'dispatches_per_step', 'readbacks_per_step'],
   kernel: ['kernel', 'shape', 'backend', 'ms', 'tflops', 'gbps', 'floor_ms', 'efficiency', 'floor_ms_datasheet_fp32', 'floor_ms_datasheet_tensor'],
   quantize: ['model', 'params', 'seconds', 'mparams_per_s'],
-  ceilings: ['device', 'matmul_f32_tflops', 'copy_gbps', 'datasheet'],
+  ceilings: ['device', 'matmul_tflops', 'matmul_source', 'own_product_tflops', 'copy_gbps', 'copy_buffer_gbps', 'datasheet'],
 };
 const cell = (x: unknown) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toPrecision(4)) : String(x ?? ''));
 

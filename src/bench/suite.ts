@@ -17,6 +17,7 @@ import { benchTraining } from './train-bench';
 import { benchKernels, measureCeilings } from './kernel-bench';
 import { benchQuantize } from './quantize-bench';
 import { deviceProfile } from './device-profiles';
+import type { ProfileClock } from '../gpu/profile';
 
 export interface BenchGrid {
   models: string[];
@@ -35,6 +36,10 @@ export interface BenchGrid {
   deviceName?: string;
   /** PassOptions.lmHeadSplitK for the training passes (default 1: unsplit). */
   lmHeadSplitK?: number | 'auto';
+  /** The best product of a sweep on this device (kernel-bench.ts bestSweepTflops): the table's FLOP/s ceiling. */
+  sweepTflops?: number | null;
+  /** Also a step profile per training configuration (step-profile.ts), with this clock. */
+  profile?: ProfileClock | 'auto';
 }
 
 /** A model folder's weights for the CLI; the page knows only the built-in shapes. */
@@ -70,11 +75,14 @@ export const builtInShape: ModelLoader = async (name, quant) => {
 export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object) => void, load: ModelLoader = builtInShape): Promise<void> {
   const device = ctx.adapterDescription;
   const backend = ctx.gemmBackend;
-  const ceilings = (g.kernels || g.kernelsOnly) && !g.allocOnly ? await measureCeilings(ctx) : null;
   const profile = deviceProfile(g.deviceName, device);
+  const ceilings = (g.kernels || g.kernelsOnly) && !g.allocOnly ? await measureCeilings(ctx, { sweepTflops: g.sweepTflops, profile }) : null;
   if (ceilings) {
     const datasheet = profile && { datasheet: profile.name, datasheet_fp32_tflops: profile.fp32Tflops, datasheet_tensor_tflops: profile.tensorTflops, datasheet_mem_gbps: profile.memGbps };
-    out({ kind: 'ceilings', device, backend, matmul_f32_tflops: ceilings.tflops, copy_gbps: ceilings.gbps, ...datasheet });
+    out({
+      kind: 'ceilings', device, backend, matmul_tflops: ceilings.tflops, matmul_source: ceilings.tflopsSource, own_product_tflops: ceilings.ownProductTflops,
+      copy_gbps: ceilings.gbps, copy_buffer_gbps: ceilings.copyBufferGbps, ...datasheet,
+    });
   }
   for (const name of g.models) {
     const shape = shapeConfig(name);
@@ -84,8 +92,11 @@ export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object
       for (const batch of g.batches) {
         for (const seq of g.seqs) {
           if (!g.kernelsOnly) {
-            const r = await benchTraining(ctx, name, cfg, host, { batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly, lmHeadSplitK: g.lmHeadSplitK });
+            const { profile, ...r } = await benchTraining(ctx, name, cfg, host, {
+              batch, seq, steps: g.steps, lora: g.lora, quant, checkpointing: g.checkpointing, allocOnly: g.allocOnly, lmHeadSplitK: g.lmHeadSplitK, profile: g.profile,
+            });
             out({ kind: 'train', ...r }); // r.gemm_backend names the back end
+            if (profile) out({ ...profile, model: name, batch, seq, gemm_backend: r.gemm_backend, nf4_decode: r.nf4_decode, step_ms: r.step_ms, device });
           }
           if (ceilings) {
             const n = loraLayout(cfg, g.lora).totalFloats;

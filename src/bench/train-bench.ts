@@ -14,6 +14,10 @@ import { ModelPass } from '../engine/causal-lm';
 import { AdamW, DEFAULT_OPTIMIZER } from '../engine/optimizer';
 import { trainingStepFlops } from './flops';
 import { timeGpu } from './timing';
+import { defaultClock } from '../gpu/profile';
+import type { ProfileClock } from '../gpu/profile';
+import { summarizeProfile } from './step-profile';
+import type { StepProfile } from './step-profile';
 
 export interface TrainBenchResult {
   model: string;
@@ -41,6 +45,8 @@ export interface TrainBenchResult {
   /** Queue submissions of the training pass (gpu/program.ts segments), and the longest one run alone. */
   submissions: number;
   max_submit_ms: number | null;
+  /** Estimated FLOPs of the largest submission (gpu/program.ts SUBMISSION_FLOPS caps all but single dispatches), in G. */
+  max_submit_gflop: number;
   /** Compute dispatches of one optimizer step: the training pass's program and the optimizer's. */
   dispatches_per_step: number;
   /** GPU→CPU maps (gpu/context.ts readbackCounter) inside one step: 0, the loss is read a step late. */
@@ -50,8 +56,12 @@ export interface TrainBenchResult {
 
 export async function benchTraining(
   ctx: GpuContext, name: string, cfg: ModelConfig, host: HostModelWeights,
-  o: { batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean; allocOnly?: boolean; lmHeadSplitK?: number | 'auto' },
-): Promise<TrainBenchResult> {
+  o: {
+    batch: number; seq: number; steps: number; lora: LoraSettings; quant: BaseQuant; checkpointing: boolean; allocOnly?: boolean; lmHeadSplitK?: number | 'auto';
+    /** Also time one step dispatch by dispatch (step-profile.ts) with this clock ('auto': timestamps where offered). */
+    profile?: ProfileClock | 'auto';
+  },
+): Promise<TrainBenchResult & { profile?: StepProfile }> {
   // timeGpu needs the step submitted synchronously: a paced context would submit it over time.
   if (ctx.pacedSubmission) throw new Error('benchTraining needs a context without paced submission');
   const weights = uploadModelWeights(ctx, cfg, host, Math.max(o.seq, 16));
@@ -73,7 +83,13 @@ export async function benchTraining(
   // Recorded programs and queued copies cannot map a buffer, so a step built without running maps nothing.
   const readbacksPerStep = o.allocOnly ? 0 : (readbackCounter.maps - mapsBefore) / (o.steps + 1);
   const segments = o.allocOnly ? null : await pass.timeSubmissions({ inputIds: ids, targets }, { gradScale: 1 / M, seed: 1 });
-  const result: TrainBenchResult = {
+  let profile: StepProfile | undefined;
+  if (o.profile && !o.allocOnly) {
+    const clock = o.profile === 'auto' ? defaultClock(ctx) : o.profile;
+    const passTimes = await pass.timeEachStep({ inputIds: ids, targets }, { gradScale: 1 / M, seed: 1 }, clock);
+    profile = summarizeProfile(clock, passTimes, await optimizer.timeEachStep(clock));
+  }
+  const result: TrainBenchResult & { profile?: StepProfile } = {
     model: name, batch: o.batch, seq: o.seq, r: o.lora.r, targets: o.lora.targets.join(','), quant: o.quant,
     gradient_checkpointing: o.checkpointing,
     matmul_f16: ctx.matmulF16,
@@ -89,7 +105,9 @@ export async function benchTraining(
     dispatches_per_step: pass.program.dispatchCount + optimizer.dispatchCount,
     readbacks_per_step: readbacksPerStep,
     max_submit_ms: segments === null ? null : Math.max(...segments),
+    max_submit_gflop: Math.max(...pass.program.segmentFlops) / 1e9,
     device: ctx.adapterDescription,
+    ...(profile ? { profile } : {}),
   };
   pass.destroy();
   optimizer.destroy();

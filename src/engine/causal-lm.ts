@@ -6,10 +6,11 @@
 // the gradient scale and the dropout seed. The logits exist one chunk of rows at a time: the
 // lm_head product, the cross-entropy (whose gradient overwrites the logits) and the backward product
 // run chunk by chunk, so B×T×V floats are never held at once.
+import type { ProfileClock, WorkTime } from '../gpu/profile';
 import type { GpuContext } from '../gpu/context';
 import { STORAGE, readF32, writeBuffer } from '../gpu/context';
 import type { Binding } from '../gpu/program';
-import { Program, Recorder } from '../gpu/program';
+import { Program, Recorder, SUBMISSION_FLOPS } from '../gpu/program';
 import { embeddingFwd } from '../gpu/ops/embedding';
 import { linearFwd, linearBwd } from '../gpu/ops/matmul';
 import { rmsnormFwd, rmsnormBwd } from '../gpu/ops/norm';
@@ -49,10 +50,17 @@ export interface GpuBatch {
 /** Bytes the logits chunk may take by default. */
 export const DEFAULT_LOGITS_CHUNK_BYTES = 256 * 2 ** 20;
 
-/** Rows of logits computed at once: all of them when they fit, else a multiple of 64 (aligned bindings). */
-export function logitsChunkRows(M: number, V: number, bytes = DEFAULT_LOGITS_CHUNK_BYTES): number {
-  if (M * V * 4 <= bytes) return M;
-  return Math.max(64, Math.floor(bytes / (V * 4) / 64) * 64);
+/**
+ * Rows of logits computed at once: all of them when they fit, else a multiple of 64 (aligned bindings).
+ * With the hidden size D, also few enough that one lm_head product (2·rows·V·D FLOPs) stays within a
+ * submission's budget (gpu/program.ts SUBMISSION_FLOPS): Llama-3.2-1B's 512-row chunk was one
+ * 269-GFLOP dispatch, ≈117 ms on the H200's scalar path; 256 rows halve it. Each row's logits, loss
+ * and gradient are computed alone, so the chunking changes no value.
+ */
+export function logitsChunkRows(M: number, V: number, bytes = DEFAULT_LOGITS_CHUNK_BYTES, D = 0): number {
+  const byFlops = D > 0 ? SUBMISSION_FLOPS / (2 * V * D) : Infinity;
+  if (M * V * 4 <= bytes && M <= byFlops) return M;
+  return Math.max(64, Math.floor(Math.min(bytes / (V * 4), byFlops) / 64) * 64);
 }
 
 /**
@@ -119,7 +127,7 @@ export class ModelPass {
     });
     const xnF = f(M * D, 'final_norm');
     const rstdF = f(M, 'final_rstd');
-    this.logitsRows = opts.keepLogits ? M : logitsChunkRows(M, V, opts.logitsChunkBytes);
+    this.logitsRows = opts.keepLogits ? M : logitsChunkRows(M, V, opts.logitsChunkBytes, D);
     this.logits = f(this.logitsRows * V, 'logits');
 
     const rec = new Recorder(ctx);
@@ -186,6 +194,12 @@ export class ModelPass {
   async timeSubmissions(batch: GpuBatch, opts: { gradScale?: number; seed?: number } = {}): Promise<number[]> {
     this.write(batch, opts);
     return this.program.timeSegments();
+  }
+
+  /** Runs `batch` with every dispatch timed on its own (gpu/profile.ts): the bench's step profile. */
+  async timeEachStep(batch: GpuBatch, opts: { gradScale?: number; seed?: number }, clock: ProfileClock): Promise<WorkTime[]> {
+    this.write(batch, opts);
+    return this.program.timeEachStep(clock);
   }
 
   private write(batch: GpuBatch, opts: { gradScale?: number; seed?: number }): void {

@@ -207,7 +207,7 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   if (p.nf4ScratchWeights > 0) list.add('activations', `${prefix}NF4 projection decoded to f16`, Math.ceil(p.nf4ScratchWeights / 2) * 4);
   act('final norm', M * D);
   act('norm / softmax statistics', M); // final rstd
-  const rows = logitsChunkRows(M, V, p.logitsChunkBytes);
+  const rows = logitsChunkRows(M, V, p.logitsChunkBytes, D);
   list.add('logits', `${prefix}logits chunk [rows, V]`, rows * V * 4);
 
   if (!p.train) return;

@@ -5,6 +5,7 @@
 // The host never waits for a step: AdamW itself refuses a step whose loss or gradient norm is not
 // finite (shaders/adamw.wgsl), and each step leaves its loss sums, Σg² and the refusal latch in a
 // small staging buffer that the host maps later (readStep), while the GPU runs the next step.
+import type { ProfileClock, WorkTime } from '../gpu/profile';
 import type { GpuContext } from '../gpu/context';
 import { STORAGE, createStaging, mapStaging, writeBuffer } from '../gpu/context';
 import type { Program } from '../gpu/program';
@@ -74,6 +75,11 @@ export class AdamW {
     adamw(rec, this.lora.params, this.lora.grads, this.lora.m, this.lora.v, this.sumsq, this.stepVals, this.refused, n, this.hyper);
     rec.clear(this.lora.grads);
     this.program = rec.finish('adamw');
+  }
+
+  /** Applies the last update's program once more with each dispatch timed on its own (the bench's step profile). */
+  timeEachStep(clock: ProfileClock): Promise<WorkTime[]> {
+    return this.program.timeEachStep(clock);
   }
 
   /** Compute dispatches of one update (Σg², AdamW). */

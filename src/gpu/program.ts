@@ -3,7 +3,10 @@
 // nothing and only writes the few values that change (token ids, step number) before submitting.
 //
 // A program is cut into segments at the points the recorder marks (`boundary()`: after each block of
-// a decoder layer, each chunk of logits), and each segment is its own queue submission. A paced run
+// a decoder layer, each chunk of logits), and each segment is its own queue submission. A segment is
+// also cut before a dispatch that would take its estimated work past SUBMISSION_FLOPS (the products
+// say their FLOPs when recorded), so no submission holds several large products: a watchdog that
+// kills long submissions (Windows' TDR: 2 s; some drivers less) never sees one, without readbacks. A paced run
 // keeps at most two segments queued, so another client of the GPU (the page's compositor, when the
 // engine runs in a Worker) waits for one segment at most, never for a whole training step.
 //
@@ -12,6 +15,8 @@
 
 import type { GpuContext } from './context';
 import { USAGE } from './context';
+import { timeEach } from './profile';
+import type { ProfileClock, TimedWork, WorkTime } from './profile';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
@@ -42,8 +47,22 @@ export class Params {
   }
 }
 
+/** What a dispatch computes, for the submission budget and the step profile (matrix products say it). */
+export interface DispatchCost {
+  flops: number;
+  /** e.g. "4096x8192x2048" (M×N×K). */
+  shape: string;
+}
+
+/**
+ * Estimated FLOPs one submission may hold: ≈ 65 ms at the 2.3 TFLOP/s of the scalar product on an
+ * H200 (the slowest back end measured), so two of Llama-3.2-1B's 137-GFLOP MLP products
+ * (4096×8192×2048) never share one. A single dispatch above it is a submission of its own.
+ */
+export const SUBMISSION_FLOPS = 1.5e11;
+
 type Step =
-  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: [number, number, number] }
+  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: [number, number, number]; cost?: DispatchCost }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number }
   | { kind: 'boundary' };
@@ -64,8 +83,8 @@ export class Recorder {
 
   constructor(readonly ctx: GpuContext) {}
 
-  /** `buffers` bind from 1 (0 without params) upward; null leaves a binding number unused. */
-  dispatch(kernel: KernelSpec, params: Params | null, buffers: (Binding | null)[], grid: [number, number?, number?]): void {
+  /** `buffers` bind from 1 (0 without params) upward; null leaves a binding number unused; `cost` what it computes. */
+  dispatch(kernel: KernelSpec, params: Params | null, buffers: (Binding | null)[], grid: [number, number?, number?], cost?: DispatchCost): void {
     const pipeline = this.ctx.pipeline(kernel.code, kernel.label, kernel.constants);
     const entries: GPUBindGroupEntry[] = [];
     let binding = params ? 1 : 0;
@@ -84,11 +103,11 @@ export class Recorder {
       const data = params.bytes().slice();
       const slot = this.uniformBytes;
       this.uniformBytes += Math.ceil(data.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-      this.steps.push({ kind: 'dispatch', label: kernel.label, pipeline, bindGroup: null as unknown as GPUBindGroup, grid: g });
+      this.steps.push({ kind: 'dispatch', label: kernel.label, pipeline, bindGroup: null as unknown as GPUBindGroup, grid: g, cost });
       this.pendingUniforms.push({ stepIndex: this.steps.length - 1, data, slot, entries, pipeline });
     } else {
       const bindGroup = this.ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: kernel.label });
-      this.steps.push({ kind: 'dispatch', label: kernel.label, pipeline, bindGroup, grid: g });
+      this.steps.push({ kind: 'dispatch', label: kernel.label, pipeline, bindGroup, grid: g, cost });
     }
   }
 
@@ -127,11 +146,18 @@ export class Recorder {
   }
 }
 
-function splitSegments(steps: Step[]): Step[][] {
-  const segments: Step[][] = [[]];
+/** Segments at the recorded boundaries, and before a dispatch that would take one past `budget` FLOPs. */
+export function splitSegments<S extends { kind: string; cost?: DispatchCost }>(steps: S[], budget = SUBMISSION_FLOPS): S[][] {
+  const segments: S[][] = [[]];
+  let flops = 0;
   for (const s of steps) {
-    if (s.kind === 'boundary') segments.push([]);
-    else segments[segments.length - 1].push(s);
+    const f = s.cost?.flops ?? 0;
+    if (s.kind === 'boundary' || (f > 0 && flops > 0 && flops + f > budget)) {
+      segments.push([]);
+      flops = 0;
+    }
+    if (s.kind !== 'boundary') segments[segments.length - 1].push(s);
+    flops += f;
   }
   return segments.filter((seg) => seg.length > 0);
 }
@@ -151,6 +177,41 @@ export class Program {
   /** Queue submissions one run makes. */
   get segmentCount(): number {
     return this.segments.length;
+  }
+
+  /** Estimated FLOPs of each submission (the products' DispatchCost; other dispatches count 0). */
+  get segmentFlops(): number[] {
+    return this.segments.map((seg) => seg.reduce((f, s) => f + (s.kind === 'dispatch' ? s.cost?.flops ?? 0 : 0), 0));
+  }
+
+  /**
+   * One run with every dispatch, copy and clear timed on its own (profile.ts): a debugging run, slower
+   * than submit() (no overlap between dispatches), for where a step's GPU time goes.
+   */
+  async timeEachStep(clock: ProfileClock): Promise<WorkTime[]> {
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    const work: TimedWork[] = this.segments.flat().map((s) => {
+      if (s.kind === 'dispatch') {
+        return {
+          label: s.label, compute: true, cost: s.cost,
+          encode: (enc, timestampWrites) => {
+            const pass = enc.beginComputePass({ label: s.label, timestampWrites });
+            pass.setPipeline(s.pipeline);
+            pass.setBindGroup(0, s.bindGroup);
+            pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
+            pass.end();
+          },
+        };
+      }
+      return {
+        label: s.kind, compute: false,
+        encode: (enc) => {
+          if (s.kind === 'copy') enc.copyBufferToBuffer(s.src, s.srcOffset, s.dst, s.dstOffset, s.size);
+          else if (s.kind === 'clear') enc.clearBuffer(s.buffer, s.offset, s.size);
+        },
+      };
+    });
+    return timeEach(this.ctx, work, clock);
   }
 
   /** Records one segment's steps (one compute pass between copies). */

@@ -31,6 +31,7 @@ import attentionBwdDq from '../../shaders/attention_bwd_dq.wgsl?raw';
 import attentionBwdDkv from '../../shaders/attention_bwd_dkv.wgsl?raw';
 import crossEntropy from '../../shaders/cross_entropy.wgsl?raw';
 import reduceSum from '../../shaders/reduce_sum.wgsl?raw';
+import copyVec4 from '../../shaders/copy_vec4.wgsl?raw';
 import gemmSplitKReduce from '../../shaders/gemm_splitk_reduce.wgsl?raw';
 import adamw from '../../shaders/adamw.wgsl?raw';
 import kvAppend from '../../shaders/kv_append.wgsl?raw';
@@ -135,6 +136,8 @@ export const KERNELS = {
   attentionBwdDkv: (dch: number): KernelSpec => attention('attention_bwd_dkv', attentionBwdDkv, dch),
   crossEntropy: simple('cross_entropy', crossEntropy),
   reduceSum: simple('reduce_sum', reduceSum),
+  /** The bandwidth ceiling's copy (src/bench/kernel-bench.ts): 16-byte loads, four in flight per thread. */
+  copyVec4: simple('copy_vec4', copyVec4),
   adamw: simple('adamw', adamw),
   kvAppend: simple('kv_append', kvAppend),
   nf4DecodeF16: simple('nf4_decode_f16', nf4Codes + nf4DecodeF16),

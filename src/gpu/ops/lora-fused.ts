@@ -10,7 +10,7 @@ import type { Binding, Recorder } from '../program';
 import { KERNELS } from '../shaders';
 import type { GpuWeight } from '../weight';
 import { dummyBuffer } from './common';
-import { matmulPlan, matmulParams } from './matmul';
+import { matmulPlan, matmulParams, productCost } from './matmul';
 
 /** Storage buffers the fused linears bind (NF4 with double quantization: 4 weight buffers, plus x, y, bias, h, the slot). */
 export const LORA_FUSED_STORAGE_BUFFERS = 9;
@@ -49,6 +49,7 @@ export function loraLinearFwd(
     matmulParams(M, w.rows, w.cols + rank, w.cols, 0, w.rows, o, w),
     padTo8([x, y, o.bias ?? dummyBuffer(rec.ctx), ...w.buffers], rec, [h.buffer, B]),
     plan.grid,
+    productCost(M, w.rows, w.cols + rank),
   );
 }
 
@@ -62,6 +63,7 @@ export function loraLinearBwd(
     matmulParams(M, w.cols, w.rows + rank, w.rows, 0, w.cols, o, w),
     padTo8([dy, dx, dummyBuffer(rec.ctx), ...w.buffers], rec, [dh.buffer, A]),
     plan.grid,
+    productCost(M, w.cols, w.rows + rank),
   );
 }
 
@@ -81,6 +83,7 @@ export function loraGroupA(rec: Recorder, h: Binding, x: Binding, A: Binding[], 
     matmulParams(M, N, K, K, 0, N, {}),
     [x, h, dummyBuffer(rec.ctx), ...three(rec, A)],
     plan.grid,
+    productCost(M, N, K),
   );
 }
 
@@ -97,6 +100,7 @@ export function loraGroupDh(rec: Recorder, dh: Binding, dy: Binding[], B: Bindin
     matmulParams(M, N, K, outs[0], 0, N, { alpha: scale }),
     [d[0], dh, dummyBuffer(rec.ctx), ...three(rec, B), d[1], d[2]],
     plan.grid,
+    productCost(M, rank, K), // block-diagonal: module g's rank columns sum over its outs[g] rows, 2·M·rank·Σouts in all
   );
 }
 
@@ -115,5 +119,6 @@ export function loraGroupDb(rec: Recorder, dB: Binding, dy: Binding[], h: Bindin
     matmulParams(rows, rank, dy.length * T, 0, 0, rank, { alpha: scale, beta }),
     [d[0], dB, dummyBuffer(rec.ctx), h, null, null, d[1], d[2]],
     plan.grid,
+    productCost(rows, rank, T), // block-diagonal in K: each row sums over T tokens
   );
 }

@@ -3,7 +3,7 @@
 // The back end is the context's (ctx.gemm); the tile, and so the grid, follows each product's M and N.
 // Split-K (o.splitK): the product runs as S slices of K into a partial buffer, then gemm_splitk_reduce
 // sums them in slice order and applies bias/beta (src/gpu/gemm/config.ts says when that pays).
-import type { Binding, KernelSpec, Recorder } from '../program';
+import type { Binding, DispatchCost, KernelSpec, Recorder } from '../program';
 import { Params } from '../program';
 import { KERNELS } from '../shaders';
 import type { GpuWeight } from '../weight';
@@ -48,6 +48,9 @@ export function matmulParams(
     .u32(slice.kSlice).u32(slice.sliceStride);
 }
 
+/** An M×N×K product's work, for the submission budget and the step profile (gpu/program.ts). */
+export const productCost = (M: number, N: number, K: number): DispatchCost => ({ flops: 2 * M * N * K, shape: `${M}x${N}x${K}` });
+
 /** Bindings 1..3 are A, C, bias; `operands` bind from 4. One dispatch, or S slices and the reduce. */
 function dispatchProduct(
   rec: Recorder, kernel: KernelSpec, grid: [number, number], C: Binding, A: Binding, operands: readonly Binding[],
@@ -56,7 +59,7 @@ function dispatchProduct(
   const bias = o.bias ?? dummyBuffer(rec.ctx);
   const { kSlice, slices } = o.splitK ? splitK(K, o.splitK.slices) : { kSlice: K, slices: 1 };
   if (slices === 1) {
-    rec.dispatch(kernel, matmulParams(M, N, K, lda, ldb, ldc, o, w), [A, C, bias, ...operands], grid);
+    rec.dispatch(kernel, matmulParams(M, N, K, lda, ldb, ldc, o, w), [A, C, bias, ...operands], grid, productCost(M, N, K));
     return;
   }
   const partial = o.splitK!.partial;
@@ -64,7 +67,7 @@ function dispatchProduct(
   const have = partial.size;
   if (have < need) throw new Error(`${kernel.label}: split-K partial buffer holds ${have} bytes, ${slices} slices of ${M}x${N} need ${need}`);
   const sliced = { ...o, beta: 0, bias: undefined };
-  rec.dispatch(kernel, matmulParams(M, N, K, lda, ldb, N, sliced, w, { kSlice, sliceStride: M * N }), [A, partial, dummyBuffer(rec.ctx), ...operands], [grid[0], grid[1], slices]);
+  rec.dispatch(kernel, matmulParams(M, N, K, lda, ldb, N, sliced, w, { kSlice, sliceStride: M * N }), [A, partial, dummyBuffer(rec.ctx), ...operands], [grid[0], grid[1], slices], productCost(M, N, K));
   rec.dispatch(
     KERNELS.gemmSplitKReduce,
     new Params().u32(M).u32(N).u32(ldc).u32(slices).f32(o.beta ?? 0).u32(o.bias ? 1 : 0),
@@ -103,6 +106,7 @@ export function linearFwd(rec: Recorder, y: Binding, x: Binding, w: GpuWeight, M
     matmulParams(M, w.rows, w.cols, lda, 0, ldc, o, w),
     [x, y, o.bias ?? dummyBuffer(rec.ctx), ...w.buffers],
     grid,
+    productCost(M, w.rows, w.cols),
   );
 }
 
