@@ -142,13 +142,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       workgroupBarrier();
       if (cc > 0u) { loadKeys(li, c, j0, jEnd, kvBase, true); }
       workgroupBarrier(); // also publishes st
+      // Keys outer, the thread's 4 dims inner (as in attention_fwd.wgsl): the same sums, fewer reads.
+      var a = array<f32, 4>(acc[c * 4u], acc[c * 4u + 1u], acc[c * 4u + 2u], acc[c * 4u + 3u]);
+      for (var jj = 0u; jj < nj; jj++) {
+        let sj = st[r * SS + jj];
+        let at = jj * AS + lane;
+        a[0] = a[0] + sj * kvt[at];
+        a[1] = a[1] + sj * kvt[at + 16u];
+        a[2] = a[2] + sj * kvt[at + 32u];
+        a[3] = a[3] + sj * kvt[at + 48u];
+      }
       for (var mm = 0u; mm < 4u; mm++) {
-        let i = lane + 16u * mm;
-        if (c * DC + i < d) {
-          var a = acc[c * 4u + mm];
-          for (var jj = 0u; jj < nj; jj++) { a = a + st[r * SS + jj] * kvt[jj * AS + i]; }
-          acc[c * 4u + mm] = a;
-        }
+        if (c * DC + lane + 16u * mm < d) { acc[c * 4u + mm] = a[mm]; }
       }
     }
   }

@@ -143,13 +143,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       if (c == 0u) {
         for (var jj = 0u; jj < nj; jj++) { rowSum = rowSum + st[r * SS + jj]; }
       }
+      // Keys outer, the thread's 4 dims inner: one st read feeds 4 products (each dim still sums its keys
+      // in order, so the result is the same to the bit); dims past d read kvt's zeros and are not kept.
+      var a = array<f32, 4>(acc[c * 4u] * corr, acc[c * 4u + 1u] * corr, acc[c * 4u + 2u] * corr, acc[c * 4u + 3u] * corr);
+      for (var jj = 0u; jj < nj; jj++) {
+        let pj = st[r * SS + jj];
+        let at = jj * AS + lane;
+        a[0] = a[0] + pj * kvt[at];
+        a[1] = a[1] + pj * kvt[at + 16u];
+        a[2] = a[2] + pj * kvt[at + 32u];
+        a[3] = a[3] + pj * kvt[at + 48u];
+      }
       for (var mm = 0u; mm < 4u; mm++) {
-        let i = lane + 16u * mm;
-        if (c0 + i < d) {
-          var a = acc[c * 4u + mm] * corr;
-          for (var jj = 0u; jj < nj; jj++) { a = a + st[r * SS + jj] * kvt[jj * AS + i]; }
-          acc[c * 4u + mm] = a;
-        }
+        if (c0 + lane + 16u * mm < d) { acc[c * 4u + mm] = a[mm]; }
       }
     }
     l = l * corr + rowSum;

@@ -106,3 +106,22 @@ export function refAttentionBwd(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims,
     }
   return { dq, dk, dv };
 }
+
+const F16_UNIT_ROUNDOFF = 2 ** -11;
+const F32_UNIT_ROUNDOFF = 2 ** -24;
+
+/**
+ * How far the tensor-core kernels (src/gpu/attention/) may be, per element, from this reference run on
+ * their f16-rounded q, k, v and dO: they round P (forward and dV) and dS (dQ, dK) to f16 too, which moves
+ * each term of a sum by at most 2⁻¹¹ of its magnitude, and sum n terms in f32 (n·2⁻²⁴ of the magnitudes).
+ * n: the keys a query sums over (o, dq) and the (t, g) rows a key sums over (dk, dv). The backward's bound
+ * assumes the reference o and lse as its inputs.
+ */
+export function refAttentionF16Bounds(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims): { o: Float64Array; dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const keys = a.window || a.T;
+  const rows = (a.H / a.Hkv) * keys;
+  const scaled = (m: Float64Array, n: number) => m.map((x) => (F16_UNIT_ROUNDOFF + n * F32_UNIT_ROUNDOFF) * x);
+  const fwd = refAttentionFwd(q, k, v, a, true);
+  const bwd = refAttentionBwd(dO, q, k, v, a, true);
+  return { o: scaled(fwd.o, keys), dq: scaled(bwd.dq, keys), dk: scaled(bwd.dk, rows), dv: scaled(bwd.dv, rows) };
+}

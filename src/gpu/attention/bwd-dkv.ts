@@ -14,7 +14,7 @@
 import type { GemmVariant } from '../gemm/config';
 import type { SubgroupMatrixPrimitives } from '../gemm/primitives';
 import type { AttentionTiles } from './tiles';
-import { SUBGROUP_ROWS, fillTile, mmaLoop } from './tiles';
+import { SUBGROUP_ROWS, fillTile, mmaLoop, storePair } from './tiles';
 import { BWD_PRELUDE } from './bwd-common';
 
 export function attentionBwdDkvBody(v: GemmVariant, p: SubgroupMatrixPrimitives, t: AttentionTiles): string {
@@ -99,8 +99,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
           ds[x] = pp[x] * (Cs[${DP0}u + kr * BR + rr + x] - Dsum[at]) * sc.y;
         }
       }
-      ${p.storePair('As', `${PT0 / 2}u + e`, 'pp.x', 'pp.y')}
-      ${p.storePair('As', `${DS0 / 2}u + e`, 'ds.x', 'ds.y')}
+      ${storePair(p, 'As', `${PT0 / 2}u + e`, 'pp.x', 'pp.y')}
+      ${storePair(p, 'As', `${DS0 / 2}u + e`, 'ds.x', 'ds.y')}
     }
     ${fillTile(p, 'Bs', 0, D, BR, (r, c) => `rowVal(true, r0 + ${c}, ${r})`)}
     ${fillTile(p, 'Bs', DO0, D, BR, (r, c) => `rowVal(false, r0 + ${c}, ${r})`)}

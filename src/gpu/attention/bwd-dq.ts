@@ -13,7 +13,7 @@
 import type { GemmVariant } from '../gemm/config';
 import type { SubgroupMatrixPrimitives } from '../gemm/primitives';
 import type { AttentionTiles } from './tiles';
-import { FIRST_KEY_WGSL, SUBGROUP_ROWS, fillTile, mmaLoop } from './tiles';
+import { FIRST_KEY_WGSL, SUBGROUP_ROWS, fillTile, mmaLoop, storePair } from './tiles';
 import { BWD_PRELUDE } from './bwd-common';
 
 export function attentionBwdDqBody(v: GemmVariant, p: SubgroupMatrixPrimitives, t: AttentionTiles): string {
@@ -101,7 +101,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
           ds[x] = exp(sc.x - lseRow[r]) * (Cs[${DP0}u + r * BK + jj + x] - dRow[r]) * sc.y;
         }
       }
-      ${p.storePair('As', `${DS0 / 2}u + e`, 'ds.x', 'ds.y')}
+      ${storePair(p, 'As', `${DS0 / 2}u + e`, 'ds.x', 'ds.y')}
     }
     ${fillTile(p, 'Bs', 0, D, BK, (r, c) => `keyVal(true, j0 + ${c}, ${r})`)}
     workgroupBarrier(); // dS and Kᵀ published

@@ -15,7 +15,7 @@
 import type { GemmVariant } from '../gemm/config';
 import type { SubgroupMatrixPrimitives } from '../gemm/primitives';
 import type { AttentionTiles } from './tiles';
-import { CHUNK, FIRST_KEY_WGSL, SUBGROUP_ROWS, fillTile, mmaLoop } from './tiles';
+import { CHUNK, FIRST_KEY_WGSL, SUBGROUP_ROWS, fillTile, mmaLoop, storePair } from './tiles';
 
 export function attentionFwdBody(v: GemmVariant, p: SubgroupMatrixPrimitives, t: AttentionTiles): string {
   const { M: FM, N: FN } = v.frag;
@@ -138,7 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         if (s0 > NEG) { p0 = exp(s0 - mNew); }
         if (s1 > NEG) { p1 = exp(s1 - mNew); }
         sum = sum + p0 + p1;
-        ${p.storePair('As', `${P0 / 2}u + r * (BK / 2u) + jp`, 'p0', 'p1')}
+        ${storePair(p, 'As', `${P0 / 2}u + r * (BK / 2u) + jp`, 'p0', 'p1')}
       }
       let corr = exp(mOld - mNew);
       mRow[r] = mNew;

@@ -69,6 +69,14 @@ export function tilesLabel(v: GemmVariant, t: AttentionTiles): string {
 }
 
 /**
+ * WGSL: writes the f16 pair `pair` (an index of pairs) of `tile`. The hardware primitive expands it inside
+ * `2u * pair`, so the index goes in parentheses (an unparenthesized `a + e` would land at 2a + e).
+ */
+export function storePair(p: SubgroupMatrixPrimitives, tile: 'As' | 'Bs', pair: string, lo: string, hi: string): string {
+  return p.storePair(tile, `(${pair})`, lo, hi);
+}
+
+/**
  * WGSL: fills a rows × cols f16 block of `tile` (row-major, row stride cols) from element `base`, every
  * invocation helping, in pairs along the row; `value(r, c)` is the f32 element (0 outside the data).
  */
@@ -77,7 +85,7 @@ export function fillTile(p: SubgroupMatrixPrimitives, tile: 'As' | 'Bs', base: n
   return `for (var e = li; e < ${(rows * cols) / 2}u; e += THREADS) {
       let r = e / ${cols / 2}u;
       let c = 2u * (e % ${cols / 2}u);
-      ${p.storePair(tile, `${base / 2}u + e`, value('r', 'c'), value('r', 'c + 1u'))}
+      ${storePair(p, tile, `${base / 2}u + e`, value('r', 'c'), value('r', 'c + 1u'))}
     }`;
 }
 
