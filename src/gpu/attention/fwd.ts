@@ -108,6 +108,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (sg < SUBGROUPS) {
       for (var m = 0u; m < ${SUBGROUP_ROWS / FM}u; m++) {
         for (var n = 0u; n < ${BK / FN}u; n++) {
+          // Zeroed by the constructor: a loop-scoped var without one kept its previous iteration's value
+          // on Dawn + SwiftShader (every fresh accumulator of these kernels is written so).
           var s = ${p.accType}();
           ${mmaLoop(p, v.frag, 's', `(sg * ${SUBGROUP_ROWS}u + m * ${FM}u) * ${D}u`, D, `n * ${FN * D}u`, D, D)}
           ${p.store(`(sg * ${SUBGROUP_ROWS}u + m * ${FM}u) * SW + n * ${FN}u`, 's', 'SW')}

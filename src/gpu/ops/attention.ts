@@ -45,7 +45,7 @@ function headChunks(d: number, H: number, Hkv: number): number {
   return Math.ceil(d / 64);
 }
 
-/** Workgroups of the query-tiled kernels: tiles of QUERY_TILE (t, g) rows per (b, hk). */
+/** Workgroups of the query-tiled kernels: tiles of `tile` (t, g) rows per (b, hk) (QUERY_TILE: the f32 kernels). */
 function queryTiles(B: number, Tq: number, H: number, Hkv: number, tile = QUERY_TILE): number {
   return B * Hkv * Math.ceil(((H / Hkv) * Tq) / tile);
 }
