@@ -12,7 +12,8 @@
 //   (V then K chunks in kt, dO then Q chunks in qt), writes dS to st and accumulates dK from the
 //   Q chunks (the last one still in qt), then writes P to st and accumulates dV from the dO chunks;
 //   it owns dims lane + 16m of each 64-wide head_dim chunk of key kr.
-//   Workgroup memory: kt 16×65 + qt 32×65 + st 16×33 f32 = 14,592 bytes for every head_dim ≤ 256.
+//   Workgroup memory: kt 16×68 + qt 32×68 + st 16×33 f32 = 15,168 bytes for every head_dim ≤ 256 (the
+//   K/Q-side tiles as vec4 rows, padded by one vec4: the score loops read 4 dims a load).
 // Numerics: f32. Checked by test/attention.test.ts (src/ref/attention.ts).
 struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, window: u32, softcap: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -29,11 +30,11 @@ override DCH: u32 = 4u; // head_dim chunks of 64: ceil(d / 64)
 const BKEY = 16u; // keys per workgroup
 const BROW = 32u; // query rows per tile
 const DC = 64u; // head_dim chunk
-const AS = 65u; // padded row stride of kt / qt
+const AS = 17u; // padded row stride, in vec4s (68 floats), of kt / qt
 const SS = 33u; // padded row stride of st
 
-var<workgroup> kt: array<f32, 1040>; // [BKEY][AS]: a head_dim chunk of the keys' V, then of their K
-var<workgroup> qt: array<f32, 2080>; // [BROW][AS]: a head_dim chunk of the row tile's dO or Q
+var<workgroup> kt: array<vec4f, 272>; // [BKEY][AS] vec4s: a head_dim chunk of the keys' V, then of their K
+var<workgroup> qt: array<vec4f, 544>; // [BROW][AS] vec4s: a head_dim chunk of the row tile's dO or Q
 var<workgroup> st: array<f32, 528>; // [BKEY][SS]: dS, then P
 
 /** Head_dim chunk c of keys j0 ..< min(j0 + BKEY, T) of x (k or v) into kt. */
@@ -47,7 +48,7 @@ fn loadKeys(li: u32, c: u32, j0: u32, kvBase: u32, useK: bool) {
       let at = kvBase + j * params.Hkv * d + i;
       if (useK) { x = k[at]; } else { x = v[at]; }
     }
-    kt[(e / DC) * AS + e % DC] = x;
+    kt[(e / DC) * AS + (e % DC) / 4u][e % 4u] = x;
   }
 }
 
@@ -62,7 +63,7 @@ fn loadRows(li: u32, c: u32, r0: u32, rEnd: u32, group: u32, b: u32, hk: u32, us
       let at = (b * params.T + rr / group) * params.H * d + (hk * group + rr % group) * d + i;
       if (useQ) { x = q[at]; } else { x = dO[at]; }
     }
-    qt[(e / DC) * AS + e % DC] = x;
+    qt[(e / DC) * AS + (e % DC) / 4u][e % 4u] = x;
   }
 }
 
@@ -100,10 +101,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       loadRows(li, c, r0, rEnd, group, b, hk, false);
       workgroupBarrier();
       let dl = min(DC, d - c * DC);
-      for (var i = 0u; i < dl; i++) {
-        let x = kt[kr * AS + i];
-        dp[0] = dp[0] + x * qt[lane * AS + i];
-        dp[1] = dp[1] + x * qt[(lane + 16u) * AS + i];
+      for (var i4 = 0u; i4 < (dl + 3u) / 4u; i4++) { // 4 dims a step; past d the tiles hold zeros
+        let x = kt[kr * AS + i4];
+        dp[0] = dp[0] + dot(x, qt[lane * AS + i4]);
+        dp[1] = dp[1] + dot(x, qt[(lane + 16u) * AS + i4]);
       }
     }
     var s = array<f32, 2>(0.0, 0.0);
@@ -113,10 +114,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       loadRows(li, c, r0, rEnd, group, b, hk, true);
       workgroupBarrier();
       let dl = min(DC, d - c * DC);
-      for (var i = 0u; i < dl; i++) {
-        let x = kt[kr * AS + i];
-        s[0] = s[0] + x * qt[lane * AS + i];
-        s[1] = s[1] + x * qt[(lane + 16u) * AS + i];
+      for (var i4 = 0u; i4 < (dl + 3u) / 4u; i4++) { // 4 dims a step; past d the tiles hold zeros
+        let x = kt[kr * AS + i4];
+        s[0] = s[0] + dot(x, qt[lane * AS + i4]);
+        s[1] = s[1] + dot(x, qt[(lane + 16u) * AS + i4]);
       }
     }
     var p = array<f32, 2>(0.0, 0.0);
@@ -138,13 +139,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       workgroupBarrier();
       if (cc > 0u) { loadRows(li, c, r0, rEnd, group, b, hk, true); }
       workgroupBarrier(); // also publishes st
+      // Rows outer, the thread's 4 dims inner (as in attention_fwd.wgsl): the same sums, fewer reads.
+      var a = array<f32, 4>(accK[c * 4u], accK[c * 4u + 1u], accK[c * 4u + 2u], accK[c * 4u + 3u]);
+      for (var rr = 0u; rr < nr; rr++) {
+        let sr = st[kr * SS + rr];
+        let at = rr * AS + lane / 4u; // dim lane + 16m: vec4 lane / 4 + 4m, component lane % 4
+        a[0] = a[0] + sr * qt[at][lane % 4u];
+        a[1] = a[1] + sr * qt[at + 4u][lane % 4u];
+        a[2] = a[2] + sr * qt[at + 8u][lane % 4u];
+        a[3] = a[3] + sr * qt[at + 12u][lane % 4u];
+      }
       for (var mm = 0u; mm < 4u; mm++) {
-        let i = lane + 16u * mm;
-        if (c * DC + i < d) {
-          var a = accK[c * 4u + mm];
-          for (var rr = 0u; rr < nr; rr++) { a = a + st[kr * SS + rr] * qt[rr * AS + i]; }
-          accK[c * 4u + mm] = a;
-        }
+        if (c * DC + lane + 16u * mm < d) { accK[c * 4u + mm] = a[mm]; }
       }
     }
     workgroupBarrier(); // dS is read before st turns into P
@@ -153,13 +159,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       workgroupBarrier();
       loadRows(li, c, r0, rEnd, group, b, hk, false);
       workgroupBarrier();
+      // Rows outer, the thread's 4 dims inner (as in attention_fwd.wgsl): the same sums, fewer reads.
+      var a = array<f32, 4>(accV[c * 4u], accV[c * 4u + 1u], accV[c * 4u + 2u], accV[c * 4u + 3u]);
+      for (var rr = 0u; rr < nr; rr++) {
+        let sr = st[kr * SS + rr];
+        let at = rr * AS + lane / 4u; // dim lane + 16m: vec4 lane / 4 + 4m, component lane % 4
+        a[0] = a[0] + sr * qt[at][lane % 4u];
+        a[1] = a[1] + sr * qt[at + 4u][lane % 4u];
+        a[2] = a[2] + sr * qt[at + 8u][lane % 4u];
+        a[3] = a[3] + sr * qt[at + 12u][lane % 4u];
+      }
       for (var mm = 0u; mm < 4u; mm++) {
-        let i = lane + 16u * mm;
-        if (c * DC + i < d) {
-          var a = accV[c * 4u + mm];
-          for (var rr = 0u; rr < nr; rr++) { a = a + st[kr * SS + rr] * qt[rr * AS + i]; }
-          accV[c * 4u + mm] = a;
-        }
+        if (c * DC + lane + 16u * mm < d) { accV[c * 4u + mm] = a[mm]; }
       }
     }
   }

@@ -9,7 +9,8 @@
 //   (r, lane) = (li / 16, li % 16) computes dP = dO·v and S = q·k for keys lane, lane + 16 of row r
 //   (dO then Q chunks in qt, V then K chunks in kvt), writes dS to st, then accumulates dims
 //   lane + 16m of each 64-wide chunk of row r's dQ from the K chunks (the last one still in kvt).
-//   Workgroup memory: qt 16×65 + kvt 32×65 + st 16×33 f32 = 14,592 bytes for every head_dim ≤ 256.
+//   Workgroup memory: qt 16×68 + kvt 32×68 + st 16×33 f32 = 15,168 bytes for every head_dim ≤ 256 (the
+//   Q/K-side tiles as vec4 rows, padded by one vec4: the score loops read 4 dims a load).
 // Numerics: f32. Checked by test/attention.test.ts (src/ref/attention.ts).
 struct Params { B: u32, T: u32, H: u32, Hkv: u32, d: u32, scale: f32, window: u32, softcap: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,11 +26,11 @@ override DCH: u32 = 4u; // head_dim chunks of 64: ceil(d / 64)
 const BQ = 16u; // query rows per workgroup
 const BK = 32u; // keys per tile
 const DC = 64u; // head_dim chunk
-const AS = 65u; // padded row stride of qt / kvt
+const AS = 17u; // padded row stride, in vec4s (68 floats), of qt / kvt
 const SS = 33u; // padded row stride of st
 
-var<workgroup> qt: array<f32, 1040>; // [BQ][AS]: a head_dim chunk of the tile's dO, then of its Q
-var<workgroup> kvt: array<f32, 2080>; // [BK][AS]: a head_dim chunk of the key tile's V, then of its K
+var<workgroup> qt: array<vec4f, 272>; // [BQ][AS] vec4s: a head_dim chunk of the tile's dO, then of its Q
+var<workgroup> kvt: array<vec4f, 544>; // [BK][AS] vec4s: a head_dim chunk of the key tile's V, then of its K
 var<workgroup> st: array<f32, 528>; // [BQ][SS]: dS
 
 /** Head_dim chunk c of the tile's rows of x (q or dO) into qt. */
@@ -43,7 +44,7 @@ fn loadRows(li: u32, c: u32, row0: u32, rows: u32, group: u32, b: u32, hk: u32, 
       let at = (b * params.T + rr / group) * params.H * d + (hk * group + rr % group) * d + i;
       if (useQ) { x = q[at]; } else { x = dO[at]; }
     }
-    qt[(e / DC) * AS + e % DC] = x;
+    qt[(e / DC) * AS + (e % DC) / 4u][e % 4u] = x;
   }
 }
 
@@ -58,7 +59,7 @@ fn loadKeys(li: u32, c: u32, j0: u32, jEnd: u32, kvBase: u32, useK: bool) {
       let at = kvBase + j * params.Hkv * d + i;
       if (useK) { x = k[at]; } else { x = v[at]; }
     }
-    kvt[(e / DC) * AS + e % DC] = x;
+    kvt[(e / DC) * AS + (e % DC) / 4u][e % 4u] = x;
   }
 }
 
@@ -108,10 +109,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       loadKeys(li, c, j0, jEnd, kvBase, false);
       workgroupBarrier();
       let dl = min(DC, d - c * DC);
-      for (var i = 0u; i < dl; i++) {
-        let x = qt[r * AS + i];
-        dp[0] = dp[0] + x * kvt[lane * AS + i];
-        dp[1] = dp[1] + x * kvt[(lane + 16u) * AS + i];
+      for (var i4 = 0u; i4 < (dl + 3u) / 4u; i4++) { // 4 dims a step; past d the tiles hold zeros
+        let x = qt[r * AS + i4];
+        dp[0] = dp[0] + dot(x, kvt[lane * AS + i4]);
+        dp[1] = dp[1] + dot(x, kvt[(lane + 16u) * AS + i4]);
       }
     }
     var s = array<f32, 2>(0.0, 0.0);
@@ -121,10 +122,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       loadKeys(li, c, j0, jEnd, kvBase, true);
       workgroupBarrier();
       let dl = min(DC, d - c * DC);
-      for (var i = 0u; i < dl; i++) {
-        let x = qt[r * AS + i];
-        s[0] = s[0] + x * kvt[lane * AS + i];
-        s[1] = s[1] + x * kvt[(lane + 16u) * AS + i];
+      for (var i4 = 0u; i4 < (dl + 3u) / 4u; i4++) { // 4 dims a step; past d the tiles hold zeros
+        let x = qt[r * AS + i4];
+        s[0] = s[0] + dot(x, kvt[lane * AS + i4]);
+        s[1] = s[1] + dot(x, kvt[(lane + 16u) * AS + i4]);
       }
     }
     for (var kk = 0u; kk < 2u; kk++) {
@@ -142,13 +143,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       workgroupBarrier();
       if (cc > 0u) { loadKeys(li, c, j0, jEnd, kvBase, true); }
       workgroupBarrier(); // also publishes st
+      // Keys outer, the thread's 4 dims inner (as in attention_fwd.wgsl): the same sums, fewer reads.
+      var a = array<f32, 4>(acc[c * 4u], acc[c * 4u + 1u], acc[c * 4u + 2u], acc[c * 4u + 3u]);
+      for (var jj = 0u; jj < nj; jj++) {
+        let sj = st[r * SS + jj];
+        let at = jj * AS + lane / 4u; // dim lane + 16m: vec4 lane / 4 + 4m, component lane % 4
+        a[0] = a[0] + sj * kvt[at][lane % 4u];
+        a[1] = a[1] + sj * kvt[at + 4u][lane % 4u];
+        a[2] = a[2] + sj * kvt[at + 8u][lane % 4u];
+        a[3] = a[3] + sj * kvt[at + 12u][lane % 4u];
+      }
       for (var mm = 0u; mm < 4u; mm++) {
-        let i = lane + 16u * mm;
-        if (c * DC + i < d) {
-          var a = acc[c * 4u + mm];
-          for (var jj = 0u; jj < nj; jj++) { a = a + st[r * SS + jj] * kvt[jj * AS + i]; }
-          acc[c * 4u + mm] = a;
-        }
+        if (c * DC + lane + 16u * mm < d) { acc[c * 4u + mm] = a[mm]; }
       }
     }
   }

@@ -16,7 +16,8 @@
 //   (r, lane) = (li / 16, li % 16) scores keys lane and lane + 16 of each key tile for row r, then owns
 //   dims lane + 16m of each 64-wide head_dim chunk of row r's output. head_dim is streamed in DCH chunks
 //   of 64 (DCH = ceil(d / 64) ≤ 4, a pipeline per value), so workgroup memory does not grow with d:
-//   qt 16×65 + kvt 32×65 + st 16×33 f32 = 14,592 bytes (rows padded by one word against bank conflicts).
+//   qt 16×68 + kvt 32×68 + st 16×33 f32 = 15,168 bytes (qt, kvt as vec4 rows padded by one vec4 against bank
+//   conflicts: the score loop reads 4 dims a load, dot() per key).
 // Numerics: f32 scores, running max and sum in f32. Checked by test/attention.test.ts (src/ref/attention.ts).
 struct Params {
   B: u32, Tq: u32, H: u32, Hkv: u32, d: u32, kvRows: u32, scale: f32, window: u32,
@@ -34,12 +35,12 @@ override DCH: u32 = 4u; // head_dim chunks of 64: ceil(d / 64)
 const BQ = 16u; // query rows per workgroup
 const BK = 32u; // keys per tile
 const DC = 64u; // head_dim chunk
-const AS = 65u; // padded row stride of qt / kvt
+const AS = 17u; // padded row stride, in vec4s (68 floats), of qt / kvt
 const SS = 33u; // padded row stride of st
 const NEG = -3.0e38;
 
-var<workgroup> qt: array<f32, 1040>; // [BQ][AS]: a head_dim chunk of the tile's queries
-var<workgroup> kvt: array<f32, 2080>; // [BK][AS]: a head_dim chunk of the key tile's K, then of its V
+var<workgroup> qt: array<vec4f, 272>; // [BQ][AS] vec4s: a head_dim chunk of the tile's queries
+var<workgroup> kvt: array<vec4f, 544>; // [BK][AS] vec4s: a head_dim chunk of the key tile's K, then of its V
 var<workgroup> st: array<f32, 528>; // [BQ][SS]: scores, then probabilities
 
 /** The first key a query at position p (nk = p + 1 keys up to itself) sees. */
@@ -91,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
           let i = c0 + e % DC;
           var x = 0.0;
           if (rr < rows && i < d) { x = q[(b * params.Tq + rr / group) * qStride + (hk * group + rr % group) * d + i]; }
-          qt[(e / DC) * AS + e % DC] = x;
+          qt[(e / DC) * AS + (e % DC) / 4u][e % 4u] = x;
         }
       }
       for (var e = li; e < BK * DC; e += 256u) {
@@ -99,14 +100,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         let i = c0 + e % DC;
         var x = 0.0;
         if (j < jEnd && i < d) { x = k[kvBase + j * kvStride + i]; }
-        kvt[(e / DC) * AS + e % DC] = x;
+        kvt[(e / DC) * AS + (e % DC) / 4u][e % 4u] = x;
       }
       workgroupBarrier();
       let dl = min(DC, d - c0);
-      for (var i = 0u; i < dl; i++) {
-        let qi = qt[r * AS + i];
-        s[0] = s[0] + qi * kvt[lane * AS + i];
-        s[1] = s[1] + qi * kvt[(lane + 16u) * AS + i];
+      for (var i4 = 0u; i4 < (dl + 3u) / 4u; i4++) { // 4 dims a step; past d the tiles hold zeros
+        let qi = qt[r * AS + i4];
+        s[0] = s[0] + dot(qi, kvt[lane * AS + i4]);
+        s[1] = s[1] + dot(qi, kvt[(lane + 16u) * AS + i4]);
       }
     }
     var ok = array<bool, 2>(false, false);
@@ -137,19 +138,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         let i = c0 + e % DC;
         var x = 0.0;
         if (j < jEnd && i < d) { x = v[kvBase + j * kvStride + i]; }
-        kvt[(e / DC) * AS + e % DC] = x;
+        kvt[(e / DC) * AS + (e % DC) / 4u][e % 4u] = x;
       }
       workgroupBarrier(); // also publishes st's probabilities
       if (c == 0u) {
         for (var jj = 0u; jj < nj; jj++) { rowSum = rowSum + st[r * SS + jj]; }
       }
+      // Keys outer, the thread's 4 dims inner: one st read feeds 4 products (each dim still sums its keys
+      // in order, so the result is the same to the bit); dims past d read kvt's zeros and are not kept.
+      var a = array<f32, 4>(acc[c * 4u] * corr, acc[c * 4u + 1u] * corr, acc[c * 4u + 2u] * corr, acc[c * 4u + 3u] * corr);
+      for (var jj = 0u; jj < nj; jj++) {
+        let pj = st[r * SS + jj];
+        let at = jj * AS + lane / 4u; // dim lane + 16m: vec4 lane / 4 + 4m, component lane % 4
+        a[0] = a[0] + pj * kvt[at][lane % 4u];
+        a[1] = a[1] + pj * kvt[at + 4u][lane % 4u];
+        a[2] = a[2] + pj * kvt[at + 8u][lane % 4u];
+        a[3] = a[3] + pj * kvt[at + 12u][lane % 4u];
+      }
       for (var mm = 0u; mm < 4u; mm++) {
-        let i = lane + 16u * mm;
-        if (c0 + i < d) {
-          var a = acc[c * 4u + mm] * corr;
-          for (var jj = 0u; jj < nj; jj++) { a = a + st[r * SS + jj] * kvt[jj * AS + i]; }
-          acc[c * 4u + mm] = a;
-        }
+        if (c0 + lane + 16u * mm < d) { acc[c * 4u + mm] = a[mm]; }
       }
     }
     l = l * corr + rowSum;

@@ -2,8 +2,13 @@
 // do and do not divide the 16-row query tile), T = 1, 63, 65, 300 (below, across and over many 32-key and
 // 16-key tiles), head_dim 2..256 (each count of 64-wide chunks, partial ones included), sliding windows,
 // soft caps, and the generation path (queries at a start position over a longer KV cache).
+// These are the f32 kernels, which every back end but the subgroup-matrix ones runs (those run
+// src/gpu/attention/, test/attention-mma.test.ts): under QLORA_TEST_GEMM=subgroup-matrix* this file
+// takes a `scalar` context of its own.
 import { describe, it, beforeAll } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
+import { createGpuContext } from '../src/gpu/context';
+import { nodeAdapter } from '../src/io/node-gpu';
 import { attentionFwd, attentionBwd } from '../src/gpu/ops/attention';
 import { refAttentionFwd, refAttentionBwd } from '../src/ref/attention';
 import { gpu, f32buf, u32buf, emptyBuf, run } from './helpers/gpu';
@@ -12,6 +17,7 @@ import { expectClose, randomF32 } from './helpers/compare';
 let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await gpu();
+  if (ctx.gemmBackend.startsWith('subgroup-matrix')) ctx = await createGpuContext(await nodeAdapter(), { gemm: 'scalar' });
 });
 
 describe('attention', () => {

@@ -58,6 +58,8 @@ import gdnStateBwd from '../../shaders/gdn_state_bwd.wgsl?raw';
 import gdnChunkBwd from '../../shaders/gdn_chunk_bwd.wgsl?raw';
 import type { KernelSpec } from './program';
 import { gemmLabel, gemmSource } from './gemm';
+import { attentionMmaSource, tilesLabel } from './attention';
+import type { AttentionTiles } from './attention';
 import type { GemmVariant } from './gemm';
 import type { GatedActivation } from '../formats/architectures';
 
@@ -134,6 +136,12 @@ export const KERNELS = {
   attentionBwdPrep: simple('attention_bwd_prep', attentionBwdPrep),
   attentionBwdDq: (dch: number): KernelSpec => attention('attention_bwd_dq', attentionBwdDq, dch),
   attentionBwdDkv: (dch: number): KernelSpec => attention('attention_bwd_dkv', attentionBwdDkv, dch),
+  /** Attention on tensor cores (src/gpu/attention/): the f32 kernels' twins, generated per tiling. */
+  attentionMma: (v: GemmVariant, t: AttentionTiles): KernelSpec => {
+    const src = attentionMmaSource(v, t);
+    const label = { fwd: 'attention_fwd', dq: 'attention_bwd_dq', dkv: 'attention_bwd_dkv' }[t.kernel];
+    return { label: label + tilesLabel(v, t), code: src.directives + attentionSoftcap + src.body };
+  },
   crossEntropy: simple('cross_entropy', crossEntropy),
   reduceSum: simple('reduce_sum', reduceSum),
   /** The bandwidth ceiling's copy (src/bench/kernel-bench.ts): 16-byte loads, four in flight per thread. */

@@ -2,6 +2,9 @@
 // optionally over a sliding window (query t sees keys j with t - window < j ≤ t) and with soft-capped
 // scores (s ← softcap·tanh(s / softcap)).
 // Layouts: q/o [B*T, H*d]; k/v [B*T, Hkv*d]; lse [B, H, T].
+// `magnitudes`: the same sums over |terms| instead (o = Σ p|v|, dq = scale Σ |ds||k|, dk = scale Σ |ds||q|,
+// dv = Σ p|dO|), which bound what rounding one factor of every term by a relative u can change: u × them
+// (the tolerance of the tensor-core kernels, whose P and dS are f16; test/attention-mma.test.ts).
 import type { Arr } from './matmul';
 
 export interface RefAttnDims {
@@ -48,8 +51,11 @@ function probs(q: Arr, k: Arr, a: RefAttnDims, b: number, h: number, t: number):
   return { p, lse: m + Math.log(z) };
 }
 
-export function refAttentionFwd(q: Arr, k: Arr, v: Arr, a: RefAttnDims): { o: Float64Array; lse: Float64Array } {
+const identity = (x: number) => x;
+
+export function refAttentionFwd(q: Arr, k: Arr, v: Arr, a: RefAttnDims, magnitudes = false): { o: Float64Array; lse: Float64Array } {
   const { B, T, H, Hkv, d } = a;
+  const f = magnitudes ? Math.abs : identity;
   const o = new Float64Array(B * T * H * d);
   const lse = new Float64Array(B * H * T);
   for (let b = 0; b < B; b++)
@@ -59,7 +65,7 @@ export function refAttentionFwd(q: Arr, k: Arr, v: Arr, a: RefAttnDims): { o: Fl
         const { p, lse: l } = probs(q, k, a, b, h, t);
         for (let i = 0; i < d; i++) {
           let acc = 0;
-          for (let j = 0; j <= t; j++) acc += p[j] * v[(b * T + j) * Hkv * d + hk * d + i];
+          for (let j = 0; j <= t; j++) acc += p[j] * f(v[(b * T + j) * Hkv * d + hk * d + i]);
           o[(b * T + t) * H * d + h * d + i] = acc;
         }
         lse[(b * H + h) * T + t] = l;
@@ -68,8 +74,9 @@ export function refAttentionFwd(q: Arr, k: Arr, v: Arr, a: RefAttnDims): { o: Fl
   return { o, lse };
 }
 
-export function refAttentionBwd(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+export function refAttentionBwd(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims, magnitudes = false): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   const { B, T, H, Hkv, d, scale } = a;
+  const f = magnitudes ? Math.abs : identity;
   const dq = new Float64Array(B * T * H * d);
   const dk = new Float64Array(B * T * Hkv * d);
   const dv = new Float64Array(B * T * Hkv * d);
@@ -88,14 +95,33 @@ export function refAttentionBwd(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims)
         }
         for (let j = 0; j <= t; j++) {
           const ko = (b * T + j) * Hkv * d + hk * d;
-          const ds = p[j] === 0 ? 0 : p[j] * (dp[j] - D) * score(q, k, a, b, h, t, j).slope;
+          const ds = f(p[j] === 0 ? 0 : p[j] * (dp[j] - D) * score(q, k, a, b, h, t, j).slope);
           for (let i = 0; i < d; i++) {
-            dq[qo + i] += ds * k[ko + i] * scale;
-            dk[ko + i] += ds * q[qo + i] * scale;
-            dv[ko + i] += p[j] * dO[qo + i];
+            dq[qo + i] += ds * f(k[ko + i]) * scale;
+            dk[ko + i] += ds * f(q[qo + i]) * scale;
+            dv[ko + i] += p[j] * f(dO[qo + i]);
           }
         }
       }
     }
   return { dq, dk, dv };
+}
+
+const F16_UNIT_ROUNDOFF = 2 ** -11;
+const F32_UNIT_ROUNDOFF = 2 ** -24;
+
+/**
+ * How far the tensor-core kernels (src/gpu/attention/) may be, per element, from this reference run on
+ * their f16-rounded q, k, v and dO: they round P (forward and dV) and dS (dQ, dK) to f16 too, which moves
+ * each term of a sum by at most 2⁻¹¹ of its magnitude, and sum n terms in f32 (n·2⁻²⁴ of the magnitudes).
+ * n: the keys a query sums over (o, dq) and the (t, g) rows a key sums over (dk, dv). The backward's bound
+ * assumes the reference o and lse as its inputs.
+ */
+export function refAttentionF16Bounds(dO: Arr, q: Arr, k: Arr, v: Arr, a: RefAttnDims): { o: Float64Array; dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const keys = a.window || a.T;
+  const rows = (a.H / a.Hkv) * keys;
+  const scaled = (m: Float64Array, n: number) => m.map((x) => (F16_UNIT_ROUNDOFF + n * F32_UNIT_ROUNDOFF) * x);
+  const fwd = refAttentionFwd(q, k, v, a, true);
+  const bwd = refAttentionBwd(dO, q, k, v, a, true);
+  return { o: scaled(fwd.o, keys), dq: scaled(bwd.dq, keys), dk: scaled(bwd.dk, rows), dv: scaled(bwd.dv, rows) };
 }

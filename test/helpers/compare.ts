@@ -5,6 +5,8 @@ import { expect } from 'vitest';
 export interface Tolerance {
   atol?: number;
   rtol?: number;
+  /** A further allowance per element (an error bound that varies along the tensor), added to the others. */
+  bound?: ArrayLike<number>;
 }
 
 export function mismatchReport(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): string | null {
@@ -19,7 +21,7 @@ export function mismatchReport(name: string, actual: ArrayLike<number>, expected
     const a = actual[i];
     const e = expected[i];
     const err = Math.abs(a - e);
-    const allowed = atol + rtol * Math.abs(e);
+    const allowed = atol + rtol * Math.abs(e) + (tol.bound ? tol.bound[i] : 0);
     if (!(err <= allowed)) {
       bad++;
       const excess = Number.isFinite(err) ? err - allowed : Infinity;
@@ -31,7 +33,8 @@ export function mismatchReport(name: string, actual: ArrayLike<number>, expected
     }
   }
   if (bad === 0) return null;
-  return `${name}: ${bad}/${actual.length} outside atol=${atol} rtol=${rtol}; worst [${worst}] got ${actual[worst]} expected ${expected[worst]}; first: ${first.join(', ')}`;
+  const extra = tol.bound ? ` + bound[${worst}]=${tol.bound[worst]}` : '';
+  return `${name}: ${bad}/${actual.length} outside atol=${atol} rtol=${rtol}${extra}; worst [${worst}] got ${actual[worst]} expected ${expected[worst]}; first: ${first.join(', ')}`;
 }
 
 export function expectClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): void {

@@ -1,8 +1,16 @@
-// Wrappers of shaders/attention_*.wgsl: causal GQA attention forward (training and generation with a
+// Wrappers of the attention kernels: causal GQA attention forward (training and generation with a
 // KV cache) and its backward (training only), optionally over a sliding window and with soft-capped scores.
+// Two implementations with the same params and bindings, chosen by the context's matrix back end:
+//   subgroup-matrix (and its core-WGSL emulation)  src/gpu/attention/: QKᵀ, P·V and the backward products
+//       on tensor cores, f16 operands and f32 accumulation, where the tiling fits the workgroup memory;
+//   every other back end (and head_dims whose tiles do not fit)  shaders/attention_*.wgsl, exact f32.
+import type { GpuContext } from '../context';
 import type { Binding, Recorder } from '../program';
 import { Params } from '../program';
 import { KERNELS } from '../shaders';
+import type { KernelSpec } from '../program';
+import { attentionVariant, chooseAttentionTiles, SUBGROUP_ROWS } from '../attention';
+import type { AttentionKernel } from '../attention';
 import { perItem, threads } from './common';
 
 export interface AttentionDims {
@@ -37,9 +45,18 @@ function headChunks(d: number, H: number, Hkv: number): number {
   return Math.ceil(d / 64);
 }
 
-/** Workgroups of the query-tiled kernels: tiles of QUERY_TILE (t, g) rows per (b, hk). */
-function queryTiles(B: number, Tq: number, H: number, Hkv: number): number {
-  return B * Hkv * Math.ceil(((H / Hkv) * Tq) / QUERY_TILE);
+/** Workgroups of the query-tiled kernels: tiles of `tile` (t, g) rows per (b, hk) (QUERY_TILE: the f32 kernels). */
+function queryTiles(B: number, Tq: number, H: number, Hkv: number, tile = QUERY_TILE): number {
+  return B * Hkv * Math.ceil(((H / Hkv) * Tq) / tile);
+}
+
+/** A tensor-core kernel and the rows (queries, or keys for dkv) each workgroup owns, or null: run the f32 one. */
+function tensorKernel(ctx: GpuContext, kernel: AttentionKernel, d: number): { spec: KernelSpec; rows: number } | null {
+  const backend = ctx.gemmBackend;
+  if (backend !== 'subgroup-matrix' && backend !== 'subgroup-matrix-emulated') return null;
+  const tiles = chooseAttentionTiles(kernel, d, ctx.gemm.frag, ctx.limits.maxComputeWorkgroupStorageSize);
+  if (!tiles || tiles.subgroups * ctx.gemm.subgroupSize > ctx.limits.maxComputeInvocationsPerWorkgroup) return null;
+  return { spec: KERNELS.attentionMma(attentionVariant(backend, ctx.gemm.frag, ctx.gemm.subgroupSize), tiles), rows: tiles.subgroups * SUBGROUP_ROWS };
 }
 
 /** o, lse ← attention(q, k, v); queries start at position dyn[0]. */
@@ -47,7 +64,9 @@ export function attentionFwd(rec: Recorder, o: Binding, lse: Binding, q: Binding
   const dch = headChunks(a.d, a.H, a.Hkv);
   const p = new Params().u32(a.B).u32(a.Tq).u32(a.H).u32(a.Hkv).u32(a.d).u32(a.kvRows).f32(a.scale).u32(a.window ?? 0)
     .f32(a.softcap ?? 0).u32(0).u32(0).u32(0);
-  rec.dispatch(KERNELS.attentionFwd(dch), p, [q, k, v, o, lse, dyn], perItem(rec.ctx, queryTiles(a.B, a.Tq, a.H, a.Hkv)));
+  const mma = tensorKernel(rec.ctx, 'fwd', a.d);
+  const spec = mma?.spec ?? KERNELS.attentionFwd(dch);
+  rec.dispatch(spec, p, [q, k, v, o, lse, dyn], perItem(rec.ctx, queryTiles(a.B, a.Tq, a.H, a.Hkv, mma?.rows)));
 }
 
 export interface AttentionBwdBuffers {
@@ -62,8 +81,10 @@ export function attentionBwd(rec: Recorder, g: AttentionBwdBuffers, dO: Binding,
   rec.dispatch(KERNELS.attentionBwdPrep, new Params().u32(B).u32(T).u32(H).u32(d), [dO, o, g.Dsum], threads(rec.ctx, B * H * T));
   const dch = headChunks(d, H, Hkv);
   const p = () => new Params().u32(B).u32(T).u32(H).u32(Hkv).u32(d).f32(scale).u32(mask.window ?? 0).f32(mask.softcap ?? 0);
-  rec.dispatch(KERNELS.attentionBwdDq(dch), p(), [q, k, v, dO, lse, g.Dsum, g.dq], perItem(rec.ctx, queryTiles(B, T, H, Hkv)));
-  rec.dispatch(KERNELS.attentionBwdDkv(dch), p(), [q, k, v, dO, lse, g.Dsum, g.dk, g.dv], perItem(rec.ctx, B * Hkv * Math.ceil(T / KEY_TILE)));
+  const dqMma = tensorKernel(rec.ctx, 'dq', d);
+  const dkvMma = tensorKernel(rec.ctx, 'dkv', d);
+  rec.dispatch(dqMma?.spec ?? KERNELS.attentionBwdDq(dch), p(), [q, k, v, dO, lse, g.Dsum, g.dq], perItem(rec.ctx, queryTiles(B, T, H, Hkv, dqMma?.rows)));
+  rec.dispatch(dkvMma?.spec ?? KERNELS.attentionBwdDkv(dch), p(), [q, k, v, dO, lse, g.Dsum, g.dk, g.dv], perItem(rec.ctx, B * Hkv * Math.ceil(T / (dkvMma?.rows ?? KEY_TILE))));
 }
 
 /** cache[b, pos0 + t] = src[b*Tq + t] for t < Tq (pos0 = dyn[0]). */
