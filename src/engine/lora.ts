@@ -3,6 +3,7 @@
 // starts at a multiple of 64 floats, the 256-byte storage-binding offset alignment of WebGPU.
 import { QloraError } from '../errors';
 import type { ModelConfig } from '../formats/model-config';
+import { LAYER_KINDS, MLP_BLOCK } from '../formats/architectures';
 import { createRng } from '../data/rng';
 
 export const LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -57,7 +58,7 @@ export function moduleShape(cfg: ModelConfig, m: LoraModule): [number, number] {
   const kv = cfg.numKvHeads * cfg.headDim;
   const I = cfg.intermediateSize;
   switch (m) {
-    case 'q_proj': return [q, D];
+    case 'q_proj': return [cfg.attentionOutputGate ? 2 * q : q, D]; // each head's query rows, then its gate rows
     case 'k_proj': return [kv, D];
     case 'v_proj': return [kv, D];
     case 'o_proj': return [D, q];
@@ -69,7 +70,7 @@ export function moduleShape(cfg: ModelConfig, m: LoraModule): [number, number] {
 
 /** PEFT's module path under the model: `model.layers.{i}.self_attn.q_proj`. */
 export function modulePath(layer: number, m: LoraModule): string {
-  return `model.layers.${layer}.${ATTENTION_MODULES.includes(m) ? 'self_attn' : 'mlp'}.${m}`;
+  return `model.layers.${layer}.${ATTENTION_MODULES.includes(m) ? LAYER_KINDS.full_attention.path : MLP_BLOCK.path}.${m}`;
 }
 
 export interface LoraSlot {
