@@ -16,7 +16,7 @@ import { adapterKey, adapterKeys, layerProjections, projectionPath, textTensorNa
 import { parseModelConfig, requireTrainable, ropeInvFreq } from '../src/formats/model-config';
 import { SafetensorsFile, writeSafetensors } from '../src/formats/safetensors';
 import { ggufArchitecture } from '../src/export/gguf-adapter';
-import { LORA_MODULES, moduleShape, modulePath } from '../src/engine/lora';
+import { LORA_MODULES, loraLayout, moduleShape, modulePath } from '../src/engine/lora';
 import { readModelFiles, readTensors } from '../src/io/model-files';
 import { readerFor } from '../src/io/node-files';
 
@@ -175,6 +175,19 @@ describe('Qwen3.5 names', () => {
       'base_model.model.model.layers.3.self_attn.v_proj.lora_A.weight',
       'base_model.model.model.layers.3.self_attn.v_proj.lora_B.weight',
     ]);
+  });
+
+  it("the LoRA layout puts attention targets only on the full-attention layer, with the golden adapter's shapes", () => {
+    const layout = loraLayout(config, { r: 8, alpha: 16, dropout: 0, targets: LORA_MODULES, rslora: false });
+    expect(layout.slots.map((s) => `${s.layer}.${s.module}`)).toEqual([
+      ...[0, 1, 2].flatMap((l) => ['gate_proj', 'up_proj', 'down_proj'].map((m) => `${l}.${m}`)),
+      ...LORA_MODULES.map((m) => `3.${m}`),
+    ]);
+    const golden = new SafetensorsFile(new Uint8Array(readFileSync(fixture('golden/tiny-qwen3_5/lora/adapter_init/adapter_model.safetensors'))), 'adapter_init');
+    for (const slot of layout.slots) {
+      expect(golden.info(adapterKey(config, slot.layer, slot.module, 'A')).shape).toEqual([8, slot.inF]);
+      expect(golden.info(adapterKey(config, slot.layer, slot.module, 'B')).shape).toEqual([slot.outF, 8]);
+    }
   });
 
   it('the attention families name their projections as lora.ts always has', () => {

@@ -38,10 +38,15 @@ export interface TokenMixer {
   readonly missing?: string;
 }
 
+/** Projections of each mixer and of the MLP, in PEFT's order (the LoRA layout and every export follow it). */
+export const ATTENTION_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
+export const GATED_DELTA_NET_PROJECTIONS = ['in_proj_qkv', 'in_proj_z', 'in_proj_b', 'in_proj_a', 'out_proj'] as const;
+export const MLP_PROJECTIONS = ['gate_proj', 'up_proj', 'down_proj'] as const;
+
 const ATTENTION: TokenMixer = {
   kind: 'attention',
   path: 'self_attn',
-  loraModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+  loraModules: ATTENTION_PROJECTIONS,
   trainable: true,
 };
 
@@ -49,7 +54,7 @@ const ATTENTION: TokenMixer = {
 const GATED_DELTA_NET: TokenMixer = {
   kind: 'gated_delta_net',
   path: 'linear_attn',
-  loraModules: ['in_proj_qkv', 'in_proj_z', 'in_proj_b', 'in_proj_a', 'out_proj'],
+  loraModules: GATED_DELTA_NET_PROJECTIONS,
   trainable: false,
   missing: "Gated DeltaNet linear-attention layers are not yet supported by this engine's decoder",
 };
@@ -62,7 +67,7 @@ export const LAYER_KINDS: Readonly<Record<LayerKind, TokenMixer>> = {
 };
 
 /** The MLP every layer ends with: its module and projections (LoRA targets). */
-export const MLP_BLOCK = { path: 'mlp', loraModules: ['gate_proj', 'up_proj', 'down_proj'] } as const;
+export const MLP_BLOCK = { path: 'mlp', loraModules: MLP_PROJECTIONS } as const;
 
 /** Where a family's transformers config class differs in its defaults. */
 export interface FamilyDefaults {
