@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QloraError } from '../src/errors';
 import { ARCHITECTURES } from '../src/formats/architectures';
 import { adapterKey, adapterKeys, layerProjections, projectionPath, textTensorName } from '../src/formats/checkpoint-names';
@@ -19,6 +19,10 @@ import { ggufArchitecture } from '../src/export/gguf-adapter';
 import { LORA_MODULES, loraLayout, moduleShape, modulePath } from '../src/engine/lora';
 import { readModelFiles, readTensors } from '../src/io/model-files';
 import { readerFor } from '../src/io/node-files';
+import { acquireModel, fetchModelConfig } from '../src/io/model-acquire';
+import { memoryStore } from '../src/io/model-cache';
+import { urlModel } from '../src/io/hub';
+import { startFileServer } from './helpers/file-server';
 
 const fixture = (path: string) => new URL(`./fixtures/${path}`, import.meta.url);
 const textConfig = JSON.parse(readFileSync(fixture('tiny-qwen3_5/config.json'), 'utf8')) as Record<string, unknown>;
@@ -205,11 +209,11 @@ describe('Qwen3.5 names', () => {
     expect(textTensorName(null, 'model.layers.0.mlp.up_proj.weight')).toBe('model.layers.0.mlp.up_proj.weight');
   });
 
+  // A Qwen3_5ForConditionalGeneration checkpoint made from the fixture: its weights moved under
+  // model.language_model., next to a vision tower and an MTP head.
   const dir = mkdtempSync(join(tmpdir(), 'qwen3_5-vl-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('reads the text weights of a Qwen3_5ForConditionalGeneration checkpoint made from the fixture under the text names', async () => {
-    const text = new SafetensorsFile(new Uint8Array(readFileSync(fixture('tiny-qwen3_5/model.safetensors'))), 'tiny-qwen3_5');
+  const text = new SafetensorsFile(new Uint8Array(readFileSync(fixture('tiny-qwen3_5/model.safetensors'))), 'tiny-qwen3_5');
+  beforeAll(() => {
     const moved = text.names().map((name) => ({ ...text.info(name), name: name.replace(/^model\./, 'model.language_model.'), data: text.bytes(name) }));
     const extra = [
       { name: 'model.visual.patch_embed.proj.weight', dtype: 'F32' as const, shape: [2, 3], data: new Float32Array(6) },
@@ -218,6 +222,10 @@ describe('Qwen3.5 names', () => {
     writeFileSync(join(dir, 'model.safetensors'), writeSafetensors([...moved, ...extra]));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(vlConfig()));
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(fixture(`tiny-qwen3_5/${f}`), join(dir, f));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the text weights of a Qwen3_5ForConditionalGeneration checkpoint under the text names', async () => {
     const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
     const source = await readTensors(readerFor(dir), config.wrapper);
     expect(source.names().sort()).toEqual(text.names().sort());
@@ -226,5 +234,16 @@ describe('Qwen3.5 names', () => {
     expect(Array.from(source.float32(name))).toEqual(Array.from(text.float32(name)));
     // Training it is refused like the text-only layout, before its weights are read.
     await expect(readModelFiles(readerFor(dir))).rejects.toThrowError(/Gated DeltaNet/);
+  });
+
+  it('the app refuses it from config.json alone: no weight file is requested', async () => {
+    const server = await startFileServer({ vl: dir });
+    try {
+      await expect(fetchModelConfig(urlModel(`${server.base}vl/`))).rejects.toThrowError(/Qwen3_5ForCausalLM has linear_attention layers/);
+      await expect(acquireModel(urlModel(`${server.base}vl/`), { store: memoryStore(), retries: 0 })).rejects.toThrowError(/Gated DeltaNet/);
+      expect(server.requests.map((r) => r.path).filter((p) => !p.endsWith('/config.json'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });
