@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QloraError } from '../src/errors';
-import { ARCHITECTURES } from '../src/formats/architectures';
+import { ARCHITECTURES, SUPPORTED_MODELS } from '../src/formats/architectures';
 import { adapterKey, adapterKeys, layerProjections, projectionPath, textTensorName } from '../src/formats/checkpoint-names';
 import { parseModelConfig, requireTrainable, ropeInvFreq } from '../src/formats/model-config';
 import { SafetensorsFile, writeSafetensors } from '../src/formats/safetensors';
@@ -142,6 +142,7 @@ describe('Qwen3.5 config.json', () => {
   });
 
   it('is refused for training with a CONFIG_INVALID that names the Gated DeltaNet layers, before any weight is read', async () => {
+    expect(SUPPORTED_MODELS).toMatch(/Qwen3_5ForCausalLM \(qwen3_5_text\), Qwen3_5ForConditionalGeneration \(qwen3_5\): read, not yet trainable/);
     const config = parseModelConfig(textConfig);
     expect(() => requireTrainable(config, 'tiny-qwen3_5/config.json')).toThrowError(
       /tiny-qwen3_5\/config\.json: Qwen3_5ForCausalLM has linear_attention layers \(3 of 4: 0, 1, 2\); Gated DeltaNet linear-attention layers are not yet supported/,

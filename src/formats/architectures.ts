@@ -289,8 +289,16 @@ export const MODEL_TYPE_OF_WRAPPER: Readonly<Record<string, ModelType>> = Object
   Object.values(ARCHITECTURES).flatMap((a) => (a.wrapper ? [[a.wrapper.className, a.modelType]] : [])),
 );
 
+/** Whether the decoder computes every layer kind the family has (Qwen3.5: not until its Gated DeltaNet runs). */
+export function isTrainable(arch: Architecture): boolean {
+  return arch.layerKinds.every((k) => LAYER_KINDS[k].trainable);
+}
+
 export const SUPPORTED_MODELS = `Supported: ${Object.values(ARCHITECTURES)
-  .map((a) => `${a.className} (${a.modelType})${a.wrapper ? `, ${a.wrapper.className} (${a.wrapper.modelType})` : ''}`)
+  .map((a) => {
+    const names = `${a.className} (${a.modelType})${a.wrapper ? `, ${a.wrapper.className} (${a.wrapper.modelType})` : ''}`;
+    return isTrainable(a) ? names : `${names}: read, not yet trainable`;
+  })
   .join(', ')}`;
 
 export function isModelType(value: unknown): value is ModelType {

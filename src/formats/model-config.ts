@@ -12,7 +12,7 @@ import { parseQuantizationConfig, type QuantizationConfig } from './quantization
 import { computeRopeInvFreq, parseLayerTypeRope, parseRopeConfig, parseRotaryDim, type RopeConfig } from './rope-config';
 import { parseLinearAttention, type LinearAttentionConfig } from './linear-attention-config';
 import type { Architecture, GatedActivation, LayerKind, ModelType, NormRole, WrapperLayout } from './architectures';
-import { ARCHITECTURES, LAYER_KINDS, MODEL_TYPE_OF_CLASS, MODEL_TYPE_OF_WRAPPER, SUPPORTED_MODELS, isModelType, modelTypeOfWrapperType } from './architectures';
+import { ARCHITECTURES, LAYER_KINDS, MODEL_TYPE_OF_CLASS, isTrainable, MODEL_TYPE_OF_WRAPPER, SUPPORTED_MODELS, isModelType, modelTypeOfWrapperType } from './architectures';
 
 export type { QuantizationConfig } from './quantization-config';
 export type { RopeConfig, RopeScaling } from './rope-config';
@@ -253,7 +253,7 @@ export function requireTrainable(config: ModelConfig, where: string): void {
     'CONFIG_INVALID',
     `${where}: ${config.architecture.className} has ${missing.join(', ')} layers (${layers.length} of ${config.numLayers}: ${layers.slice(0, 8).join(', ')}${layers.length > 8 ? ', …' : ''}); ` +
       `${mixer.missing ?? 'they are not supported'}, so it cannot be trained yet. Choose a model whose layers are all attention (${
-        Object.values(ARCHITECTURES).filter((a) => a.layerKinds.every((k) => LAYER_KINDS[k].trainable)).map((a) => a.className).join(', ')
+        Object.values(ARCHITECTURES).filter(isTrainable).map((a) => a.className).join(', ')
       }).`,
     { layerTypes: missing },
   );
