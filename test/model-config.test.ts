@@ -109,6 +109,10 @@ describe('fixture configs', () => {
       eosTokenIds: [2],
       padTokenId: 0,
       quantization: null,
+      rotaryDim: 16,
+      attentionOutputGate: false,
+      linearAttention: null,
+      wrapper: null,
     });
   });
 

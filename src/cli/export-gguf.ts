@@ -9,7 +9,7 @@ import { requireOpt } from './args';
 import { readAdapterDir } from './setup';
 import { readerFor } from '../io/node-files';
 import { readModelConfig } from '../io/model-files';
-import { GGUF_ARCHITECTURE, ggufLoraAdapter } from '../export/gguf-adapter';
+import { ggufArchitecture, ggufLoraAdapter } from '../export/gguf-adapter';
 
 export const EXPORT_GGUF_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'base model folder or http(s) base URL (only config.json is read)' },
@@ -25,9 +25,10 @@ export async function exportGguf(p: Parsed): Promise<void> {
   const out = requireOpt<string>(p, 'out', cmd);
   if (!out.endsWith('.gguf')) throw new QloraError('ARGUMENT_INVALID', `--out must name a .gguf file; got "${out}".`);
   const config = await readModelConfig(readerFor(modelLoc));
+  const { arch } = ggufArchitecture(config.modelType); // a family llama.cpp reads differently is refused before the adapter is read
   const adapter = await readAdapterDir(adapterDir, { config });
   const name = (p.name as string | undefined) ?? adapter.baseModel ?? (basename(modelLoc.replace(/\/+$/, '')) || 'adapter');
   const bytes = ggufLoraAdapter({ layout: adapter.layout, params: adapter.params, config, name });
   await writeFile(out, bytes);
-  process.stdout.write(JSON.stringify({ out, architecture: GGUF_ARCHITECTURE[config.modelType], tensors: 2 * adapter.layout.slots.length, bytes: bytes.byteLength }) + '\n');
+  process.stdout.write(JSON.stringify({ out, architecture: arch, tensors: 2 * adapter.layout.slots.length, bytes: bytes.byteLength }) + '\n');
 }

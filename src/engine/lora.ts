@@ -3,11 +3,14 @@
 // starts at a multiple of 64 floats, the 256-byte storage-binding offset alignment of WebGPU.
 import { QloraError } from '../errors';
 import type { ModelConfig } from '../formats/model-config';
+import { ATTENTION_PROJECTIONS, LAYER_KINDS, MLP_BLOCK, MLP_PROJECTIONS } from '../formats/architectures';
+import { layerProjections } from '../formats/checkpoint-names';
 import { createRng } from '../data/rng';
 
-export const LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+/** The projections the decoder trains LoRA on: attention's and the MLP's (architectures.ts lists each mixer's). */
+export const LORA_MODULES = [...ATTENTION_PROJECTIONS, ...MLP_PROJECTIONS] as const;
 export type LoraModule = (typeof LORA_MODULES)[number];
-export const ATTENTION_MODULES: readonly LoraModule[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+export const ATTENTION_MODULES: readonly LoraModule[] = ATTENTION_PROJECTIONS;
 
 export interface LoraSettings {
   readonly r: number;
@@ -57,7 +60,7 @@ export function moduleShape(cfg: ModelConfig, m: LoraModule): [number, number] {
   const kv = cfg.numKvHeads * cfg.headDim;
   const I = cfg.intermediateSize;
   switch (m) {
-    case 'q_proj': return [q, D];
+    case 'q_proj': return [cfg.attentionOutputGate ? 2 * q : q, D]; // each head's query rows, then its gate rows
     case 'k_proj': return [kv, D];
     case 'v_proj': return [kv, D];
     case 'o_proj': return [D, q];
@@ -69,7 +72,7 @@ export function moduleShape(cfg: ModelConfig, m: LoraModule): [number, number] {
 
 /** PEFT's module path under the model: `model.layers.{i}.self_attn.q_proj`. */
 export function modulePath(layer: number, m: LoraModule): string {
-  return `model.layers.${layer}.${ATTENTION_MODULES.includes(m) ? 'self_attn' : 'mlp'}.${m}`;
+  return `model.layers.${layer}.${ATTENTION_MODULES.includes(m) ? LAYER_KINDS.full_attention.path : MLP_BLOCK.path}.${m}`;
 }
 
 export interface LoraSlot {
@@ -101,8 +104,10 @@ export function loraLayout(cfg: ModelConfig, settings: LoraSettings): LoraLayout
   let offset = 0;
   let count = 0;
   for (let layer = 0; layer < cfg.numLayers; layer++) {
+    // Only the projections this layer's mixer has (a target may be absent from some layer kinds).
+    const has = new Set(layerProjections(cfg, layer).map((p) => p.module));
     for (const module of LORA_MODULES) {
-      if (!settings.targets.includes(module)) continue;
+      if (!settings.targets.includes(module) || !has.has(module)) continue;
       const [outF, inF] = moduleShape(cfg, module);
       const aOffset = offset;
       offset = align(offset + settings.r * inF);

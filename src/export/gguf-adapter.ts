@@ -10,7 +10,7 @@
 //     PEFT's lora_A [r, in] and .lora_b with lora_B [out, r], as they are (ggml ne [in, r] and [r, out],
 //     what llama-adapter.cpp checks against the base tensor's ne [in, out]), F32, per layer in module
 //     order (llama.cpp finds tensors by name, so the order is not significant);
-//   - Llama only: the script's LlamaModel.permute reorders the rows of q_proj / k_proj (HF's rotate-half
+//   - Llama only (the record's gguf.permuteQK): the script's LlamaModel.permute reorders the rows of q_proj / k_proj (HF's rotate-half
 //     RoPE layout to ggml's interleaved one, per head, with n_kv_heads for k); on a LoRA pair that
 //     lands on lora_b's rows. Qwen2, Qwen3 and Gemma 3 use ggml's NeoX RoPE and are not permuted.
 // One deliberate difference: llama.cpp scales by alpha / r and has no rsLoRA, and the script copies
@@ -19,18 +19,21 @@
 // scale the adapter was trained with.
 import { QloraError } from '../errors';
 import type { ModelConfig, ModelType } from '../formats/model-config';
+import { ARCHITECTURES } from '../formats/architectures';
 import type { LoraLayout, LoraModule, LoraSlot } from '../engine/lora';
 import { slotTensors } from '../engine/peft-adapter';
 import { writeGguf } from '../formats/gguf-write';
 import type { GgufTensor, GgufValue } from '../formats/gguf-write';
 
-/** llama.cpp's architecture name (gguf-py MODEL_ARCH_NAMES) of each model_type the engine trains. */
-export const GGUF_ARCHITECTURE: Readonly<Record<ModelType, string>> = {
-  llama: 'llama',
-  qwen2: 'qwen2',
-  qwen3: 'qwen3',
-  gemma3_text: 'gemma3',
-};
+/**
+ * llama.cpp's architecture name (gguf-py MODEL_ARCH_NAMES) of a model_type and whether its converter
+ * permutes q/k rows, from the architecture record; a family llama.cpp would read differently is refused.
+ */
+export function ggufArchitecture(modelType: ModelType): { arch: string; permuteQK: boolean } {
+  const gguf = ARCHITECTURES[modelType].gguf;
+  if ('refused' in gguf) throw new QloraError('ARGUMENT_INVALID', `${gguf.refused}.`, { modelType });
+  return gguf;
+}
 
 /** gguf-py's tensor name of each projection (MODEL_TENSOR.ATTN_Q → "blk.{bid}.attn_q", …). */
 export const GGUF_TENSOR_OF_MODULE: Readonly<Record<LoraModule, string>> = {
@@ -45,9 +48,6 @@ export const GGUF_TENSOR_OF_MODULE: Readonly<Record<LoraModule, string>> = {
 
 /** GGML_QNT_VERSION, written by every convert script. */
 const GGML_QUANT_VERSION = 2;
-
-/** Architectures whose q/k rows convert_hf_to_gguf.py permutes (LlamaModel.undo_permute). */
-const PERMUTES_QK: ReadonlySet<ModelType> = new Set(['llama']);
 
 export function ggufTensorName(slot: Pick<LoraSlot, 'layer' | 'module'>, which: 'a' | 'b'): string {
   return `blk.${slot.layer}.${GGUF_TENSOR_OF_MODULE[slot.module]}.weight.lora_${which}`;
@@ -89,7 +89,7 @@ export interface GgufAdapterInput {
 export function ggufAdapterMetadata(input: GgufAdapterInput): [string, GgufValue][] {
   const { layout, config } = input;
   return [
-    ['general.architecture', { type: 'string', value: GGUF_ARCHITECTURE[config.modelType] }],
+    ['general.architecture', { type: 'string', value: ggufArchitecture(config.modelType).arch }],
     ['general.name', { type: 'string', value: input.name }],
     ['general.type', { type: 'string', value: 'adapter' }],
     ['adapter.type', { type: 'string', value: 'lora' }],
@@ -102,7 +102,7 @@ export function ggufAdapterMetadata(input: GgufAdapterInput): [string, GgufValue
 export function ggufAdapterTensors(input: GgufAdapterInput): GgufTensor[] {
   const { layout, params, config } = input;
   const r = layout.settings.r;
-  const permute = PERMUTES_QK.has(config.modelType);
+  const permute = ggufArchitecture(config.modelType).permuteQK;
   const tensors: GgufTensor[] = [];
   for (const slot of layout.slots) {
     const { A, B } = slotTensors(layout, params, slot);

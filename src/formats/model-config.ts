@@ -1,23 +1,27 @@
-// HF config.json -> the model description the engine builds from, validated in one place. Four
-// architectures (architectures.ts says what each block is made of): LlamaForCausalLM (Llama 2/3,
-// SmolLM2, TinyLlama), Qwen2ForCausalLM, Qwen3ForCausalLM and Gemma3ForCausalLM (text-only Gemma 3).
-// Anything the engine would compute differently (another architecture, activation, rope type, a
-// sliding window outside Gemma 3) is refused here with CONFIG_INVALID, never approximated.
-// Defaults are transformers' config classes' (LlamaConfig, Qwen2Config, Qwen3Config, Gemma3TextConfig).
+// HF config.json -> the model description the engine builds from, validated in one place. The families
+// and everything that differs between them are the records of architectures.ts; this file reads the
+// fields every family shares and asks the record for the rest, so it has no per-family branch.
+// Anything the engine would compute differently (another architecture, activation, rope type, a layer
+// type its family does not have) is refused here with CONFIG_INVALID, never approximated. A model whose
+// layers the decoder cannot compute yet parses (for its description and memory estimate) but is refused
+// for training by requireTrainable.
 
+import { QloraError } from '../errors';
 import { ConfigFields, describeValue, isRecord } from './config-fields';
 import { parseQuantizationConfig, type QuantizationConfig } from './quantization-config';
-import { computeRopeInvFreq, parseLayerTypeRope, parseRopeConfig, type RopeConfig } from './rope-config';
-import type { Architecture, GatedActivation, ModelType, NormRole } from './architectures';
-import { ARCHITECTURES, MODEL_TYPE_OF_CLASS, SUPPORTED_MODELS, isModelType } from './architectures';
+import { computeRopeInvFreq, parseLayerTypeRope, parseRopeConfig, parseRotaryDim, type RopeConfig } from './rope-config';
+import { parseLinearAttention, type LinearAttentionConfig } from './linear-attention-config';
+import type { Architecture, GatedActivation, LayerKind, ModelType, NormRole, WrapperLayout } from './architectures';
+import { ARCHITECTURES, LAYER_KINDS, MODEL_TYPE_OF_CLASS, isTrainable, MODEL_TYPE_OF_WRAPPER, SUPPORTED_MODELS, isModelType, modelTypeOfWrapperType } from './architectures';
 
 export type { QuantizationConfig } from './quantization-config';
 export type { RopeConfig, RopeScaling } from './rope-config';
+export type { LinearAttentionConfig } from './linear-attention-config';
 export type { ModelType } from './architectures';
 export { SUPPORTED_MODELS } from './architectures';
 
-/** Attention of one layer: over every earlier position, or a causal window of `slidingWindow` positions. */
-export type LayerType = 'full_attention' | 'sliding_attention';
+/** The token mixer of one layer: attention over every earlier position or a causal window, or linear attention. */
+export type LayerType = LayerKind;
 
 export interface ModelConfig {
   readonly modelType: ModelType;
@@ -57,12 +61,40 @@ export interface ModelConfig {
   readonly eosTokenIds: number[];
   readonly padTokenId: number | null;
   readonly quantization: QuantizationConfig | null;
+  /** Leading dims of each q/k head that RoPE rotates: headDim, or less with partial_rotary_factor (Qwen3.5). */
+  readonly rotaryDim: number;
+  /** Attention output · sigmoid(gate), q_proj holding each head's query rows then its gate rows (Qwen3.5). */
+  readonly attentionOutputGate: boolean;
+  /** The Gated DeltaNet settings, when a layer is linear_attention. */
+  readonly linearAttention: LinearAttentionConfig | null;
+  /** The checkpoint wraps the text model (Qwen3_5ForConditionalGeneration): where its text weights are; null for a text-only checkpoint. */
+  readonly wrapper: WrapperLayout | null;
 }
 
-/** From `architectures` when set; from `model_type` when it is null or absent (bnb re-saves drop it). */
-function detectModelType(config: ConfigFields): ModelType {
+/** A wrapping checkpoint's text config, checked against the wrapper's model_type and the text model's. */
+function unwrap(config: ConfigFields, modelType: ModelType): ConfigFields {
+  const wrapper = ARCHITECTURES[modelType].wrapper!;
+  const found = config.raw('model_type');
+  if (found !== undefined && found !== null && found !== wrapper.modelType) {
+    throw config.fail(`architecture "${wrapper.className}" does not match model_type ${describeValue(found)} (expected "${wrapper.modelType}")`);
+  }
+  const text = config.section(wrapper.textConfigKey);
+  if (!text) throw config.fail(`"${wrapper.textConfigKey}" is missing; ${wrapper.className} keeps the text model's settings there`);
+  const textType = text.raw('model_type');
+  if (textType !== undefined && textType !== null && textType !== modelType) {
+    throw text.fail(`"${wrapper.textConfigKey}.model_type" is ${describeValue(textType)}; expected "${modelType}" inside ${wrapper.className}`);
+  }
+  return text;
+}
+
+/**
+ * The family, from `architectures` when set and from `model_type` when it is null or absent (bnb re-saves
+ * drop it), and the fields of its text model: the file itself, or its text_config for a wrapping layout.
+ */
+function detectModelType(config: ConfigFields): { modelType: ModelType; text: ConfigFields; wrapper: WrapperLayout | null } {
   const modelType = config.raw('model_type');
   const architectures = config.raw('architectures');
+  const wrapped = (type: ModelType) => ({ modelType: type, text: unwrap(config, type), wrapper: ARCHITECTURES[type].wrapper! });
   if (architectures !== undefined && architectures !== null) {
     if (!Array.isArray(architectures) || architectures.length !== 1 || typeof architectures[0] !== 'string') {
       throw config.fail(
@@ -70,9 +102,10 @@ function detectModelType(config: ConfigFields): ModelType {
       );
     }
     const architecture = architectures[0];
-    const expected = Object.prototype.hasOwnProperty.call(MODEL_TYPE_OF_CLASS, architecture)
-      ? MODEL_TYPE_OF_CLASS[architecture]
-      : undefined;
+    const own = (table: Readonly<Record<string, ModelType>>) => (Object.prototype.hasOwnProperty.call(table, architecture) ? table[architecture] : undefined);
+    const wrapperOf = own(MODEL_TYPE_OF_WRAPPER);
+    if (wrapperOf) return wrapped(wrapperOf);
+    const expected = own(MODEL_TYPE_OF_CLASS);
     if (!expected) {
       throw config.fail(
         `architecture "${architecture}" (model_type ${describeValue(modelType)}) is not supported. ${SUPPORTED_MODELS}.`,
@@ -83,70 +116,46 @@ function detectModelType(config: ConfigFields): ModelType {
         `architecture "${architecture}" does not match model_type ${describeValue(modelType)} (expected "${expected}")`,
       );
     }
-    return expected;
+    return { modelType: expected, text: config, wrapper: null };
   }
-  if (isModelType(modelType)) return modelType;
+  if (isModelType(modelType)) return { modelType, text: config, wrapper: null };
+  const wrapperOf = modelTypeOfWrapperType(modelType);
+  if (wrapperOf) return wrapped(wrapperOf);
   throw config.fail(`model_type ${describeValue(modelType)} is not supported. ${SUPPORTED_MODELS}.`);
 }
 
-/** Where a family's transformers config class differs in its defaults (each with its reason). */
-interface FamilyDefaults {
-  readonly maxPositionEmbeddings: number;
-  readonly tieWordEmbeddings: boolean;
-  readonly bosTokenId: number | null;
-  readonly eosTokenIds: number[];
-  readonly ropeTheta: number;
-}
-
-const DEFAULTS: Readonly<Record<ModelType, FamilyDefaults>> = {
-  llama: { maxPositionEmbeddings: 2048, tieWordEmbeddings: false, bosTokenId: 1, eosTokenIds: [2], ropeTheta: 10000 }, // LlamaConfig
-  qwen2: { maxPositionEmbeddings: 32768, tieWordEmbeddings: false, bosTokenId: null, eosTokenIds: [], ropeTheta: 10000 }, // Qwen2Config
-  qwen3: { maxPositionEmbeddings: 32768, tieWordEmbeddings: false, bosTokenId: null, eosTokenIds: [], ropeTheta: 10000 }, // Qwen3Config
-  gemma3_text: { maxPositionEmbeddings: 131072, tieWordEmbeddings: true, bosTokenId: 2, eosTokenIds: [1], ropeTheta: 1_000_000 }, // Gemma3TextConfig
-};
-
-/** Gemma3TextConfig: rope_local_base_freq's default, the sliding layers' base. */
-const GEMMA3_LOCAL_ROPE_THETA = 10_000;
-/** Gemma3TextConfig: every sixth layer is full attention when layer_types is not given. */
-const GEMMA3_SLIDING_PATTERN = 6;
-
-function parseActivation(config: ConfigFields, modelType: ModelType): GatedActivation {
-  // Gemma configs name it hidden_activation (hidden_act is a deprecated alias); the others hidden_act.
-  const gemma = modelType === 'gemma3_text';
-  const key = gemma && config.has('hidden_activation') ? 'hidden_activation' : 'hidden_act';
-  const name = config.string(key, gemma ? 'gelu_pytorch_tanh' : 'silu');
+function parseActivation(config: ConfigFields, arch: Architecture): GatedActivation {
+  const key = arch.activationKeys.find((k) => config.has(k)) ?? arch.activationKeys[0];
+  const name = config.string(key, arch.activationDefault);
   if (name === 'silu') return 'silu';
   if (name === 'gelu_pytorch_tanh') return 'gelu_tanh';
   throw config.fail(`${key} "${name}" is not supported; the gated MLP takes "silu" (SwiGLU) or "gelu_pytorch_tanh" (GeGLU)`);
 }
 
 /**
- * Layer types and window. Llama, Qwen2, Qwen3: full attention everywhere (a config asking for sliding
- * windows is refused rather than computed differently). Gemma 3: `layer_types`, or its default pattern.
+ * Layer types and window: `layer_types` (only the kinds the family has), else the family's pattern, else
+ * its one kind everywhere (Llama, Qwen2, Qwen3: full attention; a config asking for sliding windows is
+ * refused rather than computed differently).
  */
-function parseLayerTypes(config: ConfigFields, modelType: ModelType, numLayers: number): { layerTypes: LayerType[]; slidingWindow: number | null } {
+function parseLayerTypes(config: ConfigFields, arch: Architecture, numLayers: number): { layerTypes: LayerType[]; slidingWindow: number | null } {
+  for (const [flag, why] of Object.entries(arch.refusedFlags)) {
+    if (config.bool(flag, false)) throw config.fail(`${flag} is true; ${why}`);
+  }
   const given = config.has('layer_types') ? config.raw('layer_types') : undefined;
   if (given !== undefined) {
-    const ok = Array.isArray(given) && given.length === numLayers && given.every((t) => t === 'full_attention' || t === 'sliding_attention');
-    if (!ok) {
-      throw config.fail(`"layer_types" must list "full_attention" or "sliding_attention" for each of the ${numLayers} layers, found ${describeValue(given)}`);
+    const kinds = arch.layerKinds.map((k) => `"${k}"`).join(' or ');
+    const ok = Array.isArray(given) && given.length === numLayers && given.every((t) => (arch.layerKinds as readonly unknown[]).includes(t));
+    const lengthOk = Array.isArray(given) && given.length === numLayers;
+    if (!ok && lengthOk && arch.layerKinds.length === 1) {
+      throw config.fail(`"layer_types" must all be ${kinds} for ${arch.modelType}, found ${describeValue(given)}`);
     }
+    if (!ok) throw config.fail(`"layer_types" must list ${kinds} for each of the ${numLayers} layers of ${arch.modelType}, found ${describeValue(given)}`);
   }
-  if (modelType !== 'gemma3_text') {
-    if (config.bool('use_sliding_window', false)) {
-      throw config.fail('use_sliding_window is true; sliding-window attention is supported for Gemma 3 only (this model would be computed differently)');
-    }
-    if (given !== undefined && !(given as string[]).every((t) => t === 'full_attention')) {
-      throw config.fail(`"layer_types" must all be "full_attention" for ${modelType}, found ${describeValue(given)}`);
-    }
-    return { layerTypes: Array(numLayers).fill('full_attention'), slidingWindow: null };
-  }
-  if (config.bool('use_bidirectional_attention', false)) {
-    throw config.fail('use_bidirectional_attention is true (an embedding model); only causal language models are supported');
-  }
-  const pattern = config.int('sliding_window_pattern', 1, GEMMA3_SLIDING_PATTERN); // the one transformers reads (not _sliding_window_pattern)
+  const pattern = arch.layerPattern;
+  const every = pattern ? config.int(pattern.key, 1, pattern.fallback) : 0;
   const layerTypes: LayerType[] =
-    (given as LayerType[] | undefined) ?? Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+    (given as LayerType[] | undefined) ??
+    Array.from({ length: numLayers }, (_, i) => (!pattern ? arch.layerKinds[0] : (i + 1) % every ? pattern.others : pattern.nth));
   const slidingWindow = layerTypes.includes('sliding_attention') ? config.int('sliding_window', 1, 4096) : null; // Gemma3TextConfig: 4096
   return { layerTypes, slidingWindow };
 }
@@ -160,11 +169,13 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
   if (!isRecord(json)) {
     throw new ConfigFields({}, source).fail(`expected a JSON object, found ${describeValue(json)}. ${SUPPORTED_MODELS}.`);
   }
-  const config = new ConfigFields(json, source);
-  const modelType = detectModelType(config);
+  const outer = new ConfigFields(json, source);
+  const { modelType, text: config, wrapper } = detectModelType(outer);
   const architecture = ARCHITECTURES[modelType];
-  const defaults = DEFAULTS[modelType];
-  const activation = parseActivation(config, modelType);
+  const defaults = architecture.defaults;
+  // A wrapping checkpoint may state these at its top level only (transformers reads them there too).
+  const either = (key: string) => (config.has(key) || !wrapper ? config : outer.has(key) ? outer : config);
+  const activation = parseActivation(config, architecture);
 
   const hiddenSize = config.int('hidden_size', 1);
   const numHeads = config.int('num_attention_heads', 1);
@@ -180,19 +191,20 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
   const headDim = config.int('head_dim', 1, hiddenSize / numHeads); // transformers: hidden_size // num_attention_heads
   if (headDim % 2 !== 0) throw config.fail(`head_dim must be even (rotary embeddings rotate pairs), found ${headDim}`);
   const numLayers = config.int('num_hidden_layers', 1);
-  const { layerTypes, slidingWindow } = parseLayerTypes(config, modelType, numLayers);
+  const { layerTypes, slidingWindow } = parseLayerTypes(config, architecture, numLayers);
 
-  const gemma = modelType === 'gemma3_text';
-  const rope = gemma
-    ? parseLayerTypeRope(config, { fullTheta: defaults.ropeTheta, slidingTheta: GEMMA3_LOCAL_ROPE_THETA })
-    : (() => {
-        const one = parseRopeConfig(config, defaults.ropeTheta);
-        return { full: one, sliding: one };
-      })();
-  // Gemma3TextConfig: query_pre_attn_scalar defaults to 256; the others scale by head_dim.
-  const attentionScale = gemma ? config.positive('query_pre_attn_scalar', 256) ** -0.5 : headDim ** -0.5;
-  // Qwen2 hard-codes bias=True on q/k/v and False on o_proj; the others follow attention_bias.
-  const attentionBias = modelType !== 'qwen2' && config.bool('attention_bias', false);
+  const partial = architecture.partialRotaryDefault;
+  const rope =
+    architecture.rope === 'per_layer_type'
+      ? parseLayerTypeRope(config, { fullTheta: defaults.ropeTheta, slidingTheta: architecture.localRopeTheta ?? defaults.ropeTheta })
+      : (() => {
+          const one = parseRopeConfig(config, defaults.ropeTheta, partial !== undefined);
+          return { full: one, sliding: one };
+        })();
+  const scalar = architecture.queryPreAttnScalarDefault;
+  const attentionScale = scalar !== undefined ? config.positive('query_pre_attn_scalar', scalar) ** -0.5 : headDim ** -0.5;
+  const attentionBias = config.bool('attention_bias', false);
+  const hasLinear = layerTypes.some((t) => LAYER_KINDS[t].kind === 'gated_delta_net');
   return {
     modelType,
     architecture,
@@ -205,28 +217,51 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
     headDim,
     rmsNormEps: config.positive('rms_norm_eps', 1e-6), // every family's default
     maxPositionEmbeddings: config.int('max_position_embeddings', 1, defaults.maxPositionEmbeddings),
-    tieWordEmbeddings: config.bool('tie_word_embeddings', defaults.tieWordEmbeddings),
-    qkvBias: modelType === 'qwen2' ? true : attentionBias,
-    oBias: attentionBias,
-    mlpBias: modelType === 'llama' && config.bool('mlp_bias', false),
+    tieWordEmbeddings: either('tie_word_embeddings').bool('tie_word_embeddings', defaults.tieWordEmbeddings),
+    qkvBias: architecture.bias.qkv === 'always' || attentionBias,
+    oBias: architecture.bias.o === 'attention_bias' && attentionBias,
+    mlpBias: architecture.bias.mlp === 'mlp_bias' && config.bool('mlp_bias', false),
     activation,
     rope: rope.full,
     ropeSliding: rope.sliding,
     layerTypes,
     slidingWindow,
     attentionScale,
-    attnLogitSoftcap: gemma ? optionalPositive(config, 'attn_logit_softcapping') : null,
-    finalLogitSoftcap: gemma ? optionalPositive(config, 'final_logit_softcapping') : null,
-    bosTokenId: config.tokenId('bos_token_id', defaults.bosTokenId),
-    eosTokenIds: config.tokenIds('eos_token_id', defaults.eosTokenIds),
-    padTokenId: config.tokenId('pad_token_id', null),
-    quantization: parseQuantizationConfig(config),
+    attnLogitSoftcap: architecture.softcaps ? optionalPositive(config, 'attn_logit_softcapping') : null,
+    finalLogitSoftcap: architecture.softcaps ? optionalPositive(config, 'final_logit_softcapping') : null,
+    bosTokenId: either('bos_token_id').tokenId('bos_token_id', defaults.bosTokenId),
+    eosTokenIds: either('eos_token_id').tokenIds('eos_token_id', defaults.eosTokenIds),
+    padTokenId: either('pad_token_id').tokenId('pad_token_id', null),
+    quantization: parseQuantizationConfig(outer),
+    rotaryDim: partial !== undefined ? parseRotaryDim(config, headDim, partial) : headDim,
+    attentionOutputGate: architecture.attentionOutputGate,
+    linearAttention: hasLinear ? parseLinearAttention(config) : null,
+    wrapper,
   };
 }
 
-/** The rotary inverse frequencies (length headDim/2) in float64; see rope-config.ts for the numerics. */
+/**
+ * Refuses, before any weight is read, a model with a layer the decoder cannot compute yet (Qwen3.5's
+ * Gated DeltaNet layers), instead of failing deeper in. `where` names the model for the message.
+ */
+export function requireTrainable(config: ModelConfig, where: string): void {
+  const missing = [...new Set(config.layerTypes)].filter((t) => !LAYER_KINDS[t].trainable);
+  if (!missing.length) return;
+  const layers = config.layerTypes.flatMap((t, i) => (missing.includes(t) ? [i] : []));
+  const mixer = LAYER_KINDS[missing[0]];
+  throw new QloraError(
+    'CONFIG_INVALID',
+    `${where}: ${config.architecture.className} has ${missing.join(', ')} layers (${layers.length} of ${config.numLayers}: ${layers.slice(0, 8).join(', ')}${layers.length > 8 ? ', …' : ''}); ` +
+      `${mixer.missing ?? 'they are not supported'}, so it cannot be trained yet. Choose a model whose layers are all attention (${
+        Object.values(ARCHITECTURES).filter(isTrainable).map((a) => a.className).join(', ')
+      }).`,
+    { layerTypes: missing },
+  );
+}
+
+/** The rotary inverse frequencies (length rotaryDim/2: headDim/2 unless RoPE is partial) in float64; see rope-config.ts for the numerics. */
 export function ropeInvFreq(config: ModelConfig, layerType: LayerType = 'full_attention'): Float64Array {
-  return computeRopeInvFreq(config.headDim, layerType === 'sliding_attention' ? config.ropeSliding : config.rope);
+  return computeRopeInvFreq(config.rotaryDim, layerType === 'sliding_attention' ? config.ropeSliding : config.rope);
 }
 
 /** Whether sliding layers need RoPE tables of their own (gpu-weights.ts uploads, memory-estimate.ts counts them). */

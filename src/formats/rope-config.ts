@@ -29,12 +29,30 @@ const SUPPORTED_ROPE = 'Supported rope types: default, linear, llama3';
  * RoPE of a model with one rotary embedding for every layer. v5 writes rope_parameters (theta inside);
  * older files rope_theta + rope_scaling. The newer form wins.
  */
-export function parseRopeConfig(config: ConfigFields, defaultTheta = 10000): RopeConfig {
+export function parseRopeConfig(config: ConfigFields, defaultTheta = 10000, partialRotary = false): RopeConfig {
   const parameters = config.section('rope_parameters');
   const theta =
     parameters?.has('rope_theta') === true ? parameters.positive('rope_theta') : config.positive('rope_theta', defaultTheta);
-  refusePartialRotary(config);
+  if (!partialRotary) refusePartialRotary(config);
   return parseRopeSection(parameters ?? config.section('rope_scaling'), theta);
+}
+
+/**
+ * The number of leading dims of each head that RoPE rotates, for a family that rotates a part
+ * (`partialRotaryDefault`): int(head_dim · partial_rotary_factor) as transformers' rope init computes it,
+ * the factor from rope_parameters (v5), else the top level, else the config class's default.
+ */
+export function parseRotaryDim(config: ConfigFields, headDim: number, defaultFactor: number): number {
+  const parameters = config.section('rope_parameters');
+  const owner = parameters?.has('partial_rotary_factor') === true ? parameters : config;
+  const factor = owner.positive('partial_rotary_factor', defaultFactor);
+  const dim = Math.floor(headDim * factor);
+  if (factor > 1 || dim < 2 || dim % 2 !== 0) {
+    throw owner.fail(
+      `"${owner.prefix}partial_rotary_factor" ${factor} rotates ${dim} of head_dim ${headDim} dims; expected a factor in (0, 1] giving an even number of at least 2`,
+    );
+  }
+  return dim;
 }
 
 /** RoPE per attention type (Gemma 3: sliding layers use a local base, full layers a global one with optional scaling). */

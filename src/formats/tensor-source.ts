@@ -43,3 +43,33 @@ export function combineShards(files: SafetensorsFile[], description: string): Te
 export function singleFile(file: SafetensorsFile): TensorSource {
   return { description: file.fileName, names: () => file.names(), has: (n) => file.has(n), info: (n) => file.info(n), bytes: (n) => file.bytes(n), float32: (n) => file.float32(n) };
 }
+
+/**
+ * The tensors of `source` under other names: `rename` gives a stored name's new name, or null to hide it
+ * (a wrapping checkpoint's vision tower seen as its text model, checkpoint-names.ts textTensorName).
+ */
+export function renamedSource(source: TensorSource, rename: (stored: string) => string | null): TensorSource {
+  const stored = new Map<string, string>();
+  for (const name of source.names()) {
+    const renamed = rename(name);
+    if (renamed === null) continue;
+    const prev = stored.get(renamed);
+    if (prev !== undefined) {
+      throw new QloraError('WEIGHTS_CORRUPT', `${source.description}: "${prev}" and "${name}" are both "${renamed}" of the text model; a checkpoint holds each tensor once.`, { tensor: renamed });
+    }
+    stored.set(renamed, name);
+  }
+  const get = (name: string): string => {
+    const s = stored.get(name);
+    if (s === undefined) throw new QloraError('WEIGHTS_CORRUPT', `${source.description}: no tensor "${name}" in the checkpoint.`, { tensor: name });
+    return s;
+  };
+  return {
+    description: source.description,
+    names: () => [...stored.keys()],
+    has: (n) => stored.has(n),
+    info: (n) => ({ ...source.info(get(n)), name: n }),
+    bytes: (n) => source.bytes(get(n)),
+    float32: (n) => source.float32(get(n)),
+  };
+}

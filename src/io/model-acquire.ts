@@ -5,7 +5,8 @@
 // previous, interrupted attempt saved are not prepared again, and their bytes are skipped with a Range
 // request where possible (a whole shard is not fetched at all).
 import { QloraError } from '../errors';
-import { parseModelConfig, type ModelConfig } from '../formats/model-config';
+import { parseModelConfig, requireTrainable, type ModelConfig } from '../formats/model-config';
+import { textTensorName } from '../formats/checkpoint-names';
 import { parseShardIndex, type SafetensorsHeader, type TensorInfo } from '../formats/safetensors';
 import type { BaseQuant } from '../engine/base-weights';
 import { createRateMeter, throttle, type ChunkSink, type ResetReason } from './download';
@@ -122,7 +123,9 @@ export async function fetchModelConfig(location: ModelLocation, opts: FetchOptio
   const where = `${files.location}config.json`;
   const json = parseJson((await files.text('config.json', true)) as string, where, 'CONFIG_INVALID');
   const declared = (json as { torch_dtype?: unknown; dtype?: unknown }).torch_dtype ?? (json as { dtype?: unknown }).dtype;
-  return { config: parseModelConfig(json, where), embedDtypeBytes: declared === 'float32' ? 4 : 2 };
+  const config = parseModelConfig(json, where);
+  requireTrainable(config, where); // said before the estimate, not after a download
+  return { config, embedDtypeBytes: declared === 'float32' ? 4 : 2 };
 }
 
 /**
@@ -189,6 +192,9 @@ async function acquireOnce(location: ModelLocation, opts: AcquireOptions): Promi
   report({}, true);
   const configText = (await files.text('config.json', true)) as string;
   const config = parseModelConfig(parseJson(configText, `${files.location}config.json`, 'CONFIG_INVALID'), `${files.location}config.json`);
+  requireTrainable(config, `${files.location}config.json`); // before anything big is fetched
+  // The text model's name of a stored tensor; null for a wrapping checkpoint's parts that are never fetched (vision tower, MTP head).
+  const textName = (stored: string) => textTensorName(config.wrapper, stored);
   report({ phase: 'read tokenizer.json' }, true);
   const textFiles: ModelTextFiles = { 'config.json': configText, 'tokenizer.json': (await files.text('tokenizer.json', true)) as string };
   parseJson(textFiles['tokenizer.json'], `${files.location}tokenizer.json`, 'TOKENIZER_INVALID');
@@ -208,7 +214,8 @@ async function acquireOnce(location: ModelLocation, opts: AcquireOptions): Promi
   const done = await beginCachedModel(store, key, { sourceId: location.id, label: location.label, quant: label, files: textFiles });
 
   let assembler: PartAssembler | null = null;
-  const makeAssembler = (names: string[]) => {
+  const makeAssembler = (stored: string[]) => {
+    const names = stored.flatMap((n) => textName(n) ?? []);
     const tied = isTied(config, names, files.location);
     assembler = new PartAssembler(files.location, names, config.numLayers, tied, done);
     state.partsTotal = modelParts(config.numLayers, tied).length;
@@ -217,8 +224,10 @@ async function acquireOnce(location: ModelLocation, opts: AcquireOptions): Promi
   };
 
   let savedThisRun = 0; // parts prepared from bytes fetched by this call
-  const onTensor = async (info: TensorInfo, bytes: Uint8Array) => {
-    const part = assembler?.add(info, bytes);
+  const onTensor = async (stored: TensorInfo, bytes: Uint8Array) => {
+    const name = textName(stored.name);
+    if (name === null) return;
+    const part = assembler?.add(name === stored.name ? stored : { ...stored, name }, bytes);
     if (!part || !assembler) return;
     signal?.throwIfAborted();
     const downloadPhase = state.phase;
@@ -240,7 +249,10 @@ async function acquireOnce(location: ModelLocation, opts: AcquireOptions): Promi
     // A tensor is taken from the shard the index names, so a stray copy in another shard is ignored.
     const expected = file.expected && new Set(file.expected);
     const parser = new SafetensorsStreamParser(fileName, null, onTensor, {
-      wanted: (t) => assembler?.wants(t.name) === true && (!expected || expected.has(t.name)),
+      wanted: (t) => {
+        const name = textName(t.name);
+        return name !== null && assembler?.wants(name) === true && (!expected || expected.has(t.name));
+      },
       onHeader: (header: SafetensorsHeader) => {
         if (expected) {
           for (const name of expected) {
@@ -313,7 +325,7 @@ async function acquireOnce(location: ModelLocation, opts: AcquireOptions): Promi
     weightFiles = index.shards.map((name) => ({ name, expected: [...index.weightMap].filter(([, s]) => s === name).map(([t]) => t) }));
     for (const [i, file] of weightFiles.entries()) {
       // A shard holding only cached parts is not fetched at all.
-      if (!(file.expected ?? []).some((t) => assembled.wants(t))) continue;
+      if (!(file.expected ?? []).some((t) => { const name = textName(t); return name !== null && assembled.wants(name); })) continue;
       if ((await streamFile(file, i + 1)) === 'missing') {
         throw new QloraError('WEIGHTS_CORRUPT', `${files.location}${indexName} lists ${file.name}, but that file does not exist.`, { fileName: file.name });
       }

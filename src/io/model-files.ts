@@ -4,11 +4,13 @@
 import { QloraError, isQloraError } from '../errors';
 import { concatChunks, downloadFile, fileUrl, type ChunkSink } from './download';
 import { modelFileLimit } from './size-limits';
-import { parseModelConfig } from '../formats/model-config';
+import { parseModelConfig, requireTrainable } from '../formats/model-config';
+import type { WrapperLayout } from '../formats/architectures';
+import { textTensorName } from '../formats/checkpoint-names';
 import type { ModelConfig } from '../formats/model-config';
 import { SafetensorsFile, parseShardIndex } from '../formats/safetensors';
 import type { TensorSource } from '../formats/tensor-source';
-import { combineShards, singleFile } from '../formats/tensor-source';
+import { combineShards, renamedSource, singleFile } from '../formats/tensor-source';
 import { createTokenizer } from '../data/tokenizer';
 import { checkFinite } from '../formats/finite';
 import type { TextTokenizer } from '../data/tokenizer';
@@ -79,9 +81,14 @@ export async function readTokenizer(files: FileReader): Promise<TextTokenizer> {
   return createTokenizer(tok, tokCfg, template ? { chatTemplate: new TextDecoder().decode(template) } : {});
 }
 
-/** All weights in memory (fine for the CLI and small models; the app streams instead). */
-export async function readTensors(files: FileReader): Promise<TensorSource> {
-  const source = await readTensorFiles(files);
+/**
+ * All weights in memory (fine for the CLI and small models; the app streams instead), under the text
+ * model's names: a wrapping checkpoint's (`wrapper`, Qwen3_5ForConditionalGeneration) text weights
+ * renamed, its vision tower and MTP head left out.
+ */
+export async function readTensors(files: FileReader, wrapper: WrapperLayout | null = null): Promise<TensorSource> {
+  const stored = await readTensorFiles(files);
+  const source = wrapper ? renamedSource(stored, (name) => textTensorName(wrapper, name)) : stored;
   for (const name of source.names()) checkFinite(source.description, name, source.info(name).dtype, source.bytes(name));
   return source;
 }
@@ -109,7 +116,8 @@ export interface LoadedModelFiles {
 
 export async function readModelFiles(files: FileReader): Promise<LoadedModelFiles> {
   const config = await readModelConfig(files);
-  const [tensors, tokenizer] = await Promise.all([readTensors(files), readTokenizer(files)]);
+  requireTrainable(config, files.location + 'config.json'); // before the weights are read
+  const [tensors, tokenizer] = await Promise.all([readTensors(files, config.wrapper), readTokenizer(files)]);
   checkTokenizerFits(tokenizer, config, files.location);
   return { config, tensors, tokenizer };
 }
