@@ -3,7 +3,9 @@
 // (subgroup-matrix.ts) calls these by the same arguments Dawn's builtins take — pointer, element
 // offset, majorness, stride — so the emulated one exercises the real one's addressing.
 //   hardware  f16 tiles; subgroupMatrixLoad / subgroupMatrixMultiplyAccumulate / subgroupMatrixStore
-//             (chromium_experimental_subgroup_matrix); lane layout decided by the driver.
+//             (chromium_experimental_subgroup_matrix); lane layout decided by the driver. Majorness is a
+//             template parameter (`subgroupMatrixLoad<T, row_major>(p, offset, stride)`): the bool argument
+//             form is deprecated in the Dawn of npm `webgpu` 0.6.x, whose Tint knows `core::Majorness`.
 //   emulated  tiles of f16 pairs packed in u32 (pack2x16float: each operand rounded to f16 and back),
 //             a left/right "fragment" is the (offset, stride) view its load was given — the tile does not
 //             change until the walk's next barrier, as the hardware load would have read it — and each
@@ -30,6 +32,7 @@ export interface SubgroupMatrixPrimitives {
   loadRight(offset: string, stride: string): string; // column-major view of Bs
   mma(left: string, right: string, acc: string): string;
   store(offset: string, acc: string, stride: string): string; // row-major into Cs (a statement)
+  storeGlobal(offset: string, acc: string, stride: string): string; // row-major straight into C (a statement)
 }
 
 export function hardwarePrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
@@ -49,10 +52,11 @@ export function hardwarePrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
     leftType: L,
     rightType: R,
     accType: Acc,
-    loadLeft: (o, s) => `subgroupMatrixLoad<${L}>(&As, ${o}, false, ${s})`,
-    loadRight: (o, s) => `subgroupMatrixLoad<${R}>(&Bs, ${o}, true, ${s})`,
+    loadLeft: (o, s) => `subgroupMatrixLoad<${L}, row_major>(&As, ${o}, ${s})`,
+    loadRight: (o, s) => `subgroupMatrixLoad<${R}, col_major>(&Bs, ${o}, ${s})`,
     mma: (l, r, a) => `subgroupMatrixMultiplyAccumulate(${l}, ${r}, ${a})`,
-    store: (o, a, s) => `subgroupMatrixStore(&Cs, ${o}, ${a}, false, ${s});`,
+    store: (o, a, s) => `subgroupMatrixStore<row_major>(&Cs, ${o}, ${a}, ${s});`,
+    storeGlobal: (o, a, s) => `subgroupMatrixStore<row_major>(&C, ${o}, ${a}, ${s});`,
   };
 }
 
@@ -92,6 +96,12 @@ fn emuStore(offset: u32, acc: EmuAcc, stride: u32) {
     let idx = e * ${SG}u + emuLane;
     Cs[offset + stride * (idx / ${N}u) + idx % ${N}u] = acc[e];
   }
+}
+fn emuStoreGlobal(offset: u32, acc: EmuAcc, stride: u32) {
+  for (var e = 0u; e < ${share}u; e++) {
+    let idx = e * ${SG}u + emuLane;
+    C[offset + stride * (idx / ${N}u) + idx % ${N}u] = acc[e];
+  }
 }`,
     entryArgs: '',
     prologue: `let sg = li / ${SG}u; emuLane = li % ${SG}u;`,
@@ -103,5 +113,6 @@ fn emuStore(offset: u32, acc: EmuAcc, stride: u32) {
     loadRight: (o, s) => `EmuView(${o}, ${s})`,
     mma: (l, r, a) => `emuMma(${l}, ${r}, ${a})`,
     store: (o, a, s) => `emuStore(${o}, ${a}, ${s});`,
+    storeGlobal: (o, a, s) => `emuStoreGlobal(${o}, ${a}, ${s});`,
   };
 }
