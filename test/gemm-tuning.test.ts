@@ -19,8 +19,8 @@ const TABLE: TuningTable = {
   entries: [{
     adapter: H200,
     tilings: {
-      'subgroup-matrix': { large: '128x128.k32.sg4x2.pf.pad8', medium: '64x128.k32.sg2x2.pf', narrow: 'not-a-tiling' },
-      scalar: { large: '128x64.k32.pf' },
+      'subgroup-matrix': { large: '128x128.k32.sg4x2.pf.pad8', medium: '64x64.k32.sg2x2.pf.pad8', narrow: 'not-a-tiling' },
+      scalar: { large: '128x64.k16.pf' },
     },
   }],
 };
@@ -42,7 +42,7 @@ describe('the tuning table', () => {
     expect(Object.keys(tuned).sort()).toEqual(['large', 'medium']);
     expect(tilingId(tuned.large!)).toBe('128x128.k32.sg4x2.pf.pad8');
     // 28 KiB of workgroup memory does not fit a 16 KiB device: left to the default.
-    expect(tunedTilings(TABLE, H200, 'subgroup-matrix', DEFAULT_FRAG, 32, 16384)).toEqual({ medium: parseTilingId('64x128.k32.sg2x2.pf') });
+    expect(tunedTilings(TABLE, H200, 'subgroup-matrix', DEFAULT_FRAG, 32, 16384)).toEqual({ medium: parseTilingId('64x64.k32.sg2x2.pf.pad8') });
     expect(tunedTilings(TABLE, { ...H200, architecture: 'ampere' }, 'subgroup-matrix', DEFAULT_FRAG, 32, 49152)).toBeUndefined();
     expect(tunedTilings(TABLE, H200, 'scalar-f16', DEFAULT_FRAG, 32, 49152)).toBeUndefined();
   });
@@ -53,7 +53,7 @@ describe('the tuning table', () => {
     expect(gemmShapeClass(4096, 8192)).toBe('large');
     expect(gemmShapeClass(256, 1024)).toBe('medium');
     expect(gemmShapeClass(4096, 16)).toBe('narrow');
-    expect(tilingId(gemmVariant(setup, 4096, 8192))).toBe('128x64.k32.pf');
+    expect(tilingId(gemmVariant(setup, 4096, 8192))).toBe('128x64.k16.pf');
     expect(tilingId(gemmVariant(setup, 256, 1024))).toBe(tilingId(defaultTiling('scalar', 64)));
     expect(tilingId(gemmVariant({ ...setup, tile: 128 }, 16, 16))).toBe('128x128.k16');
     const forced = parseTilingId('64x128.k16.pf')!;

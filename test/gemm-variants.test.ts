@@ -31,15 +31,15 @@ const BACKENDS: { backend: GemmBackend; operand: (x: ArrayLike<number>) => Float
 ];
 
 describe('the sweep\'s space', () => {
-  it('holds the shipped defaults and a few dozen tilings per back end, each id once', () => {
+  it('holds the shipped defaults and about ten tilings per back end (each costs seconds here), each id once', () => {
     for (const { backend } of BACKENDS) {
       const space = variantSpace(backend, DEFAULT_FRAG, EMULATED_SUBGROUP_SIZE);
       const ids = space.map(tilingId);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toContain(backend === 'scalar' ? '64x64.k16' : '64x64.k32.sg2x2');
       expect(ids).toContain(backend === 'scalar' ? '128x128.k16' : '128x128.k32.sg2x2');
-      expect(space.length).toBeGreaterThan(8);
-      expect(space.length).toBeLessThanOrEqual(32);
+      expect(space.length).toBeGreaterThanOrEqual(8);
+      expect(space.length).toBeLessThanOrEqual(12);
     }
   });
 });

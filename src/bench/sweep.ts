@@ -182,12 +182,15 @@ async function sweepBackend(
   const setup = { ...ctx.gemm, backend, subgroupSize };
   const space = variantSpace(backend, setup.frag, setup.subgroupSize, { maxBytes: ctx.limits.maxComputeWorkgroupStorageSize, maxThreads: ctx.limits.maxComputeInvocationsPerWorkgroup });
   const passing: GemmTiling[] = [];
+  let checked = 0;
   for (const t of space) {
+    if (performance.now() > until) break; // the budget holds for the checks too (seconds each on SwiftShader)
     const why = await checkTiling({ ...ctx, gemmBackend: backend, gemm: { ...setup, tiling: t } }, t);
+    checked++;
     if (why) log({ sweep: 'check', backend, tiling: tilingId(t), ok: false, why });
     else passing.push(t);
   }
-  log({ sweep: 'checked', backend, variants: space.length, passing: passing.length });
+  log({ sweep: 'checked', backend, variants: space.length, passing: passing.length, checked: checked });
   const winners: Partial<Record<GemmShapeClass, string>> = {};
   for (const cls of GEMM_SHAPE_CLASSES) {
     const mine = products.filter((p) => gemmShapeClass(p.M, p.N) === cls).sort((a, b) => flops(b) - flops(a));
