@@ -9,7 +9,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execSync } from 'node:child_process';
-import { parseArgs } from '../cli/args';
+import { parseArgs, usage } from '../cli/args';
 import type { OptionSpec } from '../cli/args';
 import { nodeAdapter } from '../io/node-gpu';
 import { createGpuContext } from '../gpu/context';
@@ -48,6 +48,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'sweep-out': { type: 'string', help: 'with --sweep: write the tuning table with this adapter\'s winners to FILE (commit it as src/gpu/gemm/tuning-table.json)' },
   'sweep-budget': { type: 'int', help: 'with --sweep: seconds for the whole sweep (default 180)' },
   json: { type: 'flag', help: 'JSON lines only on stdout' },
+  help: { type: 'flag', help: 'print these options and exit' },
   record: { type: 'string', help: 'append the results to this JSON-lines file' },
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
 };
@@ -97,6 +98,10 @@ async function sweep(ctx: GpuContext, p: Record<string, unknown>, gemm: GemmBack
 
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv, OPTIONS, 'bench');
+  if (p.help) {
+    process.stdout.write(usage('bench', 'Time training steps and kernels on this GPU (or, with --sweep, tune its matrix products).', OPTIONS) + '\n');
+    return 0;
+  }
   const grid: BenchGrid = {
     models: commaList(String(p.model ?? 'tiny')),
     quants: baseQuants(String(p.quant ?? 'nf4')),

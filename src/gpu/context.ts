@@ -168,7 +168,9 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
     const { checkGemmBackend } = await import('./gemm/self-check');
     const why = await checkGemmBackend(ctx);
     if (why) {
-      const scalar: GemmSetup = { ...gemm, backend: 'scalar' };
+      // The scalar back end's own tuned tilings: the tensor-core ones mean nothing to it.
+      const tuned = gemm.adapter ? tunedTilings(TUNING_TABLE, gemm.adapter, 'scalar', gemm.frag, EMULATED_SUBGROUP_SIZE, a.maxComputeWorkgroupStorageSize) : undefined;
+      const scalar: GemmSetup = { ...gemm, backend: 'scalar', subgroupSize: EMULATED_SUBGROUP_SIZE, tuned };
       return { ...ctx, gemmBackend: 'scalar', gemm: scalar, matmulF16: false, nf4Decode: opts.nf4Decode ?? 'in-tile', gemmFallback: why };
     }
   }

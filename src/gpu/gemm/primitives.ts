@@ -16,6 +16,9 @@
 import type { GemmVariant } from './config';
 
 export interface SubgroupMatrixPrimitives {
+  /** Multiply over named fragments and accumulators (hardware), or loops over arrays (the emulation, whose
+   *  every emuMma call site SwiftShader inlines: unrolled, its 128 tile took minutes to build). */
+  readonly unrolled: boolean;
   /** Module directives (must open the module). */
   readonly directives: string;
   /** Workgroup declarations of As (left tile, `tileA` elements), Bs (right, `tileB`), Cs (f32 staging, `stage`). */
@@ -43,6 +46,7 @@ export function hardwarePrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
   return {
     // Uniformity: the walk guards the fragments with `sg < SUBGROUPS` (a subgroup-uniform condition the
     // workgroup-scope analysis cannot prove), as llama.cpp's ggml-webgpu does.
+    unrolled: true,
     directives: 'diagnostic(off, chromium.subgroup_matrix_uniformity);\nenable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;\n',
     decls: (a, b, s) =>
       `var<workgroup> As: array<f16, ${a}>;\nvar<workgroup> Bs: array<f16, ${b}>;\nvar<workgroup> Cs: array<f32, ${s}>;`,
@@ -66,6 +70,7 @@ export function emulatedPrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
   const share = (M * N) / SG;
   if (!Number.isInteger(share)) throw new Error(`emulated subgroup matrix: ${M}x${N} fragment over ${SG} lanes`);
   return {
+    unrolled: false,
     directives: '',
     decls: (a, b, s) => /* wgsl */ `
 var<workgroup> As: array<u32, ${a / 2}>; // f16 pairs
@@ -97,12 +102,7 @@ fn emuStore(offset: u32, acc: EmuAcc, stride: u32) {
     Cs[offset + stride * (idx / ${N}u) + idx % ${N}u] = acc[e];
   }
 }
-fn emuStoreGlobal(offset: u32, acc: EmuAcc, stride: u32) {
-  for (var e = 0u; e < ${share}u; e++) {
-    let idx = e * ${SG}u + emuLane;
-    C[offset + stride * (idx / ${N}u) + idx % ${N}u] = acc[e];
-  }
-}`,
+`,
     entryArgs: '',
     prologue: `let sg = li / ${SG}u; emuLane = li % ${SG}u;`,
     storePair: (t, p, lo, hi) => `${t}[${p}] = pack2x16float(vec2f(${lo}, ${hi}));`,
@@ -113,6 +113,7 @@ fn emuStoreGlobal(offset: u32, acc: EmuAcc, stride: u32) {
     loadRight: (o, s) => `EmuView(${o}, ${s})`,
     mma: (l, r, a) => `emuMma(${l}, ${r}, ${a})`,
     store: (o, a, s) => `emuStore(${o}, ${a}, ${s});`,
-    storeGlobal: (o, a, s) => `emuStoreGlobal(${o}, ${a}, ${s});`,
+    // Inline, not a function taking the lane's array by value: SwiftShader took minutes to build that form.
+    storeGlobal: (o, a, s) => `for (var e = 0u; e < ${share}u; e++) { let idx = e * ${SG}u + emuLane; C[${o} + ${s} * (idx / ${N}u) + idx % ${N}u] = ${a}[e]; }`,
   };
 }

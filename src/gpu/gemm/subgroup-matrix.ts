@@ -6,8 +6,9 @@
 //   As [tileM][kStep + pad] f16, row-major (m, k): the left fragment at rows r0 is As[r0·LDS + kk …], stride LDS;
 //   Bs [tileN][kStep + pad] f16, n-major (n, k): the right fragment (k × n) column-major, stride LDS.
 //   The skew `pad` moves successive rows to other banks (NVIDIA's vk_cooperative_matrix_perf pads its rows).
-// Generated unrolled: every accumulator, left fragment and prefetch register is a named value indexed by
-// constants (a function-scope array indexed by loop counters may be put in local memory by the driver).
+// Generated unrolled on hardware: every accumulator, left fragment and prefetch register is a named value
+// indexed by constants (a function-scope array indexed by loop counters may be put in local memory by the
+// driver); the emulation runs the same products at the same offsets as loops (primitives.ts `unrolled`).
 // Tiles load as pairs along k, every invocation of the workgroup helping; a tile wholly inside M, N and the
 // k range loads without the per-element edge tests. With `prefetch` the next k tile is read into registers
 // before the current one multiplies (llama.cpp's mul_mm, ONNX Runtime's NVIDIA template).
@@ -70,17 +71,42 @@ export function subgroupMatrixBody(v: GemmVariant, p: SubgroupMatrixPrimitives):
       ${directOne('As', loadsA, true)}
       ${directOne('Bs', loadsB, true)}
     }`;
-  const mma: string[] = [];
-  for (let kk = 0; kk < TK; kk += FK) {
-    for (let i = 0; i < FRAGS_M; i++) mma.push(`left${i} = ${p.loadLeft(`aBase + ${i * FM * LDS + kk}u`, `${LDS}u`)};`);
-    for (let j = 0; j < FRAGS_N; j++) {
-      mma.push(`right = ${p.loadRight(`bBase + ${j * FN * LDS + kk}u`, `${LDS}u`)};`);
-      for (let i = 0; i < FRAGS_M; i++) mma.push(`acc${i}_${j} = ${p.mma(`left${i}`, 'right', `acc${i}_${j}`)};`);
-    }
-  }
-  const multiply = `if (sg < SUBGROUPS) {\n      ${mma.join('\n      ')}\n    }`;
   const pairs = range(FRAGS_M).flatMap((i) => range(FRAGS_N).map((j) => [i, j] as const));
   const accs = pairs.map(([i, j]) => `acc${i}_${j}`);
+  // Hardware: the multiply unrolled over named fragments and accumulators. Emulated: the same products
+  // and offsets as loops over arrays (SwiftShader inlines every emuMma call site: unrolled, a 128 tile's
+  // shader took minutes to build); the accumulator array is then `out` itself.
+  let declare: string;
+  let multiply: string;
+  let collect: string;
+  if (p.unrolled) {
+    const mma: string[] = [];
+    for (let kk = 0; kk < TK; kk += FK) {
+      for (let i = 0; i < FRAGS_M; i++) mma.push(`left${i} = ${p.loadLeft(`aBase + ${i * FM * LDS + kk}u`, `${LDS}u`)};`);
+      for (let j = 0; j < FRAGS_N; j++) {
+        mma.push(`right = ${p.loadRight(`bBase + ${j * FN * LDS + kk}u`, `${LDS}u`)};`);
+        for (let i = 0; i < FRAGS_M; i++) mma.push(`acc${i}_${j} = ${p.mma(`left${i}`, 'right', `acc${i}_${j}`)};`);
+      }
+    }
+    declare = `${accs.map((a) => `var ${a}: ${p.accType};`).join(' ')}
+  ${range(FRAGS_M).map((i) => `var left${i}: ${p.leftType};`).join(' ')} var right: ${p.rightType};`;
+    multiply = `if (sg < SUBGROUPS) {\n      ${mma.join('\n      ')}\n    }`;
+    collect = `// The accumulators leave their registers once, into an array the store loops may index (one store site each).
+  var out: array<${p.accType}, ${accs.length}>;
+  ${accs.map((a, f) => `out[${f}] = ${a};`).join(' ')}`;
+  } else {
+    declare = `var out: array<${p.accType}, ${accs.length}>; var left: array<${p.leftType}, ${FRAGS_M}>; var right: ${p.rightType};`;
+    multiply = `if (sg < SUBGROUPS) {
+      for (var kk = 0u; kk < TK; kk += ${FK}u) {
+        for (var i = 0u; i < ${FRAGS_M}u; i++) { left[i] = ${p.loadLeft(`aBase + i * ${FM * LDS}u + kk`, `${LDS}u`)}; }
+        for (var j = 0u; j < ${FRAGS_N}u; j++) {
+          right = ${p.loadRight(`bBase + j * ${FN * LDS}u + kk`, `${LDS}u`)};
+          for (var i = 0u; i < ${FRAGS_M}u; i++) { out[i * ${FRAGS_N}u + j] = ${p.mma('left[i]', 'right', `out[i * ${FRAGS_N}u + j]`)}; }
+        }
+      }
+    }`;
+    collect = '';
+  }
   const walk = kWalk({ prefetch: v.prefetch, fetch, stash, direct, multiply });
   return /* wgsl */ `
 const TK = ${TK}u;
@@ -104,13 +130,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   // This thread's share of a tile load: the k pair lk, lk + 1 of rows lr, lr + ${rowStride}, …
   let lk = 2u * (li % ${halfK}u);
   let lr = li / ${halfK}u;
-  ${accs.map((a) => `var ${a}: ${p.accType};`).join(' ')}
-  ${range(FRAGS_M).map((i) => `var left${i}: ${p.leftType};`).join(' ')} var right: ${p.rightType};
+  ${declare}
   ${v.prefetch ? [...range(loadsA).map((i) => `var pa${i}: vec2f;`), ...range(loadsB).map((i) => `var pb${i}: vec2f;`)].join(' ') : ''}
 ${walk}
-  // The accumulators leave their registers once, into an array the store loops may index (one store site each).
-  var out: array<${p.accType}, ${accs.length}>;
-  ${accs.map((a, f) => `out[${f}] = ${a};`).join(' ')}
+  ${collect}
   if (fullMN && plainEpilogue()) {
     if (sg < SUBGROUPS) {
       let cBase = wid.z * params.sliceStride + (m0 + sgRow * ${FRAGS_M * FM}u) * params.ldc + n0 + sgCol * ${FRAGS_N * FN}u;
