@@ -187,7 +187,7 @@ describe('subgroup-matrix source', () => {
         expect(emu.body).not.toMatch(/subgroup|enable/);
         // The emulation runs the same tile loads, offsets and epilogue; its multiply is the same products as
         // loops (SwiftShader inlines every call site of its emuMma): only the multiply and tile writes differ.
-        const outsideMultiply = (body: string) => walk(body).filter((l) => !/left|right|acc\d|emuMma|subgroupMatrix|out\[|var out|^\s*\}?\s*$|for \(var (kk|i|j) |The accumulators leave|As\[|Bs\[/.test(l));
+        const outsideMultiply = (body: string) => walk(body).filter((l) => !/left|right|acc\d|emuMma|subgroupMatrix|out\[|var out|^\s*\}?\s*$|for \(var (kk|i|j) |The accumulators leave|As\[|Bs\[|\bp[ab](\d|\[|:)/.test(l));
         expect(outsideMultiply(hw.body)).toEqual(outsideMultiply(emu.body).filter((l) => !/emuLane|EmuAcc|EmuView/.test(l)));
         // Everything before the entry point apart from the declarations is shared too (params, loads, epilogue).
         const pre = (body: string) => body.slice(0, body.indexOf('const TK'));

@@ -54,9 +54,8 @@ fn plainEpilogue() -> bool { return params.alpha == 1.0 && params.beta == 0.0 &&
 
 /**
  * The k walk both bodies share. Without prefetch each k tile is read straight into workgroup memory
- * (`direct`, a loop). With prefetch, registers: iteration j stashes tile j − 1 (read by the previous
- * iteration), reads tile j into the registers, then multiplies tile j − 1 — one more iteration than
- * tiles, so the register reads have one site in the source (SwiftShader inlines every call site).
+ * (`direct`, a loop). With prefetch, registers: the first tile is read before the loop; each iteration
+ * stashes the registers into workgroup memory, reads the next tile into them, then multiplies.
  * `full` (workgroup-uniform) says the tile being read lies wholly inside M, N and the k range: its reads
  * skip the per-element edge tests.
  */
@@ -71,19 +70,22 @@ export function kWalk(o: { prefetch: boolean; fetch: string; stash: string; dire
     workgroupBarrier();
   }`;
   }
+  // The first tile is read before the loop (the k0 = kB read of the loop's fetch), the next one inside.
   return /* wgsl */ `
-  for (var k0 = kB; k0 < kE + TK; k0 += TK) {
-    if (k0 > kB) {
-      ${o.stash}
-      workgroupBarrier();
+  {
+    let k0 = kB;
+    let full = fullMN && k0 + TK <= kE;
+    ${o.fetch}
+  }
+  for (var k0 = kB; k0 < kE; k0 += TK) {
+    ${o.stash}
+    workgroupBarrier();
+    if (k0 + TK < kE) {
+      let kNext = k0 + TK;
+      let full = fullMN && kNext + TK <= kE;
+      ${o.fetch.replaceAll('k0', 'kNext')}
     }
-    if (k0 < kE) {
-      let full = fullMN && k0 + TK <= kE;
-      ${o.fetch}
-    }
-    if (k0 > kB) {
-      ${o.multiply}
-      workgroupBarrier();
-    }
+    ${o.multiply}
+    workgroupBarrier();
   }`;
 }

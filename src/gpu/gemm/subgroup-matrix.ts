@@ -54,11 +54,21 @@ export function subgroupMatrixBody(v: GemmVariant, p: SubgroupMatrixPrimitives):
       ...range(loadsB).map((i) => `pb${i} = ${pairB(lb, `lr + ${i * rowStride}u`, 'k0')};`),
     ].join(' ');
   };
-  const fetch = `if (full) { ${regs(false)} } else { ${regs(true)} }`;
-  const stash = [
+  // The emulation keeps the prefetch registers in arrays, read and written in loops (as its multiply):
+  // unrolled, SwiftShader did not build the emulated prefetch walk in minutes.
+  const regLoop = (guarded: boolean) => {
+    const [la, lb] = guarded ? ['loadAZ', 'loadBZ'] : ['loadA', 'loadB'];
+    return `for (var i = 0u; i < ${loadsA}u; i++) { pa[i] = ${pairA(la, `lr + i * ${rowStride}u`, 'k0')}; } ` +
+      `for (var i = 0u; i < ${loadsB}u; i++) { pb[i] = ${pairB(lb, `lr + i * ${rowStride}u`, 'k0')}; }`;
+  };
+  const fetch = p.unrolled ? `if (full) { ${regs(false)} } else { ${regs(true)} }` : `if (full) { ${regLoop(false)} } else { ${regLoop(true)} }`;
+  const stashNamed = [
     ...range(loadsA).map((i) => p.storePair('As', slot(`lr + ${i * rowStride}u`), `pa${i}.x`, `pa${i}.y`)),
     ...range(loadsB).map((i) => p.storePair('Bs', slot(`lr + ${i * rowStride}u`), `pb${i}.x`, `pb${i}.y`)),
   ].join('\n      ');
+  const stashLoop = `for (var i = 0u; i < ${loadsA}u; i++) { ${p.storePair('As', slot(`lr + i * ${rowStride}u`), 'pa[i].x', 'pa[i].y')} } ` +
+    `for (var i = 0u; i < ${loadsB}u; i++) { ${p.storePair('Bs', slot(`lr + i * ${rowStride}u`), 'pb[i].x', 'pb[i].y')} }`;
+  const stash = p.unrolled ? stashNamed : stashLoop;
   const directOne = (tile: 'As' | 'Bs', loads: number, guarded: boolean) => {
     const v2 = tile === 'As' ? pairA(guarded ? 'loadAZ' : 'loadA', 'r', 'k0') : pairB(guarded ? 'loadBZ' : 'loadB', 'r', 'k0');
     const body = `{ let r = lr + i * ${rowStride}u; let v = ${v2}; ${p.storePair(tile, slot('r'), 'v.x', 'v.y')} }`;
@@ -131,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let lk = 2u * (li % ${halfK}u);
   let lr = li / ${halfK}u;
   ${declare}
-  ${v.prefetch ? [...range(loadsA).map((i) => `var pa${i}: vec2f;`), ...range(loadsB).map((i) => `var pb${i}: vec2f;`)].join(' ') : ''}
+  ${!v.prefetch ? '' : p.unrolled ? [...range(loadsA).map((i) => `var pa${i}: vec2f;`), ...range(loadsB).map((i) => `var pb${i}: vec2f;`)].join(' ') : `var pa: array<vec2f, ${loadsA}>; var pb: array<vec2f, ${loadsB}>;`}
 ${walk}
   ${collect}
   if (fullMN && plainEpilogue()) {
