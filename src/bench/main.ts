@@ -1,17 +1,21 @@
 // `npm run bench -- --model <shape|dir> --batch B --seq T --steps N [--lora-r R] [--target …]
 // [--quant nf4|f16|f32] [--gradient-checkpointing] [--matmul-f16] [--gemm BACKEND] [--nf4-decode-f16] [--lm-head-split-k auto|S] [--kernels] [--quantize] [--alloc-only] [--json]
-// [--record FILE] [--commit SHA] [--kernels-only] [--device-name NAME] [--profile [--profile-clock timestamp|submit]] [--product-ceiling SWEEP_FILE]`
+// [--record FILE] [--commit SHA] [--kernels-only] [--device-name NAME] [--profile [--profile-clock timestamp|submit]] [--product-ceiling SWEEP_FILE]
+// [--sweep [--sweep-out FILE] [--sweep-budget S]]`
 // One JSON line per configuration (comma-separated values of --model/--batch/--seq/--quant give the
 // grid), the per-kernel table with --kernels, and with --record the lines appended to the results file
-// with device, date and commit. Runs on whatever adapter Dawn finds (DAWN_NODE_PATH/DAWN_FLAGS on the
+// with device, date and commit. --sweep instead checks and times the matrix-product variants (sweep.ts)
+// and writes the tuning table with this adapter's winners (--sweep-out). Runs on whatever adapter Dawn finds (DAWN_NODE_PATH/DAWN_FLAGS on the
 // GPU runner; VK_ICD_FILENAMES for SwiftShader, where timings mean nothing).
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execSync } from 'node:child_process';
-import { parseArgs } from '../cli/args';
+import { parseArgs, usage } from '../cli/args';
 import type { OptionSpec } from '../cli/args';
 import { nodeAdapter } from '../io/node-gpu';
 import { createGpuContext } from '../gpu/context';
+import type { GpuContext } from '../gpu/context';
+import { runSweep } from './sweep';
 import { readerFor } from '../io/node-files';
 import { readModelFiles } from '../io/model-files';
 import { prepareBaseWeights, BASE_QUANTS } from '../engine/base-weights';
@@ -46,7 +50,11 @@ const OPTIONS: Record<string, OptionSpec> = {
   'matmul-f16': { type: 'flag', help: 'matrix products on the scalar f16 path (needs shader-f16; = --gemm scalar-f16)' },
   gemm: { type: 'string', help: `matrix-product back end: ${GEMM_BACKENDS.join(', ')} (default: subgroup-matrix where offered, else scalar)` },
   'nf4-decode-f16': { type: 'flag', help: 'decode each NF4 projection into an f16 scratch before its product (GpuContext.nf4Decode; the default on subgroup-matrix)' },
+  sweep: { type: 'flag', help: 'check, then time every matrix-product variant of each back end at the models\' product shapes (default models: every grid shape but tiny; batch 8, seq 512) and print the winners' },
+  'sweep-out': { type: 'string', help: 'with --sweep: write the tuning table with this adapter\'s winners to FILE (commit it as src/gpu/gemm/tuning-table.json)' },
+  'sweep-budget': { type: 'int', help: 'with --sweep: seconds for the whole sweep (default 180)' },
   json: { type: 'flag', help: 'JSON lines only on stdout' },
+  help: { type: 'flag', help: 'print these options and exit' },
   record: { type: 'string', help: 'append the results to this JSON-lines file' },
   commit: { type: 'string', help: 'commit to record (default: git rev-parse HEAD)' },
 };
@@ -81,8 +89,31 @@ function profileClock(v: unknown): ProfileClock | 'auto' {
   throw new QloraError('CONFIG_INVALID', `--profile-clock: expected 'timestamp' or 'submit', got '${String(v)}'.`);
 }
 
+/** `--sweep`: the grid models' products (built-in shapes), every back end here unless --gemm names one. */
+async function sweep(ctx: GpuContext, p: Record<string, unknown>, gemm: GemmBackend | undefined, out: (line: object) => void): Promise<void> {
+  const names = p.model === undefined ? SHAPE_NAMES.filter((n) => n !== 'tiny') : commaList(String(p.model));
+  const models = names.map((name) => {
+    const cfg = shapeConfig(name);
+    if (!cfg) throw new QloraError('CONFIG_INVALID', `--sweep times built-in shapes (${SHAPE_NAMES.join(', ')}); '${name}' is not one.`);
+    return { name, cfg };
+  });
+  const backends: GemmBackend[] = gemm ? [gemm] : ['scalar', ...(ctx.features.f16 ? ['scalar-f16' as const] : []), ...(ctx.features.subgroupMatrix ? ['subgroup-matrix' as const] : [])];
+  const tokens = positiveInts('batch', String(p.batch ?? '8'))[0] * positiveInts('seq', String(p.seq ?? '512'))[0];
+  const budgetS = (p['sweep-budget'] as number | undefined) ?? 180;
+  const table = await runSweep(ctx, { models, tokens, loraR: (p['lora-r'] as number | undefined) ?? 16, budgetS, backends, log: out });
+  if (p['sweep-out']) {
+    mkdirSync(dirname(String(p['sweep-out'])), { recursive: true });
+    writeFileSync(String(p['sweep-out']), JSON.stringify(table, null, 2) + '\n');
+  }
+  out({ sweep: 'table', entry: table.entries[table.entries.length - 1], written: p['sweep-out'] ?? null });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv, OPTIONS, 'bench');
+  if (p.help) {
+    process.stdout.write(usage('bench', 'Time training steps and kernels on this GPU (or, with --sweep, tune its matrix products).', OPTIONS) + '\n');
+    return 0;
+  }
   const grid: BenchGrid = {
     models: commaList(String(p.model ?? 'tiny')),
     quants: baseQuants(String(p.quant ?? 'nf4')),
@@ -116,6 +147,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   if (!p.json) process.stderr.write(`device: ${ctx.adapterDescription}${ctx.features.f16 ? ' (shader-f16)' : ''}; matrix products: ${ctx.gemmBackend}\n`);
+  if (p.sweep) {
+    await sweep(ctx, p, gemm as GemmBackend | undefined, out);
+    return 0;
+  }
   await runBench(ctx, grid, out, shapeOrFolder);
   return 0;
 }

@@ -34,7 +34,7 @@ export function randomHalf(n: number, seed: number, bf16: boolean): Uint16Array 
   return w;
 }
 
-function randomWeight(rows: number, cols: number, quant: BaseQuant, seed: number): HostWeight {
+export function randomWeight(rows: number, cols: number, quant: BaseQuant, seed: number): HostWeight {
   const n = rows * cols;
   if (quant === 'f16') return { format: 'f16', rows, cols, data: randomHalf(n, seed, false) };
   if (quant === 'f32') {

@@ -5,6 +5,7 @@
 import { QloraError } from '../errors';
 import type { GemmBackend, GemmSetup, GemmTile, MatrixShape } from './gemm/config';
 import { DEFAULT_FRAG, EMULATED_SUBGROUP_SIZE } from './gemm/config';
+import { TUNING_TABLE, adapterKey, tunedTilings } from './gemm/tuning';
 
 export interface GpuFeatures {
   /** `shader-f16`: f16 arithmetic in WGSL. */
@@ -167,7 +168,9 @@ export async function createGpuContext(adapter: GPUAdapter, opts: GpuContextOpti
     const { checkGemmBackend } = await import('./gemm/self-check');
     const why = await checkGemmBackend(ctx);
     if (why) {
-      const scalar: GemmSetup = { ...gemm, backend: 'scalar' };
+      // The scalar back end's own tuned tilings: the tensor-core ones mean nothing to it.
+      const tuned = gemm.adapter ? tunedTilings(TUNING_TABLE, gemm.adapter, 'scalar', gemm.frag, EMULATED_SUBGROUP_SIZE, a.maxComputeWorkgroupStorageSize) : undefined;
+      const scalar: GemmSetup = { ...gemm, backend: 'scalar', subgroupSize: EMULATED_SUBGROUP_SIZE, tuned };
       return { ...ctx, gemmBackend: 'scalar', gemm: scalar, matmulF16: false, nf4Decode: opts.nf4Decode ?? 'in-tile', gemmFallback: why };
     }
   }
@@ -205,7 +208,10 @@ function gemmSetup(adapter: GPUAdapter, f: { f16: boolean; subgroupMatrix: Matri
   if (backend === 'subgroup-matrix' && !f.subgroupMatrix) refuse('chromium-experimental-subgroup-matrix with an f16 configuration, shader-f16 and subgroups (Dawn: allow_unsafe_apis)');
   const frag = backend === 'subgroup-matrix' ? f.subgroupMatrix! : opts.gemmFrag ?? f.subgroupMatrix ?? DEFAULT_FRAG;
   const subgroupSize = backend === 'subgroup-matrix' ? adapter.info.subgroupMaxSize ?? 32 : EMULATED_SUBGROUP_SIZE;
-  return { backend, frag, subgroupSize, tile: opts.gemmTile };
+  // The tuning table's tilings for this adapter (gemm/tuning.ts); none where it has no entry, or a tile is forced.
+  const adapterId = adapterKey(adapter.info);
+  const tuned = opts.gemmTile ? undefined : tunedTilings(TUNING_TABLE, adapterId, backend, frag, subgroupSize, adapter.limits.maxComputeWorkgroupStorageSize);
+  return { backend, frag, subgroupSize, tile: opts.gemmTile, tuned, adapter: adapterId };
 }
 
 // WebGPU's usage bits as numbers: the GPUBufferUsage global does not exist in Node until Dawn is

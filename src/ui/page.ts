@@ -27,6 +27,9 @@ const NAV: [string, string][] = [
 
 function header(app: App): HTMLElement {
   const device = h('span', { class: 'device' });
+  // A browser that offers f16 and subgroups but not subgroup matrices keeps tensor cores (if the GPU has
+  // them) from the page: one line on how to let them in, no promise of a gain nobody measured here.
+  const tensorHint = h('small', { class: 'tensor-hint' });
   const phase = h('span', { class: 'phase-badge', role: 'status' });
   const notice = h('p', { class: 'notice', role: 'status' });
   const demo = h('button', { type: 'button', class: 'primary', dataset: { action: 'demo' }, on: { click: () => void tryDemo(app) } }, 'Try the demo');
@@ -46,6 +49,10 @@ function header(app: App): HTMLElement {
     device.textContent = s.device ? `GPU: ${s.device.adapter || 'WebGPU adapter'}${s.device.f16 ? ' · f16' : ''}${s.device.gemmBackend === 'subgroup-matrix' ? ' · tensor cores' : ''}` : 'GPU: starting…';
     // The tensor-core products failed their check on this driver: say so where a curious eye looks.
     device.title = s.device?.gemmFallback ? `Tensor-core matrix products were not used: ${s.device.gemmFallback}` : '';
+    tensorHint.hidden = !s.device?.subgroupMatrixHidden;
+    tensorHint.textContent = s.device?.subgroupMatrixHidden
+      ? 'If this GPU has tensor cores, this browser hides them: chrome://flags/#enable-unsafe-webgpu lets training try them (gain on your card unmeasured).'
+      : '';
     // After a run, the badge says how it ended: a stopped run is not "Done".
     phase.textContent = s.phase === 'done' && s.run.state === 'stopped' ? 'Stopped' : s.phase === 'done' && s.run.state === 'early-stopped' ? 'Stopped early' : PHASE_TEXT[s.phase];
     phase.dataset.phase = s.phase;
@@ -57,7 +64,7 @@ function header(app: App): HTMLElement {
     h('div', { class: 'brand' },
       h('h1', null, 'QLoRA fine-tuner'),
       h('p', { class: 'tagline' }, 'Teach a small language model new tricks on your own GPU — in this tab, nothing uploaded.')),
-    h('div', { class: 'top-status' }, phase, device),
+    h('div', { class: 'top-status' }, phase, device, tensorHint),
     h('div', { class: 'top-actions' }, demo, link, large,
       h('a', { class: 'ghost', href: `${import.meta.env.BASE_URL}src/bench/bench.html`, title: 'Training speed of model shapes on this GPU' }, 'Benchmark')),
     notice);

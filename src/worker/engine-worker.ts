@@ -92,7 +92,7 @@ class Engine implements EngineApi {
   }
 
   private info(ctx: GpuContext): DeviceInfo {
-    return { adapter: ctx.adapterDescription, f16: ctx.features.f16, gemmBackend: ctx.gemmBackend, gemmFallback: ctx.gemmFallback, maxBufferSize: ctx.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.limits.maxStorageBufferBindingSize };
+    return { adapter: ctx.adapterDescription, f16: ctx.features.f16, gemmBackend: ctx.gemmBackend, gemmFallback: ctx.gemmFallback, subgroupMatrixHidden: ctx.features.f16 && ctx.features.subgroups && !ctx.features.subgroupMatrix, maxBufferSize: ctx.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.limits.maxStorageBufferBindingSize };
   }
 
   private gpu(): GpuContext {

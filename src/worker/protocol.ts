@@ -15,6 +15,8 @@ export interface DeviceInfo {
   /** The matrix-product back end (GpuContext.gemmBackend), and why the tensor-core one was not used when its check failed. */
   gemmBackend: string;
   gemmFallback?: string;
+  /** The adapter has shader-f16 and subgroups but no chromium-experimental-subgroup-matrix: the browser may be hiding tensor cores. */
+  subgroupMatrixHidden: boolean;
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
 }

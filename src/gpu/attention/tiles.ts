@@ -9,6 +9,7 @@
 //   A subgroup owns 16 rows (queries, or keys in the dK/dV kernel) of the workgroup's tile: 16 / FM
 //   fragment rows; head_dim is padded with zeros to D, a multiple of 32.
 import type { GemmVariant, MatrixShape } from '../gemm/config';
+import { defaultTiling } from '../gemm/config';
 import type { SubgroupMatrixPrimitives } from '../gemm/primitives';
 
 /** Rows of the tile one subgroup owns. */
@@ -60,7 +61,7 @@ export function chooseAttentionTiles(kernel: AttentionKernel, d: number, frag: M
 
 /** The GEMM variant whose primitives (and lane layout) the attention kernels are generated with. */
 export function attentionVariant(backend: 'subgroup-matrix' | 'subgroup-matrix-emulated', frag: MatrixShape, subgroupSize: number): GemmVariant {
-  return { backend, tile: 64, frag, subgroupSize };
+  return { backend, ...defaultTiling(backend, 64), frag, subgroupSize };
 }
 
 /** Label suffix, e.g. `@subgroup-matrix-emulated/16x16x16/d64/sg4x32`. */

@@ -38,10 +38,54 @@ fn kBegin(z: u32) -> u32 { return z * params.kSlice; }
 fn kEnd(z: u32) -> u32 { return min(params.K, kBegin(z) + params.kSlice); }
 fn storeC(z: u32, m: u32, n: u32, acc: f32) {
   if (m >= params.M || n >= params.N) { return; }
+  storeCFull(z, m, n, acc);
+}
+// The epilogue of an element known to lie inside C (a whole interior tile: no bounds test).
+fn storeCFull(z: u32, m: u32, n: u32, acc: f32) {
   var r = params.alpha * acc;
   if (params.hasBias != 0u) { r = r + bias[n]; }
   let idx = z * params.sliceStride + m * params.ldc + n;
   if (params.beta != 0.0) { r = r + params.beta * C[idx]; }
   C[idx] = r;
 }
+// Whether a tile's fragments may be stored straight into C: no epilogue arithmetic to apply.
+fn plainEpilogue() -> bool { return params.alpha == 1.0 && params.beta == 0.0 && params.hasBias == 0u; }
 `;
+
+/**
+ * The k walk both bodies share. Without prefetch each k tile is read straight into workgroup memory
+ * (`direct`, a loop). With prefetch, registers: the first tile is read before the loop; each iteration
+ * stashes the registers into workgroup memory, reads the next tile into them, then multiplies.
+ * `full` (workgroup-uniform) says the tile being read lies wholly inside M, N and the k range: its reads
+ * skip the per-element edge tests.
+ */
+export function kWalk(o: { prefetch: boolean; fetch: string; stash: string; direct: string; multiply: string }): string {
+  if (!o.prefetch) {
+    return /* wgsl */ `
+  for (var k0 = kB; k0 < kE; k0 += TK) {
+    let full = fullMN && k0 + TK <= kE;
+    ${o.direct}
+    workgroupBarrier();
+    ${o.multiply}
+    workgroupBarrier();
+  }`;
+  }
+  // The first tile is read before the loop (the k0 = kB read of the loop's fetch), the next one inside.
+  return /* wgsl */ `
+  {
+    let k0 = kB;
+    let full = fullMN && k0 + TK <= kE;
+    ${o.fetch}
+  }
+  for (var k0 = kB; k0 < kE; k0 += TK) {
+    ${o.stash}
+    workgroupBarrier();
+    if (k0 + TK < kE) {
+      let kNext = k0 + TK;
+      let full = fullMN && kNext + TK <= kE;
+      ${o.fetch.replaceAll('k0', 'kNext')}
+    }
+    ${o.multiply}
+    workgroupBarrier();
+  }`;
+}

@@ -2,6 +2,7 @@
 // workgroup tile, and for the subgroup-matrix back ends the fragment shape the adapter reports.
 // Chosen per product from the GpuContext (ops/matmul.ts, ops/lora-fused.ts); the grid follows the tile.
 // Checked by: test/gemm.test.ts (every back end that runs here, every tile, ragged shapes).
+import type { AdapterKey } from './tuning';
 
 /**
  * scalar                    register-tiled f32 (exact at f32 tolerances; what SwiftShader selects)
@@ -12,7 +13,7 @@
 export type GemmBackend = 'scalar' | 'scalar-f16' | 'subgroup-matrix' | 'subgroup-matrix-emulated';
 export const GEMM_BACKENDS: readonly GemmBackend[] = ['scalar', 'scalar-f16', 'subgroup-matrix', 'subgroup-matrix-emulated'];
 
-/** Workgroup tile edge (BM = BN): 64 for small products (LoRA ranks, M = 1), 128 for the big ones. */
+/** Workgroup tile edge of the safe default (BM = BN): 64 for small products (LoRA ranks, M = 1), 128 for the big ones. */
 export type GemmTile = 64 | 128;
 
 /** A subgroup-matrix fragment shape: left M×K, right K×N, result M×N (f16 operands, f32 result). */
@@ -22,21 +23,56 @@ export interface MatrixShape {
   readonly K: number;
 }
 
-export interface GemmVariant {
+/**
+ * The generator's choices for one product, what `bench --sweep` varies and the tuning table records
+ * (gemm/variants.ts names, enumerates and validates them).
+ */
+export interface GemmTiling {
+  /** Workgroup tile: rows of C (M) and columns (N). */
+  readonly tileM: number;
+  readonly tileN: number;
+  /** K per workgroup-memory tile (one barrier pair each); divides SPLIT_K_ALIGN. */
+  readonly kStep: number;
+  /** Subgroups per workgroup along M and N (subgroup-matrix back ends; 1 × 1 for scalar, 16 × 16 threads). */
+  readonly sgM: number;
+  readonly sgN: number;
+  /** The next k tile read from global memory into registers while the current one multiplies. */
+  readonly prefetch: boolean;
+  /** f16 elements of skew after each workgroup-memory row (subgroup-matrix), against bank conflicts. */
+  readonly pad: number;
+}
+
+export interface GemmVariant extends GemmTiling {
   readonly backend: GemmBackend;
-  readonly tile: GemmTile;
   /** Fragment shape (subgroup-matrix back ends; ignored by scalar). */
   readonly frag: MatrixShape;
   /** Lanes per subgroup the walk is laid out for: the adapter's subgroupMaxSize on hardware, 32 emulated. */
   readonly subgroupSize: number;
 }
 
-/** What a GpuContext carries to make variants: the back end, and a tile when one is forced. */
+/**
+ * Which tiling an M×N product gets: `narrow` where one side is a LoRA rank or a few rows (min(M, N) ≤ 64),
+ * `medium` where 128-tiles would leave a large GPU short of workgroups, `large` otherwise.
+ */
+export type GemmShapeClass = 'narrow' | 'medium' | 'large';
+export const GEMM_SHAPE_CLASSES: readonly GemmShapeClass[] = ['narrow', 'medium', 'large'];
+
+/** The tuning table's choice for one back end on one adapter (gemm/tuning.ts), by shape class. */
+export type GemmTunedTilings = Partial<Record<GemmShapeClass, GemmTiling>>;
+
+/** What a GpuContext carries to make variants: the back end, its tuned tilings, and a tile or tiling when one is forced. */
 export interface GemmSetup {
   readonly backend: GemmBackend;
   readonly frag: MatrixShape;
   readonly subgroupSize: number;
+  /** Force the safe default tiling at this square tile (tests, the self-check). */
   readonly tile?: GemmTile;
+  /** Force this exact tiling for every product (the sweep, the variant tests). */
+  readonly tiling?: GemmTiling;
+  /** From the tuning table's entry for this adapter (absent: the safe default by shape). */
+  readonly tuned?: GemmTunedTilings;
+  /** The adapter as the tuning table knows it (gemm/tuning.ts), for the sweep to file its result under. */
+  readonly adapter?: AdapterKey;
 }
 
 /** NVIDIA's f16 configuration, the emulated default (ONNX Runtime's and llama.cpp's NVIDIA tiling). */
@@ -46,12 +82,26 @@ export const EMULATED_SUBGROUP_SIZE = 32; // NVIDIA's warp: the lane share of a 
 /** Workgroups below which the 128 tile leaves a large GPU idle (an H200 has 132 SMs). */
 const MIN_LARGE_TILE_WORKGROUPS = 64;
 
-/** The tile for an M×N product: the forced one, else 128 when it still gives enough workgroups. */
+/** The square tile of the safe default for an M×N product: 128 when it still gives enough workgroups. */
 export function chooseTile(setup: GemmSetup, M: number, N: number): GemmTile {
   return setup.tile ?? defaultTile(M, N);
 }
 
 const defaultTile = (M: number, N: number): GemmTile => (Math.ceil(M / 128) * Math.ceil(N / 128) >= MIN_LARGE_TILE_WORKGROUPS ? 128 : 64);
+
+export function gemmShapeClass(M: number, N: number): GemmShapeClass {
+  if (Math.min(M, N) <= 64) return 'narrow';
+  return defaultTile(M, N) === 128 ? 'large' : 'medium';
+}
+
+/**
+ * The shipped tiling where nothing was measured: the walk of the first GPU run (scalar: 16 × 16 threads,
+ * k step 16; subgroup-matrix: 2 × 2 subgroups, k step 32), no prefetch, no skew.
+ */
+export function defaultTiling(backend: GemmBackend, tile: GemmTile): GemmTiling {
+  const subgroup = backend.startsWith('subgroup');
+  return { tileM: tile, tileN: tile, kStep: subgroup ? 32 : 16, sgM: subgroup ? 2 : 1, sgN: subgroup ? 2 : 1, prefetch: false, pad: 0 };
+}
 
 // Split-K: a product with few output tiles and a long K (the lm_head backward dx = dlogits·W, K = the
 // vocabulary) is cut into S slices of K, each a workgroup layer z writing a partial [M, N], summed by
@@ -86,15 +136,32 @@ export function chooseSplitK(M: number, N: number, K: number): number {
   return S > 1 ? splitK(K, S).slices : 1;
 }
 
+/** The variant an M×N product runs as: a forced tiling or tile, else the tuned one for its class, else the default. */
 export function gemmVariant(setup: GemmSetup, M: number, N: number): GemmVariant {
-  return { backend: setup.backend, tile: chooseTile(setup, M, N), frag: setup.frag, subgroupSize: setup.subgroupSize };
+  const tiling =
+    setup.tiling ??
+    (setup.tile ? defaultTiling(setup.backend, setup.tile) : setup.tuned?.[gemmShapeClass(M, N)] ?? defaultTiling(setup.backend, defaultTile(M, N)));
+  return { ...tiling, backend: setup.backend, frag: setup.frag, subgroupSize: setup.subgroupSize };
 }
 
-/** Workgroups for C[M, N]: (ceil(N / tile), ceil(M / tile)); a split product adds its slices as z. */
-export const gemmGrid = (v: GemmVariant, M: number, N: number): [number, number] => [Math.ceil(N / v.tile), Math.ceil(M / v.tile)];
+/** Workgroups for C[M, N]: (ceil(N / tileN), ceil(M / tileM)); a split product adds its slices as z. */
+export const gemmGrid = (v: GemmVariant, M: number, N: number): [number, number] => [Math.ceil(N / v.tileN), Math.ceil(M / v.tileM)];
 
-/** The label suffix every product's kernel carries, e.g. `linear_fwd_nf4@subgroup-matrix-emulated/t128`. */
+/**
+ * The label suffix every product's kernel carries: the back end, the tile, the fragment, and the rest of
+ * the tiling where it is not the default's, e.g. `linear_fwd_nf4@subgroup-matrix/t128/16x16x16` or
+ * `matmul@scalar/t128x64/k32/pf`.
+ */
 export function gemmLabel(v: GemmVariant): string {
-  const frag = v.backend.startsWith('subgroup') ? `/${v.frag.M}x${v.frag.N}x${v.frag.K}` : '';
-  return `@${v.backend}/t${v.tile}${frag}`;
+  const subgroup = v.backend.startsWith('subgroup');
+  const frag = subgroup ? `/${v.frag.M}x${v.frag.N}x${v.frag.K}` : '';
+  const tile = v.tileM === v.tileN ? `${v.tileM}` : `${v.tileM}x${v.tileN}`;
+  const base = defaultTiling(v.backend, 64);
+  const extra = [
+    v.kStep !== base.kStep ? `/k${v.kStep}` : '',
+    v.sgM !== base.sgM || v.sgN !== base.sgN ? `/sg${v.sgM}x${v.sgN}` : '',
+    v.prefetch ? '/pf' : '',
+    v.pad ? `/pad${v.pad}` : '',
+  ].join('');
+  return `@${v.backend}/t${tile}${frag}${extra}`;
 }

@@ -8,6 +8,7 @@ import { GEMM_PRELUDE } from './common';
 import { scalarBody } from './scalar';
 import { subgroupMatrixBody } from './subgroup-matrix';
 import { emulatedPrimitives, hardwarePrimitives } from './primitives';
+import { tilingId } from './variants';
 
 export interface GemmSource {
   /** enable/diagnostic directives: must open the module, before any snippet. */
@@ -19,7 +20,7 @@ export interface GemmSource {
 const cache = new Map<string, GemmSource>();
 
 export function gemmSource(v: GemmVariant): GemmSource {
-  const key = `${v.backend}/${v.tile}/${v.frag.M}x${v.frag.N}x${v.frag.K}/${v.subgroupSize}`;
+  const key = `${v.backend}/${tilingId(v)}/${v.frag.M}x${v.frag.N}x${v.frag.K}/${v.subgroupSize}`;
   let s = cache.get(key);
   if (!s) {
     s = generate(v);
@@ -46,3 +47,4 @@ function generate(v: GemmVariant): GemmSource {
 }
 
 export * from './config';
+export * from './variants';

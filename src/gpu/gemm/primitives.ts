@@ -3,7 +3,9 @@
 // (subgroup-matrix.ts) calls these by the same arguments Dawn's builtins take — pointer, element
 // offset, majorness, stride — so the emulated one exercises the real one's addressing.
 //   hardware  f16 tiles; subgroupMatrixLoad / subgroupMatrixMultiplyAccumulate / subgroupMatrixStore
-//             (chromium_experimental_subgroup_matrix); lane layout decided by the driver.
+//             (chromium_experimental_subgroup_matrix); lane layout decided by the driver. Majorness is a
+//             template parameter (`subgroupMatrixLoad<T, row_major>(p, offset, stride)`): the bool argument
+//             form is deprecated in the Dawn of npm `webgpu` 0.6.x, whose Tint knows `core::Majorness`.
 //   emulated  tiles of f16 pairs packed in u32 (pack2x16float: each operand rounded to f16 and back),
 //             a left/right "fragment" is the (offset, stride) view its load was given — the tile does not
 //             change until the walk's next barrier, as the hardware load would have read it — and each
@@ -14,6 +16,9 @@
 import type { GemmVariant } from './config';
 
 export interface SubgroupMatrixPrimitives {
+  /** Multiply over named fragments and accumulators (hardware), or loops over arrays (the emulation, whose
+   *  every emuMma call site SwiftShader inlines: unrolled, its 128 tile took minutes to build). */
+  readonly unrolled: boolean;
   /** Module directives (must open the module). */
   readonly directives: string;
   /** Workgroup declarations of As (left tile, `tileA` elements), Bs (right, `tileB`), Cs (f32 staging, `stage`). */
@@ -30,6 +35,7 @@ export interface SubgroupMatrixPrimitives {
   loadRight(offset: string, stride: string): string; // column-major view of Bs
   mma(left: string, right: string, acc: string): string;
   store(offset: string, acc: string, stride: string): string; // row-major into Cs (a statement)
+  storeGlobal(offset: string, acc: string, stride: string): string; // row-major straight into C (a statement)
 }
 
 export function hardwarePrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
@@ -40,6 +46,7 @@ export function hardwarePrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
   return {
     // Uniformity: the walk guards the fragments with `sg < SUBGROUPS` (a subgroup-uniform condition the
     // workgroup-scope analysis cannot prove), as llama.cpp's ggml-webgpu does.
+    unrolled: true,
     directives: 'diagnostic(off, chromium.subgroup_matrix_uniformity);\nenable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;\n',
     decls: (a, b, s) =>
       `var<workgroup> As: array<f16, ${a}>;\nvar<workgroup> Bs: array<f16, ${b}>;\nvar<workgroup> Cs: array<f32, ${s}>;`,
@@ -49,10 +56,11 @@ export function hardwarePrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
     leftType: L,
     rightType: R,
     accType: Acc,
-    loadLeft: (o, s) => `subgroupMatrixLoad<${L}>(&As, ${o}, false, ${s})`,
-    loadRight: (o, s) => `subgroupMatrixLoad<${R}>(&Bs, ${o}, true, ${s})`,
+    loadLeft: (o, s) => `subgroupMatrixLoad<${L}, row_major>(&As, ${o}, ${s})`,
+    loadRight: (o, s) => `subgroupMatrixLoad<${R}, col_major>(&Bs, ${o}, ${s})`,
     mma: (l, r, a) => `subgroupMatrixMultiplyAccumulate(${l}, ${r}, ${a})`,
-    store: (o, a, s) => `subgroupMatrixStore(&Cs, ${o}, ${a}, false, ${s});`,
+    store: (o, a, s) => `subgroupMatrixStore<row_major>(&Cs, ${o}, ${a}, ${s});`,
+    storeGlobal: (o, a, s) => `subgroupMatrixStore<row_major>(&C, ${o}, ${a}, ${s});`,
   };
 }
 
@@ -62,6 +70,7 @@ export function emulatedPrimitives(v: GemmVariant): SubgroupMatrixPrimitives {
   const share = (M * N) / SG;
   if (!Number.isInteger(share)) throw new Error(`emulated subgroup matrix: ${M}x${N} fragment over ${SG} lanes`);
   return {
+    unrolled: false,
     directives: '',
     decls: (a, b, s) => /* wgsl */ `
 var<workgroup> As: array<u32, ${a / 2}>; // f16 pairs
@@ -92,7 +101,8 @@ fn emuStore(offset: u32, acc: EmuAcc, stride: u32) {
     let idx = e * ${SG}u + emuLane;
     Cs[offset + stride * (idx / ${N}u) + idx % ${N}u] = acc[e];
   }
-}`,
+}
+`,
     entryArgs: '',
     prologue: `let sg = li / ${SG}u; emuLane = li % ${SG}u;`,
     storePair: (t, p, lo, hi) => `${t}[${p}] = pack2x16float(vec2f(${lo}, ${hi}));`,
@@ -103,5 +113,7 @@ fn emuStore(offset: u32, acc: EmuAcc, stride: u32) {
     loadRight: (o, s) => `EmuView(${o}, ${s})`,
     mma: (l, r, a) => `emuMma(${l}, ${r}, ${a})`,
     store: (o, a, s) => `emuStore(${o}, ${a}, ${s});`,
+    // Inline, not a function taking the lane's array by value: SwiftShader took minutes to build that form.
+    storeGlobal: (o, a, s) => `for (var e = 0u; e < ${share}u; e++) { let idx = e * ${SG}u + emuLane; C[${o} + ${s} * (idx / ${N}u) + idx % ${N}u] = ${a}[e]; }`,
   };
 }
