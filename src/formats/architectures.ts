@@ -307,5 +307,7 @@ export function isModelType(value: unknown): value is ModelType {
 
 /** The text model a wrapper's model_type stands for (`qwen3_5` → qwen3_5_text), if any. */
 export function modelTypeOfWrapperType(value: unknown): ModelType | undefined {
-  return Object.values(ARCHITECTURES).find((a) => a.wrapper?.modelType === value)?.modelType;
+  // `a.wrapper !== undefined` first: a family without a wrapper must not match a missing model_type.
+  if (typeof value !== 'string') return undefined;
+  return Object.values(ARCHITECTURES).find((a) => a.wrapper !== undefined && a.wrapper.modelType === value)?.modelType;
 }
