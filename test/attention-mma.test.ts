@@ -21,6 +21,7 @@ import type { RefAttnDims } from '../src/ref/attention';
 import { f16ToF32, f32ToF16Bits } from '../src/formats/half';
 import { f32buf, u32buf, emptyBuf, run } from './helpers/gpu';
 import { expectClose, randomF32 } from './helpers/compare';
+import { kvCacheInputs } from './helpers/kv-cache';
 
 const F32_TOL = { atol: 1e-5, rtol: 1e-5 };
 const f16round = (x: ArrayLike<number>) => Float32Array.from(x, (v) => f16ToF32(f32ToF16Bits(v)));
@@ -114,16 +115,7 @@ async function checkGeneration(ctx: GpuContext): Promise<void> {
   const k = randomF32(B * T * Hkv * d, 42);
   const v = randomF32(B * T * Hkv * d, 43);
   // rows past the queries and before the first row's window are NaN: a kernel that reads them fails
-  const kc = new Float32Array(B * cap * Hkv * d).fill(NaN);
-  const vc = new Float32Array(B * cap * Hkv * d).fill(NaN);
-  const qTail = new Float32Array(B * Tq * H * d);
-  const first = pos0 + 1 - window;
-  const W = Hkv * d;
-  for (let b = 0; b < B; b++) {
-    kc.set(k.subarray((b * T + first) * W, (b + 1) * T * W), (b * cap + first) * W);
-    vc.set(v.subarray((b * T + first) * W, (b + 1) * T * W), (b * cap + first) * W);
-    qTail.set(q.subarray((b * T + pos0) * H * d, (b + 1) * T * H * d), b * Tq * H * d);
-  }
+  const { kc, vc, qTail } = kvCacheInputs(q, k, v, { B, T, H, Hkv, d }, cap, pos0, pos0 + 1 - window);
   const o = emptyBuf(ctx, B * Tq * H * d);
   const lse = emptyBuf(ctx, B * H * Tq);
   const scale = 1 / Math.sqrt(d);

@@ -13,6 +13,7 @@ import { attentionFwd, attentionBwd } from '../src/gpu/ops/attention';
 import { refAttentionFwd, refAttentionBwd } from '../src/ref/attention';
 import { gpu, f32buf, u32buf, emptyBuf, run } from './helpers/gpu';
 import { expectClose, randomF32 } from './helpers/compare';
+import { kvCacheInputs } from './helpers/kv-cache';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -108,16 +109,8 @@ describe('attention', () => {
       const q = randomF32(B * T * H * d, 31 + d);
       const k = randomF32(B * T * Hkv * d, 32 + d);
       const v = randomF32(B * T * Hkv * d, 33 + d);
-      const kc = new Float32Array(B * cap * Hkv * d).fill(NaN);
-      const vc = new Float32Array(B * cap * Hkv * d).fill(NaN);
-      const qTail = new Float32Array(B * Tq * H * d);
       const first = window > 0 ? Math.max(0, pos0 + 1 - window) : 0; // the first key any query sees
-      const W = Hkv * d;
-      for (let b = 0; b < B; b++) {
-        kc.set(k.subarray((b * T + first) * W, (b + 1) * T * W), (b * cap + first) * W);
-        vc.set(v.subarray((b * T + first) * W, (b + 1) * T * W), (b * cap + first) * W);
-        qTail.set(q.subarray((b * T + pos0) * H * d, (b + 1) * T * H * d), b * Tq * H * d);
-      }
+      const { kc, vc, qTail } = kvCacheInputs(q, k, v, { B, T, H, Hkv, d }, cap, pos0, first);
       const o = emptyBuf(ctx, B * Tq * H * d);
       const lse = emptyBuf(ctx, B * H * Tq);
       const scale = 1 / Math.sqrt(d);
