@@ -116,6 +116,15 @@ describe('reading the fixtures', () => {
     expect(firstDifference(written, original)).toBe(-1);
   });
 
+  it('reads a Node Buffer (fs.readFileSync) as it reads a Uint8Array: float32() copies the tensor, not the whole file', () => {
+    const buf = readFileSync(new URL('./fixtures/tiny-llama/model.safetensors', import.meta.url));
+    const fromBuffer = new SafetensorsFile(buf, 'model.safetensors');
+    const fromArray = new SafetensorsFile(new Uint8Array(buf), 'model.safetensors');
+    for (const name of ['model.embed_tokens.weight', 'model.norm.weight']) {
+      expect(fromBuffer.float32(name)).toEqual(fromArray.float32(name));
+    }
+  });
+
   it('reads the header from a prefix only (how the browser reads a 2 GB file)', () => {
     const whole = fixture('tiny-qwen2/model.safetensors');
     const length = safetensorsHeaderLength(whole.subarray(0, 8), 'model.safetensors', whole.length);

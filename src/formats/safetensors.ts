@@ -20,9 +20,17 @@ export { parseShardIndex, type ShardIndex } from './shard-index';
 
 type TypedArrayOf<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
 
+/**
+ * A copy of `bytes` in a buffer of its own. Uint8Array's slice, called as such: a Node Buffer's own
+ * `slice` returns a view of the whole file's buffer, not a copy.
+ */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
+}
+
 /** A typed view when the tensor's file offset is aligned for it, else a view over an aligned copy. */
 function elements<T>(bytes: Uint8Array, Type: TypedArrayOf<T>): T {
-  const source = bytes.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+  const source = bytes.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? bytes : copyBytes(bytes);
   return new Type(source.buffer, source.byteOffset, source.byteLength / Type.BYTES_PER_ELEMENT);
 }
 
@@ -91,7 +99,7 @@ export class SafetensorsFile {
     const bytes = this.bytes(name);
     switch (dtype) {
       case 'F32':
-        return new Float32Array(bytes.slice().buffer);
+        return new Float32Array(copyBytes(bytes).buffer);
       case 'F16':
         return f16ArrayToF32(elements(bytes, Uint16Array));
       case 'BF16':
