@@ -1,0 +1,27 @@
+// What a pass allocates, declared as data: each buffer's name and size from the dims and settings.
+// The engine allocates from the list and the memory estimate (memory-estimate.ts) sums the same list,
+// so a new scratch buffer cannot be allocated without being counted.
+import type { GpuContext } from '../gpu/context';
+import { STORAGE } from '../gpu/context';
+
+export interface PlannedBuffer {
+  /** Name within its plan (the GPU label is `<plan label>.<name>`). */
+  readonly name: string;
+  /** Size in f32 words (bytes / 4; every engine buffer is a whole number of words). */
+  readonly floats: number;
+  /** What the memory breakdown groups it under, e.g. 'activations [M, D]'. */
+  readonly group: string;
+}
+
+/** GpuContext.createBuffer's rounding: multiples of 4 bytes, at least 4. */
+export const plannedBytes = (b: PlannedBuffer): number => Math.max(4, Math.ceil(b.floats) * 4);
+
+/** Allocates every buffer of a plan as storage, by name. The caller owns (and destroys) them. */
+export function allocPlan(ctx: GpuContext, plan: readonly PlannedBuffer[], label: string): Record<string, GPUBuffer> {
+  const out: Record<string, GPUBuffer> = {};
+  for (const b of plan) {
+    if (out[b.name]) throw new Error(`buffer plan ${label}: "${b.name}" is planned twice`);
+    out[b.name] = ctx.createBuffer(plannedBytes(b), STORAGE, `${label}.${b.name}`);
+  }
+  return out;
+}
