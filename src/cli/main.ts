@@ -1,4 +1,4 @@
-// The `qlora` command line: train, generate, eval, merge and export-gguf over the same engine as the app,
+// The `qlora` command line: train, generate, eval, merge, export-gguf and push over the same engine as the app,
 // on the machine's GPU through Dawn. Errors print their message (and code) and exit 1; bad usage exits
 // 2; a training Ctrl-C ended exits 130.
 import { isQloraError } from '../errors';
@@ -9,6 +9,7 @@ import { GENERATE_OPTIONS, generate } from './generate';
 import { EVAL_OPTIONS, evaluate } from './eval';
 import { EXPORT_GGUF_OPTIONS, exportGguf } from './export-gguf';
 import { MERGE_OPTIONS, merge } from './merge';
+import { PUSH_NOTES, PUSH_OPTIONS, push } from './push';
 
 const TRAIN_NOTES = `Defaults are the page's. The run prints one JSON line per step and per evaluation on stdout and
 writes the adapter and trainer_state.json (log_history, as Hugging Face's Trainer) to --out.
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { summary: string; options: Record<string, Option
   eval: { summary: 'mean loss of a dataset', options: EVAL_OPTIONS, run: evaluate },
   merge: { summary: 'merge an adapter into the base: a 16-bit model folder transformers loads', options: MERGE_OPTIONS, run: merge },
   'export-gguf': { summary: 'write a PEFT adapter as a GGUF LoRA adapter (llama.cpp, Ollama, LM Studio)', options: EXPORT_GGUF_OPTIONS, run: exportGguf },
+  push: { summary: 'push an adapter folder and its model card to a Hugging Face Hub repo', options: PUSH_OPTIONS, run: push, notes: PUSH_NOTES },
 };
 
 const HELP = `qlora — QLoRA fine-tuning on WebGPU (Dawn in Node)
@@ -33,6 +35,7 @@ const HELP = `qlora — QLoRA fine-tuning on WebGPU (Dawn in Node)
   qlora eval        --model DIR|URL [--adapter DIR] --data FILE
   qlora merge       --model DIR|URL --adapter DIR --out DIR [--dtype bf16|f16]
   qlora export-gguf --model DIR|URL --adapter DIR --out FILE.gguf
+  qlora push        --adapter DIR --repo OWNER/NAME [--token TOKEN (default $HF_TOKEN)] [--private]
 
 Run "qlora <command> --help" for every option. Without a GPU, WebGPU can run on the CPU through
 SwiftShader: apt-get install -y chromium libvulkan1, then VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.

@@ -3,12 +3,15 @@
 // names another ETag) plus the ways real connections and servers fail: dropped mid-body, Range
 // ignored, a range answered with the wrong bytes, no Content-Length, a token required, redirects
 // (loops too), bodies of the test's own (a file that changes, a gzip bomb). Behaviour is switched per
-// test through `behavior`.
+// test through `behavior`. It also speaks the Hub's write API (hub-write-api.ts: create a repo, commit,
+// Git LFS) for pushing adapters, with the tokens a test puts in `hub.tokens`.
 import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { handleHubWrite, newHubWriteApi } from './hub-write-api';
+import type { HubWriteApi } from './hub-write-api';
 
 export interface ServerBehavior {
   /** Drop the connection of .safetensors requests once this file offset has been sent… */
@@ -52,12 +55,14 @@ export interface FileServer {
   base: string;
   behavior: ServerBehavior;
   requests: RequestRecord[];
+  /** The repos pushed to this server and the tokens that may write them. */
+  hub: HubWriteApi;
   close(): Promise<void>;
 }
 
 /** `folders`: URL prefix → directory, e.g. { 'llama': '/…/tiny-llama' } serves /llama/config.json. */
 export async function startFileServer(folders: Record<string, string>): Promise<FileServer> {
-  const state: FileServer = { base: '', behavior: {}, requests: [], close: async () => undefined };
+  const state: FileServer = { base: '', behavior: {}, requests: [], hub: newHubWriteApi(), close: async () => undefined };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
     const [, prefix, ...rest] = path.split('/');
@@ -69,9 +74,10 @@ export async function startFileServer(folders: Record<string, string>): Promise<
       res.writeHead(status, { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, etag, x-linked-etag', ...headers });
     };
     if (req.method === 'OPTIONS') {
-      send(204, { 'access-control-allow-headers': 'authorization, range, if-range' });
+      send(204, { 'access-control-allow-headers': 'authorization, range, if-range, content-type, x-request-id', 'access-control-allow-methods': 'GET, POST, PUT' });
       return res.end();
     }
+    if (handleHubWrite(state.hub, req, res, path, state.base)) return;
     const b = state.behavior;
     if (b.token !== undefined) {
       const auth = req.headers.authorization;
