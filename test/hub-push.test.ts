@@ -105,3 +105,33 @@ describe('pushing an adapter to the Hub', () => {
     expect(checkRepoId('https://huggingface.co/alice/tiny-lora')).toBe('alice/tiny-lora');
   });
 });
+
+describe('qlora push', () => {
+  it('pushes an adapter folder with its card (license added), prints the link; a bad token and a read-only one exit 1 saying why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qlora-push-'));
+    for (const [name, bytes] of Object.entries(goldenAdapterFiles())) writeFileSync(join(dir, name), bytes);
+    const env = { HF_ENDPOINT: endpoint, HF_TOKEN: 'hf_alice' };
+    const ok = await runCli(['push', '--adapter', dir, '--repo', 'alice/cli-lora', '--license', 'apache-2.0', '--private'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(jsonLines(ok.stdout)).toEqual([{ repo: 'alice/cli-lora', url: `${endpoint}/alice/cli-lora`, commit: expect.stringContaining('/alice/cli-lora/commit/'), created: true, files: ['adapter_config.json', 'adapter_model.safetensors', 'README.md'] }]);
+    expect(ok.stderr).toMatch(/creating…[\s\S]*uploading [\d.]+ of [\d.]+ MiB[\s\S]*committing…[\s\S]*created http/);
+    const repo = server.hub.repos.get('alice/cli-lora')!;
+    expect(repo.private).toBe(true);
+    expect(Buffer.compare(repo.files.get('adapter_model.safetensors')!, readFileSync(join(dir, 'adapter_model.safetensors')))).toBe(0);
+    expect(frontMatter(repo.files.get('README.md')!)).toMatch(/^license: apache-2.0\nbase_model: "HuggingFaceTB\/SmolLM2-135M"\nlibrary_name: peft/);
+
+    const bad = await runCli(['push', '--adapter', dir, '--repo', 'alice/cli-lora', '--token', 'hf_typo'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('qlora push: The Hub refused the token (401 Unauthorized)');
+    const readOnly = await runCli(['push', '--adapter', dir, '--repo', 'alice/cli-lora-2'], { ...env, HF_TOKEN: 'hf_readonly_bob' });
+    expect(readOnly.code).toBe(1);
+    expect(readOnly.stderr).toContain('The token cannot create repos under "alice" (403 Forbidden)');
+    const noToken = await runCli(['push', '--adapter', dir, '--repo', 'alice/cli-lora'], { HF_ENDPOINT: endpoint, HF_TOKEN: '' });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('pass --token or set HF_TOKEN');
+    const notAdapter = await runCli(['push', '--adapter', tmpdir(), '--repo', 'alice/cli-lora'], env);
+    expect(notAdapter.code).toBe(2);
+    expect(notAdapter.stderr).toMatch(/is not an adapter folder: it needs adapter_config.json and adapter_model.safetensors/);
+    expect(repo.commits.length).toBe(1);
+  });
+});
