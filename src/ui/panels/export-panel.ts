@@ -1,4 +1,4 @@
-// Export panel: the adapter as PEFT writes it (a zip, or its two files), as a GGUF LoRA adapter for
+// Export panel: the adapter as PEFT writes it (a zip, or its two files, or pushed to the Hub: hub-push-section.ts), as a GGUF LoRA adapter for
 // llama.cpp / Ollama / LM Studio, the base merged with the adapter as 16-bit safetensors shards, the equivalent Python (transformers + PEFT) script, and
 // importing an adapter to try it or to train on from it.
 import { h, fill, uid, download, sleep } from '../dom';
@@ -8,6 +8,7 @@ import { Comlink } from '../../worker/client';
 import type { App } from '../app';
 import { panel } from './panel';
 import { adapterZipName } from '../export-names';
+import { hubPushSection } from '../hub-push-section';
 
 const SCRIPT_NAME = 'train_qlora.py';
 
@@ -113,6 +114,7 @@ export function exportPanel(app: App): HTMLElement {
     h('h3', null, 'Adapter'),
     h('div', { class: 'actions' }, zipBtn, filesBtn),
     h('p', { class: 'help' }, 'adapter_config.json and adapter_model.safetensors, the files PEFT reads and writes.'),
+    hubPushSection(app),
     h('h3', null, 'llama.cpp, Ollama, LM Studio'),
     h('div', { class: 'actions' }, ggufBtn),
     h('p', { class: 'help' }, 'A GGUF LoRA adapter (f32), as llama.cpp\'s convert_lora_to_gguf.py writes it: load it next to a GGUF of the same base model with llama-cli --lora FILE, or ADAPTER ./FILE in an Ollama Modelfile.'),

@@ -1,4 +1,4 @@
-// Settings panel: every training and LoRA setting with its one-line help, target-module presets, and
+// Settings panel: named recipes (presets-picker.ts), every training and LoRA setting with its one-line help, target-module presets, and
 // the memory the run will need before it starts — as a stacked bar by what the memory is for, and
 // how that was judged (measured, the gpu-memory setting, or only the buffer limits). When the run
 // does not fit, Start stays disabled and each fix is one click.
@@ -14,6 +14,7 @@ import { settingField } from '../fields';
 import type { App } from '../app';
 import { panel } from './panel';
 import { memoryFixButtons } from '../memory-fix-buttons';
+import { presetsPicker } from '../presets-picker';
 
 const MODULE_ROLE: Record<LoraModule, string> = {
   q_proj: 'attention query',
@@ -123,6 +124,7 @@ export function settingsPanel(app: App): HTMLElement {
   const f = (spec: Parameters<typeof settingField>[1]) => settingField(app, spec);
   return panel('settings', '3 · Settings',
     'Defaults follow the QLoRA paper; the demo button picks settings that learn fast on the tiny model.',
+    presetsPicker(app),
     h('fieldset', { class: 'group' }, h('legend', null, 'Training'),
       h('div', { class: 'grid-2' },
         f({ key: 'steps', label: 'Steps', kind: 'optional-int', min: 1, placeholder: 'from epochs' }),
