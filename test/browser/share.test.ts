@@ -1,7 +1,8 @@
 // Issue 19's two additions, driven through the page in headless Chromium: a preset clicked sets the
 // fields and says why (and editing a field un-presses it); an adapter pushed to the Hub stand-in (the
 // fixture server's write API, test/helpers/hub-write-api.ts) — a bad token refused in words beside the
-// button, then the push with progress and a link, the files and card committed, the token not stored.
+// button, then the push with progress and a link, the files and card committed, the token not stored;
+// pushed again into the same repo with "Remember" ticked, a second commit and the token kept.
 // Screenshots: test-output/screenshots/preset-small-gpu.png, hub-push-refused.png, hub-pushed.png.
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -79,6 +80,12 @@ describe.skipIf(!hasChromium())('presets and sharing in the page', () => {
     expect(card).toContain('The base model is not on the Hub: it came from');
     // Not remembered: nothing of the token in the page's storage.
     expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('hf_alice');
+    // Again into the same repo, with "Remember" ticked: a second commit, and now the token is kept.
+    await page.click('[name="hub-remember-token"]');
+    await page.click('[data-action="push-to-hub"]');
+    await page.waitForFunction(() => document.querySelector('.hub-status')?.textContent?.startsWith('✓ Updated'), { polling: 100, timeout: 60_000 });
+    expect(repo.commits.length).toBe(2);
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).toContain('hf_alice');
     expect(errors.filter((e) => !/404|Failed to load resource|401/.test(e))).toEqual([]);
     await page.close();
   });
