@@ -78,7 +78,8 @@ export function hubPushError(e: unknown, repo: string, step: 'create' | 'upload'
 /** Creates the repo unless it exists; true when it was created. */
 async function ensureRepo(req: HubPushRequest, repo: string, hubUrl: string): Promise<boolean> {
   try {
-    await createRepo({ repo: { type: 'model', name: repo }, accessToken: req.token, hubUrl, ...(req.private !== undefined ? { visibility: req.private ? 'private' : 'public' } : {}) });
+    // Unticked: no visibility sent, so an organisation's default (private, for some) applies.
+    await createRepo({ repo: { type: 'model', name: repo }, accessToken: req.token, hubUrl, ...(req.private ? { visibility: 'private' as const } : {}) });
     return true;
   } catch (e) {
     // 409: "You already created this model repo": an existing repo takes the new commit.

@@ -5,7 +5,6 @@
 // token, no write access) is said here beside the button: it is no failure of the page or the run.
 import { h, fill, uid } from './dom';
 import { formatBytes } from './format';
-import { pushToHub } from '../io/hub-push';
 import type { HubPushProgress } from '../io/hub-push';
 import { HUB_ORIGIN } from '../io/hub';
 import type { App } from './app';
@@ -32,6 +31,7 @@ export function hubPushSection(app: App): HTMLElement[] {
   const remember = h('input', { id: rememberId, type: 'checkbox', name: 'hub-remember-token', checked: app.rememberToken.value });
   const privateId = uid('hub-private');
   const isPrivate = h('input', { id: privateId, type: 'checkbox', name: 'hub-private' });
+  const license = h('input', { id: uid('hub-license'), name: 'hub-license', placeholder: 'e.g. apache-2.0', autocomplete: 'off', spellcheck: false });
   const endpoint = h('input', { id: uid('hub-endpoint'), name: 'hub-endpoint', value: HUB_ORIGIN, autocomplete: 'off', spellcheck: false });
   const button = h('button', { type: 'button', class: 'primary', dataset: { action: 'push-to-hub' } }, 'Push to the Hub');
   const progress = h('progress', { max: 1, value: 0, hidden: true, class: 'hub-progress' });
@@ -49,8 +49,11 @@ export function hubPushSection(app: App): HTMLElement[] {
     const t = token.value.trim();
     // Kept only when asked; unticking after an earlier "remember" forgets the stored one.
     if (remember.checked || app.rememberToken.value) app.setToken(t, remember.checked);
-    const { files } = await app.api.exportAdapter();
-    const result = await pushToHub({ repo: repo.value, token: t, files, endpoint: endpoint.value.trim() || HUB_ORIGIN, private: isPrivate.checked, onProgress: showProgress });
+    // @huggingface/hub loads on the first push: the page does not carry it for people who never share.
+    const [{ pushToHub, cardWithLicense }, { files }] = await Promise.all([import('../io/hub-push'), app.api.exportAdapter()]);
+    const id = license.value.trim();
+    if (id) files['README.md'] = new TextEncoder().encode(cardWithLicense(new TextDecoder().decode(files['README.md']), id));
+    const result = await pushToHub({ repo: repo.value, token: t, files, endpoint: endpoint.value.trim() || HUB_ORIGIN, ...(isPrivate.checked ? { private: true } : {}), onProgress: showProgress });
     fill(status, h('p', { class: 'ok-text', dataset: { hubPushed: result.repo } },
       `✓ ${result.created ? 'Created' : 'Updated'} `, h('a', { href: result.url, target: '_blank', rel: 'noopener', dataset: { hubLink: '' } }, result.url),
       ` with ${result.files.join(', ')}.`,
@@ -87,6 +90,7 @@ export function hubPushSection(app: App): HTMLElement[] {
       field('Repo (owner/name)', repo, 'Your user name or an organisation, then the adapter\'s name. A new repo is created; an existing one gets a new commit.'),
       field('Hugging Face token', token, 'Needs write access (huggingface.co/settings/tokens). Sent only to the Hub, only when you click Push.'),
       h('div', { class: 'field check' }, remember, h('label', { for: rememberId }, 'Remember the token in this browser')),
+      field('License (optional)', license, 'The license id for the model card, as the Hub lists them (apache-2.0, mit, llama3.2, other): usually the base model\'s.'),
       h('div', { class: 'field check' }, isPrivate, h('label', { for: privateId }, 'Make a new repo private')),
       h('details', null, h('summary', null, 'Hub address'), field('Address', endpoint, 'https://huggingface.co, or a private Hub or mirror (as HF_ENDPOINT).'))),
     h('div', { class: 'actions' }, button),

@@ -64,6 +64,7 @@ describe.skipIf(!hasChromium())('presets and sharing in the page', () => {
     expect(env.files.hub.repos.size).toBe(0);
 
     await setValue(page, '[name="hub-push-token"]', 'hf_alice');
+    await page.type('[name="hub-license"]', 'apache-2.0');
     await page.click('[data-action="push-to-hub"]');
     await page.waitForSelector('[data-hub-pushed="alice/tiny-llama-lora"]', { timeout: 60_000 });
     const link = await page.$eval('[data-hub-link]', (el) => (el as HTMLAnchorElement).href);
@@ -76,7 +77,7 @@ describe.skipIf(!hasChromium())('presets and sharing in the page', () => {
     expect([...repo.files.keys()].sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
     expect(Buffer.compare(repo.files.get('adapter_model.safetensors')!, readFileSync(`${STEP3}adapter_model.safetensors`))).toBe(0);
     const card = repo.files.get('README.md')!.toString('utf8');
-    expect(card).toMatch(/^---\nlibrary_name: peft\ntags:\n- lora\n/);
+    expect(card).toMatch(/^---\nlicense: apache-2.0\nlibrary_name: peft\ntags:\n- lora\n/);
     expect(card).toContain('The base model is not on the Hub: it came from');
     // Not remembered: nothing of the token in the page's storage.
     expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('hf_alice');
