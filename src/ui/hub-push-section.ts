@@ -34,7 +34,7 @@ export function hubPushSection(app: App): HTMLElement[] {
   const license = h('input', { id: uid('hub-license'), name: 'hub-license', placeholder: 'e.g. apache-2.0', autocomplete: 'off', spellcheck: false });
   const endpoint = h('input', { id: uid('hub-endpoint'), name: 'hub-endpoint', value: HUB_ORIGIN, autocomplete: 'off', spellcheck: false });
   const button = h('button', { type: 'button', class: 'primary', dataset: { action: 'push-to-hub' } }, 'Push to the Hub');
-  const progress = h('progress', { max: 1, value: 0, hidden: true, class: 'hub-progress' });
+  const progress = h('progress', { max: 1, value: 0, hidden: true, class: 'hub-progress', 'aria-label': 'Push to the Hub' });
   const status = h('div', { class: 'hub-status', 'aria-live': 'polite' });
   let busy = false;
 
