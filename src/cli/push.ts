@@ -18,7 +18,7 @@ const CARD_FILE = 'README.md';
 export const PUSH_OPTIONS: Record<string, OptionSpec> = {
   adapter: { type: 'string', valueName: 'DIR', help: 'the adapter folder to push (adapter_config.json, adapter_model.safetensors, README.md)' },
   repo: { type: 'string', valueName: 'OWNER/NAME', help: 'the Hub model repo: created if it does not exist, else a new commit on its main branch' },
-  token: { type: 'string', valueName: 'TOKEN', help: 'a Hugging Face token with write access (default: $HF_TOKEN); never stored' },
+  token: { type: 'string', valueName: 'TOKEN', help: 'a Hugging Face token with write access (default: $HF_TOKEN, better: a --token shows in the process list); never stored' },
   private: { type: 'flag', help: 'create the repo private (an existing repo keeps its visibility)' },
   license: { type: 'string', valueName: 'ID', help: 'license id for the model card\'s metadata, e.g. apache-2.0 (use the base model\'s)' },
   message: { type: 'string', valueName: 'TEXT', help: 'the commit title (default "Upload LoRA adapter")' },
