@@ -24,6 +24,7 @@ import { initLoraParams, loraLayout } from '../engine/lora';
 import type { LoraLayout, LoraSettings } from '../engine/lora';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
 import { prepareDataset } from '../data/dataset';
+import type { DatasetProblemDetails } from '../data/dataset';
 import type { PrepareDatasetOptions, PreparedDataset } from '../data/dataset';
 import type { TextTokenizer } from '../data/tokenizer';
 
@@ -131,9 +132,11 @@ export function prepareCliDataset(text: string, fileName: string, tokenizer: Tex
   try {
     data = prepareDataset(text, fileName, tokenizer, opts);
   } catch (e) {
-    if (e instanceof QloraError && e.code === 'DATASET_INVALID' && opts.onInvalid !== 'skip') {
-      throw new QloraError(e.code, `${e.message} To train on the valid records only, pass --skip-invalid.`, e.details);
-    }
+    // The advice that fits the problem: skipping helps only when some rows are good.
+    const problem = e instanceof QloraError && e.code === 'DATASET_INVALID' ? (e.details as Partial<DatasetProblemDetails> | undefined)?.problem : undefined;
+    const { message, details } = e as QloraError;
+    if (problem === 'rows' && opts.onInvalid !== 'skip') throw new QloraError('DATASET_INVALID', `${message} To train on the valid records only, pass --skip-invalid.`, details);
+    if (problem === 'columns') throw new QloraError('DATASET_INVALID', `${message} Name them with --columns, e.g. --columns instruction=question,output=answer.`, details);
     throw e;
   }
   for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);

@@ -116,6 +116,7 @@ async function trainInto(
   const { files, weights } = model;
   const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, {
     format: settings.format === 'auto' ? undefined : settings.format,
+    columns: settings.columns ?? {},
     limit: settings.limit ?? undefined,
     maxLength,
     onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
