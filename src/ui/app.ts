@@ -10,7 +10,7 @@ import type { EngineApi } from '../worker/protocol';
 import { fetchText } from './adapter-files';
 import { fetchDatasetText } from '../io/dataset-source';
 import { describeDatasetProgress } from '../data/dataset';
-import type { DatasetProgress } from '../data/dataset';
+import type { DatasetCheck, DatasetProgress } from '../data/dataset';
 import { errorCode } from './error-view';
 import { isQloraError } from '../errors';
 import { DEMO_DATA_PATH, rememberModel, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
@@ -20,7 +20,7 @@ import { ACTIVE, EMPTY_RUN, Store } from './state';
 import type { AdapterFiles, AppState, DataInput, Phase } from './state';
 
 const TOKEN_KEY = 'qlora.hfToken';
-const DATA_KEYS: (keyof RunSettings)[] = ['format', 'limit', 'valSplit', 'valMax', 'maxLength', 'shuffle', 'seed'];
+const DATA_KEYS: (keyof RunSettings)[] = ['format', 'columns', 'limit', 'valSplit', 'valMax', 'maxLength', 'shuffle', 'seed'];
 
 function readToken(): string {
   try {
@@ -48,6 +48,8 @@ export class App {
 
   /** The estimate last asked for: an older answer arriving later is dropped. */
   private estimateId = 0;
+  /** The dataset check last asked for, likewise. */
+  private checkId = 0;
 
   /** `gpuMemory`: the page's gpu-memory setting (bytes a run may use instead of measuring them). */
   constructor(readonly api: Remote<EngineApi>, settings: RunSettings, private readonly opts: { gpuMemory: number | null } = { gpuMemory: null }) {
@@ -63,6 +65,7 @@ export class App {
       modelSig: null,
       download: null,
       dataInput: null,
+      dataCheck: null,
       data: null,
       dataSig: null,
       onInvalid: 'stop',
@@ -269,8 +272,12 @@ export class App {
     this.dataInputId++;
     // Only a URL dataset can be named in a link; any other input replaces it.
     const settings = input.origin === 'url' ? this.store.get().settings : { ...this.store.get().settings, data: null };
-    this.store.set({ dataInput: input, data: null, dataSig: null, settings });
+    this.store.set({ dataInput: input, dataCheck: null, data: null, dataSig: null, settings });
+    // Read and checked now, model or not: the Data panel lists every problem with the advice that fits.
+    const check = await this.checkData();
     if (!this.store.get().model) return; // tokenized once a model (its tokenizer) is loaded
+    // A file that cannot be used as it is stays the Data panel's: nothing ran, so no page-level error.
+    if (check?.problem && (check.problem !== 'rows' || this.store.get().onInvalid === 'stop')) return;
     await this.guard(async () => {
       this.beginLoading('Reading the dataset');
       await this.applyData();
@@ -336,9 +343,33 @@ export class App {
     await this.applyData();
   }
 
-  /** "Skip these rows" after a DATASET_INVALID stop. */
+  /**
+   * The chosen dataset parsed and checked in the worker without a tokenizer: every problem at once, and
+   * its kind (empty, unreadable, columns, rows) for the advice. Null when nothing is chosen.
+   */
+  async checkData(): Promise<DatasetCheck | null> {
+    const id = ++this.checkId;
+    const s = this.store.get();
+    if (!s.dataInput) {
+      this.store.set({ dataCheck: null });
+      return null;
+    }
+    try {
+      const check = await this.api.checkData(s.dataInput.text, s.dataInput.fileName, s.settings);
+      if (id === this.checkId) this.store.set({ dataCheck: check });
+      return check;
+    } catch (e) {
+      // A setting the check cannot take (a limit being typed) is the field's to show.
+      if (id === this.checkId) this.store.set({ dataCheck: null });
+      console.warn('dataset check failed', e);
+      return null;
+    }
+  }
+
+  /** "Skip these rows" after a DATASET_INVALID stop, or on the chosen file's check before any model. */
   async skipBadRows(): Promise<void> {
     this.store.set({ onInvalid: 'skip', error: null });
+    if (!this.store.get().model) return; // the rows are skipped when the model's tokenizer reads the file
     await this.guard(async () => {
       this.beginLoading('Reading the dataset');
       await this.applyData('skip');
@@ -349,6 +380,7 @@ export class App {
   private scheduleData(): void {
     clearTimeout(this.dataTimer);
     this.dataTimer = window.setTimeout(() => {
+      void this.checkData(); // the format, mapping or limit changed: the problems the panel lists change too
       const s = this.store.get();
       if (!s.model || !s.dataInput || this.running() || s.phase === 'loading') return;
       // Re-reading after a setting changed: a failure is the data's or the field's, not a failed run or
