@@ -150,11 +150,12 @@ function readRecords(text: string, fileName: string, opts: PrepareDatasetOptions
 
 /** The error for a dataset none of whose records can be used: a column mapping, or a file to fix. */
 function noneUsable(fileName: string, read: ReadRecords, errors: RecordError[]): QloraError {
-  // Wrong names look like missing fields; anything else (every output empty) is the file's content.
-  const columns = errors.some((e) => e.reason.startsWith('missing field'));
+  // Wrong names look like missing fields in most records; anything else (every output empty, every
+  // prompt past maxLength) is the file's content or a setting the reasons name.
+  const columns = 2 * errors.filter((e) => e.reason.startsWith('missing field')).length >= errors.length;
   const advice = columns
     ? `The records have the fields ${read.columns.map((c) => JSON.stringify(c)).join(', ') || '(none)'}: say which one is which with a column mapping (e.g. instruction=question,output=answer).`
-    : 'Skipping them leaves nothing to train on: fix the file.';
+    : 'Skipping them leaves nothing to train on: fix the file, or the setting the reasons name.';
   return datasetError(`${fileName}: none of the ${read.records.length} records can be used as ${read.format} examples — ${listRows(read.parsed.errors, errors)}. ${advice}`,
     { problem: columns ? 'columns' : 'unreadable', lineErrors: read.parsed.errors, errors, columns: read.columns });
 }

@@ -144,7 +144,7 @@ export function datasetGuidance(problem: DatasetProblem | undefined): Guidance {
     case 'unreadable':
       return {
         title: 'The dataset cannot be read',
-        advice: ['Fix the lines listed, or save the file again as JSON, JSON Lines, CSV or plain text: skipping them would leave nothing to train on.'],
+        advice: ['Fix the rows listed (or the setting their reasons name, such as Max length), or save the file again as JSON, JSON Lines, CSV or plain text: skipping them would leave nothing to train on.'],
         actions: [],
       };
     case 'columns':

@@ -170,7 +170,7 @@ function checkedStatus(c: DatasetCheck, skipping: boolean): string {
   const head = `${c.fileName}: ${formatInt(c.records)} record(s) read, ${format}`;
   if (c.problem === null) return `${head}, every one usable. It is tokenized when the model is loaded.`;
   if (c.problem === 'rows' && skipping) return `${head}: ${formatInt(c.usable)} usable, the rows listed are skipped. It is tokenized when the model is loaded.`;
-  return `${head}: see the problem above.`;
+  return `${c.fileName} could not be used: see the problem above (${formatInt(c.records)} record(s) read, ${format}).`;
 }
 
 export function dataPanel(app: App): HTMLElement {
