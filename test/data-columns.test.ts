@@ -9,6 +9,8 @@ import type { DatasetProblemDetails } from '../src/data/dataset';
 import { detectFormat, validateRecord } from '../src/data/records';
 import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery } from '../src/engine/run-settings';
 import { QloraError } from '../src/errors';
+import { decodeDatasetBytes } from '../src/data/text-encoding';
+import { describeError } from '../src/ui/error-view';
 import { FIXTURES } from './helpers/golden';
 
 const tok = createTokenizer(JSON.parse(readFileSync(`${FIXTURES}tokenizer/tokenizer.json`, 'utf8')), JSON.parse(readFileSync(`${FIXTURES}tokenizer/tokenizer_config.json`, 'utf8')));
@@ -116,5 +118,15 @@ describe('every problem of a dataset at once', () => {
     expect((thrown(() => prepareDataset(qa, 'qa.jsonl', tok, { format: 'alpaca', onInvalid: 'skip' })).details as DatasetProblemDetails).problem).toBe('columns');
     expect(checkDataset(qa, 'qa.jsonl', { columns: { instruction: 'question', output: 'answer' } })).toMatchObject({ problem: null, usable: 2, format: 'alpaca' });
     expect(checkDataset('{oops\n{also bad\n', 'x.jsonl').problem).toBe('unreadable');
+  });
+
+  it('the error view offers only what can work: skip for rows, the mapping for columns, nothing to skip in an empty or undecodable file', () => {
+    const actions = (e: unknown) => describeError(e).actions.map((a) => a.action);
+    const rows = thrown(() => prepareDataset(bad, 'bad.jsonl', tok));
+    expect(actions(rows)).toContain('skip-bad-rows');
+    expect(actions(thrown(() => prepareDataset(lines({ q: 'a', a: 'b' }), 'qa.jsonl', tok)))).toEqual(['map-columns']);
+    expect(actions(thrown(() => prepareDataset('', 'e.jsonl', tok)))).toEqual([]);
+    expect(describeError(thrown(() => prepareDataset('', 'e.jsonl', tok))).title).toBe('The dataset is empty');
+    expect(actions(thrown(() => decodeDatasetBytes(new TextEncoder().encode('{"text":"a"}\nbinary\0here\n'), 'nul.jsonl')))).toEqual([]);
   });
 });
