@@ -23,7 +23,7 @@ import type { GpuModelWeights } from '../engine/gpu-weights';
 import { initLoraParams, loraLayout } from '../engine/lora';
 import type { LoraLayout, LoraSettings } from '../engine/lora';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
-import { checkDataset, prepareDataset } from '../data/dataset';
+import { checkDataset, checkProblemError, prepareDataset } from '../data/dataset';
 import type { DatasetProblemDetails } from '../data/dataset';
 import type { PrepareDatasetOptions, PreparedDataset } from '../data/dataset';
 import type { TextTokenizer } from '../data/tokenizer';
@@ -137,10 +137,8 @@ function withCliAdvice(e: unknown, onInvalid: PrepareDatasetOptions['onInvalid']
  * of the file at once (a tokenizer finds the rest later, in prepareCliDataset).
  */
 export function checkCliDataset(text: string, fileName: string, opts: Pick<PrepareDatasetOptions, 'format' | 'columns' | 'limit' | 'onInvalid'>): void {
-  const c = checkDataset(text, fileName, opts);
-  if (c.problem === null || (c.problem === 'rows' && opts.onInvalid === 'skip')) return;
-  const details: DatasetProblemDetails = { problem: c.problem, lineErrors: c.lineErrors, errors: c.recordErrors, columns: c.columns };
-  throw withCliAdvice(new QloraError('DATASET_INVALID', c.message ?? `${fileName} cannot be used.`, details), opts.onInvalid);
+  const problem = checkProblemError(checkDataset(text, fileName, opts), opts.onInvalid);
+  if (problem) throw withCliAdvice(problem, opts.onInvalid);
 }
 
 /**

@@ -183,6 +183,15 @@ export function checkDataset(text: string, fileName: string, opts: Pick<PrepareD
   return { ...base, problem: 'rows', message: rowsMessage(fileName, read, recordErrors) };
 }
 
+/**
+ * The error a checked file's problem is for a run that reads it with `onInvalid` (null when it would
+ * train): what the CLI and the page's Start throw before any model is loaded.
+ */
+export function checkProblemError(c: DatasetCheck, onInvalid: 'stop' | 'skip' = 'stop'): QloraError | null {
+  if (c.problem === null || (c.problem === 'rows' && onInvalid === 'skip')) return null;
+  return datasetError(c.message ?? `${c.fileName} cannot be used.`, { problem: c.problem, lineErrors: c.lineErrors, errors: c.recordErrors, columns: c.columns });
+}
+
 function rowsMessage(fileName: string, read: ReadRecords, errors: RecordError[]): string {
   const bad = read.parsed.errors.length + errors.length;
   return `${fileName}: ${bad} row(s) cannot be used as ${read.format} examples — ${listRows(read.parsed.errors, errors)}. Fix them in the file, or skip them and train on the other ${read.records.length - errors.length} record(s).`;

@@ -11,6 +11,7 @@ import { fetchText } from './adapter-files';
 import { fetchDatasetText } from '../io/dataset-source';
 import { describeDatasetProgress } from '../data/dataset';
 import type { DatasetCheck, DatasetProgress } from '../data/dataset';
+import { checkProblemError } from '../data/dataset';
 import { errorCode } from './error-view';
 import { isQloraError } from '../errors';
 import { DEMO_DATA_PATH, rememberModel, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
@@ -50,6 +51,8 @@ export class App {
   private estimateId = 0;
   /** The dataset check last asked for, likewise. */
   private checkId = 0;
+  /** What the stored dataCheck was made from (the input and the settings it reads). */
+  private checkedSig: string | null = null;
 
   /** `gpuMemory`: the page's gpu-memory setting (bytes a run may use instead of measuring them). */
   constructor(readonly api: Remote<EngineApi>, settings: RunSettings, private readonly opts: { gpuMemory: number | null } = { gpuMemory: null }) {
@@ -277,7 +280,7 @@ export class App {
     const check = await this.checkData();
     if (!this.store.get().model) return; // tokenized once a model (its tokenizer) is loaded
     // A file that cannot be used as it is stays the Data panel's: nothing ran, so no page-level error.
-    if (check?.problem && (check.problem !== 'rows' || this.store.get().onInvalid === 'stop')) return;
+    if (check && checkProblemError(check, this.store.get().onInvalid)) return;
     await this.guard(async () => {
       this.beginLoading('Reading the dataset');
       await this.applyData();
@@ -332,15 +335,32 @@ export class App {
     }
   }
 
-  /** The data the run trains on: what was given, else the `data` URL, else the demo dataset. */
-  async ensureData(): Promise<void> {
+  /**
+   * The data the run trains on (what was given, else the `data` URL, else the demo dataset), read and
+   * checked before any model is downloaded: a file that cannot train stops Start at once, every problem listed.
+   */
+  async ensureDataChecked(): Promise<void> {
     const s = this.store.get();
     if (!s.dataInput) {
       const { text, fileName } = s.settings.data ? await fetchDatasetText(s.settings.data) : await fetchText(DEMO_DATA_PATH);
       this.dataInputId++;
-      this.store.set({ dataInput: { text, fileName, origin: s.settings.data ? 'url' : 'demo' } });
+      this.store.set({ dataInput: { text, fileName, origin: s.settings.data ? 'url' : 'demo' }, dataCheck: null });
     }
+    const known = this.store.get().dataCheck;
+    const check = known && this.checkedSig === this.checkSignature() ? known : await this.checkData();
+    const problem = check && checkProblemError(check, this.store.get().onInvalid);
+    if (problem) throw problem;
+  }
+
+  /** The checked data tokenized with the loaded model's tokenizer. */
+  async ensureData(): Promise<void> {
+    await this.ensureDataChecked();
     await this.applyData();
+  }
+
+  private checkSignature(): string {
+    const s = this.store.get().settings;
+    return JSON.stringify([this.dataInputId, s.format, s.columns ?? {}, s.limit]);
   }
 
   /**
@@ -355,8 +375,12 @@ export class App {
       return null;
     }
     try {
+      const sig = this.checkSignature();
       const check = await this.api.checkData(s.dataInput.text, s.dataInput.fileName, s.settings);
-      if (id === this.checkId) this.store.set({ dataCheck: check });
+      if (id === this.checkId) {
+        this.checkedSig = sig;
+        this.store.set({ dataCheck: check });
+      }
       return check;
     } catch (e) {
       // A setting the check cannot take (a limit being typed) is the field's to show.
@@ -368,7 +392,8 @@ export class App {
 
   /** "Skip these rows" after a DATASET_INVALID stop, or on the chosen file's check before any model. */
   async skipBadRows(): Promise<void> {
-    this.store.set({ onInvalid: 'skip', error: null });
+    this.store.set({ onInvalid: 'skip' });
+    this.dismissError();
     if (!this.store.get().model) return; // the rows are skipped when the model's tokenizer reads the file
     await this.guard(async () => {
       this.beginLoading('Reading the dataset');

@@ -1,8 +1,9 @@
 // Data problems as a person meets them (issue 19, items 4 and 5), in headless Chromium: a chosen file is
 // read and checked at once, before any model, with every problem listed together and only the advice
 // that can work (an empty file: choose another; other column names: the column mapping, suggested from
-// the file's columns; bad rows: skip them). Then a run from a link that sets `columns=`, on a file with
-// bad rows skipped, and its exported script carrying the same mapping and naming the skipped rows.
+// the file's columns; bad rows: skip them), and Start stopping on them before any weights download.
+// Then a run from a link that sets `columns=`, on a file with bad rows skipped, and its exported script
+// carrying the same mapping and naming the skipped rows.
 // Screenshots go to test-output/screenshots.
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -93,7 +94,14 @@ describe.skipIf(!hasChromium())('data problems, at once and with advice that can
     await problemOf(page, 'rows');
     const listed = await text(page, '#data .data-problem');
     expect(listed).toMatch(/line 2[\s\S]*not valid JSON[\s\S]*line 4[\s\S]*missing field "answer" \(the output column\)/);
+    // Start without skipping: the run stops on the data before any weights are downloaded.
+    env.files.requests.length = 0;
+    await page.click('[data-action="start"]');
+    expect(await waitForRunState(page, ['error', 'done'])).toBe('error');
+    expect(await page.evaluate(() => document.body.dataset.errorCode)).toBe('DATASET_INVALID');
+    expect(env.files.requests.filter((r) => r.path.endsWith('.safetensors'))).toEqual([]);
     await page.click('#data [data-action="skip-bad-rows"]');
+    await page.waitForFunction(() => document.body.dataset.runState !== 'error', { polling: 100 });
     await page.click('[data-action="start"]');
     const state = await waitForRunState(page, ['done', 'error']);
     expect(state, state === 'error' ? await text(page, '.error-view') : '').toBe('done');
