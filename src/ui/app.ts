@@ -263,7 +263,9 @@ export class App {
     await this.guard(async () => {
       this.beginLoading('Loading the model');
       await this.ensureModel();
-      if (this.store.get().dataInput) await this.applyData();
+      // A dataset with a problem waits in the Data panel: the model loaded, and that is not an error.
+      const check = this.store.get().dataCheck;
+      if (this.store.get().dataInput && !(check && checkProblemError(check, this.store.get().onInvalid))) await this.applyData();
       this.endLoading();
       this.scheduleEstimate(0);
     });
