@@ -122,8 +122,7 @@ function listRows(lineErrors: DatasetTextError[], errors: RecordError[]): string
 }
 
 /** Parsing, the limit and the format: the problems no skipping can help are thrown here. */
-function readRecords(text: string, fileName: string, opts: PrepareDatasetOptions): ReadRecords {
-  const parsed = parseDatasetText(text, fileName);
+function readRecords(parsed: ParsedDatasetText, fileName: string, opts: PrepareDatasetOptions): ReadRecords {
   let records = parsed.records;
   if (opts.limit !== undefined) {
     // slice(0, -1) would silently drop the last record.
@@ -162,14 +161,13 @@ function noneUsable(fileName: string, read: ReadRecords, errors: RecordError[]):
 
 /** Every problem of the file at once, without a tokenizer: the page runs it as soon as a file is chosen. */
 export function checkDataset(text: string, fileName: string, opts: Pick<PrepareDatasetOptions, 'format' | 'columns' | 'limit'> = {}): DatasetCheck {
-  const parsedFallback = (): ParsedDatasetText => parseDatasetText(text, fileName);
+  const parsed = parseDatasetText(text, fileName);
   let read: ReadRecords;
   try {
-    read = readRecords(text, fileName, opts);
+    read = readRecords(parsed, fileName, opts);
   } catch (e) {
     if (!(e instanceof QloraError && e.code === 'DATASET_INVALID')) throw e;
     const d = e.details as DatasetProblemDetails;
-    const parsed = parsedFallback();
     return { fileName, syntax: parsed.syntax, records: parsed.records.length, format: null, usable: 0, columns: d.columns, problem: d.problem, message: e.message, lineErrors: d.lineErrors, recordErrors: [] };
   }
   const { valid, errors } = validateRecords(read.records, read.format, opts.columns);
@@ -199,7 +197,7 @@ function rowsMessage(fileName: string, read: ReadRecords, errors: RecordError[])
 
 export function prepareDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions = {}): PreparedDataset {
   opts.onProgress?.({ phase: 'parsing', done: 0, total: text.length });
-  const read = readRecords(text, fileName, opts);
+  const read = readRecords(parseDatasetText(text, fileName), fileName, opts);
   const { parsed, records, format } = read;
   const stop = (opts.onInvalid ?? 'stop') === 'stop';
   // Every record is built even when stopping, so that one error lists every problem of the file.
