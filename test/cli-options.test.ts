@@ -36,6 +36,11 @@ describe('qlora train options', () => {
     const t = settingsFromOptions(parseArgs([...base, '--val-split', '0.2', '--eval-every', '5', '--patience', '3', '--checkpoint-every', '7', '--no-shuffle'], TRAIN_OPTIONS, 'train'));
     expect(t).toMatchObject({ valSplit: 0.2, evalEvery: 5, patience: 3, checkpointEvery: 7, shuffle: false });
   });
+  it('--columns is the column mapping, as the page and its links write it', () => {
+    const s = settingsFromOptions(parseArgs([...base, '--columns', 'instruction=question,output=answer'], TRAIN_OPTIONS, 'train'));
+    expect(s.columns).toEqual({ instruction: 'question', output: 'answer' });
+    expect(() => settingsFromOptions(parseArgs([...base, '--columns', 'answer'], TRAIN_OPTIONS, 'train'))).toThrow(/"answer" is not a record field/);
+  });
   it("are checked by the page's validator, whose message names the option", () => {
     expect(() => settingsFromOptions(parseArgs([...base, '--batch-size', '0'], TRAIN_OPTIONS, 'train'))).toThrow(/^--batch-size must be an integer from 1/);
     expect(() => settingsFromOptions(parseArgs([...base, '--val-split', '0.9'], TRAIN_OPTIONS, 'train'))).toThrow(/^--val-split must be/);

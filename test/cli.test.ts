@@ -14,6 +14,14 @@ import { parseModelConfig } from '../src/formats/model-config';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'qlora-cli-'));
 
+/** alpaca-tiny's first three records (the golden batch) under other names: question / context / answer. */
+function renamedAlpaca(): string {
+  const file = join(tmp(), 'qa.jsonl');
+  const records = JSON.parse(readFileSync(`${FIXTURES}alpaca-tiny.json`, 'utf8')).slice(0, 3) as { instruction: string; input: string; output: string }[];
+  writeFileSync(file, records.map((r) => JSON.stringify({ question: r.instruction, context: r.input, answer: r.output })).join('\n') + '\n');
+  return file;
+}
+
 describe('qlora train', () => {
   it.each(['tiny-llama', 'tiny-qwen3', 'tiny-gemma3'] as const)('reproduces the golden %s QLoRA run: losses and adapter_step3', async (model) => {
     const run = { model, kind: 'qlora', checkpoint: 'float' } as const;
@@ -75,6 +83,21 @@ describe('qlora train', () => {
   });
 });
 
+describe('qlora --columns', () => {
+  it('without a mapping, says so before opening the GPU, naming the columns and --columns', async () => {
+    // No GPU at all: the dataset's problem is still what is reported, so it came first.
+    const r = await runCli(['train', '--model', `${FIXTURES}tiny-llama`, '--data', renamedAlpaca(), '--steps', '1', '--out', join(tmp(), 'out')], { VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('DATASET_INVALID');
+    expect(r.stderr).toMatch(/"question", "context", "answer"/);
+    expect(r.stderr).toContain('--columns instruction=question,output=answer');
+    expect(r.stderr).not.toContain('--skip-invalid');
+    const bad = await runCli(['train', '--model', `${FIXTURES}tiny-llama`, '--data', renamedAlpaca(), '--columns', 'question=instruction', '--out', join(tmp(), 'out')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/"question" is not a record field/);
+  });
+});
+
 describe('qlora generate / eval', () => {
   it('generate prints the golden greedy ids with the trained adapter', async () => {
     const golden = readGolden({ model: 'tiny-qwen2', kind: 'lora', checkpoint: 'float' });
@@ -88,11 +111,11 @@ describe('qlora generate / eval', () => {
     expect(typeof out.text).toBe('string');
   });
 
-  it('eval prints the loss of the golden batch after training', async () => {
+  it('eval prints the loss of the golden batch after training (its records under other names, read through --columns)', async () => {
     const golden = readGolden({ model: 'tiny-qwen2', kind: 'lora', checkpoint: 'float' });
     const r = await runCli([
       'eval', '--model', `${FIXTURES}tiny-qwen2`, '--quant', 'f32', '--adapter', `${FIXTURES}golden/tiny-qwen2/lora/adapter_step3`,
-      '--data', `${FIXTURES}alpaca-tiny.json`, '--limit', '3', '--batch-size', '3',
+      '--data', renamedAlpaca(), '--columns', 'instruction=question,input=context,output=answer', '--batch-size', '3',
     ]);
     expect(r.code, r.stderr).toBe(0);
     const [out] = jsonLines(r.stdout);

@@ -330,6 +330,17 @@ describe('python training script', () => {
     }
   });
 
+  it("carries the browser's records: column mapping, limit and skipped rows, for every kind of file (valid Python)", () => {
+    const skipped = Array.from({ length: 12 }, (_, i) => ({ line: i + 2, reason: i === 0 ? 'not valid JSON:\nUnexpected "x"' : 'missing field "answer" (the output column)' }));
+    for (const dataFileName of ['qa.jsonl', 'qa.json', 'qa.csv', 'qa.tsv', 'qa.txt', 'qa.parquet']) {
+      const script = pythonTrainingScript({ ...RUN, dataFileName, columns: { instruction: 'question', output: 'a "quoted" column' }, limit: 50, onInvalid: 'skip', skipped });
+      expect(script).toMatch(/# The browser skipped 12 row\(s\)[\s\S]*#   line 2: not valid JSON: Unexpected "x"\n[\s\S]*#   … and 2 more/);
+      if (!hasPython()) continue;
+      expect(pythonConstants(script), dataFileName).toMatchObject({ COLUMNS: { instruction: 'question', output: 'a "quoted" column' }, LIMIT: 50, SKIP_INVALID: true });
+    }
+    if (hasPython()) expect(pythonConstants(pythonTrainingScript(RUN))).toMatchObject({ COLUMNS: {}, LIMIT: null, SKIP_INVALID: false });
+  });
+
   it('refuses settings that would make a wrong script', () => {
     expect(() => pythonTrainingScript({ ...RUN, steps: null, epochs: null })).toThrow(/steps or epochs/);
     expect(() => pythonTrainingScript({ ...RUN, lr: Number.NaN })).toThrow(/finite/);

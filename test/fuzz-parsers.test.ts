@@ -17,7 +17,7 @@ import { compileModulePattern } from '../src/formats/module-pattern';
 import { createTokenizer } from '../src/data/tokenizer';
 import { readTensors, readTokenizer } from '../src/io/model-files';
 import { parseDatasetText } from '../src/data/dataset-text';
-import { prepareDataset } from '../src/data/dataset';
+import { checkDataset, prepareDataset } from '../src/data/dataset';
 import { FIXTURES } from './helpers/golden';
 import { makeZip } from '../src/export/zip';
 import { adapterFromZip } from '../src/formats/adapter-zip';
@@ -252,12 +252,14 @@ describe('fuzzing the parsers: only QloraError, never a hang', { timeout: 120_00
       limit: fc.constantFrom(undefined, -1, 0, 1, 2.5, 3),
       maxLength: fc.constantFrom(undefined, 1, 2, 16, 0.5),
       onInvalid: fc.constantFrom('stop', 'skip'),
+      columns: fc.constantFrom(undefined, {}, { instruction: 'output', output: 'instruction' }, { text: 'instruction', messages: 'text' }),
     }, { requiredKeys: [] });
     return assertProperty(
       fc.tuple(text, name, opts),
       ([t, n, o]: [string, string, Record<string, unknown>]) => {
         parseDatasetText(t, n);
         prepareDataset(t, n, TOKENIZER, o as Parameters<typeof prepareDataset>[3]);
+        checkDataset(t, n, o as Parameters<typeof checkDataset>[2]);
       },
       3000,
     );

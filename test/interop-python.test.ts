@@ -10,6 +10,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { readModelFiles } from '../src/io/model-files';
 import { dirReader, writeFiles } from '../src/io/node-files';
 import { prepareDataset } from '../src/data/dataset';
+import { parseColumnMapping } from '../src/data/columns';
 import { prepareBaseWeights } from '../src/engine/base-weights';
 import { mergedModelFiles } from '../src/export/merged-model';
 import { pythonTrainingScript } from '../src/export/python-script';
@@ -141,6 +142,40 @@ describe('the exported PEFT + TRL script', () => {
       expect(readFileSync(join(cwd, 'out', 'adapter_config.json'), 'utf8')).toMatch(/"peft_type": "LORA"/);
     }, 10 * 60_000);
   }
+});
+
+// The script's own reading of the file: the browser's column mapping and the rows it skipped (a bad JSON
+// line, a record without the mapped answer, an empty answer) give the examples the browser trained on.
+describe("the exported script's data", () => {
+  it('reads the columns the mapping names and skips the rows the browser skipped', async (ctx) => {
+    if (skip()) return ctx.skip();
+    const modelDir = `${FIXTURES}tiny-llama/`;
+    const cwd = mkdtempSync(join(tmpdir(), 'script-data-'));
+    const text = [
+      JSON.stringify({ question: 'Name a primary color.', answer: 'Red.' }),
+      '{"question": "no closing brace"',
+      JSON.stringify({ question: 'Capital of France?', context: 'Europe', answer: 'Paris.' }),
+      JSON.stringify({ question: 'Missing answer' }),
+      JSON.stringify({ question: 'Empty answer', answer: ' ' }),
+      JSON.stringify({ question: 'What is 2 + 2?', answer: 'Four.' }),
+    ].join('\n') + '\n';
+    const columns = parseColumnMapping('instruction=question,input=context,output=answer');
+    const files = await readModelFiles(dirReader(modelDir));
+    const ours = prepareDataset(text, 'qa.jsonl', files.tokenizer, { format: 'alpaca', columns, maxLength: 128, onInvalid: 'skip' });
+    expect(ours.examples.map((e) => e.recordIndex)).toEqual([0, 1, 4]);
+    await writeFiles(cwd, { 'qa.jsonl': new TextEncoder().encode(text) });
+    const script = pythonTrainingScript({
+      modelId: modelDir, dataFileName: 'qa.jsonl', format: 'alpaca', columns, onInvalid: 'skip', skipped: [...ours.lineErrors, ...ours.recordErrors],
+      maxLength: 128, batchSize: 2, gradAccum: 1, steps: 1, lr: 1e-3, scheduler: 'constant', warmupSteps: 0, weightDecay: 0, maxGradNorm: 1,
+      lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj'], rslora: false }, quant: 'f32', seed: 0, gradientCheckpointing: false, valSplit: 0, outputDir: 'out',
+    });
+    expect(script).toContain('COLUMNS = {"instruction": "question", "input": "context", "output": "answer"}');
+    expect(script).toMatch(/# {3}line 2: not valid JSON/);
+    await writeFiles(cwd, { 'train.py': new TextEncoder().encode(script) });
+    const r = run({ job: 'script_data', script: join(cwd, 'train.py'), cwd }) as { rows: { input_ids: number[]; labels: number[] }[] };
+    expect(r.rows.map((row) => row.input_ids)).toEqual(ours.examples.map((e) => [...e.inputIds]));
+    expect(r.rows.map((row) => row.labels)).toEqual(ours.examples.map((e) => [...e.labels]));
+  }, 10 * 60_000);
 });
 
 /** The merged folder `dir`, loaded by transformers, against PEFT's merge_and_unload() of base + adapter cast to F16. */

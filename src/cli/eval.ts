@@ -2,13 +2,15 @@
 // (tokens = targets that take loss).
 import type { OptionSpec, Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, freshAdapter, readDataset, datasetOptions, datasetProgressLog, prepareCliDataset, log } from './setup';
+import { openGpu, loadModel, readAdapterDir, freshAdapter, readDataset, datasetOptions, datasetProgressLog, prepareCliDataset, checkCliDataset, log } from './setup';
 import { BASE_QUANTS } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { createGpuLora } from '../engine/gpu-lora';
 import { Trainer } from '../engine/trainer';
 import type { DatasetFormat } from '../data/records';
 import { DATASET_FORMATS } from '../data/records';
+import { parseColumnMapping } from '../data/columns';
+import { COLUMNS_OPTION } from './train-options';
 import { DataLoader } from '../data/batch';
 import { DEFAULT_LORA } from '../engine/lora';
 import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
@@ -21,6 +23,7 @@ export const EVAL_OPTIONS: Record<string, OptionSpec> = {
   quant: { type: 'string', help: 'base precision (default nf4)', choices: BASE_QUANTS },
   data: { type: 'string', help: 'dataset: a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name[:split]' },
   format: { type: 'string', help: 'record format (detected when omitted)', choices: DATASET_FORMATS },
+  columns: COLUMNS_OPTION,
   limit: { type: 'int', help: 'keep the first N records' },
   'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
   'max-length': { type: 'int', help: `truncate examples to this many tokens (default ${DEFAULT_SETTINGS.maxLength}, as qlora train, or the model's context when shorter)` },
@@ -36,12 +39,11 @@ export async function evaluate(p: Parsed): Promise<void> {
   if (batchSize < 1) throw new QloraError('ARGUMENT_INVALID', `--batch-size must be ≥ 1; got ${batchSize}`);
   // The dataset first: a missing file is reported before any time is spent on the model.
   const dataset = await readDataset(dataPath, datasetOptions(p.limit as number | undefined));
+  const dataOpts = { format: p.format as DatasetFormat | undefined, columns: p.columns ? parseColumnMapping(p.columns as string) : {}, limit: p.limit as number | undefined, onInvalid: p['skip-invalid'] ? 'skip' : 'stop' } as const;
+  checkCliDataset(dataset.text, dataset.fileName, dataOpts); // every problem of the file, before the GPU and the model
   const ctx = await openGpu();
   const { files, weights } = await loadModel(ctx, modelLoc, ((p.quant as string | undefined) ?? 'nf4') as BaseQuant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] as number | undefined, DEFAULT_SETTINGS.maxLength, '--max-length')));
-  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, {
-    format: p.format as DatasetFormat | undefined, limit: p.limit as number | undefined, maxLength, onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
-    onProgress: datasetProgressLog(dataset.fileName),
-  });
+  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, { ...dataOpts, maxLength, onProgress: datasetProgressLog(dataset.fileName) });
   // Without --adapter, a zero-B LoRA: the base model's function exactly (B = 0 adds nothing).
   const adapter = p.adapter ? await readAdapterDir(p.adapter as string, files) : freshAdapter(files, { ...DEFAULT_LORA, r: 1, targets: ['q_proj'] }, 0);
   const lora = createGpuLora(ctx, adapter.layout, adapter.params);

@@ -23,7 +23,8 @@ import type { GpuModelWeights } from '../engine/gpu-weights';
 import { initLoraParams, loraLayout } from '../engine/lora';
 import type { LoraLayout, LoraSettings } from '../engine/lora';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
-import { prepareDataset } from '../data/dataset';
+import { checkDataset, checkProblemError, prepareDataset } from '../data/dataset';
+import type { DatasetProblemDetails } from '../data/dataset';
 import type { PrepareDatasetOptions, PreparedDataset } from '../data/dataset';
 import type { TextTokenizer } from '../data/tokenizer';
 
@@ -122,19 +123,34 @@ export function datasetOptions(limit: number | undefined): DatasetFetchOptions {
   return { endpoint: process.env.HF_ENDPOINT || undefined, headers: authHeaders(process.env.HF_TOKEN), limit };
 }
 
+/** A dataset error with the option that fixes it: skipping helps only when some rows are good. */
+function withCliAdvice(e: unknown, onInvalid: PrepareDatasetOptions['onInvalid']): unknown {
+  if (!(e instanceof QloraError) || e.code !== 'DATASET_INVALID') return e;
+  const problem = (e.details as Partial<DatasetProblemDetails> | undefined)?.problem;
+  if (problem === 'rows' && onInvalid !== 'skip') return new QloraError(e.code, `${e.message} To train on the valid records only, pass --skip-invalid.`, e.details);
+  if (problem === 'columns') return new QloraError(e.code, `${e.message} Name them with --columns, e.g. --columns instruction=question,output=answer.`, e.details);
+  return e;
+}
+
+/**
+ * The dataset checked as soon as it is read, before the GPU and the model are opened: every problem
+ * of the file at once (a tokenizer finds the rest later, in prepareCliDataset).
+ */
+export function checkCliDataset(text: string, fileName: string, opts: Pick<PrepareDatasetOptions, 'format' | 'columns' | 'limit' | 'onInvalid'>): void {
+  const problem = checkProblemError(checkDataset(text, fileName, opts), opts.onInvalid);
+  if (problem) throw withCliAdvice(problem, opts.onInvalid);
+}
+
 /**
  * The dataset's examples, with the problems that were skipped on stderr; a dataset error names the
- * option that skips bad records (the engine's message speaks of the page's setting).
+ * option that fixes it (the engine's message speaks of the page's settings).
  */
 export function prepareCliDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions): PreparedDataset {
   let data: PreparedDataset;
   try {
     data = prepareDataset(text, fileName, tokenizer, opts);
   } catch (e) {
-    if (e instanceof QloraError && e.code === 'DATASET_INVALID' && opts.onInvalid !== 'skip') {
-      throw new QloraError(e.code, `${e.message} To train on the valid records only, pass --skip-invalid.`, e.details);
-    }
-    throw e;
+    throw withCliAdvice(e, opts.onInvalid);
   }
   for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);
   for (const e of data.recordErrors) log(`skipped ${e.line !== undefined ? `line ${e.line}` : `record #${e.index}`}: ${e.reason}`);

@@ -11,23 +11,28 @@ import type { SchedulerName } from '../engine/schedule';
 import { BASE_QUANTS } from '../engine/base-weights';
 import type { BaseQuant } from '../engine/base-weights';
 import { parseTargets } from '../engine/lora';
+import { parseColumnMapping } from '../data/columns';
 
 const D = DEFAULT_SETTINGS;
 
 /** The option of each setting the CLI takes, so the validator's messages name the option. */
 const OPTION_OF: Partial<Record<keyof RunSettings, string>> = {
-  model: 'model', data: 'data', format: 'format', limit: 'limit', shuffle: 'no-shuffle', valSplit: 'val-split', valMax: 'val-max', maxLength: 'max-length',
+  model: 'model', data: 'data', format: 'format', columns: 'columns', limit: 'limit', shuffle: 'no-shuffle', valSplit: 'val-split', valMax: 'val-max', maxLength: 'max-length',
   batchSize: 'batch-size', gradAccum: 'grad-accum', steps: 'steps', epochs: 'epochs', lr: 'lr', scheduler: 'scheduler', warmup: 'warmup',
   weightDecay: 'weight-decay', maxGradNorm: 'max-grad-norm', loraR: 'lora-r', loraAlpha: 'lora-alpha', loraDropout: 'lora-dropout',
   target: 'target', rslora: 'rslora', quant: 'quant', gradientCheckpointing: 'gradient-checkpointing', seed: 'seed',
   evalEvery: 'eval-every', checkpointEvery: 'checkpoint-every', patience: 'patience', initAdapter: 'init-adapter',
 };
 
+/** --columns, for train and eval alike. */
+export const COLUMNS_OPTION: OptionSpec = { type: 'string', valueName: 'FIELD=COL,…', help: "which dataset column holds each field, e.g. instruction=question,output=answer (fields: instruction, input, output, messages, prompt, completion, text)" };
+
 export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', valueName: 'DIR|URL', help: 'model folder or http(s) base URL (Hub layout)' },
   data: { type: 'string', valueName: 'FILE|URL', help: 'dataset: a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name[:split]' },
   out: { type: 'string', valueName: 'DIR', help: 'output folder: the adapter, trainer_state.json, checkpoint-<step>/ folders' },
   format: { type: 'string', help: 'record format (detected when omitted)', choices: DATASET_FORMATS },
+  columns: COLUMNS_OPTION,
   limit: { type: 'int', help: 'keep the first N records' },
   'no-shuffle': { type: 'flag', help: 'keep file order (default: shuffle each epoch)' },
   'skip-invalid': { type: 'flag', help: 'skip malformed records instead of stopping' },
@@ -76,6 +81,7 @@ export function settingsFromOptions(p: Parsed): RunSettings {
     model: p.model as string,
     data: p.data as string,
     format: (p.format as DatasetFormat | undefined) ?? 'auto',
+    columns: p.columns ? parseColumnMapping(p.columns as string) : {},
     limit: num(p, 'limit') ?? null,
     shuffle: !p['no-shuffle'],
     valSplit: num(p, 'val-split') ?? D.valSplit,
@@ -116,7 +122,9 @@ export function settingsFromOptions(p: Parsed): RunSettings {
 }
 
 /** The settings two runs differ in (to say which options a resume ignores). */
-export function settingsDiff(a: RunSettings, b: RunSettings, skip: readonly (keyof RunSettings)[]): string[] {
+export function settingsDiff(stored: RunSettings, b: RunSettings, skip: readonly (keyof RunSettings)[]): string[] {
+  // A checkpoint written before a setting existed ran with its default.
+  const a: RunSettings = { ...D, ...stored };
   return (Object.keys(a) as (keyof RunSettings)[])
     .filter((k) => !skip.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
     .map((k) => `--${OPTION_OF[k] ?? k} ${JSON.stringify(b[k])} (checkpoint: ${JSON.stringify(a[k])})`);

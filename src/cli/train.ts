@@ -11,7 +11,7 @@ import { basename, join, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import type { Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, log, readDataset, datasetOptions, prepareCliDataset, datasetProgressLog } from './setup';
+import { openGpu, loadModel, readAdapterDir, log, readDataset, datasetOptions, prepareCliDataset, checkCliDataset, datasetProgressLog } from './setup';
 import type { LoadedModel } from './setup';
 import { claimOutputDir } from './output-dir';
 import type { OutputDir } from './output-dir';
@@ -109,18 +109,14 @@ async function trainInto(
 ): Promise<number> {
   const dataPath = settings.data!;
   const dataset = await readDataset(dataPath, datasetOptions(settings.limit ?? undefined));
+  const dataOpts = { format: settings.format === 'auto' ? undefined : settings.format, columns: settings.columns ?? {}, limit: settings.limit ?? undefined, onInvalid: p['skip-invalid'] ? 'skip' : 'stop' } as const;
+  checkCliDataset(dataset.text, dataset.fileName, dataOpts); // every problem of the file, before the GPU and the model
   const ctx = await openGpu();
   let maxLength = 0; // capped to the model's context once config.json is read
   const model: LoadedModel = await loadModel(ctx, settings.model, settings.quant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] !== undefined || resume ? settings.maxLength : undefined, DEFAULT_SETTINGS.maxLength, '--max-length')));
   settings = { ...settings, maxLength };
   const { files, weights } = model;
-  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, {
-    format: settings.format === 'auto' ? undefined : settings.format,
-    limit: settings.limit ?? undefined,
-    maxLength,
-    onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
-    onProgress: datasetProgressLog(dataset.fileName),
-  });
+  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, { ...dataOpts, maxLength, onProgress: datasetProgressLog(dataset.fileName) });
   const { train, val, valWanted } = splitExamples(data.examples, settings.valSplit, settings.seed, settings.valMax);
   const dataInfo: CheckpointData = { fingerprint: examplesFingerprint(train, val), trainExamples: train.length, valExamples: val.length };
   log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}${data.syntax === 'text' ? ` (${describePlainText(data.records.length)})` : ''}; ` +

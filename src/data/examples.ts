@@ -7,6 +7,7 @@
 import { QloraError, isQloraError } from '../errors';
 import { validateRecord, type DatasetFormat, type DatasetRecord, type RecordByFormat, type RecordError } from './records';
 import type { TextTokenizer } from './tokenizer';
+import type { ColumnMapping } from './columns';
 
 /** The label that takes no loss (PyTorch cross_entropy's default ignore_index). */
 export const IGNORE_INDEX = -100;
@@ -34,6 +35,8 @@ export interface IndexedExample extends TrainingExample {
 export interface BuildExampleOptions {
   /** Keep at most this many tokens (the start of the example); no limit when absent. */
   maxLength?: number;
+  /** Which of the record's fields holds each field the format reads (columns.ts); own names when absent. */
+  columns?: ColumnMapping;
 }
 
 export interface BuildExamplesOptions extends BuildExampleOptions {
@@ -117,7 +120,7 @@ function checkBuildOptions(format: DatasetFormat, tokenizer: TextTokenizer, opts
 }
 
 function tryBuildExample(raw: unknown, format: DatasetFormat, tokenizer: TextTokenizer, opts: BuildExampleOptions): TrainingExample | { reason: string } {
-  const checked = validateRecord(raw, format);
+  const checked = validateRecord(raw, format, opts.columns);
   if ('reason' in checked) return checked;
   let example: TrainingExample;
   try {

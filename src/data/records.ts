@@ -4,6 +4,7 @@
 
 import { QloraError } from '../errors';
 import { CHAT_ROLES, type ChatMessage, type ChatRole } from './chat-template';
+import { columnOf, fieldName, type ColumnMapping, type RecordField } from './columns';
 
 export { parseDatasetText, type ParsedDatasetText, type DatasetTextError } from './dataset-text';
 
@@ -61,28 +62,27 @@ const FIELDS_THAT_IDENTIFY: Record<DatasetFormat, string> = {
   text: '"text" (or plain strings)',
 };
 
-function looksLike(record: unknown, format: DatasetFormat): boolean {
+/** The fields whose presence identifies a format (the others, like alpaca's input, are optional). */
+const IDENTIFYING_FIELDS: Record<DatasetFormat, readonly RecordField[]> = {
+  chat: ['messages'],
+  alpaca: ['instruction', 'output'],
+  completion: ['prompt', 'completion'],
+  text: ['text'],
+};
+
+function looksLike(record: unknown, format: DatasetFormat, columns: ColumnMapping): boolean {
   if (typeof record === 'string') return format === 'text';
   if (!isObject(record)) return false;
-  switch (format) {
-    case 'chat':
-      return 'messages' in record;
-    case 'alpaca':
-      return 'instruction' in record && 'output' in record;
-    case 'completion':
-      return 'prompt' in record && 'completion' in record;
-    case 'text':
-      return 'text' in record;
-  }
+  return IDENTIFYING_FIELDS[format].every((f) => columnOf(columns, f) in record);
 }
 
-/** The format whose identifying fields most records have; records that do not fit are left to validation. */
-export function detectFormat(records: unknown[]): DatasetFormat {
+/** The format whose identifying fields most records have (read through `columns`); records that do not fit are left to validation. */
+export function detectFormat(records: unknown[], columns: ColumnMapping = {}): DatasetFormat {
   if (records.length === 0) throw new QloraError('DATASET_INVALID', 'The dataset has no records.');
   let best: DatasetFormat | null = null;
   let bestCount = 0;
   for (const format of DETECTION_ORDER) {
-    const count = records.reduce<number>((n, r) => n + (looksLike(r, format) ? 1 : 0), 0);
+    const count = records.reduce<number>((n, r) => n + (looksLike(r, format, columns) ? 1 : 0), 0);
     if (count > bestCount) {
       best = format;
       bestCount = count;
@@ -92,53 +92,60 @@ export function detectFormat(records: unknown[]): DatasetFormat {
     const first = records[0];
     const found = isObject(first) ? `fields ${Object.keys(first).map((k) => JSON.stringify(k)).join(', ') || '(none)'}` : describeValue(first);
     const expected = DETECTION_ORDER.map((f) => `${f}: ${FIELDS_THAT_IDENTIFY[f]}`).join('; ');
+    const mapped = Object.keys(columns).length ? ' (with the column mapping given)' : '';
     throw new QloraError(
       'DATASET_INVALID',
-      `Could not tell the dataset's format: no record has the fields of a known format. The first record has ${found}. Expected one of — ${expected}.`,
+      `Could not tell the dataset's format: no record has the fields of a known format${mapped}. The first record has ${found}. Expected one of — ${expected}. Name your columns with a column mapping (e.g. instruction=question,output=answer).`,
+      { problem: 'columns', columns: isObject(first) ? Object.keys(first) : [] },
     );
   }
   return best;
 }
 
-export function validateRecords<F extends DatasetFormat>(records: unknown[], format: F): ValidatedRecords<F> {
+export function validateRecords<F extends DatasetFormat>(records: unknown[], format: F, columns: ColumnMapping = {}): ValidatedRecords<F> {
   const result: ValidatedRecords<F> = { valid: [], errors: [] };
   records.forEach((raw, index) => {
-    const checked = validateRecord(raw, format);
+    const checked = validateRecord(raw, format, columns);
     if ('reason' in checked) result.errors.push({ index, reason: checked.reason });
     else result.valid.push({ index, record: checked.record });
   });
   return result;
 }
 
-/** One record checked and normalised (only the format's fields kept); a reason when it is unusable. */
-export function validateRecord<F extends DatasetFormat>(raw: unknown, format: F): { record: RecordByFormat[F] } | { reason: string } {
-  const checked = VALIDATORS[format](raw);
+/**
+ * One record checked and normalised (only the format's fields kept, under their own names: `columns`
+ * says which of the record's fields holds each); a reason, naming the record's own field, when it is unusable.
+ */
+export function validateRecord<F extends DatasetFormat>(raw: unknown, format: F, columns: ColumnMapping = {}): { record: RecordByFormat[F] } | { reason: string } {
+  const checked = VALIDATORS[format](raw, columns);
   return typeof checked === 'string' ? { reason: checked } : { record: checked as RecordByFormat[F] };
 }
 
-type Validator = (raw: unknown) => DatasetRecord | string;
+type Validator = (raw: unknown, columns: ColumnMapping) => DatasetRecord | string;
 
 const VALIDATORS: Record<DatasetFormat, Validator> = {
-  alpaca(raw) {
-    if (!isObject(raw)) return `expected an object with "instruction" and "output", found ${describeValue(raw)}`;
-    const instruction = requiredString(raw, 'instruction');
+  alpaca(raw, columns) {
+    const name = (f: RecordField) => fieldName(columns, f);
+    if (!isObject(raw)) return `expected an object with ${name('instruction')} and ${name('output')}, found ${describeValue(raw)}`;
+    const instruction = requiredString(raw, 'instruction', columns);
     if (typeof instruction !== 'string') return instruction.reason;
-    const output = requiredString(raw, 'output');
+    const output = requiredString(raw, 'output', columns);
     if (typeof output !== 'string') return output.reason;
-    if (instruction.trim() === '') return '"instruction" is empty';
-    if (output.trim() === '') return '"output" is empty, so there is nothing to learn';
-    const input = raw.input;
+    if (instruction.trim() === '') return `${name('instruction')} is empty`;
+    if (output.trim() === '') return `${name('output')} is empty, so there is nothing to learn`;
+    const input = raw[columnOf(columns, 'input')];
     if (input === undefined || input === null) return { instruction, output };
-    if (typeof input !== 'string') return `"input" must be a string, found ${describeValue(input)}`;
+    if (typeof input !== 'string') return `${name('input')} must be a string, found ${describeValue(input)}`;
     return { instruction, input, output };
   },
 
-  chat(raw) {
-    if (!isObject(raw)) return `expected an object with "messages", found ${describeValue(raw)}`;
-    const messages = raw.messages;
-    if (messages === undefined) return 'missing field "messages"';
-    if (!Array.isArray(messages)) return `"messages" must be a list, found ${describeValue(messages)}`;
-    if (messages.length === 0) return '"messages" is empty';
+  chat(raw, columns) {
+    const name = fieldName(columns, 'messages');
+    if (!isObject(raw)) return `expected an object with ${name}, found ${describeValue(raw)}`;
+    const messages = raw[columnOf(columns, 'messages')];
+    if (messages === undefined) return `missing field ${name}`;
+    if (!Array.isArray(messages)) return `${name} must be a list, found ${describeValue(messages)}`;
+    if (messages.length === 0) return `${name} is empty`;
     const checked: ChatMessage[] = [];
     for (let i = 0; i < messages.length; i++) {
       const m: unknown = messages[i];
@@ -157,29 +164,29 @@ const VALIDATORS: Record<DatasetFormat, Validator> = {
     return { messages: checked };
   },
 
-  completion(raw) {
-    if (!isObject(raw)) return `expected an object with "prompt" and "completion", found ${describeValue(raw)}`;
-    const prompt = requiredString(raw, 'prompt');
+  completion(raw, columns) {
+    if (!isObject(raw)) return `expected an object with ${fieldName(columns, 'prompt')} and ${fieldName(columns, 'completion')}, found ${describeValue(raw)}`;
+    const prompt = requiredString(raw, 'prompt', columns);
     if (typeof prompt !== 'string') return prompt.reason;
-    const completion = requiredString(raw, 'completion');
+    const completion = requiredString(raw, 'completion', columns);
     if (typeof completion !== 'string') return completion.reason;
-    if (completion.trim() === '') return '"completion" is empty, so there is nothing to learn';
+    if (completion.trim() === '') return `${fieldName(columns, 'completion')} is empty, so there is nothing to learn`;
     return { prompt, completion };
   },
 
-  text(raw) {
-    const text = typeof raw === 'string' ? raw : isObject(raw) ? requiredString(raw, 'text') : null;
-    if (text === null) return `expected a string or an object with "text", found ${describeValue(raw)}`;
+  text(raw, columns) {
+    const text = typeof raw === 'string' ? raw : isObject(raw) ? requiredString(raw, 'text', columns) : null;
+    if (text === null) return `expected a string or an object with ${fieldName(columns, 'text')}, found ${describeValue(raw)}`;
     if (typeof text !== 'string') return text.reason;
     if (text.trim() === '') return 'the text is empty';
     return { text };
   },
 };
 
-function requiredString(record: Record<string, unknown>, field: string): string | { reason: string } {
-  const value = record[field];
-  if (value === undefined) return { reason: `missing field "${field}"` };
-  if (typeof value !== 'string') return { reason: `"${field}" must be a string, found ${describeValue(value)}` };
+function requiredString(record: Record<string, unknown>, field: RecordField, columns: ColumnMapping): string | { reason: string } {
+  const value = record[columnOf(columns, field)];
+  if (value === undefined) return { reason: `missing field ${fieldName(columns, field)}` };
+  if (typeof value !== 'string') return { reason: `${fieldName(columns, field)} must be a string, found ${describeValue(value)}` };
   return value;
 }
 

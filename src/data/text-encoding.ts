@@ -10,7 +10,7 @@ export type TextEncodingName = 'UTF-8' | 'UTF-16 LE' | 'UTF-16 BE';
 const SAVE_AS_UTF8 = 'Save it as UTF-8 (in most editors: "Save as…", encoding "UTF-8") and load it again.';
 
 function refuse(fileName: string, found: string): never {
-  throw new QloraError('DATASET_INVALID', `${fileName} is not UTF-8 text: ${found}. ${SAVE_AS_UTF8}`, { encoding: found });
+  throw new QloraError('DATASET_INVALID', `${fileName} is not UTF-8 text: ${found}. ${SAVE_AS_UTF8}`, { encoding: found, problem: 'unreadable' }); // skipping rows cannot help: the file is to save again
 }
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
@@ -80,7 +80,7 @@ function refuseNul(text: string, fileName: string, encoding: TextEncodingName): 
   throw new QloraError(
     'DATASET_INVALID',
     `${fileName} holds a NUL character at line ${line} (read as ${encoding}): it is binary data, or text in another encoding. Remove it, or save the file as UTF-8 text.`,
-    { lineErrors: [{ line, reason: 'a NUL character (binary data or another encoding)' }] },
+    { lineErrors: [{ line, reason: 'a NUL character (binary data or another encoding)' }], problem: 'unreadable' },
   );
 }
 

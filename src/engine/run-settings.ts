@@ -4,6 +4,8 @@ import { QloraError } from '../errors';
 import type { DatasetFormat } from '../data/records';
 import { DATASET_FORMATS } from '../data/records';
 import { DEFAULT_VAL_MAX } from '../data/split';
+import type { ColumnMapping } from '../data/columns';
+import { formatColumnMapping, parseColumnMapping } from '../data/columns';
 import type { BaseQuant } from './base-weights';
 import { BASE_QUANTS } from './base-weights';
 import type { LoraModule } from './lora';
@@ -19,6 +21,11 @@ export interface RunSettings {
   /** Dataset URL; null when the user uploads or pastes one. */
   data: string | null;
   format: DatasetFormat | 'auto';
+  /**
+   * Which dataset column holds each record field ("instruction" → "question"); empty: the fields'
+   * own names. Absent in runs stored before it existed (read as empty).
+   */
+  columns?: ColumnMapping;
   limit: number | null;
   shuffle: boolean;
   /** Fraction of records held out for validation (none when there are fewer than 10 records). */
@@ -57,6 +64,7 @@ export const DEFAULT_SETTINGS: Readonly<RunSettings> = {
   revision: 'main',
   data: null,
   format: 'auto',
+  columns: {}, // the records' fields under their own names (instruction, output, messages, …)
   limit: null,
   shuffle: true,
   valSplit: 0.1, // a tenth held out: enough to see overfitting, little taken from training
@@ -91,6 +99,7 @@ export const SETTING_HELP: Record<keyof RunSettings, string> = {
   revision: 'Branch, tag or commit of the Hub repository.',
   data: 'URL of the dataset (JSON, JSONL, CSV or Parquet), or a Hub dataset "owner/name" (":split", "/path/file.parquet", "@revision"); or upload / paste one.',
   format: 'Record format: Alpaca, chat messages, prompt/completion or plain text (detected when auto).',
+  columns: 'Which column of the dataset holds each field, e.g. instruction=question,output=answer (empty: the fields\' own names).',
   limit: 'Use only the first N records.',
   shuffle: 'Shuffle the examples every epoch (off: file order).',
   valSplit: 'Fraction of records held out to measure validation loss, BLEU and ROUGE-L.',
@@ -206,6 +215,7 @@ export function settingsFromQuery(query: URLSearchParams | string, base: RunSett
         if (!FORMATS.includes(v)) fail(name, `must be one of ${FORMATS.join(', ')}`);
         s.format = v as RunSettings['format'];
         break;
+      case 'columns': s.columns = parseColumnMapping(v); break;
       case 'scheduler': s.scheduler = v as SchedulerName; break;
       case 'quant': s.quant = v as BaseQuant; break;
       case 'target': s.target = parseTargets(v); break;
@@ -231,6 +241,11 @@ export function settingsToQuery(s: RunSettings, base: RunSettings = DEFAULT_SETT
     const v = s[key];
     const b = base[key];
     if (JSON.stringify(v) === JSON.stringify(b)) continue;
+    if (key === 'columns') {
+      const text = formatColumnMapping((v ?? {}) as ColumnMapping);
+      if (text !== formatColumnMapping((b ?? {}) as ColumnMapping)) q.set(key, text);
+      continue;
+    }
     if (v === null) q.set(key, '');
     else if (Array.isArray(v)) q.set(key, v.join(','));
     else if (typeof v === 'boolean') q.set(key, v ? '1' : '0');

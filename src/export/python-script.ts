@@ -2,6 +2,8 @@
 // transformers + PEFT + TRL's SFTTrainer (+ bitsandbytes NF4 for QLoRA), with the same LoRA,
 // optimizer, schedule and data formatting, so a run tried in the browser can be scaled up (longer,
 // on a bigger model, on several GPUs) without re-deriving the settings.
+// The records are the browser's: read as it reads the file, through the same column mapping, with the
+// rows it could not use skipped by the same checks (python-data.ts says how, and the script says so).
 // The data formatting matches src/data/examples.ts: Alpaca records become Stanford Alpaca's prompt
 // with loss on the response (+ EOS), chat records a conversational prompt/completion pair with loss on
 // the last assistant message, prompt/completion records loss on the completion, text records loss on
@@ -12,12 +14,13 @@
 // masks (torch's RNG), and the kernels' rounding.
 import { QloraError } from '../errors';
 import type { DatasetFormat } from '../data/records';
-import { ALPACA_PROMPT_INPUT, ALPACA_PROMPT_NO_INPUT } from '../data/examples';
+import { DATA_IMPORTS, dataBlock, dataSettingsLines } from './python-data';
+import type { ExportedData } from './python-data';
 import type { LoraSettings } from '../engine/lora';
 import type { SchedulerName } from '../engine/schedule';
 import { DEFAULT_SETTINGS } from '../engine/run-settings';
 
-export interface ExportedRunSettings {
+export interface ExportedRunSettings extends ExportedData {
   /** Hub id ("meta-llama/Llama-3.2-1B") or a local path. */
   readonly modelId: string;
   readonly revision?: string | null;
@@ -97,13 +100,6 @@ function schedulerType(s: ExportedRunSettings): string {
   return s.scheduler;
 }
 
-function loaderFor(fileName: string): string {
-  const ext = fileName.toLowerCase().split('.').pop() ?? '';
-  if (ext === 'csv') return 'csv';
-  if (ext === 'parquet') return 'parquet';
-  return 'json'; // .json (an array) and .jsonl both load with the json builder
-}
-
 // -- the script, section by section ----------------------------------------------------------------
 
 function header(s: ExportedRunSettings): string {
@@ -112,6 +108,7 @@ function header(s: ExportedRunSettings): string {
 # Reproduces a fine-tuning run of the in-browser QLoRA trainer with transformers + PEFT + TRL.
 #   model:   ${comment(s.modelId)}${s.revision ? ` @ ${comment(s.revision)}` : ''}
 #   data:    ${comment(s.dataFileName)} (${s.format} format), ${run}
+#            the same records as the browser: its column mapping (COLUMNS) and its skipped rows (SKIP_INVALID) apply
 #   LoRA:    r=${s.lora.r}, alpha=${s.lora.alpha}, dropout=${s.lora.dropout}${s.lora.rslora ? ', rsLoRA' : ''}; base ${s.quant === 'nf4' ? 'NF4 (QLoRA)' : s.quant}
 #
 # Install (CUDA GPU; bitsandbytes is needed for NF4 only):
@@ -144,6 +141,7 @@ function settingsBlock(s: ExportedRunSettings): string {
     `REVISION = ${s.revision ? str(s.revision) : 'None'}  # a commit hash pins the exact weights`,
     `DATA_FILE = ${str(s.dataFileName)}`,
     `DATA_FORMAT = ${str(s.format)}  # alpaca | chat | completion | text`,
+    ...dataSettingsLines(s),
     `OUTPUT_DIR = ${str(s.outputDir ?? 'qlora-output')}`,
     `QUANT = ${str(s.quant)}  # nf4 = QLoRA; f16 / f32 = LoRA on a 16/32-bit base`,
     `MAX_LENGTH = ${num(s.maxLength, 'maxLength')}`,
@@ -173,64 +171,14 @@ function settingsBlock(s: ExportedRunSettings): string {
   return `# ---- the browser run's settings ----\n${lines.join('\n')}\n`;
 }
 
-const IMPORTS = `import torch
+const IMPORTS = `${DATA_IMPORTS}
+import torch
 from accelerate import PartialState
-from datasets import load_dataset
+from datasets import Dataset, load_dataset
 from peft import LoraConfig, prepare_model_for_kbit_training
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, set_seed
 from trl import SFTConfig, SFTTrainer
 `;
-
-function dataBlock(s: ExportedRunSettings): string {
-  return `# ---- data: the same formatting and loss masks as the browser ----
-# Stanford Alpaca's PROMPT_DICT, verbatim.
-PROMPT_INPUT = ${str(ALPACA_PROMPT_INPUT)}
-PROMPT_NO_INPUT = ${str(ALPACA_PROMPT_NO_INPUT)}
-
-
-def masked(tokenizer, prefix, full, add_special_tokens):
-    """tokenize(full), cut to MAX_LENGTH, labels -100 on as many tokens as tokenize(prefix) has: the
-    browser's masking (Stanford Alpaca's train.py), token for token."""
-    ids = tokenizer(full, add_special_tokens=add_special_tokens)["input_ids"][:MAX_LENGTH]
-    n = len(tokenizer(prefix, add_special_tokens=add_special_tokens)["input_ids"])
-    return {"input_ids": ids, "labels": [-100 if t < n else i for t, i in enumerate(ids)]}
-
-
-def to_training_example(record, tokenizer):
-    """One record as input_ids and labels (-100 where no loss), tokenized here so SFTTrainer trains on
-    exactly what the browser trained on (it takes a pre-tokenized labels column as it is)."""
-    eos = tokenizer.eos_token
-    if DATA_FORMAT == "alpaca":
-        # Loss on the response and the EOS after it, not on the prompt.
-        has_input = (record.get("input") or "") != ""
-        prompt = (PROMPT_INPUT if has_input else PROMPT_NO_INPUT).format_map(record)
-        return masked(tokenizer, prompt, prompt + record["output"] + eos, True)
-    if DATA_FORMAT == "chat":
-        # The chat template writes any BOS itself; loss on the last (assistant) message only.
-        messages = record["messages"]
-        prefix = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
-        full = tokenizer.apply_chat_template(messages, tokenize=False)
-        return masked(tokenizer, prefix, full, False)
-    if DATA_FORMAT == "completion":
-        return masked(tokenizer, record["prompt"], record["prompt"] + record["completion"] + eos, True)
-    # text: loss on every token, EOS appended.
-    ids = tokenizer(record["text"] + eos)["input_ids"][:MAX_LENGTH]
-    return {"input_ids": ids, "labels": list(ids)}
-
-
-def load_data(tokenizer):
-    dataset = load_dataset(${str(loaderFor(s.dataFileName))}, data_files=DATA_FILE, split="train")
-    dataset = dataset.map(lambda r: to_training_example(r, tokenizer), remove_columns=dataset.column_names)
-    # As the browser refuses them: an example with nothing left to learn after the cut.
-    dataset = dataset.filter(lambda e: any(label != -100 for label in e["labels"]))
-    # As the browser splits: none held out below 10 examples, and at most VAL_MAX.
-    n_val = min(int(len(dataset) * VAL_SPLIT), VAL_MAX) if len(dataset) >= 10 else 0
-    if n_val > 0:
-        parts = dataset.train_test_split(test_size=n_val, seed=SEED)
-        return parts["train"], parts["test"]
-    return dataset, None
-`;
-}
 
 function modelBlock(): string {
   return `# ---- model ----

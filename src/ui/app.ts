@@ -10,7 +10,8 @@ import type { EngineApi } from '../worker/protocol';
 import { fetchText } from './adapter-files';
 import { fetchDatasetText } from '../io/dataset-source';
 import { describeDatasetProgress } from '../data/dataset';
-import type { DatasetProgress } from '../data/dataset';
+import type { DatasetCheck, DatasetProgress } from '../data/dataset';
+import { checkProblemError } from '../data/dataset';
 import { errorCode } from './error-view';
 import { isQloraError } from '../errors';
 import { DEMO_DATA_PATH, rememberModel, settingFromSource, sourceFromSetting, sourceSignature, toChoice } from './model-source';
@@ -20,7 +21,7 @@ import { ACTIVE, EMPTY_RUN, Store } from './state';
 import type { AdapterFiles, AppState, DataInput, Phase } from './state';
 
 const TOKEN_KEY = 'qlora.hfToken';
-const DATA_KEYS: (keyof RunSettings)[] = ['format', 'limit', 'valSplit', 'valMax', 'maxLength', 'shuffle', 'seed'];
+const DATA_KEYS: (keyof RunSettings)[] = ['format', 'columns', 'limit', 'valSplit', 'valMax', 'maxLength', 'shuffle', 'seed'];
 
 function readToken(): string {
   try {
@@ -48,6 +49,10 @@ export class App {
 
   /** The estimate last asked for: an older answer arriving later is dropped. */
   private estimateId = 0;
+  /** The dataset check last asked for, likewise. */
+  private checkId = 0;
+  /** What the stored dataCheck was made from (the input and the settings it reads). */
+  private checkedSig: string | null = null;
 
   /** `gpuMemory`: the page's gpu-memory setting (bytes a run may use instead of measuring them). */
   constructor(readonly api: Remote<EngineApi>, settings: RunSettings, private readonly opts: { gpuMemory: number | null } = { gpuMemory: null }) {
@@ -63,6 +68,7 @@ export class App {
       modelSig: null,
       download: null,
       dataInput: null,
+      dataCheck: null,
       data: null,
       dataSig: null,
       onInvalid: 'stop',
@@ -257,7 +263,9 @@ export class App {
     await this.guard(async () => {
       this.beginLoading('Loading the model');
       await this.ensureModel();
-      if (this.store.get().dataInput) await this.applyData();
+      // A dataset with a problem waits in the Data panel: the model loaded, and that is not an error.
+      const check = this.store.get().dataCheck;
+      if (this.store.get().dataInput && !(check && checkProblemError(check, this.store.get().onInvalid))) await this.applyData();
       this.endLoading();
       this.scheduleEstimate(0);
     });
@@ -269,8 +277,12 @@ export class App {
     this.dataInputId++;
     // Only a URL dataset can be named in a link; any other input replaces it.
     const settings = input.origin === 'url' ? this.store.get().settings : { ...this.store.get().settings, data: null };
-    this.store.set({ dataInput: input, data: null, dataSig: null, settings });
+    this.store.set({ dataInput: input, dataCheck: null, data: null, dataSig: null, settings });
+    // Read and checked now, model or not: the Data panel lists every problem with the advice that fits.
+    const check = await this.checkData();
     if (!this.store.get().model) return; // tokenized once a model (its tokenizer) is loaded
+    // A file that cannot be used as it is stays the Data panel's: nothing ran, so no page-level error.
+    if (check && checkProblemError(check, this.store.get().onInvalid)) return;
     await this.guard(async () => {
       this.beginLoading('Reading the dataset');
       await this.applyData();
@@ -325,20 +337,66 @@ export class App {
     }
   }
 
-  /** The data the run trains on: what was given, else the `data` URL, else the demo dataset. */
-  async ensureData(): Promise<void> {
+  /**
+   * The data the run trains on (what was given, else the `data` URL, else the demo dataset), read and
+   * checked before any model is downloaded: a file that cannot train stops Start at once, every problem listed.
+   */
+  async ensureDataChecked(): Promise<void> {
     const s = this.store.get();
     if (!s.dataInput) {
       const { text, fileName } = s.settings.data ? await fetchDatasetText(s.settings.data) : await fetchText(DEMO_DATA_PATH);
       this.dataInputId++;
-      this.store.set({ dataInput: { text, fileName, origin: s.settings.data ? 'url' : 'demo' } });
+      this.store.set({ dataInput: { text, fileName, origin: s.settings.data ? 'url' : 'demo' }, dataCheck: null });
     }
+    const known = this.store.get().dataCheck;
+    const check = known && this.checkedSig === this.checkSignature() ? known : await this.checkData();
+    const problem = check && checkProblemError(check, this.store.get().onInvalid);
+    if (problem) throw problem;
+  }
+
+  /** The checked data tokenized with the loaded model's tokenizer. */
+  async ensureData(): Promise<void> {
+    await this.ensureDataChecked();
     await this.applyData();
   }
 
-  /** "Skip these rows" after a DATASET_INVALID stop. */
+  private checkSignature(): string {
+    const s = this.store.get().settings;
+    return JSON.stringify([this.dataInputId, s.format, s.columns ?? {}, s.limit]);
+  }
+
+  /**
+   * The chosen dataset parsed and checked in the worker without a tokenizer: every problem at once, and
+   * its kind (empty, unreadable, columns, rows) for the advice. Null when nothing is chosen.
+   */
+  async checkData(): Promise<DatasetCheck | null> {
+    const id = ++this.checkId;
+    const s = this.store.get();
+    if (!s.dataInput) {
+      this.store.set({ dataCheck: null });
+      return null;
+    }
+    try {
+      const sig = this.checkSignature();
+      const check = await this.api.checkData(s.dataInput.text, s.dataInput.fileName, s.settings);
+      if (id === this.checkId) {
+        this.checkedSig = sig;
+        this.store.set({ dataCheck: check });
+      }
+      return check;
+    } catch (e) {
+      // A setting the check cannot take (a limit being typed) is the field's to show.
+      if (id === this.checkId) this.store.set({ dataCheck: null });
+      console.warn('dataset check failed', e);
+      return null;
+    }
+  }
+
+  /** "Skip these rows" after a DATASET_INVALID stop, or on the chosen file's check before any model. */
   async skipBadRows(): Promise<void> {
-    this.store.set({ onInvalid: 'skip', error: null });
+    this.store.set({ onInvalid: 'skip' });
+    this.dismissError();
+    if (!this.store.get().model) return; // the rows are skipped when the model's tokenizer reads the file
     await this.guard(async () => {
       this.beginLoading('Reading the dataset');
       await this.applyData('skip');
@@ -349,6 +407,7 @@ export class App {
   private scheduleData(): void {
     clearTimeout(this.dataTimer);
     this.dataTimer = window.setTimeout(() => {
+      void this.checkData(); // the format, mapping or limit changed: the problems the panel lists change too
       const s = this.store.get();
       if (!s.model || !s.dataInput || this.running() || s.phase === 'loading') return;
       // Re-reading after a setting changed: a failure is the data's or the field's, not a failed run or

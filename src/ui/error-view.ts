@@ -7,8 +7,9 @@ import type { QloraErrorCode } from '../errors';
 import { h, fill } from './dom';
 import { SUPPORTED_MODELS } from '../formats/architectures';
 import type { Child } from './dom';
+import type { DatasetProblem } from '../data/dataset';
 
-export type ErrorAction = 'resume-run' | 'retry-download' | 'open-storage' | 'skip-bad-rows' | 'halve-lr' | 'save-memory' | 'retry-init' | 'dismiss';
+export type ErrorAction = 'resume-run' | 'retry-download' | 'open-storage' | 'skip-bad-rows' | 'map-columns' | 'halve-lr' | 'save-memory' | 'retry-init' | 'dismiss';
 
 export interface ErrorDescription {
   code: QloraErrorCode | 'UNKNOWN';
@@ -132,6 +133,38 @@ function rowsOf(details: unknown): ErrorDescription['rows'] {
   ];
 }
 
+/**
+ * Advice for a dataset by its problem (DatasetProblem): skipping is offered only where some rows train,
+ * the column mapping where the fields have other names, another file where there are no records.
+ */
+export function datasetGuidance(problem: DatasetProblem | undefined): Guidance {
+  switch (problem) {
+    case 'empty':
+      return { title: 'The dataset is empty', advice: ['Choose another file, or save this one again with its records in it.'], actions: [] };
+    case 'unreadable':
+      return {
+        title: 'The dataset cannot be read',
+        advice: ['Fix the rows listed (or the setting their reasons name, such as Max length), or save the file again as JSON, JSON Lines, CSV or plain text: skipping them would leave nothing to train on.'],
+        actions: [],
+      };
+    case 'columns':
+      return {
+        title: "The dataset's columns are not the fields of a format",
+        advice: ['Say which column holds the instruction, the output, the messages or the text in "Column mapping" in the Data panel (in a link: columns=instruction=question,output=answer).'],
+        actions: [{ action: 'map-columns', label: 'Map the columns' }],
+      };
+    default:
+      return guidance('DATASET_INVALID');
+  }
+}
+
+/** The kind of dataset problem a DATASET_INVALID error carries (absent in errors from before kinds existed). */
+export function datasetProblem(e: unknown): DatasetProblem | undefined {
+  if (!isQloraError(e) || e.code !== 'DATASET_INVALID') return undefined;
+  const problem = (e.details as { problem?: unknown } | undefined)?.problem;
+  return typeof problem === 'string' ? (problem as DatasetProblem) : undefined;
+}
+
 function httpStatus(details: unknown): number | null {
   const status = (details as { status?: unknown } | null | undefined)?.status;
   return typeof status === 'number' ? status : null;
@@ -156,9 +189,12 @@ export function describeError(e: unknown): ErrorDescription {
       return { code: e.code, title: 'The model or file was not found', message: e.message, rows, actions: [],
         advice: ['Check the address (a folder with config.json, tokenizer.json and model.safetensors), or the Hub id and revision.', 'Private and gated Hub models answer "not found" without a token that has access.'] };
     }
-    // Skipping only helps when there are rows to skip.
-    const actions = e.code === 'DATASET_INVALID' && rows.length === 0 ? [] : g.actions;
-    return { code: e.code, title: g.title, message: e.message, advice: g.advice, rows, actions };
+    if (e.code === 'DATASET_INVALID') {
+      const d = datasetGuidance(datasetProblem(e));
+      // Skipping only helps when there are rows to skip (and some left after).
+      return { code: e.code, title: d.title, message: e.message, advice: d.advice, rows, actions: rows.length === 0 && d.actions[0]?.action === 'skip-bad-rows' ? [] : d.actions };
+    }
+    return { code: e.code, title: g.title, message: e.message, advice: g.advice, rows, actions: g.actions };
   }
   const message = e instanceof Error ? e.message : String(e);
   return {

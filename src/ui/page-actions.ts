@@ -85,6 +85,14 @@ export async function onErrorAction(app: App, a: ErrorAction): Promise<void> {
       return;
     case 'skip-bad-rows':
       return app.skipBadRows();
+    case 'map-columns': {
+      // The Data panel's column mapping, opened, with its first choice focused.
+      const mapping = document.querySelector<HTMLDetailsElement>('[data-column-mapping]');
+      if (mapping) mapping.open = true;
+      mapping?.scrollIntoView({ behavior: 'smooth', block: 'center' });
+      mapping?.querySelector<HTMLSelectElement>('select')?.focus();
+      return;
+    }
     case 'halve-lr':
       app.updateSettings({ lr: s.settings.lr / 2 });
       app.notify(`Learning rate lowered to ${(s.settings.lr / 2).toPrecision(2)}. Start a new run, or resume the stopped one.`);

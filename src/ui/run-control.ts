@@ -109,7 +109,10 @@ export class RunControl {
     if (this.app.running()) return;
     await this.app.guard(async () => {
       const settings = validateSettings({ ...this.app.store.get().settings });
-      this.app.beginLoading('Loading the model');
+      // The dataset first: its problems are found before a model download, not after.
+      this.app.beginLoading('Reading the dataset');
+      await this.app.ensureDataChecked();
+      this.app.store.set({ busy: 'Loading the model' });
       await this.app.ensureModel();
       this.app.store.set({ busy: 'Reading the dataset' });
       await this.app.ensureData();

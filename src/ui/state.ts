@@ -5,6 +5,7 @@ import type { RunSettings } from '../engine/run-settings';
 import type { HistoryPoint, RunState } from '../engine/training-run';
 import type { DataSummary, DeviceInfo, DownloadProgress, MemoryReport, ModelSummary, RunRecord } from '../worker/protocol';
 import type { ModelSource } from './model-source';
+import type { DatasetCheck } from '../data/dataset';
 
 /** The test hook `document.body.dataset.runState`. */
 export type Phase = 'idle' | 'loading' | 'training' | 'done' | 'error';
@@ -61,6 +62,8 @@ export interface AppState {
   download: DownloadProgress | null;
   dataInput: DataInput | null;
   data: DataSummary | null;
+  /** The chosen dataset checked as soon as it was chosen (no model needed): every problem at once. */
+  dataCheck: DatasetCheck | null;
   /** Identity of what setData last saw: a change means tokenizing again. */
   dataSig: string | null;
   onInvalid: 'stop' | 'skip';

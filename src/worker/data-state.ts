@@ -26,6 +26,7 @@ export interface LoadedData {
 export function loadData(text: string, fileName: string, tokenizer: TextTokenizer, s: RunSettings, onInvalid: 'stop' | 'skip', onProgress?: (p: DatasetProgress) => void): LoadedData {
   const prepared = prepareDataset(text, fileName, tokenizer, {
     format: s.format === 'auto' ? undefined : s.format,
+    columns: s.columns ?? {}, // runs stored before the mapping existed have none
     limit: s.limit ?? undefined,
     maxLength: s.maxLength,
     onInvalid,

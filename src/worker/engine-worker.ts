@@ -35,7 +35,8 @@ import type { ModelConfig } from '../formats/model-config';
 import type { BaseModelRef, WorkerModel } from './model-loading';
 import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
 import { adapterFromZip } from '../formats/adapter-zip';
-import type { DatasetProgress } from '../data/dataset';
+import type { DatasetCheck, DatasetProgress } from '../data/dataset';
+import { checkDataset } from '../data/dataset';
 import { loadData, summarize } from './data-state';
 import { promptAndReference } from '../data/prompt-reference';
 import { scoreGenerations } from '../eval/generation-scores';
@@ -125,6 +126,10 @@ class Engine implements EngineApi {
     checkMaxLength(m, settings);
     this.data = loadData(text, fileName, m.tokenizer, settings, onInvalid, onProgress);
     return summarize(this.data, m.tokenizer);
+  }
+
+  async checkData(text: string, fileName: string, settings: RunSettings): Promise<DatasetCheck> {
+    return checkDataset(text, fileName, { ...(settings.format === 'auto' ? {} : { format: settings.format }), columns: settings.columns ?? {}, ...(settings.limit !== null ? { limit: settings.limit } : {}) });
   }
 
   private estimate(settings: RunSettings, m: WorkerModel): MemoryEstimate {
@@ -460,6 +465,9 @@ class Engine implements EngineApi {
       batchSize: s.batchSize, gradAccum: s.gradAccum, ...(s.steps !== null ? { steps: s.steps } : { epochs: s.epochs }),
       lr: s.lr, scheduler: s.scheduler, warmupSteps: s.warmup, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
       lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit, valMax: s.valMax,
+      // The records the run trained on: the same mapping, limit and skipped rows (named in the script).
+      columns: s.columns ?? {}, limit: s.limit, onInvalid: this.data?.onInvalid ?? 'stop',
+      skipped: this.data ? [...this.data.prepared.lineErrors, ...this.data.prepared.recordErrors] : [],
     });
   }
 

@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../formats/model-config';
 import type { RunSettings } from '../engine/run-settings';
 import type { DatasetFormat } from '../data/records';
-import type { DatasetProgress } from '../data/dataset';
+import type { DatasetCheck, DatasetProgress } from '../data/dataset';
 import type { HistoryPoint, RunState } from '../engine/training-run';
 import type { MemoryBasis } from '../gpu/memory-probe';
 import type { MemoryFix } from '../engine/memory-fixes';
@@ -156,6 +156,8 @@ export interface EngineApi {
   loadModel(choice: ModelChoice, quant: RunSettings['quant'], onProgress: (p: DownloadProgress) => void): Promise<ModelSummary>;
   /** onProgress (a Comlink proxy) hears how far reading and tokenizing have come. */
   setData(text: string, fileName: string, settings: RunSettings, onInvalid: 'stop' | 'skip', onProgress?: (p: DatasetProgress) => void): Promise<DataSummary>;
+  /** The chosen dataset checked without a model (every problem at once), as soon as it is chosen. */
+  checkData(text: string, fileName: string, settings: RunSettings): Promise<DatasetCheck>;
   estimateMemory(settings: RunSettings): Promise<MemoryReport>;
   /** The estimate from the model's config.json alone (a few kB), before its weights are downloaded. */
   estimateMemoryFromConfig(choice: ModelChoice, settings: RunSettings): Promise<MemoryReport>;

@@ -18,6 +18,8 @@ Jobs:
   {"job": "trl_script", "script": FILE, "cwd": DIR}
       Runs the exported PEFT + TRL training script (its own settings, in cwd) and returns the rows
       SFTTrainer trains on (input_ids, labels) and its logged losses.
+  {"job": "script_data", "script": FILE, "cwd": DIR}
+      The exported script's load_data() alone (its reading, column mapping and skipped rows): the rows.
   {"job": "merged_logits", "merged": DIR, "base": DIR, "adapter": DIR, "input_ids": [[...]]}
       AutoModelForCausalLM on the merged export, against merge_and_unload() of base + adapter cast to the
       export's dtype: the largest weight and logit differences.
@@ -207,6 +209,17 @@ def trl_script(job):
     return captured
 
 
+def script_data(job):
+    """The exported script's data section alone (no model, no training): the rows load_data() gives."""
+    import runpy
+
+    os.chdir(job["cwd"])
+    script = runpy.run_path(job["script"], run_name="exported_script")  # not "__main__": main() does not run
+    train, val = script["load_data"](script["load_tokenizer"]())
+    rows = [{"input_ids": list(r["input_ids"]), "labels": list(r["labels"])} for r in train]
+    return {"rows": rows, "val": 0 if val is None else len(val)}
+
+
 def merged_logits(job):
     from peft import PeftModel
 
@@ -236,7 +249,7 @@ def merged_logits(job):
     }
 
 
-JOBS = {"peft_loss": peft_loss, "auto_peft": auto_peft, "peft_adapter": peft_adapter, "trl_script": trl_script, "merged_logits": merged_logits}
+JOBS = {"peft_loss": peft_loss, "auto_peft": auto_peft, "peft_adapter": peft_adapter, "trl_script": trl_script, "script_data": script_data, "merged_logits": merged_logits}
 
 if __name__ == "__main__":
     request = json.load(sys.stdin)

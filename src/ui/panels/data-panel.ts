@@ -4,13 +4,17 @@
 import { SETTING_HELP } from '../../engine/run-settings';
 import { h, fill, uid } from '../dom';
 import { formatInt } from '../format';
-import { datasetRows, describeError, recordWhere, rowTable } from '../error-view';
+import { datasetGuidance, datasetProblem, datasetRows, describeError, recordWhere, rowTable } from '../error-view';
 import { onErrorAction } from '../page-actions';
 import { settingField } from '../fields';
 import type { App } from '../app';
 import { readDatasetFile } from '../../io/blob-buffer';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
 import type { DatasetFormat } from '../../data/records';
+import type { DatasetCheck, DatasetProblem } from '../../data/dataset';
+import { RECORD_FIELDS, formatColumnMapping, suggestColumnMapping } from '../../data/columns';
+import type { ColumnMapping, RecordField } from '../../data/columns';
+import type { Child } from '../dom';
 import { metric, panel } from './panel';
 
 /** A label per format of DATASET_FORMATS (the compiler asks for one when a format is added). */
@@ -66,6 +70,109 @@ function messageWithFile(fileName: string, message: string): HTMLElement {
   return message.startsWith(fileName) ? h('p', null, message) : h('p', null, h('b', null, `${fileName}: `), message);
 }
 
+/** What the column mapping's choices say a field is read as. */
+const FIELD_HELP: Record<RecordField, string> = {
+  instruction: 'Alpaca: the task',
+  input: 'Alpaca: optional context',
+  output: 'Alpaca: the answer (trained)',
+  messages: 'Chat: the list of {role, content}',
+  prompt: 'Completion: the prompt',
+  completion: 'Completion: the answer (trained)',
+  text: 'Plain text (trained)',
+};
+
+const describeMapping = (m: ColumnMapping) => Object.entries(m).map(([field, column]) => `${column} → ${field}`).join(', ');
+
+/** The Data panel's column mapping: one select per record field, the dataset's own columns as choices. */
+function columnMapping(app: App): { view: HTMLDetailsElement; suggestion: (check: DatasetCheck) => HTMLElement | null } {
+  const selects = new Map<RecordField, HTMLSelectElement>();
+  const apply = (columns: ColumnMapping) => app.updateSettings({ columns });
+  const read = (): ColumnMapping => Object.fromEntries([...selects].filter(([, el]) => el.value !== '').map(([f, el]) => [f, el.value]));
+  const fields = RECORD_FIELDS.map((field) => {
+    const id = uid(`column-${field}`);
+    const select = h('select', { id, name: `column-${field}`, dataset: { column: field } });
+    select.addEventListener('change', () => apply(read()));
+    selects.set(field, select);
+    return h('div', { class: 'field' }, h('label', { for: id }, field), select, h('small', { class: 'help' }, FIELD_HELP[field]));
+  });
+  const current = h('p', { class: 'help', dataset: { columnsSetting: '' } });
+  let shown = '';
+  const view = h('details', { class: 'column-mapping', dataset: { columnMapping: '' } },
+    h('summary', null, 'Column mapping'),
+    h('p', { class: 'help' }, SETTING_HELP.columns),
+    h('div', { class: 'grid-3' }, fields), current);
+  app.store.subscribe((s) => {
+    const mapping = s.settings.columns ?? {};
+    const found = s.dataInput && s.dataCheck?.fileName === s.dataInput.fileName ? s.dataCheck.columns : [];
+    for (const [field, select] of selects) {
+      const chosen = mapping[field] ?? '';
+      const choices = [...new Set([...found, ...(chosen ? [chosen] : [])])];
+      // Rebuilt only when the choices change, so an open select is not swept away under the pointer.
+      const signature = JSON.stringify(choices);
+      if (select.dataset.choices !== signature) {
+        select.dataset.choices = signature;
+        fill(select, h('option', { value: '' }, `(its own name, "${field}")`), choices.map((c) => h('option', { value: c }, c)));
+      }
+      select.value = chosen;
+      select.disabled = app.settingsLocked();
+    }
+    const text = formatColumnMapping(mapping);
+    if (text === shown) return;
+    shown = text;
+    current.textContent = text ? `In a link: columns=${text}; on the command line: --columns ${text}` : '';
+    if (text) view.open = true; // a mapping from a link or a suggestion is shown, once
+  });
+  const suggestion = (check: DatasetCheck): HTMLElement | null => {
+    const guess = suggestColumnMapping(check.columns);
+    if (!guess) return null;
+    return h('button', { type: 'button', class: 'primary', dataset: { action: 'use-suggested-columns' }, on: { click: () => apply(guess) } }, `Read ${describeMapping(guess)}`);
+  };
+  return { view, suggestion };
+}
+
+/** A dataset problem beside the file: the message, every row, and only the actions that can fix it. */
+function problemView(app: App, problem: DatasetProblem | undefined, message: string, rows: { where: string; reason: string }[], check: DatasetCheck | null,
+  mapping: ReturnType<typeof columnMapping>): HTMLElement {
+  const fileName = app.store.get().dataInput?.fileName ?? 'The dataset';
+  const guide = datasetGuidance(problem);
+  const skipping = app.store.get().onInvalid === 'skip';
+  const actions: Child[] = [];
+  if (problem === 'rows' || (problem === undefined && rows.length)) {
+    const usable = check?.usable;
+    actions.push(h('button', { type: 'button', class: 'primary', dataset: { action: 'skip-bad-rows' }, disabled: skipping, on: { click: () => void onErrorAction(app, 'skip-bad-rows') } },
+      skipping ? 'These rows will be skipped' : usable !== undefined ? `Skip these ${rows.length} rows, train on the other ${formatInt(usable)}` : 'Skip these rows, train on the rest'));
+  }
+  if (problem === 'columns') {
+    const suggested = check ? mapping.suggestion(check) : null;
+    if (suggested) actions.push(suggested);
+    actions.push(h('button', { type: 'button', dataset: { action: 'map-columns' }, on: { click: () => void onErrorAction(app, 'map-columns') } }, 'Map the columns'));
+  }
+  const columnsFound = problem === 'columns' && check?.columns.length
+    ? h('p', null, 'Columns found: ', check.columns.map((c, i) => [i ? ', ' : '', h('code', null, c)])) : null;
+  return h('div', { class: `callout ${skipping && problem === 'rows' ? 'warn' : 'error'}`, dataset: { problem: problem ?? 'rows' } },
+    h('p', null, h('b', null, guide.title)),
+    messageWithFile(fileName, message),
+    columnsFound,
+    rows.length ? rowTable(rows) : null,
+    h('ul', { class: 'error-advice' }, guide.advice.map((a) => h('li', null, a))),
+    actions.length ? h('div', { class: 'actions' }, actions) : null);
+}
+
+/** The check's rows as the row table lists them, in file order. */
+function checkRows(c: DatasetCheck): { where: string; reason: string }[] {
+  return [...c.lineErrors.map((e) => ({ at: e.line, where: `line ${e.line}`, reason: e.reason })), ...c.recordErrors.map((e) => ({ at: e.line ?? e.index, where: recordWhere(e), reason: e.reason }))]
+    .sort((a, b) => a.at - b.at).map(({ where, reason }) => ({ where, reason }));
+}
+
+/** The status line for a checked file that has not been tokenized yet. */
+function checkedStatus(c: DatasetCheck, skipping: boolean): string {
+  const format = c.format ? FORMAT_NAMES[c.format] : 'no known format';
+  const head = `${c.fileName}: ${formatInt(c.records)} record(s) read, ${format}`;
+  if (c.problem === null) return `${head}, every one usable. It is tokenized when the model is loaded.`;
+  if (c.problem === 'rows' && skipping) return `${head}: ${formatInt(c.usable)} usable, the rows listed are skipped. It is tokenized when the model is loaded.`;
+  return `${c.fileName} could not be used: see the problem above (${formatInt(c.records)} record(s) read, ${format}).`;
+}
+
 export function dataPanel(app: App): HTMLElement {
   const store = app.store;
   const fileId = uid('data-file');
@@ -97,17 +204,29 @@ export function dataPanel(app: App): HTMLElement {
   const summary = h('div');
   // A dataset that cannot be used is reported here, beside the file, as well as in the page's banner.
   const problem = h('div', { class: 'data-problem', role: 'alert', hidden: true });
-  store.watch((s) => s.error, (e) => {
-    const d = describeError(e);
-    const rows = datasetRows(e);
-    problem.hidden = d.code !== 'DATASET_INVALID';
-    if (problem.hidden) return fill(problem);
-    fill(problem, h('div', { class: 'callout error' },
-      // The message usually names the file already: the name is said once.
-      messageWithFile(store.get().dataInput?.fileName ?? 'The dataset', d.message),
-      rows.length ? rowTable(rows) : null,
-      rows.length ? h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'primary', dataset: { action: 'skip-bad-rows' }, on: { click: () => void onErrorAction(app, 'skip-bad-rows') } }, 'Skip these rows, train on the rest')) : null));
+  const mapping = columnMapping(app);
+  // The error a read raised (it includes what only tokenizing finds), else the chosen file's own check.
+  const currentCheck = () => {
+    const s = store.get();
+    return s.dataInput && s.dataCheck?.fileName === s.dataInput.fileName ? s.dataCheck : null;
+  };
+  const showProblem = () => {
+    const s = store.get();
+    const check = currentCheck();
+    if (describeError(s.error).code === 'DATASET_INVALID') {
+      problem.hidden = false;
+      return fill(problem, problemView(app, datasetProblem(s.error), describeError(s.error).message, datasetRows(s.error), check, mapping));
+    }
+    problem.hidden = !check?.problem || s.data !== null;
+    if (problem.hidden || !check?.message) return fill(problem);
+    fill(problem, problemView(app, check.problem ?? undefined, check.message, checkRows(check), check, mapping));
+  };
+  let seen: unknown[] = [];
+  store.subscribe((s) => {
+    const now = [s.error, s.dataCheck, s.onInvalid, s.data, s.dataInput];
+    if (now.every((v, i) => v === seen[i])) return;
+    seen = now;
+    showProblem();
   });
 
   store.subscribe((s) => {
@@ -120,8 +239,8 @@ export function dataPanel(app: App): HTMLElement {
       ? `No dataset chosen: training uses ${s.settings.data ? s.settings.data : 'the demo dataset'}.`
       : s.data ? `Using ${input.fileName}${input.origin === 'demo' ? ' (demo)' : ''}.`
       : describeError(s.error).code === 'DATASET_INVALID' ? `${input.fileName} could not be used: see the problem above.`
-      : s.model ? `${input.fileName}: not read yet.`
-      : `${input.fileName}: chosen. It is tokenized when the model is loaded.`;
+      : currentCheck() ? checkedStatus(currentCheck()!, s.onInvalid === 'skip')
+      : `${input.fileName}: being read.`;
     fill(summary, s.data ? summaryView(s.data) : null);
   });
 
@@ -139,12 +258,13 @@ export function dataPanel(app: App): HTMLElement {
         kind: 'select',
         options: [{ value: 'auto', label: 'Detect' }, ...Object.entries(FORMAT_NAMES).map(([value, label]) => ({ value, label }))],
       }),
-      h('div', { class: 'field' }, h('label', { for: invalidId }, 'Malformed rows'), onInvalid,
+      h('div', { class: 'field' }, h('label', { for: invalidId }, 'Rows that cannot be used'), onInvalid,
         h('small', { class: 'help' }, "Rows that cannot be read or used are listed by the file's line number.")),
       settingField(app, { key: 'valSplit', label: 'Validation split', kind: 'number', min: 0, max: 0.5, step: 0.05 }),
       settingField(app, { key: 'valMax', label: 'Max validation examples', kind: 'int', min: 1, step: 50 }),
       settingField(app, { key: 'maxLength', label: 'Max length (tokens)', kind: 'int', min: 8, step: 8 }),
       settingField(app, { key: 'limit', label: 'Use only the first N records', kind: 'optional-int', min: 1, placeholder: 'all' }),
       settingField(app, { key: 'shuffle', label: 'Shuffle every epoch', kind: 'checkbox' })),
+    mapping.view,
     status, summary);
 }
