@@ -8,6 +8,7 @@ import { datasetRows, describeError, recordWhere, rowTable } from '../error-view
 import { onErrorAction } from '../page-actions';
 import { settingField } from '../fields';
 import type { App } from '../app';
+import type { AppState, DataInput } from '../state';
 import { readDatasetFile } from '../../io/blob-buffer';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
 import type { DatasetFormat } from '../../data/records';
@@ -66,6 +67,29 @@ function messageWithFile(fileName: string, message: string): HTMLElement {
   return message.startsWith(fileName) ? h('p', null, message) : h('p', null, h('b', null, `${fileName}: `), message);
 }
 
+/** The dataset by name, with where it comes from when that is not plain. */
+function inputName(input: DataInput): string {
+  if (input.origin === 'demo') return `${input.fileName} (demo)`;
+  if (input.origin === 'run') return `${input.fileName} (stored with the run${input.runName ? ` "${input.runName}"` : ''})`;
+  if (input.kept) return `${input.fileName} (kept in this browser from before the reload)`;
+  return input.fileName;
+}
+
+/** What the next Start trains on, in one line: never the demo while another dataset is in use. */
+export function dataStatus(s: AppState): string {
+  const input = s.dataInput;
+  if (!input) {
+    if (s.data) return `Using ${s.data.fileName}.`;
+    return `No dataset chosen: training uses ${s.settings.data ? s.settings.data : 'the demo dataset'}.`;
+  }
+  const name = inputName(input);
+  if (s.data) return `Using ${name}.`;
+  if (describeError(s.error).code === 'DATASET_INVALID') return `${input.fileName} could not be used: see the problem above.`;
+  if (input.origin === 'run') return `${name}: read when the run starts.`;
+  if (s.model) return `${name}: not read yet.`;
+  return `${name}: chosen. It is tokenized when the model is loaded.`;
+}
+
 export function dataPanel(app: App): HTMLElement {
   const store = app.store;
   const fileId = uid('data-file');
@@ -95,6 +119,8 @@ export function dataPanel(app: App): HTMLElement {
 
   const status = h('p', { class: 'data-status', 'aria-live': 'polite' });
   const summary = h('div');
+  // A dataset chosen before a reload that did not come back (or cannot be kept for the next one).
+  const note = h('p', { class: 'callout warn data-note', role: 'status', hidden: true });
   // A dataset that cannot be used is reported here, beside the file, as well as in the page's banner.
   const problem = h('div', { class: 'data-problem', role: 'alert', hidden: true });
   store.watch((s) => s.error, (e) => {
@@ -115,13 +141,10 @@ export function dataPanel(app: App): HTMLElement {
     for (const el of [fileInput, paste, usePaste, urlInput, useUrl, useDemo, onInvalid]) el.disabled = locked;
     onInvalid.value = s.onInvalid;
     if (document.activeElement !== urlInput && s.settings.data && urlInput.value !== s.settings.data) urlInput.value = s.settings.data;
-    const input = s.dataInput;
-    status.textContent = !input
-      ? `No dataset chosen: training uses ${s.settings.data ? s.settings.data : 'the demo dataset'}.`
-      : s.data ? `Using ${input.fileName}${input.origin === 'demo' ? ' (demo)' : ''}.`
-      : describeError(s.error).code === 'DATASET_INVALID' ? `${input.fileName} could not be used: see the problem above.`
-      : s.model ? `${input.fileName}: not read yet.`
-      : `${input.fileName}: chosen. It is tokenized when the model is loaded.`;
+    status.textContent = dataStatus(s);
+    status.dataset.origin = s.dataInput?.origin ?? (s.data ? 'worker' : s.settings.data ? 'url' : 'demo');
+    note.hidden = !s.dataNote;
+    note.textContent = s.dataNote ?? '';
     fill(summary, s.data ? summaryView(s.data) : null);
   });
 
@@ -146,5 +169,5 @@ export function dataPanel(app: App): HTMLElement {
       settingField(app, { key: 'maxLength', label: 'Max length (tokens)', kind: 'int', min: 8, step: 8 }),
       settingField(app, { key: 'limit', label: 'Use only the first N records', kind: 'optional-int', min: 1, placeholder: 'all' }),
       settingField(app, { key: 'shuffle', label: 'Shuffle every epoch', kind: 'checkbox' })),
-    status, summary);
+    note, status, summary);
 }
