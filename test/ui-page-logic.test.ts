@@ -76,12 +76,13 @@ describe('startBlocker', () => {
 describe('a reload keeps the work (issue 19, point 1)', () => {
   const saved: PageSession = { settings: { ...DEFAULT_SETTINGS, steps: 40 }, search: '?model=x', onInvalid: 'skip', data: { fileName: 'words.jsonl', origin: 'upload' } };
 
-  it('the saved session applies to the bare address, the same address and a reload; another link wins', () => {
+  it('the saved session applies to the address it was saved under and to a reload; another address starts afresh', () => {
     expect(sessionApplies(null, '', 'reload')).toBe(false);
-    expect(sessionApplies(saved, '', 'navigate')).toBe(true);
     expect(sessionApplies(saved, '?model=x', 'navigate')).toBe(true);
+    expect(sessionApplies({ ...saved, search: '' }, '', 'navigate')).toBe(true);
     expect(sessionApplies(saved, '?model=y', 'reload')).toBe(true);
     expect(sessionApplies(saved, '?model=y', 'navigate')).toBe(false);
+    expect(sessionApplies(saved, '', 'navigate')).toBe(false);
   });
 
   it('a kept dataset that cannot be read back is said, by name', () => {

@@ -1,6 +1,6 @@
 // Keeps the page's work across reloads (issue 19, point 1): which saved session applies to this visit,
-// bringing its settings and dataset back, and saving them again as they change. A link to other
-// settings is a new start; the same address again (a reload, a reopened tab) is the same work.
+// bringing its settings and dataset back, and saving them again as they change. The same address again
+// (a reload, a reopened tab) is the same work; another address is a new start.
 import type { RunSettings } from '../engine/run-settings';
 import { isQloraError } from '../errors';
 import { keepDataset, readKeptDataset, savePageSession } from '../io/page-session';
@@ -11,12 +11,13 @@ import type { AppState, DataInput } from './state';
 const KEPT_ORIGINS: readonly DataInput['origin'][] = ['upload', 'paste', 'run'];
 
 /**
- * Whether the saved session is this visit's: always on the bare address, and on a link's address when
- * it is the same address it was saved under or the browser reloaded it. A different link's settings win.
+ * Whether the saved session is this visit's: the address it was saved under (a reopened tab, the app's
+ * bare address again), or whatever the browser reloaded. Another address — a shared link, the bare
+ * address after working from a link — starts from its own settings (the stored runs are offered either way).
  */
 export function sessionApplies(saved: PageSession | null, search: string, navigation: string | undefined): saved is PageSession {
   if (!saved) return false;
-  return search === '' || search === saved.search || navigation === 'reload' || navigation === 'back_forward';
+  return search === saved.search || navigation === 'reload' || navigation === 'back_forward';
 }
 
 /** What to say when the dataset chosen before could not be brought back, or null when it was. */

@@ -518,7 +518,10 @@ class Engine implements EngineApi {
       items.push({ kind: 'model', key: c.key, name: c.label, bytes: c.bytes, date: c.updatedAt, detail: `${c.quant}${c.complete ? '' : ', incomplete download'}` });
     }
     for (const r of await runStore.records()) {
-      items.push({ kind: 'run', key: r.id, name: r.name, bytes: await runStore.sizeOf(r.id), date: r.updated, detail: `${r.state}, step ${r.step}/${r.totalSteps}` });
+      // A record still "training" that this worker does not run was cut off (a reload, a crash).
+      const live = this.runRecord?.id === r.id && (this.run?.runState === 'training' || this.run?.runState === 'paused');
+      const state = (r.state === 'training' || r.state === 'paused') && !live ? 'interrupted' : r.state;
+      items.push({ kind: 'run', key: r.id, name: r.name, bytes: await runStore.sizeOf(r.id), date: r.updated, detail: `${state}, step ${r.step}/${r.totalSteps}` });
     }
     const est = await navigator.storage?.estimate?.().catch(() => null);
     const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;

@@ -39,6 +39,11 @@ const STATE_TEXT: Record<string, string> = {
   created: 'Created',
 };
 
+/** A listed run (never the one this page runs) still marked training or paused was cut off by a reload or a crash. */
+function storedStateText(state: string): string {
+  return state === 'training' || state === 'paused' ? 'Interrupted (resume it from its last checkpoint)' : STATE_TEXT[state] ?? state;
+}
+
 function elapsedMs(run: RunView): number {
   // Between step events the clock keeps moving, unless paused.
   return run.state === 'training' && run.lastEventAt ? run.elapsedMs + (performance.now() - run.lastEventAt) : run.elapsedMs;
@@ -170,7 +175,7 @@ export function runPanel(app: App): HTMLElement {
              renderStored(store.get());
            });
            return h('li', { dataset: { runId: r.id } },
-             h('div', null, renaming === r.id ? renameForm(r.id, r.name) : h('b', { class: 'run-name' }, r.name), h('span', { class: 'muted' }, ` · ${STATE_TEXT[r.state] ?? r.state} at step ${r.step} / ${r.totalSteps} · ${formatDate(r.updated)}`),
+             h('div', null, renaming === r.id ? renameForm(r.id, r.name) : h('b', { class: 'run-name' }, r.name), h('span', { class: 'muted' }, ` · ${storedStateText(r.state)} at step ${r.step} / ${r.totalSteps} · ${formatDate(r.updated)}`),
                r.id === s.run.id ? h('span', { class: 'badge ok' }, 'open') : null),
              h('div', { class: 'actions' },
                renaming === r.id ? null : h('button', { type: 'button', dataset: { action: 'rename-run', runId: r.id }, 'aria-label': `Rename ${r.name}`, on: { click: () => { renaming = r.id; renderStored(store.get()); (document.querySelector(`[data-rename-input="${CSS.escape(r.id)}"]`) as HTMLInputElement | null)?.select(); } } }, 'Rename'),
