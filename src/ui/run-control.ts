@@ -142,21 +142,20 @@ export class RunControl {
       // so a run resumes even when the page no longer has an uploaded file or local model folder.
       const sameModel = this.app.store.get().model?.key === record.modelKey;
       // The run trains on its own stored dataset: the Data panel names it from now on, and a later
-      // Start uses it too. Gone from storage, the run cannot resume, and the page says so.
+      // Start uses it too. Gone from storage, the worker refuses to resume and says so.
       const stored = await this.app.api.storedRunData(id);
-      if (!stored) throw new QloraError('STORAGE', `The dataset of run "${record.name}" can no longer be read from browser storage, so the run cannot resume. Open it to export or try its adapter, or choose the dataset again and start a new run.`);
+      const input = stored && { text: stored.text, fileName: stored.fileName, origin: 'run' as const, runName: record.name };
       this.app.store.set({
         settings,
         ...(sameModel ? {} : { source: sourceFromSetting(settings.model, settings.revision), model: null, modelSig: null, runModel: record.name.split(' · ')[0] }),
       });
-      const input = { text: stored.text, fileName: stored.fileName, origin: 'run' as const, runName: record.name };
-      this.app.adoptRunData(input, stored.onInvalid);
+      if (stored && input) this.app.adoptRunData(input, stored.onInvalid);
       await this.beginRun(settings, null, record);
       if (!sameModel) {
         const model = await this.app.api.currentModel();
         if (model) this.app.store.set({ model, runModel: null });
       }
-      this.app.adoptRunData(input, stored.onInvalid, await this.app.api.currentData());
+      if (stored && input) this.app.adoptRunData(input, stored.onInvalid, await this.app.api.currentData());
     });
   }
 
