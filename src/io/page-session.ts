@@ -1,7 +1,9 @@
-// The page's work between visits, in IndexedDB (idb-keyval): the settings and which dataset was chosen
-// (one small record, rewritten as settings change), and the text of an uploaded, pasted or stored-run
-// dataset (its own entry, written only when another dataset is chosen). A reload, a crash or a closed
-// tab then finds the settings and the file where the person left them (issue 19, point 1).
+// The page's work between visits: the settings and which dataset was chosen (one small record in
+// localStorage, written at once as settings change: a reload right after a change must find it, and an
+// IndexedDB write started as the page unloads may never land), and the text of an uploaded, pasted or
+// stored-run dataset in IndexedDB (idb-keyval; its own entry, written when another dataset is chosen).
+// A reload, a crash or a closed tab then finds the settings and the file where the person left them
+// (issue 19, point 1).
 import { createStore, del, get, set } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
 import type { RunSettings } from '../engine/run-settings';
@@ -27,17 +29,25 @@ export interface KeptDataset {
   origin: KeptDataOrigin;
 }
 
+const SESSION_KEY = 'qlora.session';
+
 /** Failures to read are "nothing kept": the page starts as on a first visit. */
-export async function readPageSession(): Promise<PageSession | null> {
+export function readPageSession(): PageSession | null {
   try {
-    return (await get<PageSession>('session', db())) ?? null;
+    const v = JSON.parse(localStorage.getItem(SESSION_KEY) ?? 'null') as PageSession | null;
+    return v && typeof v === 'object' && v.settings && typeof v.search === 'string' ? v : null;
   } catch {
     return null;
   }
 }
 
-export function savePageSession(s: PageSession): Promise<void> {
-  return set('session', s, db());
+/** Storage blocked (private mode) or full: the page works on, and a reload starts afresh. */
+export function savePageSession(s: PageSession): void {
+  try {
+    localStorage.setItem(SESSION_KEY, JSON.stringify(s));
+  } catch {
+    // nothing kept
+  }
 }
 
 export async function readKeptDataset(): Promise<KeptDataset | null> {

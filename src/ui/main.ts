@@ -27,7 +27,7 @@ async function startPage(): Promise<void> {
   } catch (e) {
     linkError = e; // a typo in a shared link: say so, and start from the defaults
   }
-  const saved = await readPageSession();
+  const saved = readPageSession();
   const navigation = (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.type;
   const restoring = !linkError && sessionApplies(saved, location.search, navigation);
   // The same address again is the same work: its last settings (edited since the link), no second autostart.

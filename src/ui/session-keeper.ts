@@ -1,7 +1,6 @@
 // Keeps the page's work across reloads (issue 19, point 1): which saved session applies to this visit,
 // bringing its settings and dataset back, and saving them again as they change. The same address again
 // (a reload, a reopened tab) is the same work; another address is a new start.
-import type { RunSettings } from '../engine/run-settings';
 import { isQloraError } from '../errors';
 import { keepDataset, readKeptDataset, savePageSession } from '../io/page-session';
 import type { KeptDataOrigin, KeptDataset, PageSession } from '../io/page-session';
@@ -41,11 +40,9 @@ function keptData(input: DataInput | null): { fileName: string; origin: KeptData
 
 /** Saves the settings and the chosen dataset as they change; a dataset too large to keep is said in the Data panel. */
 export function keepSession(app: App): void {
-  let timer = 0;
   // Only a change writes the dataset: a visit that brought nothing back does not drop what is stored.
   let lastInput: DataInput | null = app.store.get().dataInput;
-  const save = (s: AppState) => savePageSession({ settings: s.settings as RunSettings, search: location.search, onInvalid: s.onInvalid, data: keptData(s.dataInput) })
-    .catch((e) => console.warn('could not save the page session', e));
+  const save = (s: AppState) => savePageSession({ settings: s.settings, search: location.search, onInvalid: s.onInvalid, data: keptData(s.dataInput) });
   app.store.subscribe((s, prev) => {
     if (s.dataInput !== lastInput) {
       lastInput = s.dataInput;
@@ -59,11 +56,8 @@ export function keepSession(app: App): void {
         });
       }
     }
-    if (s === prev || s.settings !== prev.settings || s.dataInput !== prev.dataInput || s.onInvalid !== prev.onInvalid) {
-      clearTimeout(timer);
-      timer = window.setTimeout(() => void save(app.store.get()), 150);
-    }
+    if (s === prev || s.settings !== prev.settings || s.dataInput !== prev.dataInput || s.onInvalid !== prev.onInvalid) save(s);
   });
-  // A reload right after a change: the last settings are written as the page goes.
-  addEventListener('pagehide', () => void save(app.store.get()));
+  // The address can change without the settings (Copy link writes them into it): saved as the page goes.
+  addEventListener('pagehide', () => save(app.store.get()));
 }
