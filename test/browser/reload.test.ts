@@ -96,6 +96,8 @@ describe.skipIf(!hasChromium())('a reload in the middle of a run', () => {
     await page.waitForFunction((id: string) => document.querySelector(`li[data-run-id="${id}"] .run-name`)?.textContent === 'Capitals, take 2', { polling: 100, timeout: 30_000 }, runId);
     await page.click('[data-action="export-adapter"]');
     expect(basename(await waitForDownload(downloads, /-adapter\.zip$/))).toBe('tiny-llama-Capitals-take-2-adapter.zip');
+    // The Storage panel lists it by its new name, stopped (the name and state are stored, not only shown).
+    await page.waitForFunction(() => [...document.querySelectorAll('table.stored tr')].some((tr) => /Capitals, take 2/.test(tr.textContent ?? '') && /stopped, step \d+\/40/.test(tr.textContent ?? '')), { polling: 250, timeout: 30_000 });
     await page.$eval('#run', (el) => el.scrollIntoView());
     await screenshot(page, 'reload-5-stopped-and-renamed');
     expect(errors.filter((e) => !/404|Failed to load resource|ERR_NAME_NOT_RESOLVED|huggingface/.test(e))).toEqual([]);
