@@ -56,22 +56,39 @@ describe('TrainingRun', () => {
     expect(last.history.map((h) => h.loss)).toEqual(final.history.map((h) => h.loss));
   });
 
-  it('stop ends the run with a checkpoint; early stopping triggers on a rising validation loss', async () => {
+  it('early stopping triggers on a rising validation loss', async () => {
     const { train, val } = data();
     const layout = loraLayout(g.files.config, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj'], rslora: false });
-    const cps: RunCheckpoint[] = [];
-    const run = new TrainingRun(ctx, g.weights, layout, train, val, { ...settings, steps: 50 }, 0, { params: initLoraParams(layout, 1) }, {
-      onStep: (p) => { if (p.step === 2) run.stop(); },
-      onCheckpoint: (c) => void cps.push(c),
-    });
-    expect(await run.run()).toBe('stopped');
-    run.destroy();
-    expect(cps[cps.length - 1].step).toBe(2);
+    // (Stop itself: the paced test below.)
     // lr so large the validation loss cannot keep improving
     const early = new TrainingRun(ctx, g.weights, layout, train, val, { ...settings, steps: 12, lr: 0.5, evalEvery: 1, patience: 2, maxGradNorm: 0 }, 0, { params: initLoraParams(layout, 1) });
     const state = await early.run().catch((e) => e.code);
     early.destroy();
     expect(['early-stopped', 'NUMERIC']).toContain(state);
+  });
+
+  it('stop ends the run with a checkpoint; on a paced context (the page\'s) Stop and Pause land at the end of the step just read, none queued ahead', async () => {
+    const { train, val } = data();
+    const layout = loraLayout(g.files.config, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj'], rslora: false });
+    const paced: GpuContext = { ...ctx, pacedSubmission: true };
+    const cps: RunCheckpoint[] = [];
+    const states: string[] = [];
+    const run = new TrainingRun(paced, g.weights, layout, train, val, { ...settings, steps: 50, checkpointEvery: 100, evalEvery: 100 }, 0, { params: initLoraParams(layout, 1) }, {
+      onStep: (p) => {
+        if (p.step === 2) run.pause();
+        if (p.step === 3) run.stop();
+      },
+      onState: (s) => {
+        states.push(s);
+        if (s === 'paused') setTimeout(() => run.resume(), 0);
+      },
+      onCheckpoint: (c) => void cps.push(c),
+    });
+    expect(await run.run()).toBe('stopped');
+    run.destroy();
+    expect(states).toEqual(['training', 'paused', 'training', 'stopped']);
+    expect(cps.map((c) => c.step)).toEqual([2, 3]);
+    expect(cps[1].history.map((h) => h.step)).toEqual([1, 2, 3]);
   });
 
   it('a diverged run (lr 1e6) stops with NUMERIC naming the step; its adapter is never checkpointed', async () => {

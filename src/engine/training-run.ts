@@ -217,7 +217,8 @@ export class TrainingRun {
         await this.settle(0);
         this.setState('paused');
         await this.hooks.onCheckpoint?.(await this.checkpoint(this.elapsed()));
-        await new Promise<void>((r) => (this.resumeGate = r));
+        // Resume (or Stop) pressed while the checkpoint was being saved has already cleared the pause.
+        if (this.pauseRequested && !this.stopRequested) await new Promise<void>((r) => (this.resumeGate = r));
         this.resumeGate = null;
         this.pausedMs += performance.now() - p0;
         if (this.stopRequested) break;
@@ -226,8 +227,11 @@ export class TrainingRun {
       await this.trainer.queueStep(this.nextMicroBatches());
       const step = this.step;
       // The GPU runs this step while the previous one is read, except where the host needs this
-      // step's adapter next (evaluation, checkpoint) or the run is about to wait (pause, stop).
-      const sync = this.evaluatesAfter(step) || this.checkpointsAfter(step) || this.pauseRequested || this.stopRequested;
+      // step's adapter next (evaluation, checkpoint) or the run is about to wait (pause, stop). A paced
+      // context (the page's) reads every step at once: its queueStep already waited for the GPU segment
+      // by segment, so a step queued ahead would overlap little, and Stop or Pause — pressed while the
+      // page shows the last step read — would land two steps on instead of at the end of the one on the GPU.
+      const sync = this.ctx.pacedSubmission || this.evaluatesAfter(step) || this.checkpointsAfter(step) || this.pauseRequested || this.stopRequested;
       await this.settle(sync ? 0 : 1);
       if (this.settings.patience > 0 && this.evalsWithoutImprovement >= this.settings.patience) {
         await this.hooks.onCheckpoint?.(await this.checkpoint(this.elapsed()));

@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import type { Remote } from 'comlink';
 import type { RunSettings } from '../engine/run-settings';
-import type { EngineApi } from '../worker/protocol';
+import type { DataSummary, EngineApi } from '../worker/protocol';
 import { fetchText } from './adapter-files';
 import { fetchDatasetText } from '../io/dataset-source';
 import { describeDatasetProgress } from '../data/dataset';
@@ -72,6 +72,7 @@ export class App {
       data: null,
       dataSig: null,
       onInvalid: 'stop',
+      dataNote: null,
       memory: null,
       memoryError: null,
       run: EMPTY_RUN,
@@ -277,7 +278,7 @@ export class App {
     this.dataInputId++;
     // Only a URL dataset can be named in a link; any other input replaces it.
     const settings = input.origin === 'url' ? this.store.get().settings : { ...this.store.get().settings, data: null };
-    this.store.set({ dataInput: input, dataCheck: null, data: null, dataSig: null, settings });
+    this.store.set({ dataInput: input, dataCheck: null, data: null, dataSig: null, settings, dataNote: null });
     // Read and checked now, model or not: the Data panel lists every problem with the advice that fits.
     const check = await this.checkData();
     if (!this.store.get().model) return; // tokenized once a model (its tokenizer) is loaded
@@ -390,6 +391,17 @@ export class App {
       console.warn('dataset check failed', e);
       return null;
     }
+  }
+
+  /**
+   * A stored run's own dataset becomes the chosen one (a resumed or opened run): the Data panel names
+   * it and the next Start trains on it, instead of the demo's. `data`: its summary when the worker
+   * has already read it for this model and these settings.
+   */
+  adoptRunData(input: DataInput, onInvalid: 'stop' | 'skip', data: DataSummary | null = null): void {
+    this.dataInputId++;
+    this.store.set({ dataInput: input, onInvalid, dataCheck: null, data, dataSig: null, dataNote: null, settings: { ...this.store.get().settings, data: null } });
+    if (data) this.store.set({ dataSig: this.dataSignature(onInvalid) });
   }
 
   /** "Skip these rows" after a DATASET_INVALID stop, or on the chosen file's check before any model. */

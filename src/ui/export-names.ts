@@ -12,19 +12,33 @@ function modelStem(model: string): string {
 }
 
 /**
- * `<model>-<dataset>-<run>-adapter.zip` for a run named "<model> · <dataset file>" (the worker's run
- * names) with id "run-<time>-<random>"; `<model>-adapter.zip` for an adapter with no run (imported);
- * `adapter.zip` when nothing is known.
+ * The stem of a run's downloads: `<model>-<dataset>-<run>` for a run named "<model> · <dataset file>"
+ * (the worker's run names) with id "run-<time>-<random>"; `<model>-<name>` for a run the person renamed;
+ * `<model>` for an adapter with no run (imported); '' when nothing is known.
  */
-export function adapterZipName(run: { id: string; name: string } | null, modelName: string | null): string {
+export function runFileStem(run: { id: string; name: string } | null, modelName: string | null): string {
   const parts: string[] = [];
-  if (run) {
+  const renamed = run && !run.name.includes(' · ') && run.name.trim() !== '' && run.name !== modelName;
+  if (run && renamed) {
+    parts.push(modelName ? modelStem(modelName) : '', slug(run.name));
+  } else if (run) {
     const [model, ...rest] = run.name.split(' · ');
     parts.push(modelStem(modelName ?? model));
     const data = rest.join('-').replace(/\.(jsonl?|ndjson|csv|tsv|txt|parquet)$/i, '');
     if (data) parts.push(slug(data));
     parts.push(slug(run.id.replace(/^run-/, '').split('-')[0]));
   } else if (modelName) parts.push(modelStem(modelName));
-  const stem = parts.filter(Boolean).join('-');
+  return parts.filter(Boolean).join('-');
+}
+
+/** `<stem>-adapter.zip` (see runFileStem), `adapter.zip` when nothing is known. */
+export function adapterZipName(run: { id: string; name: string } | null, modelName: string | null): string {
+  const stem = runFileStem(run, modelName);
   return stem ? `${stem}-adapter.zip` : 'adapter.zip';
+}
+
+/** `<stem>-lora-f32.gguf`, the suffix convert_lora_to_gguf.py gives an adapter; the worker's own name when nothing is known. */
+export function ggufAdapterName(run: { id: string; name: string } | null, modelName: string | null, fallback: string): string {
+  const stem = runFileStem(run, modelName);
+  return stem ? `${stem}-lora-f32.gguf` : fallback;
 }

@@ -53,7 +53,7 @@ export async function copyLink(app: App): Promise<void> {
   const notes: string[] = [];
   if (s.source.kind === 'files') notes.push('local model files are not part of a link');
   // The dataset in use (chosen here, or a stored run's) is in the link only as a URL.
-  const inUse = s.dataInput ? (s.dataInput.origin === 'upload' || s.dataInput.origin === 'paste' ? s.dataInput.fileName : null)
+  const inUse = s.dataInput ? (s.dataInput.origin === 'upload' || s.dataInput.origin === 'paste' || s.dataInput.origin === 'run' ? s.dataInput.fileName : null)
     : s.data && !s.settings.data && s.data.fileName !== DEMO_DATA_PATH.split('/').pop() ? s.data.fileName : null;
   if (inUse) notes.push(`the dataset "${inUse}" is not part of it (it was uploaded or pasted here: a link opens with the demo dataset unless you give the data as a URL)`);
   let copied = false;

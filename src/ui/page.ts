@@ -15,6 +15,7 @@ import { playgroundPanel } from './panels/playground-panel';
 import { exportPanel } from './panels/export-panel';
 import { learnPanel } from './panels/learn-panel';
 import { storagePanel } from './panels/storage-panel';
+import { resumeOffer } from './resume-offer';
 
 const PRESENT_KEY = 'qlora.largeText';
 
@@ -83,6 +84,7 @@ export function mountPage(app: App, root: HTMLElement): void {
     header(app),
     h('nav', { class: 'panel-nav', 'aria-label': 'Panels' }, h('ul', null, NAV.map(([id, label]) => h('li', null, h('a', { href: `#${id}` }, label))))),
     errorBox,
+    resumeOffer(app),
     h('main', { class: 'layout' },
       h('div', { class: 'col setup' }, modelPanel(app), dataPanel(app), settingsPanel(app)),
       h('div', { class: 'col results' }, runPanel(app), playgroundPanel(app), exportPanel(app)),

@@ -144,17 +144,21 @@ export class RunControl {
       // The worker restores the run's own model (from its cache) and dataset (stored with the run),
       // so a run resumes even when the page no longer has an uploaded file or local model folder.
       const sameModel = this.app.store.get().model?.key === record.modelKey;
+      // The run trains on its own stored dataset: the Data panel names it from now on, and a later
+      // Start uses it too. Gone from storage, the worker refuses to resume and says so.
+      const stored = await this.app.api.storedRunData(id);
+      const input = stored && { text: stored.text, fileName: stored.fileName, origin: 'run' as const, runName: record.name };
       this.app.store.set({
         settings,
         ...(sameModel ? {} : { source: sourceFromSetting(settings.model, settings.revision), model: null, modelSig: null, runModel: record.name.split(' · ')[0] }),
-        data: null,
-        dataSig: null,
       });
+      if (stored && input) this.app.adoptRunData(input, stored.onInvalid);
       await this.beginRun(settings, null, record);
       if (!sameModel) {
         const model = await this.app.api.currentModel();
         if (model) this.app.store.set({ model, runModel: null });
       }
+      if (stored && input) this.app.adoptRunData(input, stored.onInvalid, await this.app.api.currentData());
     });
   }
 
@@ -172,13 +176,25 @@ export class RunControl {
         checkpointStep: record.step, history: [...record.history], elapsedMs: record.history.reduce((t, p) => t + p.ms, 0),
       };
       this.app.store.set({
-        run: view, model, modelSig: this.app.modelSignature(), runModel: null, data, dataSig: null, dataInput: null,
+        run: view, model, modelSig: this.app.modelSignature(), runModel: null, data: null, dataSig: null, dataInput: null,
         hasAdapter: true, imported: null, continueFromImported: false,
       });
+      // Its stored dataset is the chosen one now, so the Data panel and the next Start agree.
+      const stored = await this.app.api.storedRunData(id);
+      if (stored) this.app.adoptRunData({ text: stored.text, fileName: stored.fileName, origin: 'run', runName: record.name }, stored.onInvalid, data);
+      else if (data) this.app.store.set({ data });
       this.app.endLoading();
       this.app.scheduleEstimate(0);
       this.app.notify(`Opened ${record.name} at step ${record.step}: export its adapter, or try it in the playground.`);
     });
+  }
+
+  /** Renames a stored run (the live one too): the list, the comparison and the downloads use the new name. */
+  async renameRun(id: string, name: string): Promise<void> {
+    await this.app.guard(async () => {
+      await this.app.api.renameRun(id, name);
+      await this.app.refreshRuns();
+    }, { fatal: false });
   }
 
   async pause(): Promise<void> {
@@ -189,7 +205,7 @@ export class RunControl {
     await this.app.guard(() => this.app.api.resume(), { fatal: false });
   }
 
-  /** Stop was pressed and the run has not ended yet: the step on the GPU finishes and is kept first. */
+  /** Stop was pressed and the run has not ended yet: the step on the GPU finishes and is kept first (none is queued ahead on the page). */
   stopping = false;
 
   async stop(): Promise<void> {

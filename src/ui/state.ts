@@ -13,7 +13,12 @@ export type Phase = 'idle' | 'loading' | 'training' | 'done' | 'error';
 export interface DataInput {
   text: string;
   fileName: string;
-  origin: 'upload' | 'paste' | 'url' | 'demo';
+  /** 'run': the dataset stored with a resumed or opened run, which the next Start trains on too. */
+  origin: 'upload' | 'paste' | 'url' | 'demo' | 'run';
+  /** Brought back from browser storage after a reload (session-keeper.ts). */
+  kept?: boolean;
+  /** The run whose stored dataset this is (origin 'run'). */
+  runName?: string;
 }
 
 export interface RunView {
@@ -67,6 +72,8 @@ export interface AppState {
   /** Identity of what setData last saw: a change means tokenizing again. */
   dataSig: string | null;
   onInvalid: 'stop' | 'skip';
+  /** Why a dataset chosen before a reload is not back, or could not be kept for the next one. */
+  dataNote: string | null;
   memory: MemoryReport | null;
   /** Why there is no estimate (shown in Settings, not as a page error). */
   memoryError: string | null;

@@ -198,7 +198,8 @@ class Engine implements EngineApi {
     if (resumeRunId) {
       const saved = await runStore.record(resumeRunId);
       const savedData = await runStore.data(resumeRunId);
-      if (!saved || !savedData) throw new QloraError('STORAGE', `Run ${resumeRunId} is no longer in browser storage.`);
+      if (!saved) throw new QloraError('STORAGE', `Run ${resumeRunId} is no longer in browser storage.`);
+      if (!savedData) throw new QloraError('STORAGE', `The dataset of run "${saved.name}" can no longer be read from browser storage, so the run cannot resume. Open it to export or try its adapter, or choose the dataset again and start a new run.`);
       record = saved;
       settings = saved.settings;
       checkpoint = (await runStore.checkpoint(resumeRunId)) ?? null;
@@ -317,6 +318,28 @@ class Engine implements EngineApi {
       }
     }
     return { record: this.runRecord, model: m.summary, data: this.data ? summarize(this.data, m.tokenizer) : null };
+  }
+
+  async storedRunData(id: string): Promise<{ text: string; fileName: string; onInvalid: 'stop' | 'skip' } | null> {
+    const d = await runStore.data(id);
+    return d ? { text: d.text, fileName: d.fileName, onInvalid: d.onInvalid } : null;
+  }
+
+  async currentData(): Promise<DataSummary | null> {
+    return this.data && this.model ? summarize(this.data, this.model.tokenizer) : null;
+  }
+
+  async renameRun(id: string, name: string): Promise<RunRecord> {
+    const trimmed = name.trim();
+    if (!trimmed) throw new QloraError('ARGUMENT_INVALID', 'A run needs a name: type at least one character.');
+    // The held run's record (live or opened) is renamed too: a live run's checkpoints save that object.
+    const held = this.runRecord?.id === id ? this.runRecord : null;
+    if (held) held.name = trimmed;
+    const stored = await runStore.record(id);
+    if (!stored) throw new QloraError('STORAGE', `Run ${id} is no longer in browser storage.`);
+    const renamed = held && this.run ? held : { ...stored, name: trimmed };
+    await runStore.saveRecord(renamed);
+    return renamed;
   }
 
   async pause(): Promise<void> {
@@ -503,7 +526,10 @@ class Engine implements EngineApi {
       items.push({ kind: 'model', key: c.key, name: c.label, bytes: c.bytes, date: c.updatedAt, detail: `${c.quant}${c.complete ? '' : ', incomplete download'}` });
     }
     for (const r of await runStore.records()) {
-      items.push({ kind: 'run', key: r.id, name: r.name, bytes: await runStore.sizeOf(r.id), date: r.updated, detail: `${r.state}, step ${r.step}/${r.totalSteps}` });
+      // A record still "training" that this worker does not run was cut off (a reload, a crash).
+      const live = this.runRecord?.id === r.id && (this.run?.runState === 'training' || this.run?.runState === 'paused');
+      const state = (r.state === 'training' || r.state === 'paused') && !live ? 'interrupted' : r.state;
+      items.push({ kind: 'run', key: r.id, name: r.name, bytes: await runStore.sizeOf(r.id), date: r.updated, detail: `${state}, step ${r.step}/${r.totalSteps}` });
     }
     const est = await navigator.storage?.estimate?.().catch(() => null);
     const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;

@@ -170,6 +170,12 @@ export interface EngineApi {
    * the last checkpoint, so it can be exported, tried in the playground or continued from.
    */
   openRun(id: string): Promise<{ record: RunRecord; model: ModelSummary; data: DataSummary | null }>;
+  /** The dataset stored with a run (its text, file name and how bad rows were treated), or null when it is gone. */
+  storedRunData(id: string): Promise<{ text: string; fileName: string; onInvalid: 'stop' | 'skip' } | null>;
+  /** What the worker's current dataset is (a resumed run's included), or null. */
+  currentData(): Promise<DataSummary | null>;
+  /** Renames a stored run (its downloads are named after it). */
+  renameRun(id: string, name: string): Promise<RunRecord>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;

@@ -71,7 +71,7 @@ describe.skipIf(!hasChromium())('the app in headless Chromium', () => {
     expectGoldenAdapter(zipPath);
     // The GGUF download carries the same lora_A bytes (test/export-gguf.test.ts checks the format itself).
     await page.click('[data-action="export-gguf"]');
-    const ggufPath = await waitForDownload(downloads, 'tiny-llama-lora-f32.gguf');
+    const ggufPath = await waitForDownload(downloads, /^tiny-llama-alpaca-tiny-[a-z0-9]+-lora-f32\.gguf$/);
     const parsed = await gguf(ggufPath, { allowLocalFile: true });
     const q0 = parsed.tensorInfos.find((t) => t.name === ggufTensorName({ layer: 0, module: 'q_proj' }, 'a'))!;
     const start = Number(parsed.tensorDataOffset + q0.offset);

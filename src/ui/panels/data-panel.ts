@@ -8,6 +8,7 @@ import { datasetGuidance, datasetProblem, datasetRows, describeError, recordWher
 import { onErrorAction } from '../page-actions';
 import { settingField } from '../fields';
 import type { App } from '../app';
+import type { AppState, DataInput } from '../state';
 import { readDatasetFile } from '../../io/blob-buffer';
 import type { DataSummary, TokenPreview } from '../../worker/protocol';
 import type { DatasetFormat } from '../../data/records';
@@ -165,12 +166,36 @@ function checkRows(c: DatasetCheck): { where: string; reason: string }[] {
 }
 
 /** The status line for a checked file that has not been tokenized yet. */
-function checkedStatus(c: DatasetCheck, skipping: boolean): string {
+function checkedStatus(c: DatasetCheck, skipping: boolean, name = c.fileName): string {
   const format = c.format ? FORMAT_NAMES[c.format] : 'no known format';
-  const head = `${c.fileName}: ${formatInt(c.records)} record(s) read, ${format}`;
+  const head = `${name}: ${formatInt(c.records)} record(s) read, ${format}`;
   if (c.problem === null) return `${head}, every one usable. It is tokenized when the model is loaded.`;
   if (c.problem === 'rows' && skipping) return `${head}: ${formatInt(c.usable)} usable, the rows listed are skipped. It is tokenized when the model is loaded.`;
   return `${c.fileName} could not be used: see the problem above (${formatInt(c.records)} record(s) read, ${format}).`;
+}
+
+/** The dataset by name, with where it comes from when that is not plain. */
+function inputName(input: DataInput): string {
+  if (input.origin === 'demo') return `${input.fileName} (demo)`;
+  if (input.origin === 'run') return `${input.fileName} (stored with the run${input.runName ? ` "${input.runName}"` : ''})`;
+  if (input.kept) return `${input.fileName} (kept in this browser from before the reload)`;
+  return input.fileName;
+}
+
+/** What the next Start trains on, in one line: never the demo while another dataset is in use. */
+export function dataStatus(s: AppState): string {
+  const input = s.dataInput;
+  if (!input) {
+    if (s.data) return `Using ${s.data.fileName}.`;
+    return `No dataset chosen: training uses ${s.settings.data ? s.settings.data : 'the demo dataset'}.`;
+  }
+  const name = inputName(input);
+  if (s.data) return `Using ${name}.`;
+  if (describeError(s.error).code === 'DATASET_INVALID') return `${input.fileName} could not be used: see the problem above.`;
+  if (input.origin === 'run') return `${name}: read when the run starts.`;
+  const check = s.dataCheck?.fileName === input.fileName ? s.dataCheck : null;
+  if (check) return checkedStatus(check, s.onInvalid === 'skip', name);
+  return `${name}: being read.`;
 }
 
 export function dataPanel(app: App): HTMLElement {
@@ -202,6 +227,8 @@ export function dataPanel(app: App): HTMLElement {
 
   const status = h('p', { class: 'data-status', 'aria-live': 'polite' });
   const summary = h('div');
+  // A dataset chosen before a reload that did not come back (or cannot be kept for the next one).
+  const note = h('p', { class: 'callout warn data-note', role: 'status', hidden: true });
   // A dataset that cannot be used is reported here, beside the file, as well as in the page's banner.
   const problem = h('div', { class: 'data-problem', role: 'alert', hidden: true });
   const mapping = columnMapping(app);
@@ -234,13 +261,10 @@ export function dataPanel(app: App): HTMLElement {
     for (const el of [fileInput, paste, usePaste, urlInput, useUrl, useDemo, onInvalid]) el.disabled = locked;
     onInvalid.value = s.onInvalid;
     if (document.activeElement !== urlInput && s.settings.data && urlInput.value !== s.settings.data) urlInput.value = s.settings.data;
-    const input = s.dataInput;
-    status.textContent = !input
-      ? `No dataset chosen: training uses ${s.settings.data ? s.settings.data : 'the demo dataset'}.`
-      : s.data ? `Using ${input.fileName}${input.origin === 'demo' ? ' (demo)' : ''}.`
-      : describeError(s.error).code === 'DATASET_INVALID' ? `${input.fileName} could not be used: see the problem above.`
-      : currentCheck() ? checkedStatus(currentCheck()!, s.onInvalid === 'skip')
-      : `${input.fileName}: being read.`;
+    status.textContent = dataStatus(s);
+    status.dataset.origin = s.dataInput?.origin ?? (s.data ? 'worker' : s.settings.data ? 'url' : 'demo');
+    note.hidden = !s.dataNote;
+    note.textContent = s.dataNote ?? '';
     fill(summary, s.data ? summaryView(s.data) : null);
   });
 
@@ -266,5 +290,5 @@ export function dataPanel(app: App): HTMLElement {
       settingField(app, { key: 'limit', label: 'Use only the first N records', kind: 'optional-int', min: 1, placeholder: 'all' }),
       settingField(app, { key: 'shuffle', label: 'Shuffle every epoch', kind: 'checkbox' })),
     mapping.view,
-    status, summary);
+    note, status, summary);
 }

@@ -7,7 +7,7 @@ import { readAdapterFiles } from '../adapter-files';
 import { Comlink } from '../../worker/client';
 import type { App } from '../app';
 import { panel } from './panel';
-import { adapterZipName } from '../export-names';
+import { adapterZipName, ggufAdapterName } from '../export-names';
 import { hubPushSection } from '../hub-push-section';
 
 const SCRIPT_NAME = 'train_qlora.py';
@@ -27,12 +27,13 @@ export function exportPanel(app: App): HTMLElement {
 
   const zipBtn = h('button', { type: 'button', class: 'primary', dataset: { action: 'export-adapter' } }, 'Download adapter (zip)');
   // Named after the run and its model, so downloads from several runs stay apart.
-  const zipName = () => {
+  const namedRun = () => {
     const s = store.get();
     const record = s.runs.find((r) => r.id === s.run.id);
-    if (s.imported && !s.run.id) return adapterZipName(null, s.model?.name ?? null);
-    return adapterZipName(record ?? (s.run.id ? { id: s.run.id, name: s.model?.name ?? '' } : null), s.model?.name ?? null);
+    if (s.imported && !s.run.id) return null;
+    return record ?? (s.run.id ? { id: s.run.id, name: s.model?.name ?? '' } : null);
   };
+  const zipName = () => adapterZipName(namedRun(), store.get().model?.name ?? null);
   const filesBtn = h('button', { type: 'button', dataset: { action: 'export-adapter-files' } }, 'Download the two files');
   zipBtn.addEventListener('click', () => run('zip', async () => {
     const { zip } = await app.api.exportAdapter();
@@ -49,7 +50,7 @@ export function exportPanel(app: App): HTMLElement {
   const ggufBtn = h('button', { type: 'button', dataset: { action: 'export-gguf' } }, 'Download GGUF adapter');
   ggufBtn.addEventListener('click', () => run('gguf', async () => {
     const { name, bytes } = await app.api.exportGguf();
-    download(bytes, name, 'application/octet-stream');
+    download(bytes, ggufAdapterName(namedRun(), store.get().model?.name ?? null, name), 'application/octet-stream');
   }));
 
   const dtypeId = uid('merged-dtype');

@@ -39,6 +39,11 @@ const STATE_TEXT: Record<string, string> = {
   created: 'Created',
 };
 
+/** A listed run (never the one this page runs) still marked training or paused was cut off by a reload or a crash. */
+function storedStateText(state: string): string {
+  return state === 'training' || state === 'paused' ? 'Interrupted (resume it from its last checkpoint)' : STATE_TEXT[state] ?? state;
+}
+
 function elapsedMs(run: RunView): number {
   // Between step events the clock keeps moving, unless paused.
   return run.state === 'training' && run.lastEventAt ? run.elapsedMs + (performance.now() - run.lastEventAt) : run.elapsedMs;
@@ -59,7 +64,7 @@ export function etaSeconds(run: RunView): number | null {
 
 function statusText(s: AppState, stopping: boolean): string {
   if (s.phase === 'loading') return `${s.busy ?? 'Loading'}${s.download ? `: ${s.download.phase}` : ''}…`;
-  if (stopping && (s.run.state === 'training' || s.run.state === 'paused')) return 'Stopping: the steps already sent to the GPU (up to two) finish and are saved, then the run stops…';
+  if (stopping && (s.run.state === 'training' || s.run.state === 'paused')) return 'Stopping: the step on the GPU finishes and is saved, then the run stops…';
   if (s.run.state === 'training' && s.run.phase) return `Step ${s.run.step + 1} is coming: ${s.run.phase}…`;
   if (s.phase === 'error') return 'Stopped by an error (see above).';
   if (s.run.state) return STATE_TEXT[s.run.state] ?? s.run.state;
@@ -124,6 +129,8 @@ export function runPanel(app: App): HTMLElement {
   };
 
   const compared = new Set<string>();
+  /** The stored run whose name is being edited, if any. */
+  let renaming: string | null = null;
   store.subscribe((s, prev) => {
     const run = s.run;
     const active = app.running();
@@ -168,9 +175,10 @@ export function runPanel(app: App): HTMLElement {
              renderStored(store.get());
            });
            return h('li', { dataset: { runId: r.id } },
-             h('div', null, h('b', null, r.name), h('span', { class: 'muted' }, ` · ${STATE_TEXT[r.state] ?? r.state} at step ${r.step} / ${r.totalSteps} · ${formatDate(r.updated)}`),
+             h('div', null, renaming === r.id ? renameForm(r.id, r.name) : h('b', { class: 'run-name' }, r.name), h('span', { class: 'muted' }, ` · ${storedStateText(r.state)} at step ${r.step} / ${r.totalSteps} · ${formatDate(r.updated)}`),
                r.id === s.run.id ? h('span', { class: 'badge ok' }, 'open') : null),
              h('div', { class: 'actions' },
+               renaming === r.id ? null : h('button', { type: 'button', dataset: { action: 'rename-run', runId: r.id }, 'aria-label': `Rename ${r.name}`, on: { click: () => { renaming = r.id; renderStored(store.get()); (document.querySelector(`[data-rename-input="${CSS.escape(r.id)}"]`) as HTMLInputElement | null)?.select(); } } }, 'Rename'),
                unfinished ? h('button', { type: 'button', dataset: { action: 'resume-run', runId: r.id }, disabled: busy, on: { click: () => void app.runs.resumeRun(r.id) } }, 'Resume') : null,
                h('button', { type: 'button', dataset: { action: 'open-run', runId: r.id }, disabled: busy || r.id === s.run.id, on: { click: () => void app.runs.openRun(r.id) } }, 'Open'),
                h('label', { class: 'check' }, box, ' Compare')));
@@ -178,6 +186,23 @@ export function runPanel(app: App): HTMLElement {
          chosen.length >= 2 ? runComparison(chosen) : null]
       : null);
   }
+  // A run's name, edited in place: Enter or Save keeps it, Escape or Cancel leaves it.
+  function renameForm(id: string, name: string): HTMLElement {
+    const input = h('input', { type: 'text', value: name, maxlength: 120, 'aria-label': 'Run name', dataset: { renameInput: id } });
+    const done = (save: boolean) => {
+      renaming = null;
+      if (save && input.value.trim() && input.value.trim() !== name) void app.runs.renameRun(id, input.value);
+      renderStored(store.get());
+    };
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') done(true);
+      if (e.key === 'Escape') done(false);
+    });
+    return h('span', { class: 'rename-form' }, input,
+      h('button', { type: 'button', dataset: { action: 'save-run-name' }, on: { click: () => done(true) } }, 'Save'),
+      h('button', { type: 'button', on: { click: () => done(false) } }, 'Cancel'));
+  }
+
   // The clock and ETA move between steps.
   setInterval(() => {
     if (store.get().run.state === 'training') renderMetrics(store.get());
