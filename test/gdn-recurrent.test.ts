@@ -42,7 +42,7 @@ describe('gated delta rule, recurrent on the GPU', () => {
     const state = f32buf(ctx, inp.initialState);
     const o = emptyBuf(ctx, s.B * s.T * s.Hv * s.dv);
     const [go, gstate] = await run(ctx, (rec) => {
-      gdnRecurrentFwd(rec, o, state, f32buf(ctx, packQkv(inp, s, stride)), f32buf(ctx, [...inp.g, ...inp.beta]), { ...s, stride });
+      gdnRecurrentFwd(rec, o, state, f32buf(ctx, packQkv(inp, s, stride)), f32buf(ctx, [...Array.from(inp.g), ...Array.from(inp.beta)]), { ...s, stride });
     }, o, state);
     const ref = refGatedDeltaRuleFwd(inp, s);
     expectClose('o', go, ref.o, tol);
@@ -62,7 +62,7 @@ describe('gated delta rule, recurrent on the GPU', () => {
       for (const [i, [t0, T]] of pieces.entries()) {
         const part = piece(inp, s, t0, T);
         const ps = { ...s, T };
-        gdnRecurrentFwd(rec, outs[i], state, f32buf(ctx, packQkv(part, ps, stride)), f32buf(ctx, [...part.g, ...part.beta]), { ...ps, stride });
+        gdnRecurrentFwd(rec, outs[i], state, f32buf(ctx, packQkv(part, ps, stride)), f32buf(ctx, [...Array.from(part.g), ...Array.from(part.beta)]), { ...ps, stride });
       }
     }, ...outs, state);
     const ref = refGatedDeltaRuleFwd(inp, s);
