@@ -13,7 +13,7 @@ import type { LoadedModelFiles } from '../src/io/model-files';
 import { dirReader, writeFiles } from '../src/io/node-files';
 import { prepareBaseWeights } from '../src/engine/base-weights';
 import type { HostModelWeights } from '../src/engine/base-weights';
-import { LORA_MODULES, loraLayout, modulePath } from '../src/engine/lora';
+import { layerLoraModules, loraLayout, modulePath } from '../src/engine/lora';
 import type { LoraLayout } from '../src/engine/lora';
 import { mergeLora, parseAdapterConfig, readAdapterWeights, slotTensors, writeAdapterWeights } from '../src/engine/peft-adapter';
 import { dequantizeNf4 } from '../src/quant/nf4';
@@ -99,8 +99,8 @@ function expectedTensors(l: Loaded): Map<string, Float32Array> {
   const { host, layout, params } = l;
   out.set('model.embed_tokens.weight', f32Of(host.embed));
   host.layers.forEach((layer, i) => {
-    for (const m of LORA_MODULES) {
-      const hw = layer.proj[m];
+    for (const m of layerLoraModules(l.files.config, i)) {
+      const hw = layer.proj[m]!;
       const slot = layout.slot(i, m);
       const W = f32Of(hw);
       out.set(`${modulePath(i, m)}.weight`, slot ? (() => {

@@ -35,8 +35,11 @@ export function ggufArchitecture(modelType: ModelType): { arch: string; permuteQ
   return gguf;
 }
 
-/** gguf-py's tensor name of each projection (MODEL_TENSOR.ATTN_Q → "blk.{bid}.attn_q", …). */
-export const GGUF_TENSOR_OF_MODULE: Readonly<Record<LoraModule, string>> = {
+/**
+ * gguf-py's tensor name of each projection (MODEL_TENSOR.ATTN_Q → "blk.{bid}.attn_q", …); the Gated DeltaNet
+ * projections have none here (Qwen3.5's export is refused by its architecture record).
+ */
+export const GGUF_TENSOR_OF_MODULE: Readonly<Partial<Record<LoraModule, string>>> = {
   q_proj: 'attn_q',
   k_proj: 'attn_k',
   v_proj: 'attn_v',
@@ -50,7 +53,9 @@ export const GGUF_TENSOR_OF_MODULE: Readonly<Record<LoraModule, string>> = {
 const GGML_QUANT_VERSION = 2;
 
 export function ggufTensorName(slot: Pick<LoraSlot, 'layer' | 'module'>, which: 'a' | 'b'): string {
-  return `blk.${slot.layer}.${GGUF_TENSOR_OF_MODULE[slot.module]}.weight.lora_${which}`;
+  const name = GGUF_TENSOR_OF_MODULE[slot.module];
+  if (!name) throw new QloraError('ARGUMENT_INVALID', `GGUF adapter export has no llama.cpp tensor name for ${slot.module}; export the PEFT adapter instead.`, { module: slot.module });
+  return `blk.${slot.layer}.${name}.weight.lora_${which}`;
 }
 
 /**

@@ -17,7 +17,10 @@ import { dequantizeNf4 } from '../quant/nf4';
 import type { HostWeight } from '../gpu/weight';
 import type { HostModelWeights } from '../engine/base-weights';
 import type { LoraLayout } from '../engine/lora';
-import { LORA_MODULES, modulePath } from '../engine/lora';
+import { layerLoraModules, modulePath } from '../engine/lora';
+import { layerNorms } from '../engine/base-weights';
+import { GDN_TENSORS, gdnTensorShapes } from '../engine/mixers/gated-delta-net';
+import { layerMixer } from '../formats/checkpoint-names';
 import { mergeLora, slotTensors } from '../engine/peft-adapter';
 import type { ModelType, NormRole } from '../formats/architectures';
 import { ARCHITECTURES } from '../formats/architectures';
@@ -105,9 +108,10 @@ function planTensors(input: MergedModelInput, dtype: MergedDtype): PlannedTensor
   }
   add('model.embed_tokens.weight', [w.embed.rows, w.embed.cols], () => matrix16(w.embed, dtype));
   w.layers.forEach((layer, i) => {
-    for (const m of LORA_MODULES) {
+    for (const m of layerLoraModules(cfg, i)) {
       const hw = layer.proj[m];
       const path = modulePath(i, m);
+      if (!hw) throw new QloraError('INTERNAL', `mergedModelFiles: layer ${i} has no ${m} weight.`);
       add(`${path}.weight`, [hw.rows, hw.cols], () => {
         const slot = layout.slot(i, m);
         if (!slot) return matrix16(hw, dtype);
@@ -120,7 +124,12 @@ function planTensors(input: MergedModelInput, dtype: MergedDtype): PlannedTensor
       const bias = layer.bias[m];
       if (bias) add(`${path}.bias`, [bias.length], vector(bias));
     }
-    for (const [role, name] of Object.entries(cfg.architecture.norms) as [NormRole, string][]) {
+    if (layer.gdn) {
+      // The Gated DeltaNet's frozen tensors, as stored (conv1d.weight [Ch, 1, K]).
+      const shapes = gdnTensorShapes(cfg.linearAttention!);
+      for (const t of GDN_TENSORS) add(`model.layers.${i}.${layerMixer(cfg, i).path}.${t}`, shapes[t], vector(layer.gdn[t]));
+    }
+    for (const [role, name] of layerNorms(cfg, i) as [NormRole, string][]) {
       const w = layer.norms[role];
       if (!w) throw new QloraError('INTERNAL', `mergedModelFiles: layer ${i} has no ${name} weight.`);
       add(`model.layers.${i}.${name}.weight`, [w.length], vector(w));

@@ -55,8 +55,7 @@ const GATED_DELTA_NET: TokenMixer = {
   kind: 'gated_delta_net',
   path: 'linear_attn',
   loraModules: GATED_DELTA_NET_PROJECTIONS,
-  trainable: false,
-  missing: "Gated DeltaNet linear-attention layers are not yet supported by this engine's decoder",
+  trainable: true, // engine/mixers/gated-delta-net.ts; test/golden.test.ts checks it against transformers + PEFT
 };
 
 /** The token mixer of each layer type. Sliding attention is attention with a causal window. */

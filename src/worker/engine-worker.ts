@@ -536,7 +536,7 @@ class Engine implements EngineApi {
     const li = Math.max(0, Math.min(L - 1, layer));
     const hostLayer = await this.learnLayer(m.cacheKey, li);
     const mod = ((LORA_MODULES as readonly string[]).includes(module) ? module : 'q_proj') as LoraModule;
-    const w = hostLayer.proj[mod];
+    const w = hostLayer.proj[mod] ?? hostLayer.proj.gate_proj!; // a module this layer's mixer lacks: the MLP's gate (every layer has one)
     const blocks = Math.ceil((w.rows * w.cols) / 64);
     const a = this.adapter();
     const params = a ? await readLoraParams(this.gpu(), a.lora) : null;
