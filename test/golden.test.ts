@@ -86,9 +86,8 @@ for (const run of GOLDEN_RUNS) {
       }
     });
 
-    // Qwen3.5's linear layers generate from a recurrent cache (conv and delta-rule states), which lands with
-    // Qwen3.5 generation (branch q35x); this case is skipped for it until then, every other case runs.
-    it.skipIf(run.model === 'tiny-qwen3_5')('greedy generation with the trained adapter gives the golden ids', async () => {
+    // Qwen3.5's linear layers generate from their recurrent cache (conv history and delta-rule state, generation-cache.ts).
+    it('greedy generation with the trained adapter gives the golden ids', async () => {
       const gen = new Generator(ctx, g.weights, lora, 128);
       const ids = await gen.generate(g.golden.generation.prompt_ids, { maxNewTokens: g.golden.generation.greedy_new_ids.length, greedy: true, ignoreEos: true });
       gen.destroy();

@@ -30,6 +30,7 @@ import { gluFwd, gluBwd, dropout } from '../gpu/ops/activation';
 import { qGateJoin, qGateSplit, sigmoidGateBwd, sigmoidGateFwd } from '../gpu/ops/sigmoid-gate';
 import { gdnBackward, gdnForward, gdnLayerDims } from './mixers/gated-delta-net';
 import type { GdnActs, GdnLayerDims, GdnProjections, GdnScratch } from './mixers/gated-delta-net';
+import type { LayerGenerationCache } from './generation-cache';
 import type { ModelConfig } from '../formats/model-config';
 import type { GatedActivation } from '../formats/architectures';
 import type { GpuLayerWeights } from './gpu-weights';
@@ -404,17 +405,21 @@ export interface LayerKvCache {
 
 /**
  * x [M, D] → out [M, D]. In training (no cache) attention reads this pass's k/v; in generation the
- * rows are appended to the cache at dyn.pos and attention reads the cache.
+ * rows are appended to the layer's KV cache at dyn.pos and attention reads the cache, and a Gated DeltaNet
+ * layer continues its recurrent cache (generation-cache.ts: the cache's kind is the layer's mixer).
  */
-export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, out: GPUBuffer, acts: LayerActs, cache?: LayerKvCache): void {
+export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, out: GPUBuffer, acts: LayerActs, generation?: LayerGenerationCache): void {
   const { M } = d;
   const norms = c.w.norms;
   const norm = { wOffset: d.wOffset };
   rmsnormFwd(rec, acts.xn1, acts.rstd1, x, norms.attnIn!, M, d.D, d.eps, norm);
+  if (generation && generation.kind !== (c.w.gdn ? 'gated_delta_net' : 'attention')) {
+    throw new Error(`layer ${c.layer}: generation gave it a ${generation.kind} cache, which is not its mixer's`);
+  }
   if (c.w.gdn) {
-    if (cache) throw new Error('generation through a Gated DeltaNet layer needs its recurrent cache, not a KV cache');
     copyBinding(rec, x, acts.hMid, M * d.D);
-    gdnForward(rec, gdnProjections(rec, c, acts, null, M), c.w.gdn, d.gdn!, d.B, d.T, d.eps, acts.xn1, acts.hMid, gdnActs(c, acts), gdnScratch(c));
+    const run = generation?.kind === 'gated_delta_net' ? { cache: generation.recurrent } : { scratch: gdnScratch(c) };
+    gdnForward(rec, gdnProjections(rec, c, acts, null, M), c.w.gdn, d.gdn!, d.B, d.T, d.eps, acts.xn1, acts.hMid, gdnActs(c, acts), run);
     rec.boundary();
     recordMlpForward(rec, c, d, out, acts);
     return;
@@ -438,6 +443,7 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
   }
   projectionFwd(rec, c, acts, 'v_proj', acts.v, acts.xn1, M);
   rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1, { x: acts.k, heads: d.Hkv }, d.rotaryDim);
+  const cache = generation?.kind === 'attention' ? generation.kv : undefined;
   if (cache) {
     kvAppend(rec, cache.k, acts.k, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
     kvAppend(rec, cache.v, acts.v, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);

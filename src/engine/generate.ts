@@ -21,6 +21,7 @@ import type { SeededRng } from '../data/rng';
 import { QloraError } from '../errors';
 import type { LayerGenerationCache } from './generation-cache';
 import { allocGenerationCaches, destroyGenerationCaches, resetGenerationCaches } from './generation-cache';
+import { allocGdnActs } from './mixers/gated-delta-net';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -53,6 +54,7 @@ class InferencePass {
     };
     const ping = [f(T * d.D, 'gen.stream0'), f(T * d.D, 'gen.stream1')];
     const acts = allocLayerActs(ctx, d, lora, 'gen.acts');
+    if (d.gdn && w.layers.some((l) => l.gdn)) acts.gdn = allocGdnActs(ctx, d.gdn, 1, T, 'gen.acts.gdn'); // shared by the linear layers
     this.actsToFree = () => destroyLayerActs(ctx, acts);
     const last = f(d.D, 'gen.last');
     const lastNorm = f(d.D, 'gen.last_norm');
@@ -63,11 +65,7 @@ class InferencePass {
     embeddingFwd(rec, ping[0], ids, w.embed, T, w.embedScale);
     for (let i = 0; i < cfg.numLayers; i++) {
       const layerCtx = { layer: i, w: w.layers[i], lora, rope: layerRope(w, i), window: layerWindow(cfg, i), dyn, train: false, nf4Scratch };
-      const cache = caches[i];
-      if (cache.kind !== 'attention') {
-        throw new QloraError('INTERNAL', `layer ${i} is a ${cache.kind} layer, which the decoder does not compute yet; requireTrainable refuses such models before generation.`);
-      }
-      recordLayerForward(rec, layerCtx, d, ping[i % 2], ping[(i + 1) % 2], acts, cache.kv);
+      recordLayerForward(rec, layerCtx, d, ping[i % 2], ping[(i + 1) % 2], acts, caches[i]);
     }
     rec.copy(ping[cfg.numLayers % 2], (T - 1) * d.D * 4, last, 0, d.D * 4);
     rmsnormFwd(rec, lastNorm, rstd, last, w.finalNorm, 1, d.D, d.eps, { wOffset: d.wOffset });

@@ -7,12 +7,16 @@
 //   o     = gated delta rule(q, k, v, g, beta), chunks of GDN_CHUNK tokens, state from zero per sequence   [M, Hv·dv]
 //   on    = rmsnorm(o)·w·silu(in_proj_z(x)) per value head (the plain weight w)                          [M, Hv·dv]
 //   h    += out_proj(on)   (h holds the residual x before the norm)
+// In generation (a recurrent cache given) the conv continues the cache's last K − 1 inputs (one token: the step
+// kernel; a prompt: the forward from zero history, then its last inputs kept) and the delta rule continues the
+// cache's state token by token (gdnRecurrentFwd), so each new token costs the same however long the sequence.
 // Every projection is a frozen weight plus LoRA (decoder-layer.ts's projection helpers); the conv weight,
 // A_log, dt_bias and the norm weight are frozen and get no gradient. The backward walks the same steps in
 // reverse, the delta rule's from the per-chunk states its forward saved (gated-delta-rule.ts).
 import type { GpuContext } from '../../gpu/context';
 import type { Binding, Recorder } from '../../gpu/program';
-import { causalConv1dBwd, causalConv1dFwd } from '../../gpu/ops/causal-conv1d';
+import { causalConv1dBwd, causalConv1dFwd, causalConv1dPrefillState, causalConv1dStep } from '../../gpu/ops/causal-conv1d';
+import { gdnRecurrentFwd } from '../../gpu/ops/gdn-recurrent';
 import { l2normBwd, l2normFwd } from '../../gpu/ops/l2norm';
 import type { HeadSpan } from '../../gpu/ops/l2norm';
 import { gdnGatesBwd, gdnGatesFwd } from '../../gpu/ops/gdn-gates';
@@ -23,6 +27,7 @@ import type { LinearAttentionConfig } from '../../formats/linear-attention-confi
 import { linearQkvChannels } from '../../formats/linear-attention-config';
 import type { PlannedBuffer } from '../buffer-plan';
 import { allocPlan } from '../buffer-plan';
+import type { LayerRecurrentCache } from '../generation-cache';
 
 /** Tokens per chunk of the delta rule: transformers' torch_chunk_gated_delta_rule uses 64. */
 export const GDN_CHUNK = 64;
@@ -140,17 +145,28 @@ function qkSpan(g: GdnLayerDims, M: number): HeadSpan {
   return { rows: M, heads: 2 * g.Hk, D: g.dk, stride: g.Ch, col0: 0 };
 }
 
-/** h (+)= the mixer's output for xn [M, D]; h holds the residual on entry (out_proj adds to it). */
-export function gdnForward(rec: Recorder, p: GdnProjections, w: GdnWeights, g: GdnLayerDims, B: number, T: number, eps: number, xn: Binding, h: Binding, a: GdnActs, s: GdnScratch): void {
+/**
+ * h (+)= the mixer's output for xn [M, D]; h holds the residual on entry (out_proj adds to it). Training and
+ * evaluation pass the shared scratch; generation passes its cache instead (one sequence: B = 1; a prompt of
+ * T > 1 tokens starts the sequence, T = 1 continues it).
+ */
+export function gdnForward(rec: Recorder, p: GdnProjections, w: GdnWeights, g: GdnLayerDims, B: number, T: number, eps: number, xn: Binding, h: Binding, a: GdnActs, run: { scratch: GdnScratch } | { cache: LayerRecurrentCache }): void {
   const M = B * T;
+  const cache = 'cache' in run ? run.cache : null;
   for (const group of GDN_INPUT_GROUPS) p.down(group, xn);
   p.fwd('in_proj_qkv', a.mixed, xn);
-  causalConv1dFwd(rec, a.qkv, a.mixed, w['conv1d.weight'], B, T, g.Ch, g.K);
+  if (cache && T === 1) {
+    causalConv1dStep(rec, a.qkv, cache.conv, a.mixed, w['conv1d.weight'], B, g.Ch, g.K);
+  } else {
+    causalConv1dFwd(rec, a.qkv, a.mixed, w['conv1d.weight'], B, T, g.Ch, g.K);
+    if (cache) causalConv1dPrefillState(rec, cache.conv, a.mixed, B, T, g.Ch, g.K);
+  }
   l2normFwd(rec, a.qkv, a.rnorm, qkSpan(g, M));
   p.fwd('in_proj_b', a.b, xn);
   p.fwd('in_proj_a', a.a, xn);
   gdnGatesFwd(rec, a.gb, a.a, a.b, w.A_log, w.dt_bias, M, g.Hv);
-  gdnFwd(rec, a.o, a.saved, s.work, a.qkv, a.gb, gdnRuleDims(g, B, T));
+  if (cache) gdnRecurrentFwd(rec, a.o, cache.state, a.qkv, a.gb, { B, T, Hk: g.Hk, Hv: g.Hv, dk: g.dk, dv: g.dv, stride: g.Ch });
+  else gdnFwd(rec, a.o, a.saved, (run as { scratch: GdnScratch }).scratch.work, a.qkv, a.gb, gdnRuleDims(g, B, T));
   p.fwd('in_proj_z', a.z, xn);
   gatedRmsnormFwd(rec, a.on, a.rstd, a.o, a.z, w['norm.weight'], M * g.Hv, g.dv, eps);
   p.down(['out_proj'], a.on);
