@@ -156,8 +156,8 @@ describe('Qwen3.5 config.json', () => {
     expect((refused as QloraError).message).toMatch(/Gated DeltaNet/);
   });
 
-  it('GGUF adapter export is refused, saying why', () => {
-    expect(() => ggufArchitecture('qwen3_5_text')).toThrowError(/not supported for Qwen3\.5: llama\.cpp's qwen35 conversion reorders the linear-attention value heads/);
+  it("GGUF adapter export names llama.cpp's qwen35 (test/export-gguf.test.ts checks its tensors)", () => {
+    expect(ggufArchitecture('qwen3_5_text')).toEqual({ arch: 'qwen35', permuteQK: false });
     expect(ggufArchitecture('llama')).toEqual({ arch: 'llama', permuteQK: true });
     expect(ggufArchitecture('gemma3_text')).toEqual({ arch: 'gemma3', permuteQK: false });
   });

@@ -24,6 +24,10 @@ export const GGUF_TENSOR_OF_LINEAR_PROJECTION: Readonly<Record<GatedDeltaNetProj
   out_proj: 'ssm_out',
 };
 
+export function isGatedDeltaNetProjection(module: string): module is GatedDeltaNetProjection {
+  return Object.hasOwn(GGUF_TENSOR_OF_LINEAR_PROJECTION, module);
+}
+
 /** For each value-head position in llama.cpp's tiled order, the transformers head it holds. */
 export function tiledValueHeads(numKeyHeads: number, numValueHeads: number): number[] {
   if (numValueHeads % numKeyHeads !== 0) {
