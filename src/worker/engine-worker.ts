@@ -9,7 +9,7 @@ import { createGpuContext } from '../gpu/context';
 import type { GpuContext } from '../gpu/context';
 import { idbStore, cachedModels, deleteCachedModel, loadCachedModel, loadCachedLayer } from '../io/model-cache';
 import type { KeyValueStore } from '../io/model-cache';
-import { loraLayout, initLoraParams, LORA_MODULES } from '../engine/lora';
+import { loraLayout, initLoraParams, LORA_MODULES, modelLoraModules } from '../engine/lora';
 import type { LoraLayout, LoraSettings, LoraModule } from '../engine/lora';
 import type { HostLayerWeights } from '../engine/base-weights';
 import { openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
@@ -460,6 +460,7 @@ class Engine implements EngineApi {
       batchSize: s.batchSize, gradAccum: s.gradAccum, ...(s.steps !== null ? { steps: s.steps } : { epochs: s.epochs }),
       lr: s.lr, scheduler: s.scheduler, warmupSteps: s.warmup, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
       lora: loraSettingsOf(s), quant: s.quant, seed: s.seed, gradientCheckpointing: s.gradientCheckpointing, valSplit: s.valSplit, valMax: s.valMax,
+      modelModules: modelLoraModules(m.config), modelType: m.config.modelType,
     });
   }
 
