@@ -3,7 +3,8 @@
 // everything is written in F16 or BF16 under the Hugging Face names, in the Hub layout:
 // `model.safetensors`, or shards `model-00001-of-0000N.safetensors` + `model.safetensors.index.json`
 // when it does not fit one shard; config.json without quantization_config and with the new dtype;
-// the tokenizer files as they were.
+// the tokenizer files as they were. A vision-language base (Qwen3_5ForConditionalGeneration) is exported as its
+// text model: the text weights under the text names and the text config (the vision tower was never loaded).
 // Shards are built one at a time by a generator (tensors of one shard are merged only when that shard
 // is asked for), so a 7B export holds one shard plus one f32 weight in memory, not the whole model.
 // Sharding follows huggingface_hub's split_torch_state_dict_into_shards: tensors in state-dict
@@ -207,12 +208,30 @@ export function planMergedModel(input: MergedModelInput): MergedModelPlan {
   return prepare(input).plan;
 }
 
+/** Keys a wrapping checkpoint may state at its top level only (model-config.ts reads them there as a fallback). */
+const WRAPPER_FALLBACK_KEYS = ['tie_word_embeddings', 'bos_token_id', 'eos_token_id', 'pad_token_id'] as const;
+
+/**
+ * A wrapping checkpoint's config (Qwen3_5ForConditionalGeneration) as its text model's: the merged export holds
+ * the text weights only, under the text names, so it is that model (Qwen3_5ForCausalLM, what
+ * AutoModelForCausalLM builds from the wrapper anyway). Keys the text config lacks come from the top level.
+ */
+function textModelConfig(configJson: Readonly<Record<string, unknown>>, modelType: ModelType): Readonly<Record<string, unknown>> {
+  const wrapper = ARCHITECTURES[modelType].wrapper;
+  const text = wrapper ? configJson[wrapper.textConfigKey] : undefined;
+  if (!wrapper || !text || typeof text !== 'object' || Array.isArray(text)) return configJson;
+  const fallback = Object.fromEntries(WRAPPER_FALLBACK_KEYS.filter((k) => configJson[k] !== undefined).map((k) => [k, configJson[k]]));
+  return { ...fallback, ...(text as Record<string, unknown>), architectures: [ARCHITECTURES[modelType].className], model_type: modelType };
+}
+
 /**
  * config.json for the merged model: the base's, as 16-bit weights with no quantization, naming its
  * transformers class in `architectures` even when the base's did not (llama.cpp's convert_hf_to_gguf.py
- * refuses a folder without it; AutoModelForCausalLM goes by model_type and does not mind).
+ * refuses a folder without it; AutoModelForCausalLM goes by model_type and does not mind). A vision-language
+ * base (Qwen3.5's released checkpoints) becomes its text model's config.
  */
-export function mergedConfigJson(configJson: Readonly<Record<string, unknown>>, dtype: MergedDtype, modelType: ModelType): Record<string, unknown> {
+export function mergedConfigJson(base: Readonly<Record<string, unknown>>, dtype: MergedDtype, modelType: ModelType): Record<string, unknown> {
+  const configJson = textModelConfig(base, modelType);
   const named = Array.isArray(configJson.architectures) && configJson.architectures.length > 0;
   const out: Record<string, unknown> = { ...configJson, ...(named ? {} : { architectures: [ARCHITECTURES[modelType].className] }), torch_dtype: TORCH_DTYPE[dtype] };
   // transformers ≥ 4.56 saves the dtype as `dtype`; keep the two in step when the base had it.
