@@ -6,8 +6,12 @@ import type { HostWeight } from '../gpu/weight';
 import type { BaseQuant, HostLayerWeights, HostModelWeights } from '../engine/base-weights';
 import { normWidth } from '../formats/model-config';
 import type { NormRole } from '../formats/architectures';
-import { LORA_MODULES, moduleShape } from '../engine/lora';
+import { LAYER_KINDS } from '../formats/architectures';
+import { layerLoraModules, moduleShape } from '../engine/lora';
 import type { LoraModule } from '../engine/lora';
+import { layerNorms } from '../engine/base-weights';
+import { GDN_TENSORS, gdnTensorShapes } from '../engine/mixers/gated-delta-net';
+import type { GdnTensor } from '../engine/mixers/gated-delta-net';
 import { SIGNED_DYNAMIC_MAP } from '../quant/code-tables';
 
 /** xorshift32 filling whole words: fast enough for billions of bytes. */
@@ -56,12 +60,20 @@ export function randomWeight(rows: number, cols: number, quant: BaseQuant, seed:
   };
 }
 
+/** A linear layer's frozen tensors: a small conv, A = exp(0) = 1, no dt bias, the gated norm's plain weight 1. */
+function randomGdnTensors(cfg: ModelConfig): Record<GdnTensor, Float32Array> {
+  const shapes = gdnTensorShapes(cfg.linearAttention!);
+  const fill: Record<GdnTensor, number> = { 'conv1d.weight': 0.25, A_log: 0, dt_bias: 0, 'norm.weight': 1 };
+  return Object.fromEntries(GDN_TENSORS.map((t) => [t, new Float32Array(shapes[t].reduce((a, b) => a * b, 1)).fill(fill[t])])) as Record<GdnTensor, Float32Array>;
+}
+
 export function randomModel(cfg: ModelConfig, quant: BaseQuant, seed = 1): HostModelWeights {
   const D = cfg.hiddenSize;
   const layers: HostLayerWeights[] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
-    const proj = {} as Record<LoraModule, HostWeight>;
-    LORA_MODULES.forEach((m, k) => {
+    // The layer's own projections: its mixer's (attention or Gated DeltaNet) and the MLP's.
+    const proj: Partial<Record<LoraModule, HostWeight>> = {};
+    layerLoraModules(cfg, i).forEach((m, k) => {
       const [out, inF] = moduleShape(cfg, m);
       proj[m] = randomWeight(out, inF, quant, seed + i * 16 + k);
     });
@@ -69,8 +81,9 @@ export function randomModel(cfg: ModelConfig, quant: BaseQuant, seed = 1): HostM
     if (cfg.qkvBias) for (const m of ['q_proj', 'k_proj', 'v_proj'] as const) bias[m] = new Float32Array(moduleShape(cfg, m)[0]).fill(0.01);
     const norms: HostLayerWeights['norms'] = {};
     // Ones for Llama-style norms; zeros for Gemma's 1 + w: both the identity scale.
-    for (const role of Object.keys(cfg.architecture.norms) as NormRole[]) norms[role] = new Float32Array(normWidth(cfg, role)).fill(1 - cfg.architecture.normOffset);
-    layers.push({ norms, proj, bias });
+    for (const [role] of layerNorms(cfg, i) as [NormRole, string][]) norms[role] = new Float32Array(normWidth(cfg, role)).fill(1 - cfg.architecture.normOffset);
+    const linear = LAYER_KINDS[cfg.layerTypes[i]].kind === 'gated_delta_net';
+    layers.push({ norms, proj, bias, ...(linear ? { gdn: randomGdnTensors(cfg) } : {}) });
   }
   const embed: HostWeight = { format: 'bf16', rows: cfg.vocabSize, cols: D, data: randomHalf(cfg.vocabSize * D, seed + 7, true) };
   const lmHead: HostWeight | null = cfg.tieWordEmbeddings ? null : { format: 'bf16', rows: cfg.vocabSize, cols: D, data: randomHalf(cfg.vocabSize * D, seed + 9, true) };
