@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { gguf, GGUFValueType } from '@huggingface/gguf';
 import { parseModelConfig } from '../src/formats/model-config';
 import type { ModelConfig } from '../src/formats/model-config';
-import { LORA_MODULES, loraLayout } from '../src/engine/lora';
+import { LORA_MODULES, layerLoraModules, loraLayout } from '../src/engine/lora';
 import type { LoraLayout } from '../src/engine/lora';
 import { slotTensors } from '../src/engine/peft-adapter';
 import { adapterFiles } from '../src/export/adapter-bundle';
@@ -84,7 +84,7 @@ describe('GGUF LoRA adapter read back with @huggingface/gguf', () => {
         'adapter.lora.alpha': { value: 7, type: GGUFValueType.FLOAT32 },
         'general.quantization_version': { value: 2, type: GGUFValueType.UINT32 },
       });
-      expect(parsed.tensorInfos.length).toBe(2 * config.numLayers * LORA_MODULES.length);
+      expect(parsed.tensorInfos.length).toBe(2 * config.numLayers * layerLoraModules(config, 0).length);
       expect(Number(parsed.tensorDataOffset) % 32).toBe(0);
       const permute = arch === 'llama';
       const infos = new Map(parsed.tensorInfos.map((t) => [t.name, t]));
