@@ -137,7 +137,9 @@ export function allocLayerActs(ctx: GpuContext, d: Dims, lora: GpuLora | null, l
   const loraH: Partial<Record<LoraModule, GPUBuffer>> = {};
   if (lora) {
     const s = lora.layout.settings;
-    const groups = loraGrouped(ctx, s) ? LORA_INPUT_GROUPS.map((g) => g.filter((m) => s.targets.includes(m))) : s.targets.map((m) => [m]);
+    // The targets the model has (all-linear on a Llama names in_proj_* too, which no layer has).
+    const targets = s.targets.filter((m) => lora.layout.slots.some((sl) => sl.module === m));
+    const groups = loraGrouped(ctx, s) ? LORA_INPUT_GROUPS.map((g) => g.filter((m) => targets.includes(m))) : targets.map((m) => [m]);
     for (const g of groups) {
       if (g.length === 0) continue;
       const b = f(d.M * s.r * g.length, `lora_h.${g.join('+')}`);
