@@ -2,30 +2,25 @@
 // made here from the tiny fixture: its text weights under model.language_model., a vision tensor and an MTP head):
 // the export is the text model, the same files as the export of the text-only fixture — config (now
 // Qwen3_5ForCausalLM) and every merged tensor under the text names. Pure Node.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readModelFiles } from '../src/io/model-files';
 import { dirReader } from '../src/io/node-files';
 import { prepareBaseWeights } from '../src/engine/base-weights';
 import { readAdapterWeights } from '../src/engine/peft-adapter';
-import { SafetensorsFile, writeSafetensors } from '../src/formats/safetensors';
+import { SafetensorsFile } from '../src/formats/safetensors';
 import { parseModelConfig } from '../src/formats/model-config';
 import { mergedConfigJson, mergedModelFiles } from '../src/export/merged-model';
 import type { MergedModelInput } from '../src/export/merged-model';
 import { FIXTURES, readAdapter } from './helpers/golden';
+import { QWEN3_5_TEXT_CONFIG, qwen3_5VlConfig, writeQwen3_5VlCheckpoint } from './helpers/qwen3_5-vl';
 
 const TEXT = `${FIXTURES}tiny-qwen3_5/`;
-const textJson = JSON.parse(readFileSync(`${TEXT}config.json`, 'utf8')) as Record<string, unknown>;
 
-/** Qwen/Qwen3.5-0.8B's layout around the fixture's text config; tie_word_embeddings and eos_token_id at the top only. */
+/** The released layout with tie_word_embeddings and eos_token_id at its top level only (model-config.ts reads them there). */
 function vlConfig(): Record<string, unknown> {
-  const { architectures: _a, tie_word_embeddings: tie, eos_token_id: eos, ...inner } = textJson;
-  return {
-    architectures: ['Qwen3_5ForConditionalGeneration'], model_type: 'qwen3_5', text_config: inner,
-    vision_config: { model_type: 'qwen3_5', depth: 2, hidden_size: 32 }, image_token_id: 248056, tie_word_embeddings: tie, eos_token_id: eos,
-  };
+  return qwen3_5VlConfig({ tie_word_embeddings: QWEN3_5_TEXT_CONFIG.tie_word_embeddings, eos_token_id: QWEN3_5_TEXT_CONFIG.eos_token_id }, { tie_word_embeddings: undefined, eos_token_id: undefined });
 }
 
 async function mergedFiles(modelDir: string): Promise<Map<string, Uint8Array>> {
@@ -40,17 +35,9 @@ async function mergedFiles(modelDir: string): Promise<Map<string, Uint8Array>> {
 }
 
 describe('merged export of the vision-language layout', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qwen3_5-vl-merge-'));
+  let dir = '';
   beforeAll(() => {
-    const text = new SafetensorsFile(new Uint8Array(readFileSync(`${TEXT}model.safetensors`)), 'tiny-qwen3_5');
-    const moved = text.names().map((name) => ({ ...text.info(name), name: name.replace(/^model\./, 'model.language_model.'), data: text.bytes(name) }));
-    const extra = [
-      { name: 'model.visual.patch_embed.proj.weight', dtype: 'F32' as const, shape: [2, 3], data: new Float32Array(6) },
-      { name: 'mtp.fc.weight', dtype: 'F32' as const, shape: [2], data: new Float32Array(2) },
-    ];
-    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors([...moved, ...extra]));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(vlConfig()));
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(`${TEXT}${f}`, join(dir, f));
+    dir = writeQwen3_5VlCheckpoint();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -59,7 +46,7 @@ describe('merged export of the vision-language layout', () => {
     expect(merged).toMatchObject({ architectures: ['Qwen3_5ForCausalLM'], model_type: 'qwen3_5_text', tie_word_embeddings: true, eos_token_id: 2, torch_dtype: 'bfloat16' });
     expect(merged).not.toHaveProperty('text_config');
     expect(merged).not.toHaveProperty('vision_config');
-    expect(parseModelConfig(merged)).toEqual(parseModelConfig(textJson));
+    expect(parseModelConfig(merged)).toEqual(parseModelConfig(QWEN3_5_TEXT_CONFIG));
   });
 
   it('writes the same files as the merged export of the text-only checkpoint', async () => {

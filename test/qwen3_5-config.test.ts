@@ -3,7 +3,7 @@
 // Qwen3_5ForConditionalGeneration with the text model under text_config, made here by nesting the
 // fixture's config), the adapter keys PEFT writes on AutoModelForCausalLM (against the golden adapter),
 // the wrapping checkpoint's weights read under the text names, training accepted now that the Gated
-// DeltaNet layers run (test/golden.test.ts checks the numbers), and the GGUF export's refusal. Pure Node, no GPU.
+// DeltaNet layers run (test/golden.test.ts checks the numbers), and the GGUF export's architecture. Pure Node, no GPU.
 
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

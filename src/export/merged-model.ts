@@ -220,8 +220,9 @@ function textModelConfig(configJson: Readonly<Record<string, unknown>>, modelTyp
   const wrapper = ARCHITECTURES[modelType].wrapper;
   const text = wrapper ? configJson[wrapper.textConfigKey] : undefined;
   if (!wrapper || !text || typeof text !== 'object' || Array.isArray(text)) return configJson;
-  const fallback = Object.fromEntries(WRAPPER_FALLBACK_KEYS.filter((k) => configJson[k] !== undefined).map((k) => [k, configJson[k]]));
-  return { ...fallback, ...(text as Record<string, unknown>), architectures: [ARCHITECTURES[modelType].className], model_type: modelType };
+  const out: Record<string, unknown> = { ...(text as Record<string, unknown>), architectures: [ARCHITECTURES[modelType].className], model_type: modelType };
+  for (const k of WRAPPER_FALLBACK_KEYS) if (out[k] === undefined && configJson[k] !== undefined) out[k] = configJson[k];
+  return out;
 }
 
 /**
