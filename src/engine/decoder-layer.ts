@@ -18,6 +18,7 @@
 // With GpuContext.nf4Decode 'f16-scratch' each product of an NF4 projection is preceded by the decode
 // of that weight into the pass's f16 scratch (ops/nf4-decode.ts) and binds the scratch instead: one
 // more dispatch per projection use (7 per layer forward, 7 per layer backward where dx is wanted).
+import { QloraError } from '../errors';
 import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
 import type { Binding, Recorder } from '../gpu/program';
@@ -414,7 +415,9 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
   const norm = { wOffset: d.wOffset };
   rmsnormFwd(rec, acts.xn1, acts.rstd1, x, norms.attnIn!, M, d.D, d.eps, norm);
   if (c.w.gdn) {
-    if (cache) throw new Error('generation through a Gated DeltaNet layer needs its recurrent cache, not a KV cache');
+    if (cache) {
+      throw new QloraError('CONFIG_INVALID', `Generation on a model with linear-attention layers (layer ${c.layer}) needs their recurrent cache (conv and delta-rule states), which this build does not have yet; training, evaluation and the adapter export work.`, { layer: c.layer });
+    }
     copyBinding(rec, x, acts.hMid, M * d.D);
     gdnForward(rec, gdnProjections(rec, c, acts, null, M), c.w.gdn, d.gdn!, d.B, d.T, d.eps, acts.xn1, acts.hMid, gdnActs(c, acts), gdnScratch(c));
     rec.boundary();
