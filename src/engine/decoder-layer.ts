@@ -18,7 +18,6 @@
 // With GpuContext.nf4Decode 'f16-scratch' each product of an NF4 projection is preceded by the decode
 // of that weight into the pass's f16 scratch (ops/nf4-decode.ts) and binds the scratch instead: one
 // more dispatch per projection use (7 per layer forward, 7 per layer backward where dx is wanted).
-import { QloraError } from '../errors';
 import type { GpuContext } from '../gpu/context';
 import { STORAGE } from '../gpu/context';
 import type { Binding, Recorder } from '../gpu/program';
