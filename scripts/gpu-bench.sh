@@ -203,7 +203,7 @@ fi
 
 if want 4; then
   peft=
-  for f in ${PEFT_BASELINE:-} .gpu/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py; do # first found; only .gpu/ travels
+  for f in ${PEFT_BASELINE:-} .gpu/peft_baseline.py scripts/peft_baseline.py shared/tools/peft_baseline.py ../shared/tools/peft_baseline.py; do # first found; scripts/ is the project's copy
     [ -f "$f" ] && { peft=$f; break; }
   done
   # A dry run shows the command even before the copy is made (a fresh clone has no ../shared)

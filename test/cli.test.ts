@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli, jsonLines } from './helpers/cli';
 import { FIXTURES, readGolden, readSafetensors } from './helpers/golden';
+import { writeQwen3_5VlCheckpoint } from './helpers/qwen3_5-vl';
 import { l2 } from './helpers/compare';
 import { loraLayout } from '../src/engine/lora';
 import { parseAdapterConfig, readAdapterWeights, slotTensors, peftKey } from '../src/engine/peft-adapter';
@@ -22,14 +23,24 @@ function renamedAlpaca(): string {
   return file;
 }
 
+// Qwen3.5 from a checkpoint in the released Qwen3_5ForConditionalGeneration layout made from the fixture
+// (text weights under model.language_model., a vision tower and an MTP head): the same golden numbers.
+const TRAIN_CASES = [
+  { model: 'tiny-llama', layout: 'text' },
+  { model: 'tiny-qwen3', layout: 'text' },
+  { model: 'tiny-gemma3', layout: 'text' },
+  { model: 'tiny-qwen3_5', layout: 'Qwen3_5ForConditionalGeneration' },
+] as const;
+
 describe('qlora train', () => {
-  it.each(['tiny-llama', 'tiny-qwen3', 'tiny-gemma3'] as const)('reproduces the golden %s QLoRA run: losses and adapter_step3', async (model) => {
+  it.each(TRAIN_CASES)('reproduces the golden $model QLoRA run ($layout checkpoint): losses and adapter_step3', async ({ model, layout: checkpointLayout }) => {
     const run = { model, kind: 'qlora', checkpoint: 'float' } as const;
     const golden = readGolden(run);
     const gdir = `${FIXTURES}golden/${model}/qlora/`;
+    const modelDir = checkpointLayout === 'text' ? `${FIXTURES}${model}` : writeQwen3_5VlCheckpoint();
     const out = tmp();
     const r = await runCli([
-      'train', '--model', `${FIXTURES}${model}`, '--data', `${FIXTURES}alpaca-tiny.json`, '--limit', '3', '--no-shuffle',
+      'train', '--model', modelDir, '--data', `${FIXTURES}alpaca-tiny.json`, '--limit', '3', '--no-shuffle',
       '--batch-size', '3', '--steps', '3', '--lr', '1e-3', '--weight-decay', '0.01', '--max-grad-norm', '1.0',
       '--init-adapter', `${gdir}adapter_init`, '--quant', 'nf4', '--out', out,
     ]);
@@ -55,7 +66,7 @@ describe('qlora train', () => {
     const cfgJson = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     expect(cfgJson).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, bias: 'none', use_rslora: false });
     // Loadable from any directory (AutoPeftModelForCausalLM), with PEFT's model card beside it.
-    expect(cfgJson.base_model_name_or_path).toBe(resolve(`${FIXTURES}${model}`));
+    expect(cfgJson.base_model_name_or_path).toBe(resolve(modelDir));
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/library_name: peft[\s\S]*LoRA r=8, alpha=16/);
   });
 

@@ -256,7 +256,7 @@ describe('datasheet profiles', () => {
 
 describe('per-kernel table', () => {
   const cfg = shapeConfig('tiny')!;
-  const gate = randomModel(cfg, 'nf4').layers[0].proj.gate_proj;
+  const gate = randomModel(cfg, 'nf4').layers[0].proj.gate_proj!;
   const ceilings = { tflops: 2, gbps: 100 };
 
   it('adds the floors at the datasheet peaks beside the floor at the measured ceilings', async () => {

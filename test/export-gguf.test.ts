@@ -17,6 +17,7 @@ import type { LoraLayout } from '../src/engine/lora';
 import { slotTensors } from '../src/engine/peft-adapter';
 import { adapterFiles } from '../src/export/adapter-bundle';
 import { ggufAdapterTensors, ggufLoraAdapter, ggufTensorName, permuteRopeRows } from '../src/export/gguf-adapter';
+import { isGatedDeltaNetProjection, linearAttentionGgufPair } from '../src/export/gguf-linear-attention';
 import { writeGguf } from '../src/formats/gguf-write';
 import { createRng } from '../src/data/rng';
 import { runCli, jsonLines } from './helpers/cli';
@@ -29,6 +30,7 @@ const CASES = [
   { fixture: 'tiny-qwen2', arch: 'qwen2' },
   { fixture: 'tiny-qwen3', arch: 'qwen3' },
   { fixture: 'tiny-gemma3', arch: 'gemma3' },
+  { fixture: 'tiny-qwen3_5', arch: 'qwen35' }, // 2 key heads over 4 value heads: the value-head reorder is not the identity
 ] as const;
 
 function fixtureConfig(name: string): ModelConfig {
@@ -84,15 +86,18 @@ describe('GGUF LoRA adapter read back with @huggingface/gguf', () => {
         'adapter.lora.alpha': { value: 7, type: GGUFValueType.FLOAT32 },
         'general.quantization_version': { value: 2, type: GGUFValueType.UINT32 },
       });
-      expect(parsed.tensorInfos.length).toBe(2 * config.numLayers * LORA_MODULES.length);
+      expect(parsed.tensorInfos.length).toBe(2 * layout.slots.length);
       expect(Number(parsed.tensorDataOffset) % 32).toBe(0);
       const permute = arch === 'llama';
       const infos = new Map(parsed.tensorInfos.map((t) => [t.name, t]));
       for (const slot of layout.slots) {
         const { A, B } = slotTensors(layout, params, slot);
         const heads = slot.module === 'q_proj' ? config.numHeads : config.numKvHeads;
-        const wantB = permute && (slot.module === 'q_proj' || slot.module === 'k_proj') ? permuteRopeRows(B, heads, 3) : B;
-        for (const [which, want, ne] of [['a', A, [slot.inF, 3]], ['b', wantB, [3, slot.outF]]] as const) {
+        // The linear layers' value-head order is checked against llama.cpp's converter by gguf-linear-attention.test.ts
+        // and, on this file, by gguf-py below; here: that the file holds what the module computes.
+        const lin = isGatedDeltaNetProjection(slot.module) ? linearAttentionGgufPair(slot.module, A, B, 3, config.linearAttention!) : { A, B };
+        const wantB = permute && (slot.module === 'q_proj' || slot.module === 'k_proj') ? permuteRopeRows(B, heads, 3) : lin.B;
+        for (const [which, want, ne] of [['a', lin.A, [slot.inF, 3]], ['b', wantB, [3, slot.outF]]] as const) {
           const name = ggufTensorName(slot, which);
           const info = infos.get(name);
           expect(info, name).toBeDefined();
@@ -130,6 +135,11 @@ import json, sys
 import numpy as np
 import gguf
 gguf_path, peft_path, arch_name, n_head, n_kv_head, n_layers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+la = json.loads(sys.argv[7])  # the linear-attention settings, or null
+
+def reorder_v(w, axis, nk, nv, width):  # convert_hf_to_gguf.py _LinearAttentionVReorderBase: value heads grouped by key head -> tiled
+    shape = list(w.shape)
+    return np.swapaxes(w.reshape(shape[:axis] + [nk, nv // nk, width] + shape[axis + 1:]), axis, axis + 1).reshape(shape)
 
 def permute(w, n_head, n_head_kv):  # convert_hf_to_gguf.py LlamaModel.permute
     if n_head_kv is not None and n_head != n_head_kv:
@@ -152,6 +162,12 @@ for key, value in peft.items():
     if arch_name == 'llama' and '.lora_B.' in key:
         if base.endswith('q_proj.weight'): value = permute(value, n_head, n_head)
         if base.endswith('k_proj.weight'): value = permute(value, n_head, n_kv_head)
+    if la and '.linear_attn.' in base:  # on W = B·A a row order lands on B, a column order on A
+        nk, nv, dk, dv = la['numKeyHeads'], la['numValueHeads'], la['keyHeadDim'], la['valueHeadDim']
+        if '.lora_B.' in key and base.endswith('in_proj_qkv.weight'): value = np.concatenate([value[:2 * nk * dk], reorder_v(value[2 * nk * dk:], 0, nk, nv, dv)])
+        if '.lora_B.' in key and base.endswith('in_proj_z.weight'): value = reorder_v(value, 0, nk, nv, dv)
+        if '.lora_B.' in key and base.endswith(('in_proj_a.weight', 'in_proj_b.weight')): value = reorder_v(value, 0, nk, nv, 1)
+        if '.lora_A.' in key and base.endswith('out_proj.weight'): value = reorder_v(value, 1, nk, nv, dv)
     expected[name + ('.lora_a' if '.lora_A.' in key else '.lora_b')] = value
 
 reader = gguf.GGUFReader(gguf_path)
@@ -188,7 +204,7 @@ describe('GGUF LoRA adapter read back with gguf-py (llama.cpp)', () => {
       writeFileSync(join(dir, 'adapter_model.safetensors'), files['adapter_model.safetensors']);
       writeFileSync(join(dir, 'adapter.gguf'), ggufLoraAdapter({ layout, params, config, name: fixture }));
       const out = JSON.parse(execFileSync(py.python!, ['-c', GGUF_PY_CHECK, join(dir, 'adapter.gguf'), join(dir, 'adapter_model.safetensors'), arch,
-        String(config.numHeads), String(config.numKvHeads), String(config.numLayers)], { encoding: 'utf8' }));
+        String(config.numHeads), String(config.numKvHeads), String(config.numLayers), JSON.stringify(config.linearAttention)], { encoding: 'utf8' }));
       expect(out.problems).toEqual([]);
       expect(out.version).toBe(3);
       expect(out.alignment).toBe(32);

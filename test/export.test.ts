@@ -13,7 +13,7 @@ import type { LoadedModelFiles } from '../src/io/model-files';
 import { dirReader, writeFiles } from '../src/io/node-files';
 import { prepareBaseWeights } from '../src/engine/base-weights';
 import type { HostModelWeights } from '../src/engine/base-weights';
-import { LORA_MODULES, loraLayout, modulePath } from '../src/engine/lora';
+import { layerLoraModules, loraLayout, LORA_MODULES, modelLoraModules, modulePath } from '../src/engine/lora';
 import type { LoraLayout } from '../src/engine/lora';
 import { mergeLora, parseAdapterConfig, readAdapterWeights, slotTensors, writeAdapterWeights } from '../src/engine/peft-adapter';
 import { dequantizeNf4 } from '../src/quant/nf4';
@@ -25,6 +25,7 @@ import { INDEX_FILE, mergedModelFiles, planMergedModel } from '../src/export/mer
 import type { MergedDtype, MergedModelInput } from '../src/export/merged-model';
 import { pythonTrainingScript } from '../src/export/python-script';
 import type { ExportedRunSettings } from '../src/export/python-script';
+import { parseModelConfig } from '../src/formats/model-config';
 import { ALPACA_PROMPT_INPUT, ALPACA_PROMPT_NO_INPUT } from '../src/data/examples';
 import { FIXTURES, readAdapter, readSafetensors } from './helpers/golden';
 import type { HostWeight } from '../src/gpu/weight';
@@ -99,8 +100,8 @@ function expectedTensors(l: Loaded): Map<string, Float32Array> {
   const { host, layout, params } = l;
   out.set('model.embed_tokens.weight', f32Of(host.embed));
   host.layers.forEach((layer, i) => {
-    for (const m of LORA_MODULES) {
-      const hw = layer.proj[m];
+    for (const m of layerLoraModules(l.files.config, i)) {
+      const hw = layer.proj[m]!;
       const slot = layout.slot(i, m);
       const W = f32Of(hw);
       out.set(`${modulePath(i, m)}.weight`, slot ? (() => {
@@ -339,6 +340,24 @@ describe('python training script', () => {
       expect(pythonConstants(script), dataFileName).toMatchObject({ COLUMNS: { instruction: 'question', output: 'a "quoted" column' }, LIMIT: 50, SKIP_INVALID: true });
     }
     if (hasPython()) expect(pythonConstants(pythonTrainingScript(RUN))).toMatchObject({ COLUMNS: {}, LIMIT: null, SKIP_INVALID: false });
+  });
+
+  it("LORA_TARGETS names the model's own projections: Qwen3.5's linear-attention modules, none of them for Llama", () => {
+    const qwen35 = parseModelConfig(JSON.parse(readFileSync(new URL('./fixtures/tiny-qwen3_5/config.json', import.meta.url), 'utf8')));
+    const llama = parseModelConfig(JSON.parse(readFileSync(new URL('./fixtures/tiny-llama/config.json', import.meta.url), 'utf8')));
+    const all = { ...RUN.lora, targets: [...LORA_MODULES] };
+    const q = pythonTrainingScript({ ...RUN, modelId: 'Qwen/Qwen3.5-0.8B', lora: all, modelModules: modelLoraModules(qwen35), modelType: qwen35.modelType });
+    expect(q).toContain('"transformers>=5.2"');
+    expect(q).toContain('pip install flash-linear-attention causal-conv1d');
+    const l = pythonTrainingScript({ ...RUN, lora: all, modelModules: modelLoraModules(llama), modelType: llama.modelType });
+    expect(l).toContain('"transformers>=4.46"');
+    expect(l).not.toContain('flash-linear-attention');
+    expect(() => pythonTrainingScript({ ...RUN, lora: { ...RUN.lora, targets: ['in_proj_qkv'] }, modelModules: modelLoraModules(llama) })).toThrow(/none of the LoRA targets/);
+    if (!hasPython()) return;
+    expect(pythonConstants(q).LORA_TARGETS).toEqual([
+      'q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'in_proj_qkv', 'in_proj_z', 'in_proj_b', 'in_proj_a', 'out_proj',
+    ]);
+    expect(pythonConstants(l).LORA_TARGETS).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
   });
 
   it('refuses settings that would make a wrong script', () => {

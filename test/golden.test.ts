@@ -16,6 +16,7 @@ import { gpu } from './helpers/gpu';
 import { expectClose, expectRelL2, l2 } from './helpers/compare';
 import { GOLDEN_RUNS, runName, goldenDir, loadGolden, readSafetensors } from './helpers/golden';
 import type { LoadedGolden } from './helpers/golden';
+import type { LoraModule } from '../src/engine/lora';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -85,6 +86,7 @@ for (const run of GOLDEN_RUNS) {
       }
     });
 
+    // Qwen3.5's linear layers generate from their recurrent cache (conv history and delta-rule state, generation-cache.ts).
     it('greedy generation with the trained adapter gives the golden ids', async () => {
       const gen = new Generator(ctx, g.weights, lora, 128);
       const ids = await gen.generate(g.golden.generation.prompt_ids, { maxNewTokens: g.golden.generation.greedy_new_ids.length, greedy: true, ignoreEos: true });
@@ -96,11 +98,15 @@ for (const run of GOLDEN_RUNS) {
       const params = await readLoraParams(ctx, lora);
       const want = readSafetensors(dir + 'merged_layer0.safetensors');
       const host = prepareBaseWeights(g.files.tensors, g.files.config, run.kind === 'qlora' ? 'nf4' : 'f32');
-      for (const m of ['q_proj', 'down_proj'] as const) {
-        const slot = g.layout.slot(0, m);
-        const hw = host.layers[0].proj[m];
+      // The tensors merged_layer0.safetensors holds: golden.json lists them where they are not layer 0's q_proj and down_proj.
+      const names = g.golden.qwen3_5?.merged_layer0_keys ?? ['model.layers.0.self_attn.q_proj.weight', 'model.layers.0.mlp.down_proj.weight'];
+      for (const name of names) {
+        const [, layerText, , module] = /^model\.layers\.(\d+)\.(\w+)\.(\w+)\.weight$/.exec(name)!;
+        const layer = Number(layerText);
+        const m = module as LoraModule;
+        const slot = g.layout.slot(layer, m);
+        const hw = host.layers[layer].proj[m]!;
         const W = hw.format === 'nf4' ? dequantizeNf4(hw.data) : (hw.data as Float32Array);
-        const name = `model.layers.0.${m === 'q_proj' ? 'self_attn' : 'mlp'}.${m}.weight`;
         const merged = slot ? (() => {
           const { A, B } = slotTensors(g.layout, params, slot);
           return mergeLora(W, A, B, g.layout.scale, hw.rows, hw.cols, g.layout.settings.r);

@@ -47,6 +47,7 @@ const CASES = [
   { model: 'tiny-qwen2', quant: 'nf4', rtol: 1e-6 },
   { model: 'tiny-qwen3', quant: 'f32', rtol: 1e-6 },
   { model: 'tiny-gemma3', quant: 'nf4', rtol: 1e-6 },
+  { model: 'tiny-qwen3_5', quant: 'f32', rtol: 1e-6 }, // all twelve projections, linear layers included
 ] as const;
 
 describe('adapters the CLI trains, in PEFT', () => {

@@ -131,8 +131,8 @@ describe('acquireModel over http', () => {
       const want = await expected(FOLDERS[folder], quant, doubleQuant);
       expect(cached.weights).toEqual(want);
       if (quant === 'nf4') {
-        const a = cached.weights.layers[1].proj.down_proj;
-        const b = want.layers[1].proj.down_proj;
+        const a = cached.weights.layers[1].proj.down_proj!;
+        const b = want.layers[1].proj.down_proj!;
         expect(a.format === 'nf4' && b.format === 'nf4' && Buffer.from(a.data.packed).equals(Buffer.from(b.data.packed))).toBe(true);
       }
       expect(cached.files['tokenizer.json']).toBe(readFileSync(join(FOLDERS[folder], 'tokenizer.json'), 'utf8'));

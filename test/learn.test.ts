@@ -28,7 +28,7 @@ describe('learn view data', () => {
   it('an NF4 block shows its quantization error against the kept original floats', () => {
     const layer = prepareLayer(singleFile(readSafetensors(`${FIXTURES}tiny-llama/model.safetensors`)), cfg, 0, 'nf4');
     const original = layer.original!.q_proj!;
-    const b = nf4Block(layer.proj.q_proj, 1, original);
+    const b = nf4Block(layer.proj.q_proj!, 1, original);
     expect(b.values).toEqual(Array.from(original.subarray(64, 128)));
     expect(b.error).toBeGreaterThan(0);
     expect(b.error).toBeLessThan(b.absmax / 8);

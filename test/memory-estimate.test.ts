@@ -61,7 +61,7 @@ function countingContext(ctx: GpuContext) {
 interface Case {
   name: string;
   /** A fixture model, or tiny-gemma3's / tiny-llama's shape with a 262,144 / 32,768-token vocabulary and random weights (bf16 embeddings). */
-  model: 'tiny-llama' | 'tiny-qwen2' | 'tiny-qwen3' | 'tiny-gemma3' | 'gemma3-vocab262k' | 'llama-vocab32k';
+  model: 'tiny-llama' | 'tiny-qwen2' | 'tiny-qwen3' | 'tiny-gemma3' | 'tiny-qwen3_5' | 'gemma3-vocab262k' | 'llama-vocab32k';
   /** The lm_head backward's split-K partial sums the estimate must list (lmHeadSplitK: a count, or 'auto' for chooseSplitK), if any. */
   splitPartialBytes?: number;
   settings: TrainingMemorySettings;
@@ -141,6 +141,16 @@ const CASES: Case[] = [
     model: 'tiny-qwen2',
     settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 1, seqLen: 100, lora: lora({ targets: ['gate_proj', 'up_proj', 'down_proj'] }), gradientCheckpointing: true },
   },
+  {
+    name: 'QLoRA on Qwen3.5 (Gated DeltaNet layers with per-chunk states over 2 chunks, gated attention), all twelve targets, dropout, with an evaluation pass',
+    model: 'tiny-qwen3_5',
+    settings: { quant: 'nf4', embedDtypeBytes: 4, batchSize: 2, seqLen: 70, lora: lora(), gradientCheckpointing: false, evaluation: true },
+  },
+  {
+    name: 'LoRA on Qwen3.5, grouped LoRA (no dropout), checkpointing',
+    model: 'tiny-qwen3_5',
+    settings: { quant: 'f32', embedDtypeBytes: 4, batchSize: 1, seqLen: 33, lora: lora({ dropout: 0 }), gradientCheckpointing: true },
+  },
 ];
 
 describe('estimateTrainingMemory matches the engine allocations', () => {
@@ -148,7 +158,7 @@ describe('estimateTrainingMemory matches the engine allocations', () => {
   const files = new Map<string, LoadedModelFiles>();
   beforeAll(async () => {
     ctx = await gpu();
-    for (const m of ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3', 'tiny-gemma3']) files.set(m, await readModelFiles(dirReader(`${FIXTURES}${m}/`)));
+    for (const m of ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3', 'tiny-gemma3', 'tiny-qwen3_5']) files.set(m, await readModelFiles(dirReader(`${FIXTURES}${m}/`)));
   });
 
   /** The config and host weights of a case: a fixture's, or random ones for the big-vocabulary shape. */

@@ -17,7 +17,9 @@ import { prepareBaseWeights } from '../src/engine/base-weights';
 import type { HostModelWeights } from '../src/engine/base-weights';
 import { uploadModelWeights, destroyModelWeights } from '../src/engine/gpu-weights';
 import type { GpuModelWeights } from '../src/engine/gpu-weights';
-import { LORA_MODULES, loraLayout } from '../src/engine/lora';
+import { loraLayout } from '../src/engine/lora';
+import type { LoraModule } from '../src/engine/lora';
+import type { HostWeight } from '../src/gpu/weight';
 import { dequantizeNf4F16 } from '../src/quant/nf4';
 import { gpu } from './helpers/gpu';
 import { expectRelL2 } from './helpers/compare';
@@ -43,8 +45,7 @@ beforeAll(async () => {
   // The same NF4 base as g.weights, each projection replaced by its reference halves.
   const host: HostModelWeights = prepareBaseWeights(g.files.tensors, g.files.config, 'nf4');
   for (const layer of host.layers) {
-    for (const m of LORA_MODULES) {
-      const w = layer.proj[m];
+    for (const [m, w] of Object.entries(layer.proj) as [LoraModule, HostWeight][]) {
       if (w.format !== 'nf4') throw new Error(`expected an NF4 ${m}, got ${w.format}`);
       layer.proj[m] = { format: 'f16', rows: w.rows, cols: w.cols, data: dequantizeNf4F16(w.data).subarray(0, w.rows * w.cols) };
     }

@@ -2,11 +2,10 @@
 // layouts (the text-only Qwen3_5ForCausalLM of the tiny fixture, and the released checkpoints'
 // Qwen3_5ForConditionalGeneration with the text model under text_config, made here by nesting the
 // fixture's config), the adapter keys PEFT writes on AutoModelForCausalLM (against the golden adapter),
-// the wrapping checkpoint's weights read under the text names, and the refusals that stand until the
-// Gated DeltaNet layers run (training, GGUF export). Pure Node, no GPU.
+// the wrapping checkpoint's weights read under the text names, training accepted now that the Gated
+// DeltaNet layers run (test/golden.test.ts checks the numbers), and the GGUF export's architecture. Pure Node, no GPU.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,34 +13,22 @@ import { QloraError } from '../src/errors';
 import { ARCHITECTURES, SUPPORTED_MODELS } from '../src/formats/architectures';
 import { adapterKey, adapterKeys, layerProjections, projectionPath, textTensorName } from '../src/formats/checkpoint-names';
 import { parseModelConfig, requireTrainable, ropeInvFreq } from '../src/formats/model-config';
-import { SafetensorsFile, writeSafetensors } from '../src/formats/safetensors';
+import { SafetensorsFile } from '../src/formats/safetensors';
 import { ggufArchitecture } from '../src/export/gguf-adapter';
-import { LORA_MODULES, loraLayout, moduleShape, modulePath } from '../src/engine/lora';
+import { LORA_MODULES, layerLoraModules, loraLayout, moduleShape, modulePath } from '../src/engine/lora';
 import { readModelFiles, readTensors } from '../src/io/model-files';
 import { readerFor } from '../src/io/node-files';
-import { acquireModel, fetchModelConfig } from '../src/io/model-acquire';
-import { memoryStore } from '../src/io/model-cache';
+import { fetchModelConfig } from '../src/io/model-acquire';
 import { urlModel } from '../src/io/hub';
 import { startFileServer } from './helpers/file-server';
+import { qwen3_5VlConfig, writeQwen3_5VlCheckpoint } from './helpers/qwen3_5-vl';
 
 const fixture = (path: string) => new URL(`./fixtures/${path}`, import.meta.url);
 const textConfig = JSON.parse(readFileSync(fixture('tiny-qwen3_5/config.json'), 'utf8')) as Record<string, unknown>;
 const ALL_TWELVE = ['in_proj_qkv', 'in_proj_z', 'in_proj_b', 'in_proj_a', 'out_proj', 'q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 /** The released layout around the fixture's text config: what Qwen/Qwen3.5-0.8B's config.json looks like. */
-function vlConfig(overrides: Record<string, unknown> = {}, text: Record<string, unknown> = {}): Record<string, unknown> {
-  const { architectures: _a, ...inner } = textConfig;
-  return {
-    architectures: ['Qwen3_5ForConditionalGeneration'],
-    model_type: 'qwen3_5',
-    text_config: { ...inner, ...text },
-    vision_config: { model_type: 'qwen3_5', depth: 2, hidden_size: 32, out_hidden_size: 64 },
-    image_token_id: 248056,
-    tie_word_embeddings: true,
-    transformers_version: '5.18.0',
-    ...overrides,
-  };
-}
+const vlConfig = qwen3_5VlConfig;
 
 function configError(json: unknown): QloraError {
   try {
@@ -141,23 +128,18 @@ describe('Qwen3.5 config.json', () => {
       .toMatch(/partial_rotary_factor" 0\.01 rotates 0 of head_dim 32 dims/);
   });
 
-  it('is refused for training with a CONFIG_INVALID that names the Gated DeltaNet layers, before any weight is read', async () => {
-    expect(SUPPORTED_MODELS).toMatch(/Qwen3_5ForCausalLM \(qwen3_5_text\), Qwen3_5ForConditionalGeneration \(qwen3_5\): read, not yet trainable/);
-    const config = parseModelConfig(textConfig);
-    expect(() => requireTrainable(config, 'tiny-qwen3_5/config.json')).toThrowError(
-      /tiny-qwen3_5\/config\.json: Qwen3_5ForCausalLM has linear_attention layers \(3 of 4: 0, 1, 2\); Gated DeltaNet linear-attention layers are not yet supported/,
-    );
-    for (const family of ['tiny-llama', 'tiny-qwen3', 'tiny-gemma3']) {
+  it('is accepted for training, in both layouts, now that the decoder runs its Gated DeltaNet layers', async () => {
+    expect(SUPPORTED_MODELS).toMatch(/Qwen3_5ForCausalLM \(qwen3_5_text\), Qwen3_5ForConditionalGeneration \(qwen3_5\)(,|$)/);
+    expect(SUPPORTED_MODELS).not.toMatch(/not yet trainable/);
+    for (const family of ['tiny-llama', 'tiny-qwen3', 'tiny-gemma3', 'tiny-qwen3_5']) {
       expect(() => requireTrainable(parseModelConfig(JSON.parse(readFileSync(fixture(`${family}/config.json`), 'utf8'))), family)).not.toThrow();
     }
-    const refused = await readModelFiles(readerFor(fileURLToPath(fixture('tiny-qwen3_5/')))).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(QloraError);
-    expect((refused as QloraError).code).toBe('CONFIG_INVALID');
-    expect((refused as QloraError).message).toMatch(/Gated DeltaNet/);
+    const files = await readModelFiles(readerFor(fileURLToPath(fixture('tiny-qwen3_5/'))));
+    expect(files.config.layerTypes).toEqual(['linear_attention', 'linear_attention', 'linear_attention', 'full_attention']);
   });
 
-  it('GGUF adapter export is refused, saying why', () => {
-    expect(() => ggufArchitecture('qwen3_5_text')).toThrowError(/not supported for Qwen3\.5: llama\.cpp's qwen35 conversion reorders the linear-attention value heads/);
+  it("GGUF adapter export names llama.cpp's qwen35 (test/export-gguf.test.ts checks its tensors)", () => {
+    expect(ggufArchitecture('qwen3_5_text')).toEqual({ arch: 'qwen35', permuteQK: false });
     expect(ggufArchitecture('llama')).toEqual({ arch: 'llama', permuteQK: true });
     expect(ggufArchitecture('gemma3_text')).toEqual({ arch: 'gemma3', permuteQK: false });
   });
@@ -184,10 +166,16 @@ describe('Qwen3.5 names', () => {
 
   it("the LoRA layout puts attention targets only on the full-attention layer, with the golden adapter's shapes", () => {
     const layout = loraLayout(config, { r: 8, alpha: 16, dropout: 0, targets: LORA_MODULES, rslora: false });
+    // Each layer: its mixer's projections, then the MLP's (PEFT's order).
+    const mlp = ['gate_proj', 'up_proj', 'down_proj'];
     expect(layout.slots.map((s) => `${s.layer}.${s.module}`)).toEqual([
-      ...[0, 1, 2].flatMap((l) => ['gate_proj', 'up_proj', 'down_proj'].map((m) => `${l}.${m}`)),
-      ...LORA_MODULES.map((m) => `3.${m}`),
+      ...[0, 1, 2].flatMap((l) => ['in_proj_qkv', 'in_proj_z', 'in_proj_b', 'in_proj_a', 'out_proj', ...mlp].map((m) => `${l}.${m}`)),
+      ...['q_proj', 'k_proj', 'v_proj', 'o_proj', ...mlp].map((m) => `3.${m}`),
     ]);
+    // Every key of the golden adapter, and no other.
+    expect(layout.slots.flatMap((s) => (['A', 'B'] as const).map((w) => adapterKey(config, s.layer, s.module, w))).sort()).toEqual(
+      new SafetensorsFile(new Uint8Array(readFileSync(fixture('golden/tiny-qwen3_5/lora/adapter_init/adapter_model.safetensors'))), 'adapter_init').names().sort(),
+    );
     const golden = new SafetensorsFile(new Uint8Array(readFileSync(fixture('golden/tiny-qwen3_5/lora/adapter_init/adapter_model.safetensors'))), 'adapter_init');
     for (const slot of layout.slots) {
       expect(golden.info(adapterKey(config, slot.layer, slot.module, 'A')).shape).toEqual([8, slot.inF]);
@@ -197,7 +185,8 @@ describe('Qwen3.5 names', () => {
 
   it('the attention families name their projections as lora.ts always has', () => {
     const llama = parseModelConfig(JSON.parse(readFileSync(fixture('tiny-llama/config.json'), 'utf8')));
-    for (const m of LORA_MODULES) expect(projectionPath(llama, 1, m)).toBe(modulePath(1, m));
+    for (const m of layerLoraModules(llama, 1)) expect(projectionPath(llama, 1, m)).toBe(modulePath(1, m));
+    expect(layerLoraModules(llama, 1)).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
   });
 
   it('a wrapping checkpoint: text weights renamed, the vision tower and the MTP head dropped', () => {
@@ -212,17 +201,10 @@ describe('Qwen3.5 names', () => {
 
   // A Qwen3_5ForConditionalGeneration checkpoint made from the fixture: its weights moved under
   // model.language_model., next to a vision tower and an MTP head.
-  const dir = mkdtempSync(join(tmpdir(), 'qwen3_5-vl-'));
+  let dir = '';
   const text = new SafetensorsFile(new Uint8Array(readFileSync(fixture('tiny-qwen3_5/model.safetensors'))), 'tiny-qwen3_5');
   beforeAll(() => {
-    const moved = text.names().map((name) => ({ ...text.info(name), name: name.replace(/^model\./, 'model.language_model.'), data: text.bytes(name) }));
-    const extra = [
-      { name: 'model.visual.patch_embed.proj.weight', dtype: 'F32' as const, shape: [2, 3], data: new Float32Array(6) },
-      { name: 'mtp.fc.weight', dtype: 'F32' as const, shape: [2], data: new Float32Array([Number.NaN, 1]) }, // never read, so never checked
-    ];
-    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors([...moved, ...extra]));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(vlConfig()));
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(fixture(`tiny-qwen3_5/${f}`), join(dir, f));
+    dir = writeQwen3_5VlCheckpoint();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -233,16 +215,18 @@ describe('Qwen3.5 names', () => {
     const name = 'model.layers.0.linear_attn.in_proj_qkv.weight';
     expect(source.info(name)).toMatchObject({ name, shape: [160, 64], dtype: text.info(name).dtype });
     expect(Array.from(source.float32(name))).toEqual(Array.from(text.float32(name)));
-    // Training it is refused like the text-only layout, before its weights are read.
-    await expect(readModelFiles(readerFor(dir))).rejects.toThrowError(/Gated DeltaNet/);
+    // Loaded for training as the text model (test/qwen3_5-vl-train.test.ts trains it).
+    const files = await readModelFiles(readerFor(dir));
+    expect(files.config.wrapper?.className).toBe('Qwen3_5ForConditionalGeneration');
+    expect(files.tensors.names().sort()).toEqual(text.names().sort());
   });
 
-  it('the app refuses it from config.json alone: no weight file is requested', async () => {
+  it('the app reads it from its config.json as the text model', async () => {
     const server = await startFileServer({ vl: dir });
     try {
-      await expect(fetchModelConfig(urlModel(`${server.base}vl/`))).rejects.toThrowError(/Qwen3_5ForCausalLM has linear_attention layers/);
-      await expect(acquireModel(urlModel(`${server.base}vl/`), { store: memoryStore(), retries: 0 })).rejects.toThrowError(/Gated DeltaNet/);
-      expect(server.requests.map((r) => r.path).filter((p) => !p.endsWith('/config.json'))).toEqual([]);
+      const { config } = await fetchModelConfig(urlModel(`${server.base}vl/`));
+      expect(config.architecture.className).toBe('Qwen3_5ForCausalLM');
+      expect(config.linearAttention).toMatchObject({ numKeyHeads: 2, numValueHeads: 4 });
     } finally {
       await server.close();
     }

@@ -5,18 +5,24 @@
 // (checkpointing, the attention backward's score recompute) is not useful work and is not counted.
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from '../engine/lora';
-import { LORA_MODULES, moduleShape } from '../engine/lora';
+import { layerLoraModules, moduleShape } from '../engine/lora';
+import { layerMixer } from '../formats/checkpoint-names';
 
 export function trainingStepFlops(cfg: ModelConfig, B: number, T: number, lora: LoraSettings): number {
   const N = B * T;
-  let linear = 0;
-  let adapter = 0;
-  for (const m of LORA_MODULES) {
-    const [out, inF] = moduleShape(cfg, m);
-    linear += out * inF;
-    if (lora.targets.includes(m)) adapter += 6 * N * lora.r * (inF + out);
+  let layers = 0;
+  for (let layer = 0; layer < cfg.numLayers; layer++) {
+    let linear = 0;
+    let adapter = 0;
+    for (const m of layerLoraModules(cfg, layer)) {
+      const [out, inF] = moduleShape(cfg, m);
+      linear += out * inF;
+      if (lora.targets.includes(m)) adapter += 6 * N * lora.r * (inF + out);
+    }
+    // Attention's score and value products; a linear-attention layer's delta rule is not counted here.
+    const attention = layerMixer(cfg, layer).kind === 'attention' ? 6 * B * cfg.numHeads * T * T * cfg.headDim : 0;
+    layers += 4 * N * linear + adapter + attention;
   }
   const lmHead = cfg.vocabSize * cfg.hiddenSize;
-  const attention = 6 * B * cfg.numHeads * T * T * cfg.headDim;
-  return cfg.numLayers * (4 * N * linear + adapter + attention) + 4 * N * lmHead;
+  return layers + 4 * N * lmHead;
 }

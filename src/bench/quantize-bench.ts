@@ -3,7 +3,7 @@
 // Only the quantization is timed, not drawing the random weights.
 import type { ModelConfig } from '../formats/model-config';
 import { quantizeNf4 } from '../quant/nf4';
-import { LORA_MODULES, moduleShape } from '../engine/lora';
+import { layerLoraModules, moduleShape } from '../engine/lora';
 import { randomHalf } from './random-weights';
 
 export interface QuantizeBenchResult {
@@ -17,7 +17,7 @@ export function benchQuantize(name: string, cfg: ModelConfig): QuantizeBenchResu
   let params = 0;
   let ms = 0;
   for (let layer = 0; layer < cfg.numLayers; layer++) {
-    for (const m of LORA_MODULES) {
+    for (const m of layerLoraModules(cfg, layer)) {
       const [rows, cols] = moduleShape(cfg, m);
       const bits = randomHalf(rows * cols, layer * 16 + rows, true);
       const t0 = performance.now();

@@ -5,8 +5,11 @@ import type { ModelConfig } from '../formats/model-config';
 import type { HostWeight } from '../gpu/weight';
 import type { BaseQuant, HostLayerWeights, HostModelWeights } from '../engine/base-weights';
 import { normWidth } from '../formats/model-config';
-import type { NormRole } from '../formats/architectures';
-import { LORA_MODULES, moduleShape } from '../engine/lora';
+import { LORA_MODULES, layerLoraModules, moduleShape } from '../engine/lora';
+import { layerNorms } from '../engine/base-weights';
+import { layerMixer } from '../formats/checkpoint-names';
+import { gdnTensorShapes } from '../engine/mixers/gated-delta-net';
+import type { GdnTensor } from '../engine/mixers/gated-delta-net';
 import type { LoraModule } from '../engine/lora';
 import { SIGNED_DYNAMIC_MAP } from '../quant/code-tables';
 
@@ -56,21 +59,33 @@ export function randomWeight(rows: number, cols: number, quant: BaseQuant, seed:
   };
 }
 
+/** A linear layer's frozen Gated DeltaNet tensors: small conv taps, decays from A_log ~ 0 and dt_bias 0, a unit norm. */
+function randomGdnTensors(cfg: ModelConfig, seed: number): Record<GdnTensor, Float32Array> {
+  const shapes = gdnTensorShapes(cfg.linearAttention!);
+  const size = (t: GdnTensor) => shapes[t].reduce((a, b) => a * b, 1);
+  return {
+    'conv1d.weight': Float32Array.from({ length: size('conv1d.weight') }, (_, k) => 0.3 * Math.sin(k + seed)),
+    A_log: new Float32Array(size('A_log')),
+    dt_bias: new Float32Array(size('dt_bias')),
+    'norm.weight': new Float32Array(size('norm.weight')).fill(1),
+  };
+}
+
 export function randomModel(cfg: ModelConfig, quant: BaseQuant, seed = 1): HostModelWeights {
   const D = cfg.hiddenSize;
   const layers: HostLayerWeights[] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
-    const proj = {} as Record<LoraModule, HostWeight>;
-    LORA_MODULES.forEach((m, k) => {
+    const proj: Partial<Record<LoraModule, HostWeight>> = {};
+    for (const m of layerLoraModules(cfg, i)) {
       const [out, inF] = moduleShape(cfg, m);
-      proj[m] = randomWeight(out, inF, quant, seed + i * 16 + k);
-    });
+      proj[m] = randomWeight(out, inF, quant, seed + i * 16 + LORA_MODULES.indexOf(m));
+    }
     const bias: Partial<Record<LoraModule, Float32Array>> = {};
     if (cfg.qkvBias) for (const m of ['q_proj', 'k_proj', 'v_proj'] as const) bias[m] = new Float32Array(moduleShape(cfg, m)[0]).fill(0.01);
     const norms: HostLayerWeights['norms'] = {};
     // Ones for Llama-style norms; zeros for Gemma's 1 + w: both the identity scale.
-    for (const role of Object.keys(cfg.architecture.norms) as NormRole[]) norms[role] = new Float32Array(normWidth(cfg, role)).fill(1 - cfg.architecture.normOffset);
-    layers.push({ norms, proj, bias });
+    for (const [role] of layerNorms(cfg, i)) norms[role] = new Float32Array(normWidth(cfg, role)).fill(1 - cfg.architecture.normOffset);
+    layers.push({ norms, proj, bias, ...(layerMixer(cfg, i).kind === 'gated_delta_net' ? { gdn: randomGdnTensors(cfg, seed + i * 16) } : {}) });
   }
   const embed: HostWeight = { format: 'bf16', rows: cfg.vocabSize, cols: D, data: randomHalf(cfg.vocabSize * D, seed + 7, true) };
   const lmHead: HostWeight | null = cfg.tieWordEmbeddings ? null : { format: 'bf16', rows: cfg.vocabSize, cols: D, data: randomHalf(cfg.vocabSize * D, seed + 9, true) };

@@ -100,7 +100,7 @@ export async function runBench(ctx: GpuContext, g: BenchGrid, out: (line: object
           }
           if (ceilings) {
             const n = loraLayout(cfg, g.lora).totalFloats;
-            for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj, batch, seq, n, ceilings, profile)) out({ kind: 'kernel', model: name, batch, seq, device, ...k }); // k.backend: each product's back end and tile
+            for (const k of await benchKernels(ctx, cfg, host.layers[0].proj.gate_proj!, batch, seq, n, ceilings, profile)) out({ kind: 'kernel', model: name, batch, seq, device, ...k }); // k.backend: each product's back end and tile
           }
           ctx.memory.peak = ctx.memory.inUse; // the next configuration's peak is its own
         }

@@ -21,7 +21,7 @@ import type { GemmBackend, GemmSetup, GemmShapeClass, GemmTiling } from '../gpu/
 import { checkTiling } from '../gpu/gemm/self-check';
 import { TUNING_TABLE, withEntry } from '../gpu/gemm/tuning';
 import type { TuningEntry, TuningTable } from '../gpu/gemm/tuning';
-import { LORA_MODULES, moduleShape } from '../engine/lora';
+import { modelLoraModules, moduleShape } from '../engine/lora';
 import { logitsChunkRows } from '../engine/causal-lm';
 import type { ModelConfig } from '../formats/model-config';
 import type { WeightFormat } from '../gpu/shaders';
@@ -65,7 +65,7 @@ export function sweepProducts(models: { name: string; cfg: ModelConfig }[], toke
   };
   for (const { name, cfg } of models) {
     const M = tokens;
-    for (const m of LORA_MODULES) {
+    for (const m of modelLoraModules(cfg)) {
       const [out, inF] = moduleShape(cfg, m);
       const at = `${name} ${m}`;
       add('fwd', M, out, inF, at);

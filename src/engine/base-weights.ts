@@ -11,7 +11,11 @@ import { quantizeNf4, dequantizeNf4 } from '../quant/nf4';
 import type { HostWeight } from '../gpu/weight';
 import type { LoraModule } from './lora';
 import type { NormRole } from '../formats/architectures';
-import { ATTENTION_MODULES, LORA_MODULES, moduleShape, modulePath } from './lora';
+import { LAYER_KINDS } from '../formats/architectures';
+import { ATTENTION_MODULES, layerLoraModules, moduleShape, modulePath } from './lora';
+import { layerMixer } from '../formats/checkpoint-names';
+import { GDN_TENSORS, gdnTensorShapes } from './mixers/gated-delta-net';
+import type { GdnTensor } from './mixers/gated-delta-net';
 
 /** Precision of the frozen projections: NF4 (QLoRA, the default), or f16 / f32 (plain LoRA). */
 export type BaseQuant = 'nf4' | 'f16' | 'f32';
@@ -20,8 +24,11 @@ export const BASE_QUANTS: readonly BaseQuant[] = ['nf4', 'f16', 'f32'];
 export interface HostLayerWeights {
   /** RMSNorm weights by role (architectures.ts names them in the checkpoint): [D], or [head_dim] for q and k. */
   norms: Partial<Record<NormRole, Float32Array>>;
-  proj: Record<LoraModule, HostWeight>;
+  /** The layer's projections: its token mixer's and the MLP's (layerLoraModules). */
+  proj: Partial<Record<LoraModule, HostWeight>>;
   bias: Partial<Record<LoraModule, Float32Array>>;
+  /** A linear_attention layer's frozen Gated DeltaNet tensors (conv1d.weight flattened to [Ch, K]). */
+  gdn?: Record<GdnTensor, Float32Array>;
   /**
    * The first SAMPLE_BLOCKS blocks of each projection as they were before NF4 quantization, so the Learn
    * view can show a block's quantization error (absent for checkpoints that arrive already in 4-bit).
@@ -95,10 +102,11 @@ function projection(src: TensorSource, name: string, rows: number, cols: number,
 }
 
 export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number, quant: BaseQuant, doubleQuant = true): HostLayerWeights {
-  const proj = {} as Record<LoraModule, HostWeight>;
+  const proj: Partial<Record<LoraModule, HostWeight>> = {};
   const bias: Partial<Record<LoraModule, Float32Array>> = {};
   const original: Partial<Record<LoraModule, Float32Array>> = {};
-  for (const m of LORA_MODULES) {
+  const mixer = layerMixer(cfg, layer);
+  for (const m of layerLoraModules(cfg, layer)) {
     const [out, inF] = moduleShape(cfg, m);
     const path = modulePath(layer, m);
     proj[m] = projection(src, `${path}.weight`, out, inF, quant, doubleQuant, (w) => (original[m] = w));
@@ -108,16 +116,42 @@ export function prepareLayer(src: TensorSource, cfg: ModelConfig, layer: number,
     if (hasBias) bias[m] = vector(src, `${path}.bias`, out);
   }
   const norms: Partial<Record<NormRole, Float32Array>> = {};
-  for (const [role, name] of Object.entries(cfg.architecture.norms) as [NormRole, string][]) {
+  for (const [role, name] of layerNorms(cfg, layer)) {
     norms[role] = vector(src, `model.layers.${layer}.${name}.weight`, normWidth(cfg, role));
+  }
+  let gdn: Record<GdnTensor, Float32Array> | undefined;
+  if (mixer.kind === 'gated_delta_net') {
+    const shapes = gdnTensorShapes(cfg.linearAttention!);
+    gdn = {} as Record<GdnTensor, Float32Array>;
+    for (const t of GDN_TENSORS) {
+      const name = `model.layers.${layer}.${mixer.path}.${t}`;
+      expectShape(src, name, shapes[t]);
+      gdn[t] = src.float32(name);
+    }
   }
   return {
     norms,
     proj,
     bias,
+    ...(gdn ? { gdn } : {}),
     ...(Object.keys(original).length ? { original } : {}),
   };
 }
+
+/**
+ * The norms of layer `layer` by role and checkpoint name: a norm under a mixer's module (`self_attn.q_norm`)
+ * belongs to that mixer, so a layer with another mixer (Qwen3.5's linear_attn layers) has none.
+ */
+export function layerNorms(cfg: ModelConfig, layer: number): [NormRole, string][] {
+  const mixer = layerMixer(cfg, layer);
+  const mixerPaths = new Set(NORM_OWNER_PATHS);
+  return (Object.entries(cfg.architecture.norms) as [NormRole, string][]).filter(([, name]) => {
+    const owner = name.includes('.') ? name.slice(0, name.indexOf('.')) : null;
+    return owner === null || !mixerPaths.has(owner) || owner === mixer.path;
+  });
+}
+
+const NORM_OWNER_PATHS: readonly string[] = Object.values(LAYER_KINDS).map((k) => k.path);
 
 export const prepareEmbedding = (src: TensorSource, cfg: ModelConfig): HostWeight => floatMatrix(src, 'model.embed_tokens.weight', cfg.vocabSize, cfg.hiddenSize);
 export const prepareLmHead = (src: TensorSource, cfg: ModelConfig): HostWeight => floatMatrix(src, 'lm_head.weight', cfg.vocabSize, cfg.hiddenSize);

@@ -21,6 +21,7 @@ import type { GpuLora } from './gpu-lora';
 import type { Dims, DynamicInputs, LayerActs, LayerContext, BwdScratch } from './decoder-layer';
 import { allocBwdScratch, allocLayerActs, allocNf4Scratch, dimsOf, layerActBuffers, recordLayerBackward, recordLayerForward } from './decoder-layer';
 import { layerRope, layerWindow } from './gpu-weights';
+import { allocGdnActs, allocGdnScratch } from './mixers/gated-delta-net';
 import { logitSoftcap } from '../gpu/ops/activation';
 import { chooseSplitK, splitK } from '../gpu/gemm';
 import type { SplitKOptions } from '../gpu/ops/matmul';
@@ -112,18 +113,24 @@ export class ModelPass {
     const checkpointing = this.train && !!opts.gradientCheckpointing;
     // The residual stream before each layer and after the last: inputs of the backward pass.
     const stream = Array.from({ length: L + 1 }, (_, i) => f(M * D, `stream.${i}`));
-    const actsFor = (label: string) => {
+    // A layer's acts, with the Gated DeltaNet's when it (or, shared, any layer) has that mixer.
+    const actsFor = (label: string, linear: boolean) => {
       const a = allocLayerActs(ctx, d, lora, label);
+      if (linear && d.gdn) a.gdn = allocGdnActs(ctx, d.gdn, B, T, `${label}.gdn`);
       this.ownActs(a);
       return a;
     };
-    const shared = !this.train || checkpointing ? actsFor('acts') : null;
-    const acts: LayerActs[] = Array.from({ length: L }, (_, i) => shared ?? actsFor(`acts.${i}`));
+    const isLinear = (i: number) => !!weights.layers[i].gdn;
+    const shared = !this.train || checkpointing ? actsFor('acts', weights.layers.some((l) => l.gdn)) : null;
+    const acts: LayerActs[] = Array.from({ length: L }, (_, i) => shared ?? actsFor(`acts.${i}`, isLinear(i)));
+    // The Gated DeltaNet's work area (and backward gradients), shared by the linear layers.
+    const gdnScratch = d.gdn && weights.layers.some((l) => l.gdn) ? allocGdnScratch(ctx, d.gdn, B, T, this.train, 'gdn') : null;
+    if (gdnScratch) for (const b of Object.values(gdnScratch)) this.own(b);
     // GpuContext.nf4Decode 'f16-scratch': one f16 buffer for the largest NF4 projection, reused by every layer.
     const nf4Scratch = allocNf4Scratch(ctx, weights.layers, 'nf4_f16_scratch');
     if (nf4Scratch) this.own(nf4Scratch.buffer);
     const layerCtx = (i: number): LayerContext => ({
-      layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train, nf4Scratch,
+      layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train, nf4Scratch, gdn: gdnScratch,
     });
     const xnF = f(M * D, 'final_norm');
     const rstdF = f(M, 'final_rstd');

@@ -4,7 +4,10 @@
 //   o = attention(q, k, v) (causal, or a sliding window; scores optionally soft-capped)
 //   hMid = x + [attnOut](o_proj(o));  xn2 = rmsnorm(hMid);  a = act(gate(xn2)) * up(xn2)
 //   out = hMid + [mlpOut](down(a))
-// Every norm is an RMSNorm with weight w or (Gemma) 1 + w.
+// Every norm is an RMSNorm with weight w or (Gemma, Qwen3.5) 1 + w. With an output gate (Qwen3.5) q_proj is twice as
+// tall (each head's query rows then its gate rows) and o_proj reads o·sigmoid(gate).
+// A linear_attention layer (its weights carry `gdn`) has the Gated DeltaNet mixer (mixers/gated-delta-net.ts)
+// in place of attention; the norms, residuals and MLP around it are the same.
 // Every projection is a frozen weight (NF4 / f16 / f32) plus, when targeted, LoRA:
 //   y += scale · dropout(x) · Aᵀ · Bᵀ
 // The backward pass produces the LoRA gradients (accumulated into the flat grads buffer) and the
@@ -24,6 +27,10 @@ import { rmsnormFwd, rmsnormBwd } from '../gpu/ops/norm';
 import { rope } from '../gpu/ops/rope';
 import { attentionFwd, attentionBwd, kvAppend } from '../gpu/ops/attention';
 import { gluFwd, gluBwd, dropout } from '../gpu/ops/activation';
+import { qGateJoin, qGateSplit, sigmoidGateBwd, sigmoidGateFwd } from '../gpu/ops/sigmoid-gate';
+import { gdnBackward, gdnForward, gdnLayerDims } from './mixers/gated-delta-net';
+import type { GdnActs, GdnLayerDims, GdnProjections, GdnScratch } from './mixers/gated-delta-net';
+import type { LayerGenerationCache } from './generation-cache';
 import type { ModelConfig } from '../formats/model-config';
 import type { GatedActivation } from '../formats/architectures';
 import type { GpuLayerWeights } from './gpu-weights';
@@ -57,6 +64,10 @@ export interface Dims {
   softcap: number; // attention score soft-cap (0 = off)
   qkNorm: boolean; // per-head RMSNorm of q and k before RoPE
   sandwich: boolean; // RMSNorms on the attention and MLP outputs before each residual add
+  rotaryDim: number; // leading dims of each q/k head RoPE turns (partial RoPE: fewer than hd)
+  outputGate: boolean; // attention output · sigmoid(gate), the gate rows interleaved per head in q_proj
+  qOut: number; // q_proj's rows: Q, or 2·Q with the output gate
+  gdn: GdnLayerDims | null; // the Gated DeltaNet mixer's sizes when some layer is linear_attention
 }
 
 export function dimsOf(cfg: ModelConfig, B: number, T: number): Dims {
@@ -66,6 +77,8 @@ export function dimsOf(cfg: ModelConfig, B: number, T: number): Dims {
     H: cfg.numHeads, Hkv: cfg.numKvHeads, hd: cfg.headDim, eps: cfg.rmsNormEps, scale: cfg.attentionScale,
     wOffset: cfg.architecture.normOffset, act: cfg.activation, softcap: cfg.attnLogitSoftcap ?? 0,
     qkNorm: !!cfg.architecture.norms.q, sandwich: !!cfg.architecture.norms.attnOut,
+    rotaryDim: cfg.rotaryDim, outputGate: cfg.attentionOutputGate, qOut: (cfg.attentionOutputGate ? 2 : 1) * cfg.numHeads * cfg.headDim,
+    gdn: cfg.linearAttention ? gdnLayerDims(cfg.linearAttention) : null,
   };
 }
 
@@ -103,6 +116,11 @@ export interface LayerActs {
   rstdAttnOut?: GPUBuffer; // [M]
   mlpRaw?: GPUBuffer; // [M, D]
   rstdMlpOut?: GPUBuffer; // [M]
+  // With an output gate: q_proj's output (query and gate halves per head) and o·sigmoid(gate).
+  qg?: GPUBuffer; // [M, 2·Q]
+  gated?: GPUBuffer; // [M, Q]
+  /** A linear_attention layer's Gated DeltaNet activations (gdnActsPlan), set by the pass that allocates them. */
+  gdn?: GdnActs;
 }
 
 /**
@@ -119,7 +137,9 @@ export function allocLayerActs(ctx: GpuContext, d: Dims, lora: GpuLora | null, l
   const loraH: Partial<Record<LoraModule, GPUBuffer>> = {};
   if (lora) {
     const s = lora.layout.settings;
-    const groups = loraGrouped(ctx, s) ? LORA_INPUT_GROUPS.map((g) => g.filter((m) => s.targets.includes(m))) : s.targets.map((m) => [m]);
+    // The targets the model has (all-linear on a Llama names in_proj_* too, which no layer has).
+    const targets = s.targets.filter((m) => lora.layout.slots.some((sl) => sl.module === m));
+    const groups = loraGrouped(ctx, s) ? LORA_INPUT_GROUPS.map((g) => g.filter((m) => targets.includes(m))) : targets.map((m) => [m]);
     for (const g of groups) {
       if (g.length === 0) continue;
       const b = f(d.M * s.r * g.length, `lora_h.${g.join('+')}`);
@@ -134,6 +154,7 @@ export function allocLayerActs(ctx: GpuContext, d: Dims, lora: GpuLora | null, l
   if (d.qkNorm) {
     Object.assign(acts, { qRaw: f(d.M * d.Q, 'q_raw'), kRaw: f(d.M * d.KV, 'k_raw'), rstdQ: f(d.M * d.H, 'rstd_q'), rstdK: f(d.M * d.Hkv, 'rstd_k') });
   }
+  if (d.outputGate) Object.assign(acts, { qg: f(d.M * d.qOut, 'qg'), gated: f(d.M * d.Q, 'gated') });
   if (d.sandwich) {
     Object.assign(acts, { attnRaw: f(d.M * d.D, 'attn_raw'), rstdAttnOut: f(d.M, 'rstd_attn_out'), mlpRaw: f(d.M * d.D, 'mlp_raw'), rstdMlpOut: f(d.M, 'rstd_mlp_out') });
   }
@@ -156,6 +177,8 @@ export interface BwdScratch {
   dqRaw?: GPUBuffer; // [M, Q] with q/k norms: gradient of q before its norm
   dkRaw?: GPUBuffer; // [M, KV]
   dBlockOut?: GPUBuffer; // [M, D] with output norms: gradient of o_proj's / down_proj's output
+  dqg?: GPUBuffer; // [M, 2·Q] with an output gate: gradient of q_proj's output
+  dGated?: GPUBuffer; // [M, Q] gradient of o·sigmoid(gate)
 }
 
 export function allocBwdScratch(ctx: GpuContext, d: Dims, lora: LoraSettings): BwdScratch {
@@ -168,6 +191,7 @@ export function allocBwdScratch(ctx: GpuContext, d: Dims, lora: LoraSettings): B
   };
   if (d.qkNorm) Object.assign(s, { dqRaw: f(d.M * d.Q, 'dq_raw'), dkRaw: f(d.M * d.KV, 'dk_raw') });
   if (d.sandwich) s.dBlockOut = f(d.M * d.D, 'd_block_out');
+  if (d.outputGate) Object.assign(s, { dqg: f(d.M * d.qOut, 'dqg'), dGated: f(d.M * d.Q, 'd_gated') });
   return s;
 }
 
@@ -184,6 +208,8 @@ export interface LayerContext {
   train: boolean;
   /** Where NF4 projections are decoded to f16 before each product (GpuContext.nf4Decode 'f16-scratch'); absent: in the tiles. */
   nf4Scratch?: Nf4F16Scratch | null;
+  /** The Gated DeltaNet scratch (gdnScratchPlan) shared by the pass's linear layers; needed where w.gdn is set. */
+  gdn?: GdnScratch | null;
 }
 
 /**
@@ -192,14 +218,21 @@ export interface LayerContext {
  */
 export function allocNf4Scratch(ctx: GpuContext, layers: readonly GpuLayerWeights[], label: string): Nf4F16Scratch | null {
   if (ctx.nf4Decode !== 'f16-scratch') return null;
-  const n = nf4ScratchElements(layers.flatMap((l) => LORA_MODULES.map((m) => l.proj[m])));
+  const n = nf4ScratchElements(layers.flatMap((l) => Object.values(l.proj)));
   return n > 0 ? new Nf4F16Scratch(ctx, n, label) : null;
 }
 
 /** The weight a product of module m binds: the frozen weight, or its f16 decode (recorded here, just before the product). */
 function frozenWeight(rec: Recorder, c: LayerContext, m: LoraModule): GpuWeight {
-  const w = c.w.proj[m];
+  const w = layerProj(c, m);
   return c.nf4Scratch ? c.nf4Scratch.decode(rec, w) : w;
+}
+
+/** The frozen weight of projection m of this layer (a layer has only its mixer's and the MLP's). */
+function layerProj(c: LayerContext, m: LoraModule): GpuWeight {
+  const w = c.w.proj[m];
+  if (!w) throw new Error(`layer ${c.layer} has no ${m}`);
+  return w;
 }
 
 /** Dropout stream of one LoRA module: distinct masks per layer and module, like PEFT's nn.Dropout each. */
@@ -234,7 +267,7 @@ function loraDownFwd(rec: Recorder, c: LayerContext, acts: LayerActs, group: rea
   const r = layout.settings.r;
   const targeted = group.filter((m) => layout.slot(c.layer, m));
   if (targeted.length === 0) return;
-  const inF = c.w.proj[targeted[0]].cols;
+  const inF = layerProj(c, targeted[0]).cols;
   const hOf = (m: LoraModule) => {
     const h = acts.loraH[m];
     if (!h) throw new Error(`no LoRA activation buffer for ${m}`);
@@ -277,7 +310,7 @@ function projectionFwd(rec: Recorder, c: LayerContext, acts: LayerActs | null, m
  * given) receives dy·W (+ the LoRA path), added to what it holds when betaDx = 1.
  */
 function projectionBwd(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdScratch, m: LoraModule, dx: Binding | null, dy: Binding, x: Binding, M: number, betaDx: number): void {
-  const w = c.w.proj[m];
+  const w = layerProj(c, m);
   if (dx) linearBwd(rec, dx, dy, frozenWeight(rec, c, m), M, { beta: betaDx });
   const slot = c.lora?.layout.slot(c.layer, m);
   if (!slot || !c.lora) return;
@@ -374,26 +407,45 @@ export interface LayerKvCache {
 
 /**
  * x [M, D] → out [M, D]. In training (no cache) attention reads this pass's k/v; in generation the
- * rows are appended to the cache at dyn.pos and attention reads the cache.
+ * rows are appended to the layer's KV cache at dyn.pos and attention reads the cache, and a Gated DeltaNet
+ * layer continues its recurrent cache (generation-cache.ts: the cache's kind is the layer's mixer).
  */
-export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, out: GPUBuffer, acts: LayerActs, cache?: LayerKvCache): void {
+export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: Binding, out: GPUBuffer, acts: LayerActs, generation?: LayerGenerationCache): void {
   const { M } = d;
   const norms = c.w.norms;
   const norm = { wOffset: d.wOffset };
   rmsnormFwd(rec, acts.xn1, acts.rstd1, x, norms.attnIn!, M, d.D, d.eps, norm);
+  if (generation && generation.kind !== (c.w.gdn ? 'gated_delta_net' : 'attention')) {
+    throw new Error(`layer ${c.layer}: generation gave it a ${generation.kind} cache, which is not its mixer's`);
+  }
+  if (c.w.gdn) {
+    copyBinding(rec, x, acts.hMid, M * d.D);
+    const run = generation?.kind === 'gated_delta_net' ? { cache: generation.recurrent } : { scratch: gdnScratch(c) };
+    gdnForward(rec, gdnProjections(rec, c, acts, null, M), c.w.gdn, d.gdn!, d.B, d.T, d.eps, acts.xn1, acts.hMid, gdnActs(c, acts), run);
+    rec.boundary();
+    recordMlpForward(rec, c, d, out, acts);
+    return;
+  }
   loraDownFwd(rec, c, acts, LORA_INPUT_GROUPS[0], acts.xn1, M);
+  // With the output gate q_proj writes query and gate halves to qg and the query halves go on as q.
+  const qFwd = (dst: GPUBuffer) => {
+    if (!d.outputGate) return projectionFwd(rec, c, acts, 'q_proj', dst, acts.xn1, M);
+    projectionFwd(rec, c, acts, 'q_proj', acts.qg!, acts.xn1, M);
+    qGateSplit(rec, dst, acts.qg!, M, d.H, d.hd);
+  };
   if (d.qkNorm) {
     // q and k are [M, heads·hd] = [M·heads, hd]: one norm row per head.
-    projectionFwd(rec, c, acts, 'q_proj', acts.qRaw!, acts.xn1, M);
+    qFwd(acts.qRaw!);
     projectionFwd(rec, c, acts, 'k_proj', acts.kRaw!, acts.xn1, M);
     rmsnormFwd(rec, acts.q, acts.rstdQ!, acts.qRaw!, norms.q!, M * d.H, d.hd, d.eps, norm);
     rmsnormFwd(rec, acts.k, acts.rstdK!, acts.kRaw!, norms.k!, M * d.Hkv, d.hd, d.eps, norm);
   } else {
-    projectionFwd(rec, c, acts, 'q_proj', acts.q, acts.xn1, M);
+    qFwd(acts.q);
     projectionFwd(rec, c, acts, 'k_proj', acts.k, acts.xn1, M);
   }
   projectionFwd(rec, c, acts, 'v_proj', acts.v, acts.xn1, M);
-  rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1, { x: acts.k, heads: d.Hkv });
+  rope(rec, acts.q, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, 1, { x: acts.k, heads: d.Hkv }, d.rotaryDim);
+  const cache = generation?.kind === 'attention' ? generation.kv : undefined;
   if (cache) {
     kvAppend(rec, cache.k, acts.k, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
     kvAppend(rec, cache.v, acts.v, c.dyn.pos, d.B, d.T, d.KV, cache.capacity);
@@ -403,14 +455,24 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
   });
   rec.boundary(); // a submission segment per block (gpu/program.ts)
   copyBinding(rec, x, acts.hMid, M * d.D);
-  loraDownFwd(rec, c, acts, ['o_proj'], acts.o, M);
+  const oIn = d.outputGate ? acts.gated! : acts.o;
+  if (d.outputGate) sigmoidGateFwd(rec, oIn, acts.o, acts.qg!, M, d.H, d.hd);
+  loraDownFwd(rec, c, acts, ['o_proj'], oIn, M);
   if (d.sandwich) {
     // hMid = x + attnOut(o_proj(o)): the norm adds its output to the residual copied into hMid.
-    projectionFwd(rec, c, acts, 'o_proj', acts.attnRaw!, acts.o, M);
+    projectionFwd(rec, c, acts, 'o_proj', acts.attnRaw!, oIn, M);
     rmsnormFwd(rec, acts.hMid, acts.rstdAttnOut!, acts.attnRaw!, norms.attnOut!, M, d.D, d.eps, { ...norm, beta: 1 });
   } else {
-    projectionFwd(rec, c, acts, 'o_proj', acts.hMid, acts.o, M, 1);
+    projectionFwd(rec, c, acts, 'o_proj', acts.hMid, oIn, M, 1);
   }
+  recordMlpForward(rec, c, d, out, acts);
+}
+
+/** hMid [M, D] (in acts) → out = hMid + [mlpOut](down(act(gate(xn2)) · up(xn2))), xn2 = rmsnorm(hMid). */
+function recordMlpForward(rec: Recorder, c: LayerContext, d: Dims, out: GPUBuffer, acts: LayerActs): void {
+  const { M } = d;
+  const norms = c.w.norms;
+  const norm = { wOffset: d.wOffset };
   rmsnormFwd(rec, acts.xn2, acts.rstd2, acts.hMid, norms.mlpIn!, M, d.D, d.eps, norm);
   loraDownFwd(rec, c, acts, ['gate_proj', 'up_proj'], acts.xn2, M);
   projectionFwd(rec, c, acts, 'gate_proj', acts.g, acts.xn2, M);
@@ -425,6 +487,28 @@ export function recordLayerForward(rec: Recorder, c: LayerContext, d: Dims, x: B
     projectionFwd(rec, c, acts, 'down_proj', out, acts.a, M, 1);
   }
   rec.boundary();
+}
+
+function gdnActs(c: LayerContext, acts: LayerActs): GdnActs {
+  if (!acts.gdn) throw new Error(`layer ${c.layer} is a linear-attention layer, but its pass allocated no Gated DeltaNet activations`);
+  return acts.gdn;
+}
+
+function gdnScratch(c: LayerContext): GdnScratch {
+  if (!c.gdn) throw new Error(`layer ${c.layer} is a linear-attention layer, but its pass allocated no Gated DeltaNet scratch`);
+  return c.gdn;
+}
+
+/** The decoder's projections (frozen weight + LoRA, grouped or not) as the Gated DeltaNet mixer calls them. */
+function gdnProjections(rec: Recorder, c: LayerContext, acts: LayerActs, s: BwdScratch | null, M: number): GdnProjections {
+  return {
+    down: (group, x) => loraDownFwd(rec, c, acts, group as LoraModule[], x, M),
+    fwd: (m, out, x, beta = 0) => projectionFwd(rec, c, acts, m as LoraModule, out, x, M, beta),
+    bwd: (groups, dy, dx, x) => {
+      if (!s) throw new Error('a backward projection needs the backward scratch');
+      groups.forEach((g, i) => groupBwd(rec, c, acts, s, g as LoraModule[], dy as Partial<Record<LoraModule, Binding>>, dx, x, M, i === 0 ? 0 : 1));
+    },
+  };
 }
 
 function copyBinding(rec: Recorder, src: Binding, dst: GPUBuffer, floats: number): void {
@@ -451,15 +535,28 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
   groupBwd(rec, c, acts, s, ['gate_proj', 'up_proj'], { gate_proj: s.dg, up_proj: s.du }, s.dxn, acts.xn2, M, 0);
   rmsnormBwd(rec, dh, s.dxn, acts.hMid, norms.mlpIn!, acts.rstd2, M, d.D, 1, off); // dh ← dL/d(hMid)
   rec.boundary();
+  if (c.w.gdn) {
+    // hMid = x + gdn(xn1): dh stays dL/d(hMid) through the mixer's backward, then the norm adds to it.
+    gdnBackward(rec, gdnProjections(rec, c, acts, s, M), c.w.gdn, d.gdn!, d.B, d.T, acts.xn1, dh, needInputGrad ? s.dxn : null, gdnActs(c, acts), gdnScratch(c));
+    if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, norms.attnIn!, acts.rstd1, M, d.D, 1, off); // dh ← dL/dx
+    rec.boundary();
+    return;
+  }
   // Attention: hMid = x + [attnOut](o_proj(o))
   let dAttn: GPUBuffer = dh;
   if (d.sandwich) {
     rmsnormBwd(rec, s.dBlockOut!, dh, acts.attnRaw!, norms.attnOut!, acts.rstdAttnOut!, M, d.D, 0, off);
     dAttn = s.dBlockOut!;
   }
-  groupBwd(rec, c, acts, s, ['o_proj'], { o_proj: dAttn }, s.dO, acts.o, M, 0);
+  if (d.outputGate) {
+    // o_proj read gated = o·sigmoid(gate): d(gated), then d(o) and the gate halves of d(qg).
+    groupBwd(rec, c, acts, s, ['o_proj'], { o_proj: dAttn }, s.dGated!, acts.gated!, M, 0);
+    sigmoidGateBwd(rec, s.dO, s.dqg!, s.dGated!, acts.o, acts.qg!, M, d.H, d.hd);
+  } else {
+    groupBwd(rec, c, acts, s, ['o_proj'], { o_proj: dAttn }, s.dO, acts.o, M, 0);
+  }
   attentionBwd(rec, { dq: s.dq, dk: s.dk, dv: s.dv, Dsum: s.Dsum }, s.dO, acts.o, acts.lse, acts.q, acts.k, acts.v, d.B, d.T, d.H, d.Hkv, d.hd, d.scale, { window: c.window, softcap: d.softcap });
-  rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1, { x: s.dk, heads: d.Hkv });
+  rope(rec, s.dq, c.rope, c.dyn.pos, M, d.T, d.H, d.hd, -1, { x: s.dk, heads: d.Hkv }, d.rotaryDim);
   let dQ: GPUBuffer = s.dq;
   let dK: GPUBuffer = s.dk;
   if (d.qkNorm) {
@@ -467,6 +564,10 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
     rmsnormBwd(rec, s.dkRaw!, s.dk, acts.kRaw!, norms.k!, acts.rstdK!, M * d.Hkv, d.hd, 0, off);
     dQ = s.dqRaw!;
     dK = s.dkRaw!;
+  }
+  if (d.outputGate) {
+    qGateJoin(rec, s.dqg!, dQ, M, d.H, d.hd); // the query halves; sigmoidGateBwd wrote the gate halves
+    dQ = s.dqg!;
   }
   const dxn = needInputGrad ? s.dxn : null;
   groupBwd(rec, c, acts, s, ['q_proj', 'k_proj', 'v_proj'], { q_proj: dQ, k_proj: dK, v_proj: s.dv }, dxn, acts.xn1, M, 0);
@@ -483,6 +584,7 @@ export function layerActBuffers(a: LayerActs): GPUBuffer[] {
   const out: GPUBuffer[] = [];
   for (const [k, b] of Object.entries(a)) {
     if (k === 'loraH') out.push(...new Set(Object.values(b as Record<string, GPUBuffer>))); // a group shares one
+    else if (k === 'gdn') out.push(...Object.values(b as GdnActs));
     else if (b) out.push(b as GPUBuffer);
   }
   return out;

@@ -1,5 +1,6 @@
-// Text generation with a KV cache: one recorded program for the prompt (prefill, T = prompt length)
-// and one for each new token (T = 1), both writing keys/values into per-layer caches at the position
+// Text generation with a cache per layer (generation-cache.ts: keys/values for attention, conv history and
+// recurrent state for Gated DeltaNet): one recorded program for the prompt (prefill, T = prompt length)
+// and one for each new token (T = 1), both writing keys/values into the caches at the position
 // held in a small buffer, so every decode step replays the same program. Greedy or sampled
 // (temperature, top-p) on the CPU from the last position's logits; with or without the adapter.
 import type { GpuContext } from '../gpu/context';
@@ -13,11 +14,14 @@ import type { GpuModelWeights } from './gpu-weights';
 import { layerRope, layerWindow } from './gpu-weights';
 import { logitSoftcap } from '../gpu/ops/activation';
 import type { GpuLora } from './gpu-lora';
-import type { DynamicInputs, LayerKvCache } from './decoder-layer';
+import type { DynamicInputs } from './decoder-layer';
 import { allocLayerActs, allocNf4Scratch, dimsOf, recordLayerForward, destroyLayerActs } from './decoder-layer';
 import { createRng } from '../data/rng';
 import type { SeededRng } from '../data/rng';
 import { QloraError } from '../errors';
+import type { LayerGenerationCache } from './generation-cache';
+import { allocGenerationCaches, destroyGenerationCaches, resetGenerationCaches } from './generation-cache';
+import { allocGdnActs } from './mixers/gated-delta-net';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -40,7 +44,7 @@ class InferencePass {
   private readonly owned: GPUBuffer[] = [];
   private readonly actsToFree;
 
-  constructor(ctx: GpuContext, w: GpuModelWeights, lora: GpuLora | null, T: number, caches: LayerKvCache[], dyn: DynamicInputs, ids: GPUBuffer, logits: GPUBuffer) {
+  constructor(ctx: GpuContext, w: GpuModelWeights, lora: GpuLora | null, T: number, caches: readonly LayerGenerationCache[], dyn: DynamicInputs, ids: GPUBuffer, logits: GPUBuffer) {
     const cfg = w.config;
     const d = dimsOf(cfg, 1, T);
     const f = (n: number, label: string) => {
@@ -50,6 +54,7 @@ class InferencePass {
     };
     const ping = [f(T * d.D, 'gen.stream0'), f(T * d.D, 'gen.stream1')];
     const acts = allocLayerActs(ctx, d, lora, 'gen.acts');
+    if (d.gdn && w.layers.some((l) => l.gdn)) acts.gdn = allocGdnActs(ctx, d.gdn, 1, T, 'gen.acts.gdn'); // shared by the linear layers
     this.actsToFree = () => destroyLayerActs(ctx, acts);
     const last = f(d.D, 'gen.last');
     const lastNorm = f(d.D, 'gen.last_norm');
@@ -77,7 +82,7 @@ class InferencePass {
 }
 
 export class Generator {
-  private readonly caches: LayerKvCache[];
+  private readonly caches: LayerGenerationCache[];
   private readonly dyn: DynamicInputs;
   private readonly ids: GPUBuffer;
   private readonly logits: GPUBuffer;
@@ -86,13 +91,8 @@ export class Generator {
   /** `capacity`: the longest prompt + new tokens this generator will hold. */
   constructor(private readonly ctx: GpuContext, private readonly w: GpuModelWeights, private readonly lora: GpuLora | null, readonly capacity: number) {
     const cfg = w.config;
-    const kv = cfg.numKvHeads * cfg.headDim;
     if (capacity > w.rope.maxPos) throw new QloraError('ARGUMENT_INVALID', `Generation length ${capacity} exceeds the model's position table (${w.rope.maxPos}).`);
-    this.caches = cfg.numLayers ? Array.from({ length: cfg.numLayers }, (_, i) => ({
-      k: ctx.createBuffer(capacity * kv * 4, STORAGE, `kv.${i}.k`),
-      v: ctx.createBuffer(capacity * kv * 4, STORAGE, `kv.${i}.v`),
-      capacity,
-    })) : [];
+    this.caches = allocGenerationCaches(ctx, cfg, capacity);
     this.dyn = { pos: ctx.createBuffer(4, STORAGE, 'gen.pos'), seed: ctx.createBuffer(4, STORAGE, 'gen.seed') };
     this.ids = ctx.createBuffer(capacity * 4, STORAGE, 'gen.ids');
     this.logits = ctx.createBuffer(cfg.vocabSize * 4, STORAGE, 'gen.logits');
@@ -122,6 +122,7 @@ export class Generator {
     if (total > this.capacity) throw new QloraError('ARGUMENT_INVALID', `Prompt (${prompt.length}) + new tokens (${o.maxNewTokens}) exceed the generator's capacity ${this.capacity}.`);
     const rng = createRng(o.seed ?? 0);
     const out: number[] = [];
+    resetGenerationCaches(this.ctx, this.caches); // a recurrent layer's state continues from whatever it holds
     let logits = await this.forward([...prompt], 0);
     for (let i = 0; i < o.maxNewTokens; i++) {
       const next = o.greedy ?? true ? argmax(logits) : sample(logits, o.temperature ?? 1, o.topP ?? 1, rng);
@@ -136,10 +137,7 @@ export class Generator {
 
   destroy(): void {
     for (const p of this.passes.values()) p.destroy(this.ctx);
-    for (const c of this.caches) {
-      this.ctx.destroyBuffer(c.k);
-      this.ctx.destroyBuffer(c.v);
-    }
+    destroyGenerationCaches(this.ctx, this.caches);
     for (const b of [this.dyn.pos, this.dyn.seed, this.ids, this.logits]) this.ctx.destroyBuffer(b);
   }
 }

@@ -2,7 +2,7 @@
 // sliding and full layers differ); freed together.
 import type { GpuContext } from '../gpu/context';
 import { uploadBuffer } from '../gpu/context';
-import type { GpuWeight } from '../gpu/weight';
+import type { GpuWeight, HostWeight } from '../gpu/weight';
 import { uploadWeight, destroyWeight } from '../gpu/weight';
 import type { RopeTables } from '../gpu/ops/rope';
 import type { ModelConfig } from '../formats/model-config';
@@ -11,14 +11,17 @@ import type { NormRole } from '../formats/architectures';
 import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits } from '../formats/half';
 import type { HostLayerWeights, HostModelWeights } from './base-weights';
 import type { LoraModule } from './lora';
-import { LORA_MODULES } from './lora';
+import type { GdnTensor, GdnWeights } from './mixers/gated-delta-net';
 import { uploadRopeTables } from './rope-table';
 
 export interface GpuLayerWeights {
   /** The layer's RMSNorm weights by role: [D], or [head_dim] for q and k. */
   norms: Partial<Record<NormRole, GPUBuffer>>;
-  proj: Record<LoraModule, GpuWeight>;
+  /** The layer's projections: its token mixer's and the MLP's. */
+  proj: Partial<Record<LoraModule, GpuWeight>>;
   bias: Partial<Record<LoraModule, GPUBuffer>>;
+  /** A linear_attention layer's frozen Gated DeltaNet tensors: the decoder runs that mixer where this is set. */
+  gdn?: GdnWeights;
 }
 
 export interface GpuModelWeights {
@@ -37,16 +40,19 @@ export interface GpuModelWeights {
 }
 
 export function uploadLayer(ctx: GpuContext, h: HostLayerWeights, i: number): GpuLayerWeights {
-  const proj = {} as Record<LoraModule, GpuWeight>;
+  const proj: Partial<Record<LoraModule, GpuWeight>> = {};
   const bias: Partial<Record<LoraModule, GPUBuffer>> = {};
-  for (const m of LORA_MODULES) {
-    proj[m] = uploadWeight(ctx, h.proj[m], `layers.${i}.${m}`);
+  for (const [m, w] of Object.entries(h.proj) as [LoraModule, HostWeight][]) {
+    proj[m] = uploadWeight(ctx, w, `layers.${i}.${m}`);
     const b = h.bias[m];
     if (b) bias[m] = uploadBuffer(ctx, b, `layers.${i}.${m}.bias`);
   }
   const norms: Partial<Record<NormRole, GPUBuffer>> = {};
   for (const [role, w] of Object.entries(h.norms) as [NormRole, Float32Array][]) norms[role] = uploadBuffer(ctx, w, `layers.${i}.norm.${role}`);
-  return { norms, proj, bias };
+  const gdn = h.gdn
+    ? (Object.fromEntries((Object.entries(h.gdn) as [GdnTensor, Float32Array][]).map(([t, v]) => [t, uploadBuffer(ctx, v, `layers.${i}.${t}`)])) as GdnWeights)
+    : undefined;
+  return { norms, proj, bias, ...(gdn ? { gdn } : {}) };
 }
 
 /**
@@ -90,7 +96,8 @@ export function destroyModelWeights(ctx: GpuContext, w: GpuModelWeights): void {
   destroyWeight(ctx, w.embed);
   if (w.lmHead !== w.embed) destroyWeight(ctx, w.lmHead);
   for (const l of w.layers) {
-    for (const m of LORA_MODULES) destroyWeight(ctx, l.proj[m]);
+    for (const p of Object.values(l.proj)) if (p) destroyWeight(ctx, p);
+    for (const b of Object.values(l.gdn ?? {})) ctx.destroyBuffer(b);
     for (const b of Object.values(l.bias)) if (b) ctx.destroyBuffer(b);
     for (const b of Object.values(l.norms)) if (b) ctx.destroyBuffer(b);
   }

@@ -3,14 +3,34 @@
 // starts at a multiple of 64 floats, the 256-byte storage-binding offset alignment of WebGPU.
 import { QloraError } from '../errors';
 import type { ModelConfig } from '../formats/model-config';
-import { ATTENTION_PROJECTIONS, LAYER_KINDS, MLP_BLOCK, MLP_PROJECTIONS } from '../formats/architectures';
+import { ATTENTION_PROJECTIONS, GATED_DELTA_NET_PROJECTIONS, LAYER_KINDS, MLP_BLOCK, MLP_PROJECTIONS } from '../formats/architectures';
 import { layerProjections } from '../formats/checkpoint-names';
+import { linearQkvChannels } from '../formats/linear-attention-config';
 import { createRng } from '../data/rng';
 
-/** The projections the decoder trains LoRA on: attention's and the MLP's (architectures.ts lists each mixer's). */
-export const LORA_MODULES = [...ATTENTION_PROJECTIONS, ...MLP_PROJECTIONS] as const;
+/**
+ * The projections the decoder trains LoRA on: every mixer's and the MLP's (architectures.ts lists each
+ * mixer's); a layer has only its own mixer's (layerLoraModules). Attention and MLP first, so the dropout
+ * streams (decoder-layer.ts) of the attention-only families stay where they were.
+ */
+export const LORA_MODULES = [...ATTENTION_PROJECTIONS, ...MLP_PROJECTIONS, ...GATED_DELTA_NET_PROJECTIONS] as const;
 export type LoraModule = (typeof LORA_MODULES)[number];
 export const ATTENTION_MODULES: readonly LoraModule[] = ATTENTION_PROJECTIONS;
+
+export function isLoraModule(name: string): name is LoraModule {
+  return (LORA_MODULES as readonly string[]).includes(name);
+}
+
+/** The projections of layer `layer`, its mixer's then the MLP's, in PEFT's order (checkpoint-names.ts). */
+export function layerLoraModules(cfg: Pick<ModelConfig, 'layerTypes'>, layer: number): LoraModule[] {
+  return layerProjections(cfg, layer).map((p) => p.module).filter(isLoraModule);
+}
+
+/** The projections some layer of the model has, in LORA_MODULES order: what "all-linear" targets on it. */
+export function modelLoraModules(cfg: Pick<ModelConfig, 'layerTypes'>): LoraModule[] {
+  const has = new Set(cfg.layerTypes.flatMap((_, i) => layerLoraModules(cfg, i)));
+  return LORA_MODULES.filter((m) => has.has(m));
+}
 
 export interface LoraSettings {
   readonly r: number;
@@ -59,6 +79,10 @@ export function moduleShape(cfg: ModelConfig, m: LoraModule): [number, number] {
   const q = cfg.numHeads * cfg.headDim;
   const kv = cfg.numKvHeads * cfg.headDim;
   const I = cfg.intermediateSize;
+  const lin = () => {
+    if (!cfg.linearAttention) throw new QloraError('INTERNAL', `${m} is a Gated DeltaNet projection, but this model has no linear-attention layer.`);
+    return cfg.linearAttention;
+  };
   switch (m) {
     case 'q_proj': return [cfg.attentionOutputGate ? 2 * q : q, D]; // each head's query rows, then its gate rows
     case 'k_proj': return [kv, D];
@@ -67,12 +91,18 @@ export function moduleShape(cfg: ModelConfig, m: LoraModule): [number, number] {
     case 'gate_proj': return [I, D];
     case 'up_proj': return [I, D];
     case 'down_proj': return [D, I];
+    case 'in_proj_qkv': return [linearQkvChannels(lin()), D];
+    case 'in_proj_z': return [lin().numValueHeads * lin().valueHeadDim, D];
+    case 'in_proj_b': return [lin().numValueHeads, D];
+    case 'in_proj_a': return [lin().numValueHeads, D];
+    case 'out_proj': return [D, lin().numValueHeads * lin().valueHeadDim];
   }
 }
 
-/** PEFT's module path under the model: `model.layers.{i}.self_attn.q_proj`. */
+/** PEFT's module path under the model: `model.layers.{i}.self_attn.q_proj` (each module name belongs to one mixer or the MLP). */
 export function modulePath(layer: number, m: LoraModule): string {
-  return `model.layers.${layer}.${ATTENTION_MODULES.includes(m) ? LAYER_KINDS.full_attention.path : MLP_BLOCK.path}.${m}`;
+  const owner = Object.values(LAYER_KINDS).find((k) => k.loraModules.includes(m)) ?? MLP_BLOCK;
+  return `model.layers.${layer}.${owner.path}.${m}`;
 }
 
 export interface LoraSlot {
@@ -104,10 +134,9 @@ export function loraLayout(cfg: ModelConfig, settings: LoraSettings): LoraLayout
   let offset = 0;
   let count = 0;
   for (let layer = 0; layer < cfg.numLayers; layer++) {
-    // Only the projections this layer's mixer has (a target may be absent from some layer kinds).
-    const has = new Set(layerProjections(cfg, layer).map((p) => p.module));
-    for (const module of LORA_MODULES) {
-      if (!settings.targets.includes(module) || !has.has(module)) continue;
+    // Only the projections this layer's mixer has (a target may be absent from some layer kinds), in PEFT's order.
+    for (const module of layerLoraModules(cfg, layer)) {
+      if (!settings.targets.includes(module)) continue;
       const [outF, inF] = moduleShape(cfg, module);
       const aOffset = offset;
       offset = align(offset + settings.r * inF);

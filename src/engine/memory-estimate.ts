@@ -14,6 +14,10 @@
 //     and one chunk of logits (rows × V × 4, the chunk rule of causal-lm.ts); in a training pass whose
 //     lm_head backward is split over the vocabulary (PassOptions.lmHeadSplitK), its partial sums
 //     (slices × rows × D × 4);
+//   - a hybrid's linear_attention layers (Qwen3.5): their own projections and frozen Gated DeltaNet tensors
+//     in place of attention's, and the mixer's declared buffer plans (mixers/gated-delta-net.ts: activations
+//     per linear layer, the delta rule's per-chunk states among them, and one scratch per pass); gated
+//     attention's q_proj twice as tall, its qg / gated activations and their gradients;
 //   - with nf4Decode 'f16-scratch' on an NF4 base, each pass's f16 scratch (gpu/ops/nf4-decode.ts): the
 //     largest projection at 2 bytes a weight (an odd count padded to a whole u32).
 // Every buffer is rounded as GpuContext.createBuffer rounds it (multiples of 4, at least 4). Left out:
@@ -23,8 +27,13 @@
 import { DEFAULT_LOGITS_CHUNK_BYTES, lmHeadSplitSlices, logitsChunkRows } from './causal-lm';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
-import { LORA_MODULES, loraLayout, moduleShape } from './lora';
+import { LORA_MODULES, layerLoraModules, loraLayout, modelLoraModules, moduleShape } from './lora';
 import { loraGroupWidth, loraScratchFloats } from './lora-groups';
+import { layerNorms } from './base-weights';
+import { layerMixer } from '../formats/checkpoint-names';
+import { GDN_TENSORS, gdnActsPlan, gdnLayerDims, gdnScratchPlan, gdnTensorShapes } from './mixers/gated-delta-net';
+import { plannedBytes } from './buffer-plan';
+import type { PlannedBuffer } from './buffer-plan';
 import { hasSlidingRope, normWidth } from '../formats/model-config';
 import type { NormRole } from '../formats/architectures';
 
@@ -124,24 +133,30 @@ function hasBias(cfg: ModelConfig, m: (typeof LORA_MODULES)[number]): boolean {
 /** The frozen base as uploadModelWeights lays it out: projections in `quant`, the rest in float. */
 function addBase(list: BufferList, cfg: ModelConfig, quant: TrainingMemorySettings['quant'], embedDtypeBytes: number, maxPositions: number): void {
   const { vocabSize: V, hiddenSize: D, numLayers: L } = cfg;
-  for (const m of LORA_MODULES) {
-    const [out, inF] = moduleShape(cfg, m);
-    const n = out * inF;
-    if (quant === 'nf4') {
-      // Four buffers per weight; the packed codes are the largest.
-      list.add('base', `${m} (NF4 codes)`, Math.ceil(n / 2), L);
-      list.add('base', `${m} (NF4 absmax)`, nf4WeightBytes(n) - bufferBytes(Math.ceil(n / 2)), L);
-    } else {
-      list.add('base', `${m} (${quant})`, n * (quant === 'f16' ? 2 : 4), L);
+  for (let layer = 0; layer < L; layer++) {
+    for (const m of layerLoraModules(cfg, layer)) {
+      const [out, inF] = moduleShape(cfg, m);
+      const n = out * inF;
+      if (quant === 'nf4') {
+        // Four buffers per weight; the packed codes are the largest.
+        list.add('base', `${m} (NF4 codes)`, Math.ceil(n / 2));
+        list.add('base', `${m} (NF4 absmax)`, nf4WeightBytes(n) - bufferBytes(Math.ceil(n / 2)));
+      } else {
+        list.add('base', `${m} (${quant})`, n * (quant === 'f16' ? 2 : 4));
+      }
+      if (hasBias(cfg, m)) list.add('base', 'biases', out * 4);
     }
-    if (hasBias(cfg, m)) list.add('base', 'biases', out * 4, L);
+    for (const [role] of layerNorms(cfg, layer)) list.add('base', 'norms', normWidth(cfg, role) * 4);
+    if (cfg.linearAttention && layerMixer(cfg, layer).kind === 'gated_delta_net') {
+      const shapes = gdnTensorShapes(cfg.linearAttention);
+      for (const t of GDN_TENSORS) list.add('base', 'linear-attention conv, decay and norm weights', shapes[t].reduce((a, b) => a * b, 1) * 4);
+    }
   }
-  for (const role of Object.keys(cfg.architecture.norms) as NormRole[]) list.add('base', 'norms', normWidth(cfg, role) * 4, L);
   list.add('base', 'norms', D * 4); // the final norm
   list.add('base', 'embedding', V * D * embedDtypeBytes);
   if (!cfg.tieWordEmbeddings) list.add('base', 'lm_head', V * D * embedDtypeBytes);
   const ropeRows = Math.min(cfg.maxPositionEmbeddings, maxPositions);
-  list.add('base', 'RoPE tables', ropeRows * (cfg.headDim / 2) * 4, hasSlidingRope(cfg) ? 4 : 2);
+  list.add('base', 'RoPE tables', ropeRows * (cfg.rotaryDim / 2) * 4, hasSlidingRope(cfg) ? 4 : 2);
 }
 
 interface PassShape {
@@ -149,7 +164,7 @@ interface PassShape {
   T: number;
   train: boolean;
   checkpointing: boolean;
-  /** LoRA rank and target count (0 targets: no LoRA buffers, as full fine-tuning would have). */
+  /** LoRA rank and the count of targets the model has (0: no LoRA buffers, as full fine-tuning would have). */
   r: number;
   targets: number;
   /** Most targeted modules sharing one input (lora-groups.ts). */
@@ -203,6 +218,18 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
     act('activations [M, D]', M * D, 2 * sets); // o_proj and down_proj outputs before their norms
     act('norm / softmax statistics', M, 2 * sets);
   }
+  const qOut = (cfg.attentionOutputGate ? 2 : 1) * Q;
+  if (cfg.attentionOutputGate) {
+    act('activations [M, Q]', M * qOut, sets); // qg: q_proj's query and gate halves
+    act('activations [M, Q]', M * Q, sets); // o·sigmoid(gate)
+  }
+  const gdn = cfg.linearAttention ? gdnLayerDims(cfg.linearAttention) : null;
+  const linearLayers = cfg.layerTypes.filter((_, i) => layerMixer(cfg, i).kind === 'gated_delta_net').length;
+  if (gdn && linearLayers > 0) {
+    // causal-lm.ts: the mixer's activations per linear layer (one shared set when the pass shares acts), one scratch.
+    plan(list, prefix, gdnActsPlan(gdn, B, T), p.train && !p.checkpointing ? linearLayers : 1);
+    plan(list, prefix, gdnScratchPlan(gdn, B, T, p.train), 1);
+  }
 
   if (p.nf4ScratchWeights > 0) list.add('activations', `${prefix}NF4 projection decoded to f16`, Math.ceil(p.nf4ScratchWeights / 2) * 4);
   act('final norm', M * D);
@@ -219,7 +246,11 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   act('backward [M, I]', M * I, 3); // da, dg, du
   act('norm / softmax statistics', B * H * T); // Dsum
   act('LoRA gradients of a group [M, width·r]', M * p.r * p.groupWidth); // dLoraH
-  act('backward LoRA scratch', loraScratchFloats(M, p.r, { D, Q, KV, I })); // loraTmp (allocated even without dropout)
+  act('backward LoRA scratch', loraScratchFloats(M, p.r, { D, Q, KV, I, qOut, gdn })); // loraTmp (allocated even without dropout)
+  if (cfg.attentionOutputGate) {
+    act('backward [M, Q]', M * qOut); // dqg
+    act('backward [M, Q]', M * Q); // d(o·sigmoid(gate))
+  }
   if (qkNorm) {
     act('backward [M, Q]', M * Q); // dq before the norm
     act('backward [M, KV]', M * KV);
@@ -228,9 +259,14 @@ function addPass(list: BufferList, cfg: ModelConfig, p: PassShape): void {
   if (p.checkpointing) act('recomputed layer output [M, D]', M * D);
 }
 
+/** A declared buffer plan (buffer-plan.ts), each buffer under its group, `count` times. */
+function plan(list: BufferList, prefix: string, buffers: readonly PlannedBuffer[], count: number): void {
+  for (const b of buffers) list.add('activations', prefix + b.group, plannedBytes(b), count);
+}
+
 /** The most weights of one projection: what causal-lm.ts's NF4 → f16 scratch holds. */
 function largestProjection(cfg: ModelConfig): number {
-  return Math.max(...LORA_MODULES.map((m) => moduleShape(cfg, m)).map(([out, inF]) => out * inF));
+  return Math.max(...modelLoraModules(cfg).map((m) => moduleShape(cfg, m)).map(([out, inF]) => out * inF));
 }
 
 function passShape(cfg: ModelConfig, s: TrainingMemorySettings, train: boolean, targets: number): PassShape {
@@ -269,8 +305,10 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingMemorySettin
   list.add('optimizer', 'optimizer scratch', 20); // lr, bias corrections, micro-batch count, a loss sum (+4 bytes per extra micro-batch)
   list.add('optimizer', 'optimizer scratch', 4); // Σg²
   list.add('optimizer', 'optimizer scratch', 4); // the refused-step latch
-  addPass(list, cfg, passShape(cfg, s, true, s.lora.targets.length));
-  if (s.evaluation) addPass(list, cfg, passShape(cfg, s, false, s.lora.targets.length));
+  // allocLayerActs: LoRA activations for the targets the model has (a Llama has no in_proj_qkv).
+  const targets = modelLoraModules(cfg).filter((m) => s.lora.targets.includes(m)).length;
+  addPass(list, cfg, passShape(cfg, s, true, targets));
+  if (s.evaluation) addPass(list, cfg, passShape(cfg, s, false, targets));
   return list.summarize(s, s.quant === 'nf4' ? 'qlora' : 'lora');
 }
 
@@ -282,13 +320,19 @@ export function estimate16bitLoraMemory(cfg: ModelConfig, s: Omit<TrainingMemory
 /** Every weight of the model, as full fine-tuning trains them. */
 export function modelParameterCount(cfg: ModelConfig): number {
   const { vocabSize: V, hiddenSize: D, numLayers: L } = cfg;
-  let perLayer = 0;
-  for (const role of Object.keys(cfg.architecture.norms) as NormRole[]) perLayer += normWidth(cfg, role);
-  for (const m of LORA_MODULES) {
-    const [out, inF] = moduleShape(cfg, m);
-    perLayer += out * inF + (hasBias(cfg, m) ? out : 0);
+  let layers = 0;
+  for (let layer = 0; layer < L; layer++) {
+    for (const [role] of layerNorms(cfg, layer)) layers += normWidth(cfg, role);
+    for (const m of layerLoraModules(cfg, layer)) {
+      const [out, inF] = moduleShape(cfg, m);
+      layers += out * inF + (hasBias(cfg, m) ? out : 0);
+    }
+    if (cfg.linearAttention && layerMixer(cfg, layer).kind === 'gated_delta_net') {
+      const shapes = gdnTensorShapes(cfg.linearAttention);
+      for (const t of GDN_TENSORS) layers += shapes[t].reduce((a, b) => a * b, 1);
+    }
   }
-  return L * perLayer + D + V * D * (cfg.tieWordEmbeddings ? 1 : 2);
+  return layers + D + V * D * (cfg.tieWordEmbeddings ? 1 : 2);
 }
 
 /**

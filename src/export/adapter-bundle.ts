@@ -69,7 +69,8 @@ export function adapterFiles(layout: LoraLayout, params: Float32Array, baseModel
   return {
     [ADAPTER_WEIGHTS_FILE]: writeAdapterWeights(layout, params),
     // PEFT writes the config with indent=2 and sorted keys; adapterConfigJson's keys are already sorted.
-    [ADAPTER_CONFIG_FILE]: encoder.encode(JSON.stringify(adapterConfigJson(layout.settings, baseModel), null, 2) + '\n'),
+    // target_modules: the targets the model has ("all-linear" picks attention's on a Llama, in_proj_* too on Qwen3.5).
+    [ADAPTER_CONFIG_FILE]: encoder.encode(JSON.stringify(adapterConfigJson({ ...layout.settings, targets: layout.settings.targets.filter((m) => layout.slots.some((s) => s.module === m)) }, baseModel), null, 2) + '\n'),
     'README.md': encoder.encode(adapterModelCard(layout, baseModel, info)),
   } as Record<AdapterFileName, Uint8Array>;
 }

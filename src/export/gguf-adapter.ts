@@ -6,10 +6,12 @@
 //     general.type = "adapter", adapter.type = "lora", adapter.lora.alpha (f32),
 //     general.quantization_version = 2. The script overrides set_gguf_parameters, so it copies no
 //     hyperparameters of the base (block count, heads, …) into an adapter, and neither does this;
-//   - tensors blk.{i}.{attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down}.weight.lora_a with
+//   - tensors blk.{i}.{attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down|…}.weight.lora_a with
 //     PEFT's lora_A [r, in] and .lora_b with lora_B [out, r], as they are (ggml ne [in, r] and [r, out],
 //     what llama-adapter.cpp checks against the base tensor's ne [in, out]), F32, per layer in module
 //     order (llama.cpp finds tensors by name, so the order is not significant);
+//   - Qwen3.5 (arch qwen35): the linear layers' projections under llama.cpp's names with its value-head order
+//     (gguf-linear-attention.ts);
 //   - Llama only (the record's gguf.permuteQK): the script's LlamaModel.permute reorders the rows of q_proj / k_proj (HF's rotate-half
 //     RoPE layout to ggml's interleaved one, per head, with n_kv_heads for k); on a LoRA pair that
 //     lands on lora_b's rows. Qwen2, Qwen3 and Gemma 3 use ggml's NeoX RoPE and are not permuted.
@@ -24,6 +26,7 @@ import type { LoraLayout, LoraModule, LoraSlot } from '../engine/lora';
 import { slotTensors } from '../engine/peft-adapter';
 import { writeGguf } from '../formats/gguf-write';
 import type { GgufTensor, GgufValue } from '../formats/gguf-write';
+import { GGUF_TENSOR_OF_LINEAR_PROJECTION, isGatedDeltaNetProjection, linearAttentionGgufPair } from './gguf-linear-attention';
 
 /**
  * llama.cpp's architecture name (gguf-py MODEL_ARCH_NAMES) of a model_type and whether its converter
@@ -35,7 +38,11 @@ export function ggufArchitecture(modelType: ModelType): { arch: string; permuteQ
   return gguf;
 }
 
-/** gguf-py's tensor name of each projection (MODEL_TENSOR.ATTN_Q → "blk.{bid}.attn_q", …). */
+/**
+ * gguf-py's tensor name of each projection (MODEL_TENSOR.ATTN_Q → "blk.{bid}.attn_q", …); Qwen3.5's gated
+ * attention keeps q_proj's query and gate rows together in attn_q, and its linear layers' names are in
+ * gguf-linear-attention.ts.
+ */
 export const GGUF_TENSOR_OF_MODULE: Readonly<Record<LoraModule, string>> = {
   q_proj: 'attn_q',
   k_proj: 'attn_k',
@@ -44,6 +51,7 @@ export const GGUF_TENSOR_OF_MODULE: Readonly<Record<LoraModule, string>> = {
   gate_proj: 'ffn_gate',
   up_proj: 'ffn_up',
   down_proj: 'ffn_down',
+  ...GGUF_TENSOR_OF_LINEAR_PROJECTION,
 };
 
 /** GGML_QNT_VERSION, written by every convert script. */
@@ -80,7 +88,7 @@ export function permuteRopeRows(B: Float32Array, heads: number, r: number): Floa
 export interface GgufAdapterInput {
   readonly layout: LoraLayout;
   readonly params: Float32Array;
-  readonly config: Pick<ModelConfig, 'modelType' | 'numHeads' | 'numKvHeads'>;
+  readonly config: Pick<ModelConfig, 'modelType' | 'numHeads' | 'numKvHeads' | 'linearAttention'>;
   /** general.name: the base model's id (the script's --base-model-id) or its folder name. */
   readonly name: string;
 }
@@ -98,19 +106,22 @@ export function ggufAdapterMetadata(input: GgufAdapterInput): [string, GgufValue
   ];
 }
 
-/** Every tensor pair, B already permuted where the architecture needs it. */
+/** Every tensor pair, B (or A) already reordered where llama.cpp's converter reorders the base weight. */
 export function ggufAdapterTensors(input: GgufAdapterInput): GgufTensor[] {
   const { layout, params, config } = input;
   const r = layout.settings.r;
   const permute = ggufArchitecture(config.modelType).permuteQK;
   const tensors: GgufTensor[] = [];
   for (const slot of layout.slots) {
-    const { A, B } = slotTensors(layout, params, slot);
-    let b = B;
-    if (permute && slot.module === 'q_proj') b = permuteRopeRows(B, config.numHeads, r);
-    if (permute && slot.module === 'k_proj') b = permuteRopeRows(B, config.numKvHeads, r);
+    let { A, B } = slotTensors(layout, params, slot);
+    if (permute && slot.module === 'q_proj') B = permuteRopeRows(B, config.numHeads, r);
+    if (permute && slot.module === 'k_proj') B = permuteRopeRows(B, config.numKvHeads, r);
+    if (isGatedDeltaNetProjection(slot.module)) {
+      if (!config.linearAttention) throw new QloraError('INTERNAL', `${slot.module} is a linear-attention projection, but the config has no linear-attention settings.`);
+      ({ A, B } = linearAttentionGgufPair(slot.module, A, B, r, config.linearAttention));
+    }
     tensors.push({ name: ggufTensorName(slot, 'a'), shape: [r, slot.inF], data: A });
-    tensors.push({ name: ggufTensorName(slot, 'b'), shape: [slot.outF, r], data: b });
+    tensors.push({ name: ggufTensorName(slot, 'b'), shape: [slot.outF, r], data: B });
   }
   return tensors;
 }

@@ -3,7 +3,8 @@
 // everything is written in F16 or BF16 under the Hugging Face names, in the Hub layout:
 // `model.safetensors`, or shards `model-00001-of-0000N.safetensors` + `model.safetensors.index.json`
 // when it does not fit one shard; config.json without quantization_config and with the new dtype;
-// the tokenizer files as they were.
+// the tokenizer files as they were. A vision-language base (Qwen3_5ForConditionalGeneration) is exported as its
+// text model: the text weights under the text names and the text config (the vision tower was never loaded).
 // Shards are built one at a time by a generator (tensors of one shard are merged only when that shard
 // is asked for), so a 7B export holds one shard plus one f32 weight in memory, not the whole model.
 // Sharding follows huggingface_hub's split_torch_state_dict_into_shards: tensors in state-dict
@@ -17,7 +18,10 @@ import { dequantizeNf4 } from '../quant/nf4';
 import type { HostWeight } from '../gpu/weight';
 import type { HostModelWeights } from '../engine/base-weights';
 import type { LoraLayout } from '../engine/lora';
-import { LORA_MODULES, modulePath } from '../engine/lora';
+import { layerLoraModules, modulePath } from '../engine/lora';
+import { layerNorms } from '../engine/base-weights';
+import { GDN_TENSORS, gdnTensorShapes } from '../engine/mixers/gated-delta-net';
+import { layerMixer } from '../formats/checkpoint-names';
 import { mergeLora, slotTensors } from '../engine/peft-adapter';
 import type { ModelType, NormRole } from '../formats/architectures';
 import { ARCHITECTURES } from '../formats/architectures';
@@ -105,9 +109,10 @@ function planTensors(input: MergedModelInput, dtype: MergedDtype): PlannedTensor
   }
   add('model.embed_tokens.weight', [w.embed.rows, w.embed.cols], () => matrix16(w.embed, dtype));
   w.layers.forEach((layer, i) => {
-    for (const m of LORA_MODULES) {
+    for (const m of layerLoraModules(cfg, i)) {
       const hw = layer.proj[m];
       const path = modulePath(i, m);
+      if (!hw) throw new QloraError('INTERNAL', `mergedModelFiles: layer ${i} has no ${m} weight.`);
       add(`${path}.weight`, [hw.rows, hw.cols], () => {
         const slot = layout.slot(i, m);
         if (!slot) return matrix16(hw, dtype);
@@ -120,7 +125,12 @@ function planTensors(input: MergedModelInput, dtype: MergedDtype): PlannedTensor
       const bias = layer.bias[m];
       if (bias) add(`${path}.bias`, [bias.length], vector(bias));
     }
-    for (const [role, name] of Object.entries(cfg.architecture.norms) as [NormRole, string][]) {
+    if (layer.gdn) {
+      // The Gated DeltaNet's frozen tensors, as stored (conv1d.weight [Ch, 1, K]).
+      const shapes = gdnTensorShapes(cfg.linearAttention!);
+      for (const t of GDN_TENSORS) add(`model.layers.${i}.${layerMixer(cfg, i).path}.${t}`, shapes[t], vector(layer.gdn[t]));
+    }
+    for (const [role, name] of layerNorms(cfg, i) as [NormRole, string][]) {
       const w = layer.norms[role];
       if (!w) throw new QloraError('INTERNAL', `mergedModelFiles: layer ${i} has no ${name} weight.`);
       add(`model.layers.${i}.${name}.weight`, [w.length], vector(w));
@@ -198,12 +208,31 @@ export function planMergedModel(input: MergedModelInput): MergedModelPlan {
   return prepare(input).plan;
 }
 
+/** Keys a wrapping checkpoint may state at its top level only (model-config.ts reads them there as a fallback). */
+const WRAPPER_FALLBACK_KEYS = ['tie_word_embeddings', 'bos_token_id', 'eos_token_id', 'pad_token_id'] as const;
+
+/**
+ * A wrapping checkpoint's config (Qwen3_5ForConditionalGeneration) as its text model's: the merged export holds
+ * the text weights only, under the text names, so it is that model (Qwen3_5ForCausalLM, what
+ * AutoModelForCausalLM builds from the wrapper anyway). Keys the text config lacks come from the top level.
+ */
+function textModelConfig(configJson: Readonly<Record<string, unknown>>, modelType: ModelType): Readonly<Record<string, unknown>> {
+  const wrapper = ARCHITECTURES[modelType].wrapper;
+  const text = wrapper ? configJson[wrapper.textConfigKey] : undefined;
+  if (!wrapper || !text || typeof text !== 'object' || Array.isArray(text)) return configJson;
+  const out: Record<string, unknown> = { ...(text as Record<string, unknown>), architectures: [ARCHITECTURES[modelType].className], model_type: modelType };
+  for (const k of WRAPPER_FALLBACK_KEYS) if (out[k] === undefined && configJson[k] !== undefined) out[k] = configJson[k];
+  return out;
+}
+
 /**
  * config.json for the merged model: the base's, as 16-bit weights with no quantization, naming its
  * transformers class in `architectures` even when the base's did not (llama.cpp's convert_hf_to_gguf.py
- * refuses a folder without it; AutoModelForCausalLM goes by model_type and does not mind).
+ * refuses a folder without it; AutoModelForCausalLM goes by model_type and does not mind). A vision-language
+ * base (Qwen3.5's released checkpoints) becomes its text model's config.
  */
-export function mergedConfigJson(configJson: Readonly<Record<string, unknown>>, dtype: MergedDtype, modelType: ModelType): Record<string, unknown> {
+export function mergedConfigJson(base: Readonly<Record<string, unknown>>, dtype: MergedDtype, modelType: ModelType): Record<string, unknown> {
+  const configJson = textModelConfig(base, modelType);
   const named = Array.isArray(configJson.architectures) && configJson.architectures.length > 0;
   const out: Record<string, unknown> = { ...configJson, ...(named ? {} : { architectures: [ARCHITECTURES[modelType].className] }), torch_dtype: TORCH_DTYPE[dtype] };
   // transformers ≥ 4.56 saves the dtype as `dtype`; keep the two in step when the base had it.

@@ -58,6 +58,18 @@ export interface ExportedRunSettings extends ExportedData {
   readonly adamEps?: number;
   /** Where the adapter is saved (default "qlora-output"). */
   readonly outputDir?: string;
+  /**
+   * The projections the base model has (lora.ts modelLoraModules): LORA_TARGETS names only those of lora.targets,
+   * so a Llama run does not list Qwen3.5's linear-attention modules, nor Qwen3.5 one it cannot have. Absent: all targets.
+   */
+  readonly modelModules?: readonly string[];
+  /** The base's family; Qwen3.5 (qwen3_5_text) adds what its install needs to the header. */
+  readonly modelType?: string;
+}
+
+/** The LoRA targets the base model has, in the settings' order. */
+function loraTargets(s: ExportedRunSettings): string[] {
+  return s.modelModules ? s.lora.targets.filter((m) => s.modelModules!.includes(m)) : [...s.lora.targets];
 }
 
 // -- Python literals -------------------------------------------------------------------------------
@@ -92,6 +104,7 @@ function validate(s: ExportedRunSettings): void {
   if (!(s.valSplit >= 0 && s.valSplit < 1)) bad(`valSplit must be in [0, 1), got ${s.valSplit}`);
   if (!Number.isInteger(s.seed) || s.seed < 0) bad(`seed must be a non-negative integer, got ${s.seed}`);
   if (s.lora.targets.length === 0) bad('LoRA needs at least one target module');
+  if (loraTargets(s).length === 0) bad(`none of the LoRA targets (${s.lora.targets.join(', ')}) is a projection of this model (${s.modelModules!.join(', ')})`);
 }
 
 /** transformers' scheduler names: its "constant" ignores warmup, "constant_with_warmup" is ours. */
@@ -101,6 +114,13 @@ function schedulerType(s: ExportedRunSettings): string {
 }
 
 // -- the script, section by section ----------------------------------------------------------------
+
+/** Qwen3.5 needs a transformers with its classes (5.2 on); its linear-attention layers run fastest with two optional kernel packages. */
+const QWEN35_NOTE = `
+# Qwen3.5: AutoModelForCausalLM loads the text model of the vision-language checkpoint (its weights under
+# model.language_model.; the vision tower is not loaded). Its Gated DeltaNet layers fall back to slow PyTorch
+# code unless these are installed (CUDA): pip install flash-linear-attention causal-conv1d
+#`;
 
 function header(s: ExportedRunSettings): string {
   const run = s.steps ? `${s.steps} optimizer steps` : `${s.epochs} epochs`;
@@ -112,8 +132,8 @@ function header(s: ExportedRunSettings): string {
 #   LoRA:    r=${s.lora.r}, alpha=${s.lora.alpha}, dropout=${s.lora.dropout}${s.lora.rslora ? ', rsLoRA' : ''}; base ${s.quant === 'nf4' ? 'NF4 (QLoRA)' : s.quant}
 #
 # Install (CUDA GPU; bitsandbytes is needed for NF4 only):
-#   pip install "torch>=2.3" "transformers>=4.46" "peft>=0.13" "trl>=1.13" "datasets>=2.20" accelerate bitsandbytes
-#
+#   pip install "torch>=2.3" "transformers>=${s.modelType === 'qwen3_5_text' ? '5.2' : '4.46'}" "peft>=0.13" "trl>=1.13" "datasets>=2.20" accelerate bitsandbytes
+#${s.modelType === 'qwen3_5_text' ? QWEN35_NOTE : ''}
 # Run on one GPU:
 #   python train.py
 #
@@ -165,7 +185,7 @@ function settingsBlock(s: ExportedRunSettings): string {
     `LORA_R = ${num(s.lora.r, 'r')}`,
     `LORA_ALPHA = ${num(s.lora.alpha, 'alpha')}`,
     `LORA_DROPOUT = ${num(s.lora.dropout, 'dropout')}`,
-    `LORA_TARGETS = [${s.lora.targets.map(str).join(', ')}]`,
+    `LORA_TARGETS = [${loraTargets(s).map(str).join(', ')}]`,
     `USE_RSLORA = ${bool(s.lora.rslora)}  # scale alpha/sqrt(r) instead of alpha/r`,
   ];
   return `# ---- the browser run's settings ----\n${lines.join('\n')}\n`;

@@ -55,8 +55,7 @@ const GATED_DELTA_NET: TokenMixer = {
   kind: 'gated_delta_net',
   path: 'linear_attn',
   loraModules: GATED_DELTA_NET_PROJECTIONS,
-  trainable: false,
-  missing: "Gated DeltaNet linear-attention layers are not yet supported by this engine's decoder",
+  trainable: true, // engine/mixers/gated-delta-net.ts; test/golden.test.ts checks it against transformers + PEFT
 };
 
 /** The token mixer of each layer type. Sliding attention is attention with a causal window. */
@@ -266,14 +265,10 @@ export const ARCHITECTURES: Readonly<Record<ModelType, Architecture>> = {
     norms: { ...LLAMA_NORMS, q: 'self_attn.q_norm', k: 'self_attn.k_norm' },
     normOffset: 1,
     scaledEmbedding: false,
-    // llama.cpp names these tensors (qwen35: blk.N.attn_qkv / attn_gate / ssm_beta / ssm_alpha / ssm_out), but its
-    // converter reorders the value heads of the linear layers (_LinearAttentionVReorderBase) and splits q_proj's gate;
-    // an adapter written without the same reordering would load and compute something else.
-    gguf: {
-      refused:
-        "GGUF adapter export is not supported for Qwen3.5: llama.cpp's qwen35 conversion reorders the linear-attention value heads " +
-        'and splits the attention output gate, which this export does not reproduce. Export the PEFT adapter instead',
-    },
+    // llama.cpp's qwen35 names every projection trained here (attn_qkv / attn_gate / ssm_beta / ssm_alpha / ssm_out in the
+    // linear layers, attn_q holding q_proj's query and gate rows) and applies LoRA to each; its converter's value-head
+    // reorder (fewer key heads than value heads) is applied to the pair (export/gguf-linear-attention.ts). NeoX RoPE: no q/k permutation.
+    gguf: { arch: 'qwen35', permuteQK: false },
     summary:
       'hybrid: Gated DeltaNet linear attention in three of four layers, gated full attention (q/k norms, partial RoPE) in the fourth; ' +
       'RMSNorm as x·(1+w), SwiGLU; also read from the vision-language Qwen3_5ForConditionalGeneration checkpoints (text part only)',

@@ -56,6 +56,7 @@ import gdnChunkFwd from '../../shaders/gdn_chunk_fwd.wgsl?raw';
 import gdnStateFwd from '../../shaders/gdn_state_fwd.wgsl?raw';
 import gdnStateBwd from '../../shaders/gdn_state_bwd.wgsl?raw';
 import gdnChunkBwd from '../../shaders/gdn_chunk_bwd.wgsl?raw';
+import gdnRecurrentFwd from '../../shaders/gdn_recurrent_fwd.wgsl?raw';
 import type { KernelSpec } from './program';
 import { gemmLabel, gemmSource } from './gemm';
 import { attentionMmaSource, tilesLabel } from './attention';
@@ -154,6 +155,7 @@ export const KERNELS = {
   gdnStateFwd: simple('gdn_state_fwd', gdnCommon + gdnStateFwd),
   gdnStateBwd: simple('gdn_state_bwd', gdnCommon + gdnStateBwd),
   gdnChunkBwd: simple('gdn_chunk_bwd', gdnCommon + gdnChunkBwd),
+  gdnRecurrentFwd: simple('gdn_recurrent_fwd', gdnCommon + gdnRecurrentFwd),
   gdnGatesFwd: simple('gdn_gates_fwd', gdnGatesCommon + gdnGatesFwd),
   gdnGatesBwd: simple('gdn_gates_bwd', gdnGatesCommon + gdnGatesBwd),
   qGateSplit: simple('q_gate_split', qGateSplit),

@@ -3,6 +3,7 @@
 // rather than in a kernel.
 import type { HostLayerWeights } from '../engine/base-weights';
 import { LORA_MODULES, type LoraModule } from '../engine/lora';
+import { GDN_TENSORS, type GdnTensor } from '../engine/mixers/gated-delta-net';
 import type { NormRole } from '../formats/architectures';
 import { NORM_ROLES } from '../formats/architectures';
 import type { HostWeight } from '../gpu/weight';
@@ -93,18 +94,21 @@ export interface StoredLayer {
   proj: Record<string, StoredWeight>;
   bias: Record<string, Float32Array>;
   original?: Record<string, Float32Array>;
+  /** A linear_attention layer's Gated DeltaNet tensors (absent elsewhere). */
+  gdn?: Record<string, Float32Array>;
 }
 
 export function layerToStored(l: HostLayerWeights): StoredLayer {
   const proj: Record<string, StoredWeight> = {};
   const bias: Record<string, Float32Array> = {};
-  for (const m of LORA_MODULES) {
-    proj[m] = weightToStored(l.proj[m]);
-    const b = l.bias[m];
+  for (const [m, w] of Object.entries(l.proj)) {
+    proj[m] = weightToStored(w!);
+    const b = l.bias[m as LoraModule];
     if (b) bias[m] = compact(b);
   }
   const norms = Object.fromEntries(Object.entries(l.norms).map(([role, w]) => [role, compact(w!)]));
   const stored: StoredLayer = { norms, proj, bias };
+  if (l.gdn) stored.gdn = Object.fromEntries(Object.entries(l.gdn).map(([t, v]) => [t, compact(v)]));
   if (l.original) stored.original = Object.fromEntries(Object.entries(l.original).map(([m, v]) => [m, compact(v!)]));
   return stored;
 }
@@ -117,9 +121,10 @@ export function vectorFromStored(v: unknown, where: string): Float32Array {
 export function layerFromStored(s: unknown, where: string): HostLayerWeights {
   const o = s as Partial<StoredLayer> | undefined;
   if (!o || typeof o !== 'object' || !o.proj || !o.bias) throw new Error(`${where}: not a layer`);
-  const proj = {} as Record<LoraModule, HostWeight>;
+  const proj: Partial<Record<LoraModule, HostWeight>> = {};
   const bias: Partial<Record<LoraModule, Float32Array>> = {};
   for (const m of LORA_MODULES) {
+    if (o.proj[m] === undefined) continue; // a projection of another layer kind's mixer
     proj[m] = weightFromStored(o.proj[m], `${where}.${m}`);
     if (o.bias[m] !== undefined) bias[m] = vectorFromStored(o.bias[m], `${where}.${m}.bias`);
   }
@@ -137,6 +142,11 @@ export function layerFromStored(s: unknown, where: string): HostLayerWeights {
     }
   }
   const layer: HostLayerWeights = { norms, proj, bias };
+  if (o.gdn) {
+    const gdn = {} as Record<GdnTensor, Float32Array>;
+    for (const t of GDN_TENSORS) gdn[t] = vectorFromStored(o.gdn[t], `${where}.${t}`);
+    layer.gdn = gdn;
+  }
   if (o.original) layer.original = Object.fromEntries(Object.entries(o.original).map(([m, v]) => [m, vectorFromStored(v, `${where}.${m}.original`)]));
   return layer;
 }

@@ -28,9 +28,12 @@ export const HUB_PRESETS: readonly HubPreset[] = [
   { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2 360M Instruct', parameters: '362 M', gated: false, note: 'a step up from 135M at little extra memory' },
   { id: 'Qwen/Qwen2.5-0.5B-Instruct', label: 'Qwen2.5 0.5B Instruct', parameters: '494 M', gated: false, note: 'multilingual, good at following instructions' },
   { id: 'Qwen/Qwen3-0.6B', label: 'Qwen3 0.6B', parameters: '596 M', gated: false, note: "today's small Qwen, with a thinking mode in its chat template" },
+  // Qwen3.5's parameter counts are of the text model this page trains (the checkpoint's vision tower is never fetched).
+  { id: 'Qwen/Qwen3.5-0.8B', label: 'Qwen3.5 0.8B', parameters: '752 M', gated: false, note: 'hybrid: Gated DeltaNet linear attention in 3 of 4 layers; the text part of a vision-language checkpoint' },
   { id: 'google/gemma-3-1b-it', label: 'Gemma 3 1B IT', parameters: '1.0 B', gated: true, note: 'strong for its size; sliding-window attention keeps long inputs cheap' },
   { id: 'meta-llama/Llama-3.2-1B-Instruct', label: 'Llama 3.2 1B Instruct', parameters: '1.24 B', gated: true, note: 'the common baseline; needs a token' },
-  { id: 'Qwen/Qwen3-1.7B', label: 'Qwen3 1.7B', parameters: '1.7 B', gated: false, note: 'the largest here: a discrete GPU or a recent laptop' },
+  { id: 'Qwen/Qwen3-1.7B', label: 'Qwen3 1.7B', parameters: '1.7 B', gated: false, note: 'a discrete GPU or a recent laptop' },
+  { id: 'Qwen/Qwen3.5-2B', label: 'Qwen3.5 2B', parameters: '1.88 B', gated: false, note: 'the largest here: hybrid linear attention as Qwen3.5 0.8B; a discrete GPU' },
 ];
 
 export const DEMO_MODEL_PATH = 'demo/tiny-llama/';

@@ -9,7 +9,7 @@ import { createGpuContext } from '../gpu/context';
 import type { GpuContext } from '../gpu/context';
 import { idbStore, cachedModels, deleteCachedModel, loadCachedModel, loadCachedLayer } from '../io/model-cache';
 import type { KeyValueStore } from '../io/model-cache';
-import { loraLayout, initLoraParams, LORA_MODULES } from '../engine/lora';
+import { loraLayout, initLoraParams, LORA_MODULES, modelLoraModules } from '../engine/lora';
 import type { LoraLayout, LoraSettings, LoraModule } from '../engine/lora';
 import type { HostLayerWeights } from '../engine/base-weights';
 import { openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
@@ -491,6 +491,7 @@ class Engine implements EngineApi {
       // The records the run trained on: the same mapping, limit and skipped rows (named in the script).
       columns: s.columns ?? {}, limit: s.limit, onInvalid: this.data?.onInvalid ?? 'stop',
       skipped: this.data ? [...this.data.prepared.lineErrors, ...this.data.prepared.recordErrors] : [],
+      modelModules: modelLoraModules(m.config), modelType: m.config.modelType,
     });
   }
 
@@ -570,7 +571,7 @@ class Engine implements EngineApi {
     const li = Math.max(0, Math.min(L - 1, layer));
     const hostLayer = await this.learnLayer(m.cacheKey, li);
     const mod = ((LORA_MODULES as readonly string[]).includes(module) ? module : 'q_proj') as LoraModule;
-    const w = hostLayer.proj[mod];
+    const w = hostLayer.proj[mod] ?? hostLayer.proj.gate_proj!; // a module this layer's mixer lacks: the MLP's gate (every layer has one)
     const blocks = Math.ceil((w.rows * w.cols) / 64);
     const a = this.adapter();
     const params = a ? await readLoraParams(this.gpu(), a.lora) : null;

@@ -28,6 +28,8 @@ export interface GoldenJson {
   losses: number[];
   generation: { prompt_ids: number[]; greedy_new_ids: number[] };
   quantized_base: boolean;
+  /** Qwen3.5's runs: the tensors merged_layer0.safetensors holds (its layer 0 has no q_proj). */
+  qwen3_5?: { merged_layer0_keys: string[] };
 }
 
 export interface GoldenRun {
@@ -37,7 +39,7 @@ export interface GoldenRun {
   checkpoint: 'float' | 'bnb';
 }
 
-export const GOLDEN_MODELS = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3', 'tiny-gemma3'] as const;
+export const GOLDEN_MODELS = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3', 'tiny-gemma3', 'tiny-qwen3_5'] as const;
 export type GoldenModel = (typeof GOLDEN_MODELS)[number];
 
 export const GOLDEN_RUNS: GoldenRun[] = GOLDEN_MODELS.flatMap((model) => [

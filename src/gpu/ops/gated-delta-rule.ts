@@ -79,7 +79,8 @@ export function gdnStateIndex(d: GdnDims, N: number, b: number, h: number, c: nu
   return ((b * d.Hv + h) * (N + 1) + c) * d.dk * d.dv;
 }
 
-function params(d: GdnDims, lay: GdnLayout, scale: number, initial: boolean): Params {
+/** gdn_common's parameter block (also read by gdn_recurrent_fwd, src/gpu/ops/gdn-recurrent.ts). */
+export function gdnParams(d: GdnDims, lay: GdnLayout, scale: number, initial: boolean): Params {
   return new Params()
     .u32(d.B).u32(d.T).u32(d.Hk).u32(d.Hv)
     .u32(d.dk).u32(d.dv).u32(d.stride).u32(lay.N)
@@ -106,7 +107,7 @@ function chunkFwd(rec: Recorder, work: Binding, qkv: Binding, gb: Binding, d: Gd
  */
 export function gdnFwd(rec: Recorder, o: Binding, saved: Binding, work: Binding, qkv: Binding, gb: Binding, d: GdnDims, opts: GdnOptions = {}): void {
   const lay = gdnLayout(d);
-  const p = params(d, lay, opts.scale ?? 1 / Math.sqrt(d.dk), opts.initialState ?? false);
+  const p = gdnParams(d, lay, opts.scale ?? 1 / Math.sqrt(d.dk), opts.initialState ?? false);
   chunkFwd(rec, work, qkv, gb, d, p, lay);
   rec.dispatch(KERNELS.gdnStateFwd, p, [qkv, work, saved, o], threads(rec.ctx, d.B * d.Hv * d.dv, 64));
 }
@@ -118,7 +119,7 @@ export function gdnFwd(rec: Recorder, o: Binding, saved: Binding, work: Binding,
  */
 export function gdnBwd(rec: Recorder, dqkv: Binding, dgb: Binding, dO: Binding, qkv: Binding, gb: Binding, saved: Binding, work: Binding, d: GdnDims, opts: { scale?: number } = {}): void {
   const lay = gdnLayout(d);
-  const p = params(d, lay, opts.scale ?? 1 / Math.sqrt(d.dk), false);
+  const p = gdnParams(d, lay, opts.scale ?? 1 / Math.sqrt(d.dk), false);
   chunkFwd(rec, work, qkv, gb, d, p, lay);
   rec.dispatch(KERNELS.gdnStateBwd, p, [qkv, dO, work], threads(rec.ctx, d.B * d.Hv * d.dv, 64));
   rec.dispatch(KERNELS.gdnChunkBwd, p, [qkv, gb, work, saved, dO, dqkv, dgb], perItem(rec.ctx, d.B * d.Hk * lay.N));

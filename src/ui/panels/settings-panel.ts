@@ -24,6 +24,11 @@ const MODULE_ROLE: Record<LoraModule, string> = {
   gate_proj: 'MLP gate',
   up_proj: 'MLP up',
   down_proj: 'MLP down',
+  in_proj_qkv: 'linear attention q/k/v',
+  in_proj_z: 'linear attention output gate',
+  in_proj_b: 'linear attention write strength',
+  in_proj_a: 'linear attention decay',
+  out_proj: 'linear attention output',
 };
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

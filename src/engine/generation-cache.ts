@@ -1,0 +1,71 @@
+// What generation keeps per layer between the prompt and each new token, chosen by the layer's token mixer:
+// attention keeps every position's keys and values (a KV cache of `capacity` rows); a Gated DeltaNet layer
+// keeps a fixed-size summary instead — the last K − 1 inputs of its causal conv1d and the delta rule's
+// recurrent state (transformers' Qwen3_5DynamicCache conv_states / recurrent_states). Declared as buffer
+// plans, so what is allocated is what the plan lists.
+import type { GpuContext } from '../gpu/context';
+import { writeBuffer } from '../gpu/context';
+import { LAYER_KINDS } from '../formats/architectures';
+import type { ModelConfig } from '../formats/model-config';
+import { linearQkvChannels } from '../formats/linear-attention-config';
+import { QloraError } from '../errors';
+import type { PlannedBuffer } from './buffer-plan';
+import { allocPlan } from './buffer-plan';
+import type { LayerKvCache } from './decoder-layer';
+
+/** A Gated DeltaNet layer's generation state for `sequences` sequences. */
+export interface LayerRecurrentCache {
+  /** The conv1d's previous inputs [B, K − 1, conv channels], oldest first (causalConv1dStep's layout). */
+  conv: GPUBuffer;
+  /** The delta rule's state [B, Hv, dk, dv] (gdnRecurrentFwd's layout). */
+  state: GPUBuffer;
+}
+
+export type LayerGenerationCache = { kind: 'attention'; kv: LayerKvCache } | { kind: 'gated_delta_net'; recurrent: LayerRecurrentCache };
+
+/** The buffers of layer `layer`'s cache for `sequences` sequences of up to `capacity` positions. */
+export function layerCachePlan(cfg: ModelConfig, layer: number, capacity: number, sequences = 1): PlannedBuffer[] {
+  const mixer = LAYER_KINDS[cfg.layerTypes[layer]].kind;
+  if (mixer === 'attention') {
+    const rows = sequences * capacity * cfg.numKvHeads * cfg.headDim;
+    return [
+      { name: 'k', floats: rows, group: 'generation KV cache' },
+      { name: 'v', floats: rows, group: 'generation KV cache' },
+    ];
+  }
+  const la = cfg.linearAttention;
+  if (!la) throw new QloraError('INTERNAL', `layer ${layer} is linear_attention but the config has no linear-attention settings.`);
+  return [
+    { name: 'conv', floats: sequences * (la.convKernelDim - 1) * linearQkvChannels(la), group: 'generation conv state' },
+    { name: 'state', floats: sequences * la.numValueHeads * la.keyHeadDim * la.valueHeadDim, group: 'generation recurrent state' },
+  ];
+}
+
+/** Every layer's cache plan, in layer order. */
+export function generationCachePlans(cfg: ModelConfig, capacity: number, sequences = 1): PlannedBuffer[][] {
+  return Array.from({ length: cfg.numLayers }, (_, i) => layerCachePlan(cfg, i, capacity, sequences));
+}
+
+export function allocGenerationCaches(ctx: GpuContext, cfg: ModelConfig, capacity: number, sequences = 1): LayerGenerationCache[] {
+  return generationCachePlans(cfg, capacity, sequences).map((plan, i): LayerGenerationCache => {
+    const b = allocPlan(ctx, plan, `gen.cache.${i}`);
+    return b.k ? { kind: 'attention', kv: { k: b.k, v: b.v, capacity } } : { kind: 'gated_delta_net', recurrent: { conv: b.conv, state: b.state } };
+  });
+}
+
+/**
+ * Starts new sequences: the recurrent layers' conv history and state back to zero (a KV cache needs nothing:
+ * its rows are written at their positions before they are read).
+ */
+export function resetGenerationCaches(ctx: GpuContext, caches: readonly LayerGenerationCache[]): void {
+  for (const c of caches) {
+    if (c.kind !== 'gated_delta_net') continue;
+    for (const b of [c.recurrent.conv, c.recurrent.state]) writeBuffer(ctx, b, 0, new Float32Array(b.size / 4));
+  }
+}
+
+export function destroyGenerationCaches(ctx: GpuContext, caches: readonly LayerGenerationCache[]): void {
+  for (const c of caches) {
+    for (const b of c.kind === 'attention' ? [c.kv.k, c.kv.v] : [c.recurrent.conv, c.recurrent.state]) ctx.destroyBuffer(b);
+  }
+}
