@@ -65,6 +65,17 @@ describe('qlora train', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/line 2: missing field "output"/);
     expect(r.stderr).toContain('DATASET_INVALID');
+    expect(r.stderr).toContain('pass --skip-invalid'); // the CLI's way past bad records, named where they stop it
+  });
+
+  it('a --data file that is not there is reported before the model loads, once prefixed', async () => {
+    for (const [cmd, ...extra] of [['train', '--out', tmp()], ['eval']]) {
+      const r = await runCli([cmd, '--model', `${FIXTURES}tiny-llama`, '--data', join(tmp(), 'missing.json'), ...extra]);
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`^qlora ${cmd}: .*missing\\.json`));
+      expect(r.stderr).not.toContain(`qlora ${cmd}: qlora`);
+      expect(r.stderr).not.toContain('loading the model');
+    }
   });
 
   it('says when there is no GPU and how to use a software adapter', async () => {

@@ -193,9 +193,9 @@ async function trainInto(
     log(`evaluating: greedy answers to ${n} validation records (up to ${evalOpts.evalMaxNew} tokens each) for BLEU / ROUGE…`);
     const eos = [...files.config.eosTokenIds, ...(files.tokenizer.eosTokenId !== null ? [files.tokenizer.eosTokenId] : [])];
     const s = await scoreValidationAnswers(ctx, weights, run.lora, files.tokenizer, eos, data, val, evalOpts.evalSamples, evalOpts.evalMaxNew,
-      (done, total) => log(`  evaluated ${done}/${total}`));
+      { onProgress: (done, total) => log(`  evaluated ${done}/${total}`) });
     if (s) {
-      process.stdout.write(JSON.stringify(s) + '\n');
+      process.stdout.write(JSON.stringify({ ...s, answers: undefined }) + '\n'); // the scores; the answers are not logged
       scores = { eval_bleu: s.bleu, eval_rouge1: s.rouge1, eval_rouge2: s.rouge2, eval_rougeL: s.rougeL, eval_rougeLsum: s.rougeLsum, eval_samples: s.samples };
     }
   }

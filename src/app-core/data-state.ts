@@ -9,7 +9,7 @@ import type { IndexedExample } from '../data/examples';
 import { IGNORE_INDEX } from '../data/examples';
 import type { RunSettings } from '../engine/run-settings';
 import { splitExamples } from '../data/split';
-import type { DataSummary, TokenPreview } from './protocol';
+import type { DataSummary, TokenPreview } from '../worker/protocol';
 
 export interface LoadedData {
   text: string;

@@ -15,7 +15,7 @@ import type { KeyValueStore, CachedModel } from '../io/model-cache';
 import { hubModel, localModel, urlModel } from '../io/hub';
 import type { ModelLocation } from '../io/hub';
 import { modelParameterCount } from '../engine/memory-estimate';
-import type { DownloadProgress, ModelChoice, ModelSummary } from './protocol';
+import type { DownloadProgress, ModelChoice, ModelSummary } from '../worker/protocol';
 
 export interface WorkerModel {
   summary: ModelSummary;
