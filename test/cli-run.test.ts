@@ -47,6 +47,10 @@ async function pageRun(): Promise<{ history: HistoryPoint[]; totalSteps: number;
   const data = await session.setData(readFileSync(DATA, 'utf8'), 'alpaca-tiny.json', SETTINGS, 'stop');
   const record = await session.startRun(SETTINGS, { onPhase: () => undefined, onStep: () => undefined, onState: () => undefined, onCheckpoint: () => undefined }, null);
   expect(await session.waitForRun()).toBe('done');
+  // The page's BLEU / ROUGE (the CLI's end-of-run loop): the one validation record, answered and scored.
+  const scored = await session.evaluateGenerations(4, 3);
+  expect(scored.samples).toHaveLength(1);
+  expect(scored.bleu).toBeGreaterThanOrEqual(0);
   const [stored] = await session.listRuns();
   const { files } = await session.exportAdapter();
   return { history: stored.history, totalSteps: record.totalSteps, train: data.train, val: data.val, weights: files[ADAPTER_WEIGHTS_FILE] };

@@ -63,10 +63,11 @@ function loraSettingsOf(s: RunSettings): LoraSettings {
   return { r: s.loraR, alpha: s.loraAlpha, dropout: s.loraDropout, targets: s.target, rslora: s.rslora };
 }
 
-
+/** Everything the page does with the engine (EngineApi), over the parts its host gives it. */
 export class EngineSession implements EngineApi {
   private ctx: GpuContext | null = null;
   private deviceLost: string | null = null;
+  /** The model cache (host.models) and the run store (host.runs). */
   private readonly store: KeyValueStore;
   private readonly runStore: RunStore;
   private model: WorkerModel | null = null;
@@ -77,7 +78,7 @@ export class EngineSession implements EngineApi {
   /** An adapter imported to try or to continue from, when no run holds one. */
   private imported: { layout: LoraLayout; lora: GpuLora } | null = null;
   private stopGen = false;
-  /** What is known of each adapter's memory (by its description), for this worker's life. */
+  /** What is known of each adapter's memory (by its description), for this session's life. */
   private readonly memories = new Map<string, DeviceMemory>();
   private gpuMemoryOverride: number | null = null;
 

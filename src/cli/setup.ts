@@ -127,15 +127,23 @@ export function datasetOptions(limit: number | undefined): DatasetFetchOptions {
  * option that skips bad records (the engine's message speaks of the page's setting).
  */
 export function prepareCliDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions): PreparedDataset {
-  let data: PreparedDataset;
+  return logSkipped(namingSkipInvalid(opts.onInvalid, () => prepareDataset(text, fileName, tokenizer, opts)));
+}
+
+/** `read` (a dataset being prepared), its DATASET_INVALID errors naming --skip-invalid when it was not given. */
+export function namingSkipInvalid<T>(onInvalid: 'stop' | 'skip' | undefined, read: () => T): T {
   try {
-    data = prepareDataset(text, fileName, tokenizer, opts);
+    return read();
   } catch (e) {
-    if (e instanceof QloraError && e.code === 'DATASET_INVALID' && opts.onInvalid !== 'skip') {
+    if (e instanceof QloraError && e.code === 'DATASET_INVALID' && onInvalid !== 'skip') {
       throw new QloraError(e.code, `${e.message} To train on the valid records only, pass --skip-invalid.`, e.details);
     }
     throw e;
   }
+}
+
+/** The lines and records --skip-invalid skipped, one line each on stderr. */
+export function logSkipped(data: PreparedDataset): PreparedDataset {
   for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);
   for (const e of data.recordErrors) log(`skipped ${e.line !== undefined ? `line ${e.line}` : `record #${e.index}`}: ${e.reason}`);
   return data;

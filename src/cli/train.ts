@@ -11,7 +11,7 @@ import { basename, join, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import type { Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, log, readDataset, datasetOptions, prepareCliDataset, datasetProgressLog } from './setup';
+import { openGpu, loadModel, readAdapterDir, log, readDataset, datasetOptions, namingSkipInvalid, logSkipped, datasetProgressLog } from './setup';
 import type { LoadedModel } from './setup';
 import { claimOutputDir } from './output-dir';
 import type { OutputDir } from './output-dir';
@@ -19,7 +19,7 @@ import { settingsFromOptions, settingsDiff, EVAL_SAMPLES_DEFAULT, EVAL_MAX_NEW_T
 import { checkpointReader, findCheckpoint, writeWholeFolder } from './checkpoint-dir';
 import { scoreValidationAnswers } from '../engine/score-generations';
 import { describePlainText } from '../data/dataset-text';
-import { splitExamples } from '../data/split';
+import { loadData } from '../app-core/data-state';
 import { examplesFingerprint } from '../data/fingerprint';
 import { TrainingRun } from '../engine/training-run';
 import type { RunCheckpoint, RunState } from '../engine/training-run';
@@ -114,14 +114,11 @@ async function trainInto(
   const model: LoadedModel = await loadModel(ctx, settings.model, settings.quant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] !== undefined || resume ? settings.maxLength : undefined, DEFAULT_SETTINGS.maxLength, '--max-length')));
   settings = { ...settings, maxLength };
   const { files, weights } = model;
-  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, {
-    format: settings.format === 'auto' ? undefined : settings.format,
-    limit: settings.limit ?? undefined,
-    maxLength,
-    onInvalid: p['skip-invalid'] ? 'skip' : 'stop',
-    onProgress: datasetProgressLog(dataset.fileName),
-  });
-  const { train, val, valWanted } = splitExamples(data.examples, settings.valSplit, settings.seed, settings.valMax);
+  // The page's dataset path (the session's loadData): the same records, examples and seeded split.
+  const onInvalid = p['skip-invalid'] ? 'skip' : 'stop';
+  const { prepared: data, train, val, valWanted } = namingSkipInvalid(onInvalid, () =>
+    loadData(dataset.text, dataset.fileName, files.tokenizer, settings, onInvalid, datasetProgressLog(dataset.fileName)));
+  logSkipped(data);
   const dataInfo: CheckpointData = { fingerprint: examplesFingerprint(train, val), trainExamples: train.length, valExamples: val.length };
   log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}${data.syntax === 'text' ? ` (${describePlainText(data.records.length)})` : ''}; ` +
     `${train.length} for training, ${val.length} for validation${valWanted > val.length ? ` (capped by --val-max ${settings.valMax} from ${valWanted}; the rest trains)` : ''}`);
