@@ -1,4 +1,4 @@
-// The dataset as the worker holds it: records, examples, the train / validation split, and what the
+// The dataset as the session (and qlora train) holds it: records, examples, the train / validation split, and what the
 // page shows about it (format, counts, problems by line or record, a token-level preview of what is
 // trained and what is masked).
 import type { TextTokenizer } from '../data/tokenizer';

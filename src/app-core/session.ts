@@ -32,7 +32,7 @@ import { judgeMemory, plainReport } from './memory-check';
 import { DeviceMemory, probeAllocation } from '../gpu/memory-probe';
 import { fetchModelConfig } from '../io/model-acquire';
 import type { ModelConfig } from '../formats/model-config';
-import type { BaseModelRef, WorkerModel } from './model-loading';
+import type { BaseModelRef, SessionModel } from './model-loading';
 import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
 import { adapterFromZip } from '../formats/adapter-zip';
 import type { DatasetProgress } from '../data/dataset';
@@ -70,7 +70,7 @@ export class EngineSession implements EngineApi {
   /** The model cache (host.models) and the run store (host.runs). */
   private readonly store: KeyValueStore;
   private readonly runStore: RunStore;
-  private model: WorkerModel | null = null;
+  private model: SessionModel | null = null;
   private data: LoadedData | null = null;
   private run: TrainingRun | null = null;
   private runRecord: RunRecord | null = null;
@@ -114,7 +114,7 @@ export class EngineSession implements EngineApi {
     return this.ctx;
   }
 
-  private requireModel(): WorkerModel {
+  private requireModel(): SessionModel {
     if (!this.model) throw new QloraError('ARGUMENT_INVALID', 'Load a model first.');
     return this.model;
   }
@@ -141,7 +141,7 @@ export class EngineSession implements EngineApi {
     return summarize(this.data, m.tokenizer);
   }
 
-  private estimate(settings: RunSettings, m: WorkerModel): MemoryEstimate {
+  private estimate(settings: RunSettings, m: SessionModel): MemoryEstimate {
     const data = this.data && { longest: this.data.prepared.examples.reduce((n, x) => Math.max(n, x.inputIds.length), 8), evaluation: this.data.val.length > 0 };
     return this.estimateFor(m.config, m.weights.embed.format === 'f32' ? 4 : 2, settings, data);
   }
@@ -352,13 +352,13 @@ export class EngineSession implements EngineApi {
     return this.imported;
   }
 
-  private promptText(req: GenerationRequest, m: WorkerModel): string {
+  private promptText(req: GenerationRequest, m: SessionModel): string {
     if (req.template === 'alpaca') return formatAlpacaPrompt(req.prompt);
     if (req.template === 'chat') return m.tokenizer.applyChatTemplate([{ role: 'user', content: req.prompt }], { addGenerationPrompt: true });
     return req.prompt;
   }
 
-  private async generateIds(m: WorkerModel, prompt: string, addSpecial: boolean, req: Omit<GenerationRequest, 'prompt' | 'template'>, onIds?: (ids: number[]) => void): Promise<number[]> {
+  private async generateIds(m: SessionModel, prompt: string, addSpecial: boolean, req: Omit<GenerationRequest, 'prompt' | 'template'>, onIds?: (ids: number[]) => void): Promise<number[]> {
     const ctx = this.gpu();
     const adapter = req.withAdapter ? this.adapter() : null;
     if (req.withAdapter && !adapter) throw new QloraError('ARGUMENT_INVALID', 'There is no fine-tuned adapter yet: train or import one.');
@@ -383,7 +383,7 @@ export class EngineSession implements EngineApi {
     }
   }
 
-  private eosTokenIds(m: WorkerModel): number[] {
+  private eosTokenIds(m: SessionModel): number[] {
     return [...m.config.eosTokenIds, ...(m.tokenizer.eosTokenId !== null ? [m.tokenizer.eosTokenId] : [])];
   }
 
@@ -577,6 +577,6 @@ export class EngineSession implements EngineApi {
 
 
 /** maxLength must fit the positions the model was uploaded with (its context, at most the RoPE table). */
-function checkMaxLength(m: WorkerModel, settings: RunSettings): void {
+function checkMaxLength(m: SessionModel, settings: RunSettings): void {
   modelMaxLength({ maxPositionEmbeddings: Math.min(m.config.maxPositionEmbeddings, m.weights.rope.maxPos) }, settings.maxLength, settings.maxLength, 'maxLength setting');
 }
