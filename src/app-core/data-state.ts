@@ -1,6 +1,6 @@
 // The dataset as the session (and qlora train) holds it: records, examples, the train / validation
-// split, and what the page shows about it (format, counts, problems by line or record, a token-level preview of what is
-// trained and what is masked).
+// split, and what the page shows about it (format, counts, problems by line or record, a token-level
+// preview of what is trained and what is masked).
 import type { TextTokenizer } from '../data/tokenizer';
 import { prepareDataset } from '../data/dataset';
 import { describePlainText } from '../data/dataset-text';
