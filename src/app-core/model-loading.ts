@@ -1,6 +1,7 @@
 // The session's model: acquired (streamed, quantized as it streams, cached in the host's key-value
 // store: IndexedDB in the page) or found in the cache, then uploaded to the GPU. The host copy is
-// dropped after the upload — a large model is not kept twice — and read back from the cache when an export or the Learn view needs it.
+// dropped after the upload — a large model is not kept twice — and read back from the cache when an
+// export or the Learn view needs it.
 import type { GpuContext } from '../gpu/context';
 import { uploadModelWeights, destroyModelWeights } from '../engine/gpu-weights';
 import type { GpuModelWeights } from '../engine/gpu-weights';
