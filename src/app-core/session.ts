@@ -8,10 +8,9 @@ import { createGpuContext } from '../gpu/context';
 import type { GpuContext, GpuContextOptions } from '../gpu/context';
 import { cachedModels, deleteCachedModel, loadCachedModel, loadCachedLayer } from '../io/model-cache';
 import type { KeyValueStore } from '../io/model-cache';
-import { loraLayout, initLoraParams, LORA_MODULES } from '../engine/lora';
-import type { LoraLayout, LoraSettings, LoraModule } from '../engine/lora';
+import { loraLayout, LORA_MODULES } from '../engine/lora';
+import type { LoraLayout, LoraModule } from '../engine/lora';
 import type { HostLayerWeights } from '../engine/base-weights';
-import { openAdapterWeights, parseAdapterConfig, readAdapterWeights } from '../engine/peft-adapter';
 import { createGpuLora, destroyGpuLora, readLoraParams } from '../engine/gpu-lora';
 import type { GpuLora } from '../engine/gpu-lora';
 import { TrainingRun } from '../engine/training-run';
@@ -37,6 +36,7 @@ import { makeZip, ZIP_MAX_BYTES } from '../export/zip';
 import { adapterFromZip } from '../formats/adapter-zip';
 import type { DatasetProgress } from '../data/dataset';
 import { loadData, summarize } from './data-state';
+import { adapterFromFiles, adapterStart, loraSettingsOf } from './adapter-start';
 import type { LoadedData } from './data-state';
 import type { RunStore } from './run-store';
 import { adapterNorms, nf4Block } from './learn';
@@ -57,10 +57,6 @@ export interface SessionHost {
   runs: RunStore;
   /** The storage's usage and quota, where the host knows them. */
   storageEstimate?(): Promise<{ usage: number | null; quota: number | null; persisted: boolean }>;
-}
-
-function loraSettingsOf(s: RunSettings): LoraSettings {
-  return { r: s.loraR, alpha: s.loraAlpha, dropout: s.loraDropout, targets: s.target, rslora: s.rslora };
 }
 
 /** Everything the page does with the engine (EngineApi), over the parts its host gives it. */
@@ -238,17 +234,9 @@ export class EngineSession implements EngineApi {
     const m = this.requireModel();
     const data = this.data!;
     void listener.onPhase('preparing the adapter and optimizer on the GPU');
-    let layout: LoraLayout;
-    let params: Float32Array;
-    if (initAdapter) {
-      const cfg = parseAdapterConfig(JSON.parse(initAdapter.config), 'adapter_config.json');
-      layout = loraLayout(m.config, cfg.settings);
-      params = readAdapterWeights(openAdapterWeights(initAdapter.weights), layout);
-      settings = { ...settings, loraR: cfg.settings.r, loraAlpha: cfg.settings.alpha, loraDropout: cfg.settings.dropout, target: [...cfg.settings.targets], rslora: cfg.settings.rslora };
-    } else {
-      layout = loraLayout(m.config, loraSettingsOf(settings));
-      params = initLoraParams(layout, settings.seed);
-    }
+    const start = adapterStart(m.config, settings, initAdapter && adapterFromFiles(m.config, initAdapter.config, initAdapter.weights));
+    const { layout, params } = start;
+    settings = start.settings;
     const rec = record;
     const persist = async () => {
       rec.updated = Date.now();
@@ -486,15 +474,7 @@ export class EngineSession implements EngineApi {
   async importAdapter(config: string, weights: Uint8Array): Promise<void> {
     const ctx = this.gpu();
     const m = this.requireModel();
-    let json: unknown;
-    try {
-      json = JSON.parse(config);
-    } catch (e) {
-      throw new QloraError('CONFIG_INVALID', `adapter_config.json is not valid JSON: ${(e as Error).message}`);
-    }
-    const cfg = parseAdapterConfig(json);
-    const layout = loraLayout(m.config, cfg.settings);
-    const params = readAdapterWeights(openAdapterWeights(weights), layout);
+    const { layout, params } = adapterFromFiles(m.config, config, weights);
     if (this.imported) destroyGpuLora(ctx, this.imported.lora);
     if (this.run && this.run.runState !== 'training' && this.run.runState !== 'paused') this.dropRun();
     this.imported = { layout, lora: createGpuLora(ctx, layout, params) };

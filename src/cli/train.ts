@@ -20,13 +20,13 @@ import { checkpointReader, findCheckpoint, writeWholeFolder } from './checkpoint
 import { scoreValidationAnswers } from '../engine/score-generations';
 import { describePlainText } from '../data/dataset-text';
 import { loadData } from '../app-core/data-state';
+import { adapterStart } from '../app-core/adapter-start';
 import { examplesFingerprint } from '../data/fingerprint';
 import { TrainingRun } from '../engine/training-run';
 import type { RunCheckpoint, RunState } from '../engine/training-run';
 import type { RunSettings } from '../engine/run-settings';
 import { DEFAULT_SETTINGS, modelMaxLength } from '../engine/run-settings';
-import { initLoraParams, loraLayout } from '../engine/lora';
-import type { LoraSettings } from '../engine/lora';
+import { loraLayout } from '../engine/lora';
 import { adapterFiles } from '../export/adapter-bundle';
 import { CHECKPOINT_PREFIX, TRAINER_STATE_FILE, checkpointFiles, readCheckpoint, readCheckpointHead, trainerState } from '../export/checkpoint-folder';
 import type { CheckpointData, CheckpointHead, LogEntry } from '../export/checkpoint-folder';
@@ -35,8 +35,6 @@ export { TRAIN_OPTIONS } from './train-options';
 
 /** The exit status of a run Ctrl-C ended (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT = 130;
-
-const loraOf = (s: RunSettings): LoraSettings => ({ r: s.loraR, alpha: s.loraAlpha, dropout: s.loraDropout, targets: s.target, rslora: s.rslora });
 
 export async function train(p: Parsed): Promise<number> {
   const cmd = 'train';
@@ -131,16 +129,15 @@ async function trainInto(
     }
     layout = loraLayout(files.config, resume.head.lora);
     start = { checkpoint: readCheckpoint(checkpointReader(resume.dir), resume.dir, layout) };
-  } else if (settings.initAdapter) {
-    const a = await readAdapterDir(settings.initAdapter, files);
-    const given = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
-    if (given.length) log(`note: --${given.join(', --')} ignored: the settings come from --init-adapter`);
-    settings = { ...settings, loraR: a.settings.r, loraAlpha: a.settings.alpha, loraDropout: a.settings.dropout, target: [...a.settings.targets], rslora: a.settings.rslora };
-    layout = a.layout;
-    start = { params: a.params };
   } else {
-    layout = loraLayout(files.config, loraOf(settings));
-    start = { params: initLoraParams(layout, settings.seed) };
+    // The page's start: a fresh adapter, or --init-adapter's with its own LoRA settings.
+    const initial = settings.initAdapter ? await readAdapterDir(settings.initAdapter, files) : null;
+    const given = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
+    if (initial && given.length) log(`note: --${given.join(', --')} ignored: the settings come from --init-adapter`);
+    const s = adapterStart(files.config, settings, initial);
+    settings = s.settings;
+    layout = s.layout;
+    start = { params: s.params };
   }
 
   // base_model_name_or_path: what from_pretrained can load from any working directory (the URL, or the
