@@ -1,28 +1,21 @@
-// One engine for the page and the CLI: the same settings run through the page's path (the worker's
-// loadData + TrainingRun) and through `qlora train` plan the same steps, hold out the same validation
+// One engine for the page and the CLI: the same settings run through the page's path (the engine
+// session the worker wraps) and through `qlora train` plan the same steps, hold out the same validation
 // examples, log the same losses and write the same adapter bytes, even when the CLI run is killed with
 // SIGKILL after step 3 (`--checkpoint-every 2`) and continued with --resume; trainer_state.json then
 // holds every step's loss once.
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GpuContext } from '../src/gpu/context';
-import { readModelFiles } from '../src/io/model-files';
-import { dirReader } from '../src/io/node-files';
-import { SWIFTSHADER_ICD } from '../src/io/node-gpu';
-import { prepareBaseWeights } from '../src/engine/base-weights';
-import { uploadModelWeights } from '../src/engine/gpu-weights';
-import { TrainingRun } from '../src/engine/training-run';
-import type { RunCheckpoint, HistoryPoint } from '../src/engine/training-run';
+import { SWIFTSHADER_ICD, nodeAdapter, useSoftwareAdapterIfNoDriver } from '../src/io/node-gpu';
+import { memoryStore } from '../src/io/kv-store';
+import { EngineSession } from '../src/app-core/session';
+import { runStoreOver } from '../src/app-core/run-store';
+import type { HistoryPoint } from '../src/engine/training-run';
 import { DEFAULT_SETTINGS } from '../src/engine/run-settings';
 import type { RunSettings } from '../src/engine/run-settings';
-import { initLoraParams, loraLayout } from '../src/engine/lora';
-import { loadData } from '../src/worker/data-state';
-import { adapterFiles } from '../src/export/adapter-bundle';
 import { ADAPTER_WEIGHTS_FILE } from '../src/engine/peft-adapter';
-import { gpu } from './helpers/gpu';
 import { FIXTURES } from './helpers/golden';
 import { runCli, jsonLines } from './helpers/cli';
 
@@ -40,26 +33,27 @@ const SETTINGS: RunSettings = {
 const tmp = () => mkdtempSync(join(tmpdir(), 'qlora-run-'));
 const stepLines = (stdout: string) => jsonLines(stdout).filter((l) => 'loss' in l);
 
-let ctx: GpuContext;
-beforeAll(async () => {
-  ctx = await gpu();
-});
-
-/** The page's path: the worker's dataset split and TrainingRun, on the same base weights. */
+/**
+ * The page's path: an engine session as the worker makes it (models and runs in key-value stores,
+ * here Maps; the GPU from Dawn as the CLI's), given the model folder as picked files and the dataset's text.
+ */
 async function pageRun(): Promise<{ history: HistoryPoint[]; totalSteps: number; train: number; val: number; weights: Uint8Array }> {
-  const files = await readModelFiles(dirReader(MODEL));
-  const weights = uploadModelWeights(ctx, files.config, prepareBaseWeights(files.tensors, files.config, SETTINGS.quant), SETTINGS.maxLength);
-  const data = loadData(readFileSync(DATA, 'utf8'), 'alpaca-tiny.json', files.tokenizer, SETTINGS, 'stop');
-  const layout = loraLayout(files.config, { r: SETTINGS.loraR, alpha: SETTINGS.loraAlpha, dropout: SETTINGS.loraDropout, targets: SETTINGS.target, rslora: false });
-  let last: RunCheckpoint | null = null;
-  const run = new TrainingRun(ctx, weights, layout, data.train, data.val, SETTINGS, files.tokenizer.padTokenId ?? 0, { params: initLoraParams(layout, SETTINGS.seed) }, {
-    onCheckpoint: (c) => void (last = c),
-  });
-  expect(await run.run()).toBe('done');
-  run.destroy();
-  const c = last as RunCheckpoint | null;
-  if (!c) throw new Error('no checkpoint');
-  return { history: c.history, totalSteps: run.totalSteps, train: data.train.length, val: data.val.length, weights: adapterFiles(layout, c.params, null)[ADAPTER_WEIGHTS_FILE] };
+  useSoftwareAdapterIfNoDriver();
+  const session = new EngineSession({ requestAdapter: nodeAdapter, models: memoryStore(), runs: runStoreOver(memoryStore()) });
+  await session.init();
+  const picked = readdirSync(MODEL).filter((f) => f !== 'nf4-expected.safetensors')
+    .map((f) => Object.assign(new File([readFileSync(join(MODEL, f))], f), { webkitRelativePath: `tiny-llama/${f}` }));
+  await session.loadModel({ kind: 'files', files: picked }, SETTINGS.quant, () => undefined);
+  const data = await session.setData(readFileSync(DATA, 'utf8'), 'alpaca-tiny.json', SETTINGS, 'stop');
+  const record = await session.startRun(SETTINGS, { onPhase: () => undefined, onStep: () => undefined, onState: () => undefined, onCheckpoint: () => undefined }, null);
+  expect(await session.waitForRun()).toBe('done');
+  // The page's BLEU / ROUGE (the CLI's end-of-run loop): the one validation record, answered and scored.
+  const scored = await session.evaluateGenerations(4, 3);
+  expect(scored.samples).toHaveLength(1);
+  expect(scored.bleu).toBeGreaterThanOrEqual(0);
+  const [stored] = await session.listRuns();
+  const { files } = await session.exportAdapter();
+  return { history: stored.history, totalSteps: record.totalSteps, train: data.train, val: data.val, weights: files[ADAPTER_WEIGHTS_FILE] };
 }
 
 /** `qlora train …` killed with SIGKILL once its step-`afterStep` line is out. */

@@ -47,6 +47,7 @@ describe('qlora train', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = jsonLines(r.stdout);
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3]);
+    expect(r.stderr).toMatch(/loading the model from [\s\S]*compiling GPU shaders and running the first step/);
     for (const l of lines) expect(Object.keys(l).sort()).toEqual(['loss', 'lr', 'ms', 'step', 'tokens']);
     lines.forEach((l, i) => expect(Math.abs((l.loss as number) - golden.losses[i]) / golden.losses[i], `loss ${i + 1}`).toBeLessThan(1e-5));
 
@@ -84,6 +85,17 @@ describe('qlora train', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/line 2: missing field "output"/);
     expect(r.stderr).toContain('DATASET_INVALID');
+    expect(r.stderr).toContain('pass --skip-invalid'); // the CLI's way past bad records, named where they stop it
+  });
+
+  it('a --data file that is not there is reported before the model loads, once prefixed', async () => {
+    for (const [cmd, ...extra] of [['train', '--out', tmp()], ['eval']]) {
+      const r = await runCli([cmd, '--model', `${FIXTURES}tiny-llama`, '--data', join(tmp(), 'missing.json'), ...extra]);
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`^qlora ${cmd}: .*missing\\.json`));
+      expect(r.stderr).not.toContain(`qlora ${cmd}: qlora`);
+      expect(r.stderr).not.toContain('loading the model');
+    }
   });
 
   it('says when there is no GPU and how to use a software adapter', async () => {
@@ -119,6 +131,8 @@ describe('qlora generate / eval', () => {
     expect(r.code, r.stderr).toBe(0);
     const [out] = jsonLines(r.stdout);
     expect(out.ids).toEqual(golden.generation.greedy_new_ids);
+    // Each long phase says so on stderr before it starts (a newcomer otherwise sees nothing for minutes).
+    expect(r.stderr).toMatch(/loading the model from [\s\S]*generating up to 12 tokens .*compiles the GPU shaders/);
     expect(typeof out.text).toBe('string');
   });
 
@@ -131,6 +145,7 @@ describe('qlora generate / eval', () => {
     expect(r.code, r.stderr).toBe(0);
     const [out] = jsonLines(r.stdout);
     expect(Math.abs((out.loss as number) - golden.losses[3]) / golden.losses[3]).toBeLessThan(1e-5);
+    expect(r.stderr).toMatch(/loading the model from [\s\S]*evaluating 3 examples in 1 batches \(the first compiles the GPU shaders\)/);
     const targets = golden.batch.labels.flat().filter((l, i) => l !== -100 && i % golden.batch.labels[0].length > 0).length;
     expect(out.tokens).toBe(targets);
   });

@@ -1,7 +1,7 @@
 // The Learn view's numbers: adapter update norms from r×r Gram matrices equal ‖scale·B·A‖_F computed
 // directly; an NF4 block against its original floats shows the quantization error.
 import { describe, it, expect } from 'vitest';
-import { adapterNorms, nf4Block } from '../src/worker/learn';
+import { adapterNorms, nf4Block } from '../src/app-core/learn';
 import { loraLayout, initLoraParams } from '../src/engine/lora';
 import { slotTensors, mergeLora } from '../src/engine/peft-adapter';
 import { parseModelConfig } from '../src/formats/model-config';

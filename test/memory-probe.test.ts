@@ -1,7 +1,7 @@
 // The GPU memory probe (gpu/memory-probe.ts) and the one-click fixes (engine/memory-fixes.ts): what the
 // memo concludes from earlier probes, the chunks a probe allocates, the gpu-memory setting's sizes, a
 // probe on a fake device that runs out at a chosen size and on the real one, the page's verdict
-// (worker/memory-check.ts) for the case — a run bigger than the GPU that used to say "✓ Fits" —
+// (app-core/memory-check.ts) for the case — a run bigger than the GPU that used to say "✓ Fits" —
 // and that every fix offered really shrinks the estimate.
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import type { MemoryEstimate } from '../src/engine/memory-estimate';
 import { DEFAULT_SETTINGS, settingsFromQuery } from '../src/engine/run-settings';
 import type { RunSettings } from '../src/engine/run-settings';
 import { parseModelConfig } from '../src/formats/model-config';
-import { judgeMemory } from '../src/worker/memory-check';
+import { judgeMemory } from '../src/app-core/memory-check';
 import { gpu } from './helpers/gpu';
 import { FIXTURES } from './helpers/golden';
 

@@ -11,7 +11,7 @@ import { createTokenizer } from '../src/data/tokenizer';
 import { compileChatTemplate } from '../src/data/chat-template';
 import { splitExamples } from '../src/data/split';
 import { DEFAULT_SETTINGS, settingsFromQuery } from '../src/engine/run-settings';
-import { loadData, summarize } from '../src/worker/data-state';
+import { loadData, summarize } from '../src/app-core/data-state';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 const readJson = (path: string): any => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'));

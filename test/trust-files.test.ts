@@ -18,7 +18,7 @@ import { loraLayout, initLoraParams, LORA_MODULES } from '../src/engine/lora';
 import { parseModelConfig } from '../src/formats/model-config';
 import { prepareBaseWeights } from '../src/engine/base-weights';
 import { isTied } from '../src/io/tensor-parts';
-import { summarize } from '../src/worker/data-state';
+import { summarize } from '../src/app-core/data-state';
 import { QloraError } from '../src/errors';
 import { zipSync } from 'fflate';
 import { readAdapterFiles } from '../src/ui/adapter-files';

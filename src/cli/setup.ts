@@ -123,11 +123,11 @@ export function datasetOptions(limit: number | undefined): DatasetFetchOptions {
   return { endpoint: process.env.HF_ENDPOINT || undefined, headers: authHeaders(process.env.HF_TOKEN), limit };
 }
 
-/** A dataset error with the option that fixes it: skipping helps only when some rows are good. */
+/** A dataset error with the option that fixes it: skipping helps only when some rows are good (or a row failed tokenizing). */
 function withCliAdvice(e: unknown, onInvalid: PrepareDatasetOptions['onInvalid']): unknown {
   if (!(e instanceof QloraError) || e.code !== 'DATASET_INVALID') return e;
   const problem = (e.details as Partial<DatasetProblemDetails> | undefined)?.problem;
-  if (problem === 'rows' && onInvalid !== 'skip') return new QloraError(e.code, `${e.message} To train on the valid records only, pass --skip-invalid.`, e.details);
+  if ((problem === 'rows' || problem === undefined) && onInvalid !== 'skip') return new QloraError(e.code, `${e.message} To train on the valid records only, pass --skip-invalid.`, e.details);
   if (problem === 'columns') return new QloraError(e.code, `${e.message} Name them with --columns, e.g. --columns instruction=question,output=answer.`, e.details);
   return e;
 }
@@ -146,12 +146,20 @@ export function checkCliDataset(text: string, fileName: string, opts: Pick<Prepa
  * option that fixes it (the engine's message speaks of the page's settings).
  */
 export function prepareCliDataset(text: string, fileName: string, tokenizer: TextTokenizer, opts: PrepareDatasetOptions): PreparedDataset {
-  let data: PreparedDataset;
+  return logSkipped(namingSkipInvalid(opts.onInvalid, () => prepareDataset(text, fileName, tokenizer, opts)));
+}
+
+/** `read` (a dataset being prepared), its DATASET_INVALID errors naming --skip-invalid when it was not given. */
+export function namingSkipInvalid<T>(onInvalid: 'stop' | 'skip' | undefined, read: () => T): T {
   try {
-    data = prepareDataset(text, fileName, tokenizer, opts);
+    return read();
   } catch (e) {
-    throw withCliAdvice(e, opts.onInvalid);
+    throw withCliAdvice(e, onInvalid);
   }
+}
+
+/** The lines and records --skip-invalid skipped, one line each on stderr. */
+export function logSkipped(data: PreparedDataset): PreparedDataset {
   for (const e of data.lineErrors) log(`skipped line ${e.line}: ${e.reason}`);
   for (const e of data.recordErrors) log(`skipped ${e.line !== undefined ? `line ${e.line}` : `record #${e.index}`}: ${e.reason}`);
   return data;

@@ -11,7 +11,7 @@ import { basename, join, resolve } from 'node:path';
 import { QloraError } from '../errors';
 import type { Parsed } from './args';
 import { requireOpt } from './args';
-import { openGpu, loadModel, readAdapterDir, log, readDataset, datasetOptions, prepareCliDataset, checkCliDataset, datasetProgressLog } from './setup';
+import { openGpu, loadModel, readAdapterDir, log, readDataset, datasetOptions, checkCliDataset, namingSkipInvalid, logSkipped, datasetProgressLog } from './setup';
 import type { LoadedModel } from './setup';
 import { claimOutputDir } from './output-dir';
 import type { OutputDir } from './output-dir';
@@ -19,14 +19,14 @@ import { settingsFromOptions, settingsDiff, EVAL_SAMPLES_DEFAULT, EVAL_MAX_NEW_T
 import { checkpointReader, findCheckpoint, writeWholeFolder } from './checkpoint-dir';
 import { scoreValidationAnswers } from '../engine/score-generations';
 import { describePlainText } from '../data/dataset-text';
-import { splitExamples } from '../data/split';
+import { loadData } from '../app-core/data-state';
+import { adapterStart } from '../app-core/adapter-start';
 import { examplesFingerprint } from '../data/fingerprint';
 import { TrainingRun } from '../engine/training-run';
 import type { RunCheckpoint, RunState } from '../engine/training-run';
 import type { RunSettings } from '../engine/run-settings';
 import { DEFAULT_SETTINGS, modelMaxLength } from '../engine/run-settings';
-import { initLoraParams, loraLayout } from '../engine/lora';
-import type { LoraSettings } from '../engine/lora';
+import { loraLayout } from '../engine/lora';
 import { adapterFiles } from '../export/adapter-bundle';
 import { CHECKPOINT_PREFIX, TRAINER_STATE_FILE, checkpointFiles, readCheckpoint, readCheckpointHead, trainerState } from '../export/checkpoint-folder';
 import type { CheckpointData, CheckpointHead, LogEntry } from '../export/checkpoint-folder';
@@ -35,8 +35,6 @@ export { TRAIN_OPTIONS } from './train-options';
 
 /** The exit status of a run Ctrl-C ended (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT = 130;
-
-const loraOf = (s: RunSettings): LoraSettings => ({ r: s.loraR, alpha: s.loraAlpha, dropout: s.loraDropout, targets: s.target, rslora: s.rslora });
 
 export async function train(p: Parsed): Promise<number> {
   const cmd = 'train';
@@ -116,8 +114,11 @@ async function trainInto(
   const model: LoadedModel = await loadModel(ctx, settings.model, settings.quant, (cfg) => (maxLength = modelMaxLength(cfg, p['max-length'] !== undefined || resume ? settings.maxLength : undefined, DEFAULT_SETTINGS.maxLength, '--max-length')));
   settings = { ...settings, maxLength };
   const { files, weights } = model;
-  const data = prepareCliDataset(dataset.text, dataset.fileName, files.tokenizer, { ...dataOpts, maxLength, onProgress: datasetProgressLog(dataset.fileName) });
-  const { train, val, valWanted } = splitExamples(data.examples, settings.valSplit, settings.seed, settings.valMax);
+  // The page's dataset path (the session's loadData): the same records, examples and seeded split.
+  const onInvalid = p['skip-invalid'] ? 'skip' : 'stop';
+  const { prepared: data, train, val, valWanted } = namingSkipInvalid(onInvalid, () =>
+    loadData(dataset.text, dataset.fileName, files.tokenizer, settings, onInvalid, datasetProgressLog(dataset.fileName)));
+  logSkipped(data);
   const dataInfo: CheckpointData = { fingerprint: examplesFingerprint(train, val), trainExamples: train.length, valExamples: val.length };
   log(`data: ${data.examples.length} ${data.format} examples from ${dataPath}${data.syntax === 'text' ? ` (${describePlainText(data.records.length)})` : ''}; ` +
     `${train.length} for training, ${val.length} for validation${valWanted > val.length ? ` (capped by --val-max ${settings.valMax} from ${valWanted}; the rest trains)` : ''}`);
@@ -130,16 +131,15 @@ async function trainInto(
     }
     layout = loraLayout(files.config, resume.head.lora);
     start = { checkpoint: readCheckpoint(checkpointReader(resume.dir), resume.dir, layout) };
-  } else if (settings.initAdapter) {
-    const a = await readAdapterDir(settings.initAdapter, files);
-    const given = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
-    if (given.length) log(`note: --${given.join(', --')} ignored: the settings come from --init-adapter`);
-    settings = { ...settings, loraR: a.settings.r, loraAlpha: a.settings.alpha, loraDropout: a.settings.dropout, target: [...a.settings.targets], rslora: a.settings.rslora };
-    layout = a.layout;
-    start = { params: a.params };
   } else {
-    layout = loraLayout(files.config, loraOf(settings));
-    start = { params: initLoraParams(layout, settings.seed) };
+    // The page's start: a fresh adapter, or --init-adapter's with its own LoRA settings.
+    const initial = settings.initAdapter ? await readAdapterDir(settings.initAdapter, files) : null;
+    const given = ['lora-r', 'lora-alpha', 'lora-dropout', 'target', 'rslora'].filter((k) => p[k] !== undefined);
+    if (initial && given.length) log(`note: --${given.join(', --')} ignored: the settings come from --init-adapter`);
+    const s = adapterStart(files.config, settings, initial);
+    settings = s.settings;
+    layout = s.layout;
+    start = { params: s.params };
   }
 
   // base_model_name_or_path: what from_pretrained can load from any working directory (the URL, or the
@@ -189,9 +189,9 @@ async function trainInto(
     log(`evaluating: greedy answers to ${n} validation records (up to ${evalOpts.evalMaxNew} tokens each) for BLEU / ROUGE…`);
     const eos = [...files.config.eosTokenIds, ...(files.tokenizer.eosTokenId !== null ? [files.tokenizer.eosTokenId] : [])];
     const s = await scoreValidationAnswers(ctx, weights, run.lora, files.tokenizer, eos, data, val, evalOpts.evalSamples, evalOpts.evalMaxNew,
-      (done, total) => log(`  evaluated ${done}/${total}`));
+      { onProgress: (done, total) => log(`  evaluated ${done}/${total}`) });
     if (s) {
-      process.stdout.write(JSON.stringify(s) + '\n');
+      process.stdout.write(JSON.stringify({ ...s, answers: undefined }) + '\n'); // the scores; the answers are not logged
       scores = { eval_bleu: s.bleu, eval_rouge1: s.rouge1, eval_rouge2: s.rouge2, eval_rougeL: s.rougeL, eval_rougeLsum: s.rougeLsum, eval_samples: s.samples };
     }
   }

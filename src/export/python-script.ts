@@ -19,6 +19,7 @@ import type { ExportedData } from './python-data';
 import type { LoraSettings } from '../engine/lora';
 import type { SchedulerName } from '../engine/schedule';
 import { DEFAULT_SETTINGS } from '../engine/run-settings';
+import { DEFAULT_OPTIMIZER } from '../engine/optimizer';
 
 export interface ExportedRunSettings extends ExportedData {
   /** Hub id ("meta-llama/Llama-3.2-1B") or a local path. */
@@ -52,7 +53,7 @@ export interface ExportedRunSettings extends ExportedData {
   readonly valSplit: number;
   /** At most this many held out (the rest trains), as splitExamples caps it; default DEFAULT_SETTINGS.valMax. */
   readonly valMax?: number;
-  /** AdamW betas / eps when not torch's defaults (0.9, 0.999, 1e-8). */
+  /** AdamW betas / eps when not the engine's (DEFAULT_OPTIMIZER: torch's defaults 0.9, 0.999, 1e-8). */
   readonly adamBeta1?: number;
   readonly adamBeta2?: number;
   readonly adamEps?: number;
@@ -174,9 +175,9 @@ function settingsBlock(s: ExportedRunSettings): string {
     `WARMUP_STEPS = ${num(s.warmupSteps, 'warmupSteps')}`,
     `WEIGHT_DECAY = ${num(s.weightDecay, 'weightDecay')}`,
     `MAX_GRAD_NORM = ${num(s.maxGradNorm, 'maxGradNorm')}  # 0 = no clipping`,
-    `ADAM_BETA1 = ${num(s.adamBeta1 ?? 0.9, 'adamBeta1')}`,
-    `ADAM_BETA2 = ${num(s.adamBeta2 ?? 0.999, 'adamBeta2')}`,
-    `ADAM_EPSILON = ${num(s.adamEps ?? 1e-8, 'adamEps')}`,
+    `ADAM_BETA1 = ${num(s.adamBeta1 ?? DEFAULT_OPTIMIZER.beta1, 'adamBeta1')}`,
+    `ADAM_BETA2 = ${num(s.adamBeta2 ?? DEFAULT_OPTIMIZER.beta2, 'adamBeta2')}`,
+    `ADAM_EPSILON = ${num(s.adamEps ?? DEFAULT_OPTIMIZER.eps, 'adamEps')}`,
     `SEED = ${num(s.seed, 'seed')}`,
     `GRADIENT_CHECKPOINTING = ${bool(s.gradientCheckpointing)}`,
     `VAL_SPLIT = ${num(s.valSplit, 'valSplit')}  # fraction held out for evaluation`,

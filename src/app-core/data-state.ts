@@ -1,6 +1,6 @@
-// The dataset as the worker holds it: records, examples, the train / validation split, and what the
-// page shows about it (format, counts, problems by line or record, a token-level preview of what is
-// trained and what is masked).
+// The dataset as the session (and qlora train) holds it: records, examples, the train / validation
+// split, and what the page shows about it (format, counts, problems by line or record, a token-level
+// preview of what is trained and what is masked).
 import type { TextTokenizer } from '../data/tokenizer';
 import { prepareDataset } from '../data/dataset';
 import { describePlainText } from '../data/dataset-text';
@@ -9,7 +9,7 @@ import type { IndexedExample } from '../data/examples';
 import { IGNORE_INDEX } from '../data/examples';
 import type { RunSettings } from '../engine/run-settings';
 import { splitExamples } from '../data/split';
-import type { DataSummary, TokenPreview } from './protocol';
+import type { DataSummary, TokenPreview } from '../worker/protocol';
 
 export interface LoadedData {
   text: string;

@@ -6,7 +6,7 @@ import type { DeviceLimits, FitCheck, MemoryEstimate } from '../engine/memory-es
 import { memoryFixes } from '../engine/memory-fixes';
 import type { RunSettings } from '../engine/run-settings';
 import type { DeviceMemory, MemoryAnswer, MemoryBasis } from '../gpu/memory-probe';
-import type { MemoryReport } from './protocol';
+import type { MemoryReport } from '../worker/protocol';
 
 /** An estimate with no verdict (the Learn view's comparisons). */
 export function plainReport(e: MemoryEstimate): MemoryReport {

@@ -1,6 +1,7 @@
-// The worker's model: acquired (streamed, quantized as it streams, cached in IndexedDB) or found in the
-// cache, then uploaded to the GPU. The host copy is dropped after the upload — a large model is not
-// kept twice — and read back from the cache when an export or the Learn view needs it.
+// The session's model: acquired (streamed, quantized as it streams, cached in the host's key-value
+// store: IndexedDB in the page) or found in the cache, then uploaded to the GPU. The host copy is
+// dropped after the upload — a large model is not kept twice — and read back from the cache when an
+// export or the Learn view needs it.
 import type { GpuContext } from '../gpu/context';
 import { uploadModelWeights, destroyModelWeights } from '../engine/gpu-weights';
 import type { GpuModelWeights } from '../engine/gpu-weights';
@@ -15,9 +16,9 @@ import type { KeyValueStore, CachedModel } from '../io/model-cache';
 import { hubModel, localModel, urlModel } from '../io/hub';
 import type { ModelLocation } from '../io/hub';
 import { modelParameterCount } from '../engine/memory-estimate';
-import type { DownloadProgress, ModelChoice, ModelSummary } from './protocol';
+import type { DownloadProgress, ModelChoice, ModelSummary } from '../worker/protocol';
 
-export interface WorkerModel {
+export interface SessionModel {
   summary: ModelSummary;
   config: ModelConfig;
   tokenizer: TextTokenizer;
@@ -39,7 +40,7 @@ export interface BaseModelRef {
   stem: string;
 }
 
-export function baseModelRef(m: WorkerModel): BaseModelRef {
+export function baseModelRef(m: SessionModel): BaseModelRef {
   const hub = /^hf:(.+)@([^@]+)$/.exec(m.sourceId);
   const stem = (hub ? hub[1] : m.summary.name).replace(/\/+$/, '').split('/').pop()!.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
   if (hub) return { hubId: hub[1], revision: hub[2] === 'main' ? null : hub[2], source: null, stem };
@@ -70,7 +71,7 @@ function toDownloadProgress(p: AcquireProgress): DownloadProgress {
 }
 
 /** Uploads a cached model to the GPU; the host weights can be garbage-collected afterwards. */
-export async function modelFromCache(ctx: GpuContext, cached: CachedModel, quant: BaseQuant, fromCache: boolean, maxPositions = 4096): Promise<WorkerModel> {
+export async function modelFromCache(ctx: GpuContext, cached: CachedModel, quant: BaseQuant, fromCache: boolean, maxPositions = 4096): Promise<SessionModel> {
   const tokenizer = await readTokenizer(cachedFilesReader(cached));
   checkTokenizerFits(tokenizer, cached.config, cached.info.label);
   const weights = uploadModelWeights(ctx, cached.config, cached.weights, maxPositions);
@@ -99,12 +100,12 @@ export async function acquireAndLoad(
   choice: ModelChoice,
   quant: BaseQuant,
   onProgress: (p: DownloadProgress) => void,
-): Promise<WorkerModel> {
+): Promise<SessionModel> {
   const result = await acquireModel(locationOf(choice), { store, quant, onProgress: (p) => onProgress(toDownloadProgress(p)) });
   onProgress({ phase: 'upload to the GPU', loaded: 0, total: 0, bytesPerSecond: 0, etaSeconds: null });
   return modelFromCache(ctx, await loadCachedModel(store, result.key), quant, result.fromCache);
 }
 
-export function releaseModel(ctx: GpuContext, m: WorkerModel): void {
+export function releaseModel(ctx: GpuContext, m: SessionModel): void {
   destroyModelWeights(ctx, m.weights);
 }
