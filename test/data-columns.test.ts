@@ -7,7 +7,8 @@ import { formatColumnMapping, parseColumnMapping, suggestColumnMapping } from '.
 import { checkDataset, prepareDataset } from '../src/data/dataset';
 import type { DatasetProblemDetails } from '../src/data/dataset';
 import { detectFormat, validateRecord } from '../src/data/records';
-import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery } from '../src/engine/run-settings';
+import { DEFAULT_SETTINGS } from '../src/engine/run-settings';
+import { settingsFromQuery, settingsToQuery } from '../src/ui/settings-query';
 import { QloraError } from '../src/errors';
 import { decodeDatasetBytes } from '../src/data/text-encoding';
 import { describeError } from '../src/ui/error-view';

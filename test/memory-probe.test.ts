@@ -9,7 +9,8 @@ import { DeviceMemory, emptyMemo, memoAnswer, parseMemorySize, probeAllocation, 
 import { memoryFixes } from '../src/engine/memory-fixes';
 import { checkFits, estimateTrainingMemory } from '../src/engine/memory-estimate';
 import type { MemoryEstimate } from '../src/engine/memory-estimate';
-import { DEFAULT_SETTINGS, settingsFromQuery } from '../src/engine/run-settings';
+import { DEFAULT_SETTINGS } from '../src/engine/run-settings';
+import { settingsFromQuery } from '../src/ui/settings-query';
 import type { RunSettings } from '../src/engine/run-settings';
 import { parseModelConfig } from '../src/formats/model-config';
 import { judgeMemory } from '../src/app-core/memory-check';

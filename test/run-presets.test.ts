@@ -3,7 +3,8 @@
 // carry settings over from the preset before, and survives a shareable link.
 import { describe, it, expect } from 'vitest';
 import { applyPreset, findPreset, matchingPreset, RUN_PRESETS } from '../src/engine/run-presets';
-import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery, validateSettings } from '../src/engine/run-settings';
+import { DEFAULT_SETTINGS, validateSettings } from '../src/engine/run-settings';
+import { queryNamesModel, settingsFromQuery, settingsToQuery } from '../src/ui/settings-query';
 import type { RunSettings } from '../src/engine/run-settings';
 import { ATTENTION_MODULES, LORA_MODULES } from '../src/engine/lora';
 
@@ -49,3 +50,39 @@ describe('run presets', () => {
     expect(matchingPreset(DEFAULT_SETTINGS)).toBeNull();
   });
 });
+
+describe('a preset in a link', () => {
+  it('preset=<id> applies the recipe first, the link\'s other settings on top, wherever it stands', () => {
+    const cls = applyPreset(DEFAULT_SETTINGS, findPreset('classifier')!);
+    expect(settingsFromQuery('preset=classifier').settings).toEqual(cls);
+    const mineOnTop = { ...cls, lr: 3e-4, data: 'https://example.com/d.jsonl' };
+    expect(settingsFromQuery('lr=3e-4&preset=classifier&data=https%3A%2F%2Fexample.com%2Fd.jsonl').settings).toEqual(mineOnTop);
+    expect(settingsFromQuery('preset=classifier&patience=0').settings.patience).toBe(0);
+    expect(settingsFromQuery('preset=small-gpu&autostart=1')).toEqual({ settings: applyPreset(DEFAULT_SETTINGS, findPreset('small-gpu')!), autostart: true });
+    // The link's values are checked as any others: the preset does not excuse a bad one.
+    expect(() => settingsFromQuery('preset=classifier&batchSize=0')).toThrow(/batchSize/);
+  });
+
+  it('an unknown preset is refused with the list', () => {
+    expect(() => settingsFromQuery('preset=chat')).toThrow(/Setting "preset": "chat" is not a preset\. Known: chat-assistant, classifier, style-persona, small-gpu/);
+    expect(() => settingsFromQuery('presets=chat')).toThrow(/Known: preset, autostart, gpu-memory, model/);
+  });
+
+  it('a copied link names the preset its settings are, then what differs from it', () => {
+    const style = applyPreset(mine, findPreset('style-persona')!);
+    const q = settingsToQuery(style);
+    expect(q).toMatch(/^preset=style-persona&/);
+    expect(q).not.toMatch(/loraR|target|lr=/); // the recipe's own values are in the name
+    expect(settingsFromQuery(q).settings).toEqual(style);
+    // Edited after the preset: no longer the recipe, so the link lists every difference from the defaults.
+    expect(settingsToQuery({ ...style, loraR: 4 })).not.toContain('preset=');
+    expect(settingsToQuery(applyPreset(DEFAULT_SETTINGS, findPreset('small-gpu')!))).toBe('preset=small-gpu');
+  });
+
+  it('the chat preset names its model, so a remembered model does not replace it', () => {
+    expect(queryNamesModel('preset=chat-assistant')).toBe(true);
+    expect(queryNamesModel('preset=classifier')).toBe(false);
+    expect(queryNamesModel('preset=classifier&model=owner%2Fname')).toBe(true);
+  });
+});
+

@@ -10,7 +10,8 @@ import { datasetProgressLog } from '../src/cli/setup';
 import { createTokenizer } from '../src/data/tokenizer';
 import { compileChatTemplate } from '../src/data/chat-template';
 import { splitExamples } from '../src/data/split';
-import { DEFAULT_SETTINGS, settingsFromQuery } from '../src/engine/run-settings';
+import { DEFAULT_SETTINGS } from '../src/engine/run-settings';
+import { settingsFromQuery } from '../src/ui/settings-query';
 import { loadData, summarize } from '../src/app-core/data-state';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);

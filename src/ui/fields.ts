@@ -1,7 +1,8 @@
 // One labelled control per RunSettings field, with the field's SETTING_HELP line under it and its
 // validation message (validateSettings is the one place settings are checked; a field shows the
 // message that names it). Fields follow the store, so presets, the demo and links update them.
-import { DEFAULT_SETTINGS, SETTING_HELP, modelMaxLength, validateSettings } from '../engine/run-settings';
+import { DEFAULT_SETTINGS, modelMaxLength, validateSettings } from '../engine/run-settings';
+import { SETTING_HELP } from './setting-help';
 import type { RunSettings } from '../engine/run-settings';
 import { isQloraError } from '../errors';
 import { h, uid } from './dom';

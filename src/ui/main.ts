@@ -1,10 +1,11 @@
 // Entry point of the page: keeps QloraError codes across the worker boundary, starts the engine
 // worker, brings back the work of this address's last visit (settings, chosen dataset: a reload keeps
-// them) or reads the settings of a shared link (?lr=…&autostart=1), builds the page and, for a link
+// them) or reads the settings of a shared link (?preset=…&lr=…&autostart=1), builds the page and, for a link
 // with autostart, loads the model, data and adapter and starts training at once.
 import { registerErrorTransfer } from '../worker/errors-transfer';
 import { connectEngine } from '../worker/client';
-import { DEFAULT_SETTINGS, settingsFromQuery } from '../engine/run-settings';
+import { DEFAULT_SETTINGS } from '../engine/run-settings';
+import { queryNamesModel, settingsFromQuery } from './settings-query';
 import type { RunSettings } from '../engine/run-settings';
 import { App } from './app';
 import { mountPage } from './page';
@@ -21,8 +22,8 @@ async function startPage(): Promise<void> {
   let linkError: unknown = null;
   try {
     ({ settings, autostart, gpuMemory } = settingsFromQuery(location.search));
-    // The model chosen on an earlier visit, unless the link names one.
-    const remembered = new URLSearchParams(location.search).has('model') ? null : rememberedModel();
+    // The model chosen on an earlier visit, unless the link names one (itself or by its preset).
+    const remembered = queryNamesModel(location.search) ? null : rememberedModel();
     if (remembered) settings = { ...settings, ...remembered };
   } catch (e) {
     linkError = e; // a typo in a shared link: say so, and start from the defaults

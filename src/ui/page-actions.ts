@@ -1,6 +1,7 @@
 // What the page's own buttons do beyond one engine call: "Try the demo" (demo-friendly settings, then
 // start), "Copy link" (the settings as a shareable URL), and the fixes the error view offers.
-import { DEFAULT_SETTINGS, settingsToQuery } from '../engine/run-settings';
+import { DEFAULT_SETTINGS } from '../engine/run-settings';
+import { settingsToQuery } from './settings-query';
 import type { RunSettings } from '../engine/run-settings';
 import { QloraError } from '../errors';
 import { fetchText } from './adapter-files';

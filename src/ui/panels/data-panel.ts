@@ -1,7 +1,7 @@
 // Data panel: the dataset from a file (Parquet too), pasted text, a URL, a Hub dataset or the built-in demo; how it is read
 // (format, split, max length); and what the model will see — one example tokenized with the trained
 // tokens marked apart from the masked prompt, plus every row that could not be used and why.
-import { SETTING_HELP } from '../../engine/run-settings';
+import { SETTING_HELP } from '../setting-help';
 import { h, fill, uid } from '../dom';
 import { formatInt } from '../format';
 import { datasetGuidance, datasetProblem, datasetRows, describeError, recordWhere, rowTable } from '../error-view';

@@ -1,6 +1,6 @@
 // Model panel: which base model (the offline demo, a Hub model, any URL in the Hub layout, or files
 // from this computer), its precision, loading it with download progress, and what was loaded.
-import { SETTING_HELP } from '../../engine/run-settings';
+import { SETTING_HELP } from '../setting-help';
 import { h, fill, uid } from '../dom';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from '../format';
 import { HUB_PRESETS, sourceSignature } from '../model-source';

@@ -4,7 +4,7 @@
 // does not fit, Start stays disabled and each fix is one click.
 import { ATTENTION_MODULES, LORA_MODULES } from '../../engine/lora';
 import type { LoraModule } from '../../engine/lora';
-import { SETTING_HELP } from '../../engine/run-settings';
+import { SETTING_HELP } from '../setting-help';
 import type { MemoryReport } from '../../worker/protocol';
 import { formatBytes as formatBinaryBytes } from '../../engine/memory-estimate';
 import { h, fill, uid } from '../dom';
