@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { plannedSteps, stepsPerEpoch } from '../src/engine/step-plan';
 import { DEFAULT_SETTINGS } from '../src/engine/run-settings';
 import { parseArgs, usage } from '../src/cli/args';
-import { TRAIN_OPTIONS, settingsFromOptions } from '../src/cli/train-options';
+import { TRAIN_OPTIONS, presetNotes, settingsFromOptions } from '../src/cli/train-options';
+import { applyPreset, findPreset, RUN_PRESETS } from '../src/engine/run-presets';
 import { MERGE_OPTIONS } from '../src/cli/merge';
 import { checkpointFiles, historyFromLog, logHistory, readCheckpoint, readCheckpointHead } from '../src/export/checkpoint-folder';
 import type { RunCheckpoint } from '../src/engine/training-run';
@@ -44,6 +45,31 @@ describe('qlora train options', () => {
   it("are checked by the page's validator, whose message names the option", () => {
     expect(() => settingsFromOptions(parseArgs([...base, '--batch-size', '0'], TRAIN_OPTIONS, 'train'))).toThrow(/^--batch-size must be an integer from 1/);
     expect(() => settingsFromOptions(parseArgs([...base, '--val-split', '0.9'], TRAIN_OPTIONS, 'train'))).toThrow(/^--val-split must be/);
+  });
+  it('--preset is the page\'s recipe, applied before the other options, which override it', () => {
+    const opts = (...more: string[]) => settingsFromOptions(parseArgs([...base, ...more], TRAIN_OPTIONS, 'train'));
+    const m = { ...DEFAULT_SETTINGS, model: 'm', data: 'd.json' };
+    for (const p of RUN_PRESETS) {
+      // The page's recipe exactly, but for the model: --model names it here (the chat preset's included).
+      expect(opts('--preset', p.id), p.id).toEqual({ ...applyPreset(m, p), model: 'm' });
+    }
+    const cls = opts('--lr', '3e-4', '--preset', 'classifier', '--patience', '0', '--seed', '5');
+    expect(cls).toEqual({ ...applyPreset(m, findPreset('classifier')!), lr: 3e-4, patience: 0, seed: 5 });
+    // Flags add to the recipe; the recipe's own on-flags stay on.
+    expect(opts('--preset', 'style-persona', '--rslora', '--no-shuffle')).toMatchObject({ rslora: true, shuffle: false, loraR: 8 });
+    expect(opts('--preset', 'small-gpu').gradientCheckpointing).toBe(true);
+    // The options are still checked, naming the option.
+    expect(() => opts('--preset', 'small-gpu', '--batch-size', '0')).toThrow(/^--batch-size must be/);
+  });
+  it('an unknown --preset is refused with the list; --help lists each with its reason', () => {
+    expect(() => parseArgs([...base, '--preset', 'chat'], TRAIN_OPTIONS, 'train')).toThrow(/^--preset must be one of chat-assistant, classifier, style-persona, small-gpu; got "chat"/);
+    expect(() => settingsFromOptions({ ...parseArgs(base, TRAIN_OPTIONS, 'train'), preset: 'chat' })).toThrow(/^--preset must be one of chat-assistant, classifier/);
+    const notes = presetNotes();
+    for (const p of RUN_PRESETS) {
+      expect(notes).toContain(`  ${p.id}  `);
+      expect(notes.replace(/\n +/g, ' ')).toContain(p.why); // the whole reason, wrapped
+    }
+    for (const line of notes.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
   });
   it('name the closest option when one is mistyped, without repeating the command', () => {
     expect(() => parseArgs(['--step', '3'], TRAIN_OPTIONS, 'train')).toThrow(/^unknown option --step\. Did you mean --steps\? Run "qlora train --help"\.$/);

@@ -5,6 +5,7 @@ import { isQloraError } from '../errors';
 import { parseArgs, usage } from './args';
 import type { OptionSpec, Parsed } from './args';
 import { TRAIN_OPTIONS, train } from './train';
+import { presetNotes } from './train-options';
 import { GENERATE_OPTIONS, generate } from './generate';
 import { EVAL_OPTIONS, evaluate } from './eval';
 import { EXPORT_GGUF_OPTIONS, exportGguf } from './export-gguf';
@@ -16,7 +17,8 @@ writes the adapter and trainer_state.json (log_history, as Hugging Face's Traine
 Ctrl-C stops after the current step, saves the adapter (and a checkpoint with --checkpoint-every)
 and exits 130; a second Ctrl-C quits at once (130). Exit 0: done (or stopped early on --patience);
 1: an error; 2: bad options.
-`;
+
+${presetNotes()}`;
 
 const COMMANDS: Record<string, { summary: string; options: Record<string, OptionSpec>; run: (p: Parsed) => Promise<number | void>; notes?: string }> = {
   train: { summary: 'fine-tune a LoRA adapter (QLoRA on an NF4 base by default)', options: TRAIN_OPTIONS, run: train, notes: TRAIN_NOTES },

@@ -1,17 +1,16 @@
 // `qlora train`'s options and the RunSettings they make: the page's settings under the names people
-// know from Hugging Face's Trainer, with the page's defaults, checked by the page's validator.
+// know from Hugging Face's Trainer, with the page's defaults (or a preset's recipe, --preset, which the
+// other options override), checked by the page's validator.
 import { QloraError } from '../errors';
 import type { OptionSpec, Parsed } from './args';
 import { DEFAULT_SETTINGS, validateSettings } from '../engine/run-settings';
 import type { RunSettings } from '../engine/run-settings';
 import { DATASET_FORMATS } from '../data/records';
-import type { DatasetFormat } from '../data/records';
 import { SCHEDULERS } from '../engine/schedule';
-import type { SchedulerName } from '../engine/schedule';
 import { BASE_QUANTS } from '../engine/base-weights';
-import type { BaseQuant } from '../engine/base-weights';
 import { parseTargets } from '../engine/lora';
 import { parseColumnMapping } from '../data/columns';
+import { applyPreset, findPreset, RUN_PRESETS } from '../engine/run-presets';
 
 const D = DEFAULT_SETTINGS;
 
@@ -28,6 +27,7 @@ const OPTION_OF: Partial<Record<keyof RunSettings, string>> = {
 export const COLUMNS_OPTION: OptionSpec = { type: 'string', valueName: 'FIELD=COL,…', help: "which dataset column holds each field, e.g. instruction=question,output=answer (fields: instruction, input, output, messages, prompt, completion, text)" };
 
 export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+  preset: { type: 'string', valueName: 'NAME', help: 'start from a named recipe (the presets below); the other options override it', choices: RUN_PRESETS.map((p) => p.id) },
   model: { type: 'string', valueName: 'DIR|URL', help: 'model folder or http(s) base URL (Hub layout)' },
   data: { type: 'string', valueName: 'FILE|URL', help: 'dataset: a JSON, JSONL, CSV or Parquet file, an http(s) URL, or hf://datasets/owner/name[:split]' },
   out: { type: 'string', valueName: 'DIR', help: 'output folder: the adapter, trainer_state.json, checkpoint-<step>/ folders' },
@@ -65,52 +65,57 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   resume: { type: 'string', optionalValue: 'DIR', help: 'continue from the newest checkpoint in --out, or from DIR (a checkpoint-<step> folder)' },
 };
 
+/** `qlora train --help`'s list of the presets, each with its one line on why, wrapped to the terminal. */
+export function presetNotes(width = 100): string {
+  const indent = ' '.repeat(Math.max(...RUN_PRESETS.map((p) => p.id.length)) + 4);
+  const lines = RUN_PRESETS.map((p) => `  ${p.id.padEnd(indent.length - 2)}${wrap(p.why, width - indent.length).join(`\n${indent}`)}`);
+  return `Presets (--preset NAME sets the training and LoRA options; any option given as well overrides it.
+--model is still required: chat-assistant's recipe is written for Qwen3-0.6B):\n${lines.join('\n')}\n`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
 /** The page's evaluation panel's defaults. */
 export const EVAL_SAMPLES_DEFAULT = 20;
 export const EVAL_MAX_NEW_TOKENS_DEFAULT = 64;
 
-const num = (p: Parsed, name: string) => p[name] as number | undefined;
+const fail = (message: string): never => {
+  throw new QloraError('ARGUMENT_INVALID', message);
+};
 
 /**
  * The run's settings from the options, validated as the page validates its own. `maxLength` is the
  * requested one or the default; the caller caps it to the model's context once config.json is read.
  */
 export function settingsFromOptions(p: Parsed): RunSettings {
-  const s: RunSettings = {
-    ...D,
-    model: p.model as string,
-    data: p.data as string,
-    format: (p.format as DatasetFormat | undefined) ?? 'auto',
-    columns: p.columns ? parseColumnMapping(p.columns as string) : {},
-    limit: num(p, 'limit') ?? null,
-    shuffle: !p['no-shuffle'],
-    valSplit: num(p, 'val-split') ?? D.valSplit,
-    valMax: num(p, 'val-max') ?? D.valMax,
-    maxLength: num(p, 'max-length') ?? D.maxLength,
-    batchSize: num(p, 'batch-size') ?? D.batchSize,
-    gradAccum: num(p, 'grad-accum') ?? D.gradAccum,
-    steps: num(p, 'steps') ?? null,
-    epochs: num(p, 'epochs') ?? D.epochs,
-    lr: num(p, 'lr') ?? D.lr,
-    scheduler: (p.scheduler as SchedulerName | undefined) ?? D.scheduler,
-    warmup: num(p, 'warmup') ?? D.warmup,
-    weightDecay: num(p, 'weight-decay') ?? D.weightDecay,
-    maxGradNorm: num(p, 'max-grad-norm') ?? D.maxGradNorm,
-    loraR: num(p, 'lora-r') ?? D.loraR,
-    loraAlpha: num(p, 'lora-alpha') ?? D.loraAlpha,
-    loraDropout: num(p, 'lora-dropout') ?? D.loraDropout,
-    target: p.target ? parseTargets(p.target as string) : [...D.target],
-    rslora: !!p.rslora,
-    quant: (p.quant as BaseQuant | undefined) ?? D.quant,
-    gradientCheckpointing: !!p['gradient-checkpointing'],
-    seed: num(p, 'seed') ?? D.seed,
-    evalEvery: num(p, 'eval-every') ?? D.evalEvery,
-    // Without --checkpoint-every no folder is written, but the run still reads its adapter back (and
-    // checks it) as often as the page does, so the two hosts take their steps in the same rhythm.
-    checkpointEvery: num(p, 'checkpoint-every') ?? D.checkpointEvery,
-    patience: num(p, 'patience') ?? D.patience,
-    initAdapter: (p['init-adapter'] as string | undefined) ?? null,
-  };
+  const preset = p.preset === undefined ? undefined : findPreset(p.preset as string)
+    ?? fail(`--preset must be one of ${RUN_PRESETS.map((r) => r.id).join(', ')}; got "${p.preset}". Run "qlora train --help" for what each sets.`);
+  // The recipe first (a preset that names its model, the chat one, gives way to --model below).
+  const b: RunSettings = preset ? applyPreset({ ...D, target: [...D.target] }, preset) : D;
+  const s: RunSettings = { ...b, target: [...b.target] };
+  const set = s as unknown as Record<string, unknown>;
+  // Every option given sets its setting on top (its value typed and checked by the parser). Without
+  // --checkpoint-every no folder is written, but checkpointEvery keeps the page's default: the run still
+  // reads its adapter back (and checks it) as often as the page does, so both take steps in one rhythm.
+  for (const [key, option] of Object.entries(OPTION_OF) as [keyof RunSettings, string][]) {
+    const v = p[option];
+    if (v === undefined || TRAIN_OPTIONS[option].type === 'flag') continue;
+    set[key] = key === 'columns' ? parseColumnMapping(v as string) : key === 'target' ? parseTargets(v as string) : v;
+  }
+  // The flags: each turns one way only, so a recipe's own choice stays unless the flag says otherwise.
+  if (p['no-shuffle']) s.shuffle = false;
+  if (p.rslora) s.rslora = true;
+  if (p['gradient-checkpointing']) s.gradientCheckpointing = true;
   try {
     return validateSettings(s);
   } catch (e) {
