@@ -1,5 +1,5 @@
 // Issue 19's two additions, driven through the page in headless Chromium: a preset clicked sets the
-// fields and says why (and editing a field un-presses it); an adapter pushed to the Hub stand-in (the
+// fields and says why (and editing a field un-presses it), and a link's `preset=` sets them too; an adapter pushed to the Hub stand-in (the
 // fixture server's write API, test/helpers/hub-write-api.ts) — a bad token refused in words beside the
 // button, then the push with progress and a link, the files and card committed, the token not stored;
 // pushed again into the same repo with "Remember" ticked, a second commit and the token kept.
@@ -40,6 +40,11 @@ describe.skipIf(!hasChromium())('presets and sharing in the page', () => {
     await setValue(page, '[name="batchSize"]', '4');
     await page.waitForFunction(() => !document.querySelector('.presets [aria-pressed="true"]'), { polling: 100, timeout: 10_000 });
     expect(await page.$eval('.preset-why', (el) => el.textContent)).toMatch(/^A preset sets the training and LoRA settings/);
+    // A link's preset: the recipe first, the link's other settings on top (so no longer the recipe itself).
+    await page.goto(`${env.url}?patience=5&preset=classifier`);
+    await page.waitForSelector('[data-preset="classifier"]');
+    expect([await value(page, 'batchSize'), await value(page, 'maxLength'), await value(page, 'patience')]).toEqual(['8', '256', '5']);
+    expect(await page.$$('.presets [aria-pressed="true"]')).toHaveLength(0);
     expect(errors.filter((e) => !/404|Failed to load resource/.test(e))).toEqual([]);
     await page.close();
   });
