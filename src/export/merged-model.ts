@@ -208,11 +208,27 @@ export function planMergedModel(input: MergedModelInput): MergedModelPlan {
 }
 
 /**
+ * The text model's config.json inside a wrapping one (Qwen3_5ForConditionalGeneration: text_config), as the
+ * text class's own: the merged export holds the text weights only, under the text names. Fields the wrapper
+ * keeps at top level (tied embeddings, special tokens) are carried in where the text config lacks them.
+ */
+function textModelConfigJson(configJson: Readonly<Record<string, unknown>>, modelType: ModelType): Readonly<Record<string, unknown>> {
+  const arch = ARCHITECTURES[modelType];
+  const inner = arch.wrapper && configJson.model_type === arch.wrapper.modelType ? configJson[arch.wrapper.textConfigKey] : undefined;
+  if (!inner || typeof inner !== 'object') return configJson;
+  const out: Record<string, unknown> = { ...(inner as Record<string, unknown>), architectures: [arch.className], model_type: arch.modelType };
+  for (const k of ['tie_word_embeddings', 'bos_token_id', 'eos_token_id', 'pad_token_id']) if (out[k] === undefined && configJson[k] !== undefined) out[k] = configJson[k];
+  return out;
+}
+
+/**
  * config.json for the merged model: the base's, as 16-bit weights with no quantization, naming its
  * transformers class in `architectures` even when the base's did not (llama.cpp's convert_hf_to_gguf.py
- * refuses a folder without it; AutoModelForCausalLM goes by model_type and does not mind).
+ * refuses a folder without it; AutoModelForCausalLM goes by model_type and does not mind); a wrapping
+ * base's text model only (textModelConfigJson).
  */
-export function mergedConfigJson(configJson: Readonly<Record<string, unknown>>, dtype: MergedDtype, modelType: ModelType): Record<string, unknown> {
+export function mergedConfigJson(baseConfigJson: Readonly<Record<string, unknown>>, dtype: MergedDtype, modelType: ModelType): Record<string, unknown> {
+  const configJson = textModelConfigJson(baseConfigJson, modelType);
   const named = Array.isArray(configJson.architectures) && configJson.architectures.length > 0;
   const out: Record<string, unknown> = { ...configJson, ...(named ? {} : { architectures: [ARCHITECTURES[modelType].className] }), torch_dtype: TORCH_DTYPE[dtype] };
   // transformers ≥ 4.56 saves the dtype as `dtype`; keep the two in step when the base had it.
