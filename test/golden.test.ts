@@ -87,8 +87,10 @@ for (const run of GOLDEN_RUNS) {
     });
 
     // Qwen3.5's linear layers generate from a recurrent cache (conv and delta-rule states), which lands with
-    // Qwen3.5 generation (branch q35x); this case is skipped for it until then, every other case runs.
-    it.skipIf(run.model === 'tiny-qwen3_5')('greedy generation with the trained adapter gives the golden ids', async () => {
+    // Qwen3.5 generation (branch q35x); this case is skipped for it until then, saying so in its name.
+    const noRecurrentCache = run.model === 'tiny-qwen3_5';
+    const skipped = noRecurrentCache ? ' (SKIPPED for Qwen3.5 until the recurrent generation cache lands)' : '';
+    it.skipIf(noRecurrentCache)(`greedy generation with the trained adapter gives the golden ids${skipped}`, async () => {
       const gen = new Generator(ctx, g.weights, lora, 128);
       const ids = await gen.generate(g.golden.generation.prompt_ids, { maxNewTokens: g.golden.generation.greedy_new_ids.length, greedy: true, ignoreEos: true });
       gen.destroy();
