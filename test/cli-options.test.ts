@@ -15,6 +15,7 @@ import type { RunCheckpoint } from '../src/engine/training-run';
 import { loraLayout } from '../src/engine/lora';
 import { parseModelConfig } from '../src/formats/model-config';
 import { mergedConfigJson } from '../src/export/merged-model';
+import { QWEN3_5_TEXT_CONFIG, qwen3_5VlConfig } from './helpers/qwen3_5-vl';
 import { splitExamples } from '../src/data/split';
 import { FIXTURES } from './helpers/golden';
 
@@ -125,5 +126,12 @@ describe('shared pieces', () => {
     expect(mergedConfigJson({ model_type: 'llama', architectures: null }, 'BF16', 'llama').architectures).toEqual(['LlamaForCausalLM']);
     expect(mergedConfigJson({ model_type: 'gemma3_text' }, 'F16', 'gemma3_text').architectures).toEqual(['Gemma3ForCausalLM']);
     expect(mergedConfigJson({ model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] }, 'F16', 'qwen2').architectures).toEqual(['Qwen2ForCausalLM']);
+    // A Qwen3_5ForConditionalGeneration base: its text model's config (the merged weights are the text model's).
+    const text = mergedConfigJson(qwen3_5VlConfig({}, { tie_word_embeddings: undefined }), 'BF16', 'qwen3_5_text');
+    expect(text).toMatchObject({ architectures: ['Qwen3_5ForCausalLM'], model_type: 'qwen3_5_text', tie_word_embeddings: true, torch_dtype: 'bfloat16' });
+    expect(text.text_config).toBeUndefined();
+    const { architectures: _a, torch_dtype: _t, ...fields } = text;
+    const { architectures: _b, ...fixture } = QWEN3_5_TEXT_CONFIG;
+    expect(fields).toEqual(fixture);
   });
 });
