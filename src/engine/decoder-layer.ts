@@ -587,21 +587,3 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
   if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, norms.attnIn!, acts.rstd1, M, d.D, 1, off); // dh ← dL/dx
   rec.boundary();
 }
-
-export function destroyLayerActs(ctx: GpuContext, a: LayerActs): void {
-  for (const b of layerActBuffers(a)) ctx.destroyBuffer(b);
-}
-
-/** Every buffer of a LayerActs (the optional ones where allocated). */
-export function layerActBuffers(a: LayerActs): GPUBuffer[] {
-  const out: GPUBuffer[] = [];
-  for (const [k, b] of Object.entries(a)) {
-    if (k === 'loraH') out.push(...new Set(Object.values(b as Record<string, GPUBuffer>))); // a group shares one
-    else if (b) out.push(b as GPUBuffer);
-  }
-  return out;
-}
-
-export function destroyBwdScratch(ctx: GpuContext, s: BwdScratch): void {
-  for (const b of Object.values(s)) ctx.destroyBuffer(b);
-}
