@@ -13,6 +13,16 @@ export interface PlannedBuffer {
   readonly group: string;
 }
 
+/** Memory groups several plans share (MemoryEstimate.breakdown labels, which ui/bars.ts and memory-fixes.ts read). */
+export const SHARED_GROUPS = {
+  inputs: 'ids, targets, loss rows',
+  scalars: 'scalars',
+  stream: 'residual stream [M, D]',
+  stats: 'norm / softmax statistics',
+  finalNorm: 'final norm',
+  logits: 'logits chunk [rows, V]',
+} as const;
+
 /** GpuContext.createBuffer's rounding: multiples of 4 bytes, at least 4. */
 export const plannedBytes = (b: PlannedBuffer): number => Math.max(4, Math.ceil(b.floats) * 4);
 

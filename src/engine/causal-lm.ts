@@ -24,7 +24,7 @@ import {
   recordLayerBackward, recordLayerForward,
 } from './decoder-layer';
 import type { PlannedBuffer } from './buffer-plan';
-import { allocPlan } from './buffer-plan';
+import { SHARED_GROUPS, allocPlan } from './buffer-plan';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
 import { layerRope, layerWindow } from './gpu-weights';
@@ -105,10 +105,8 @@ export interface PassPlan {
   readonly lmHeadSlices: number;
 }
 
-/** The logits chunk's memory group: the estimate counts it apart from the activations. */
-export const LOGITS_GROUP = 'logits chunk [rows, V]';
+const G = SHARED_GROUPS;
 const BWD_D = 'backward [M, D]';
-const STATS = 'norm / softmax statistics';
 
 export function passPlan(cfg: ModelConfig, s: PassPlanSettings): PassPlan {
   const dims = dimsOf(cfg, s.B, s.T);
@@ -119,14 +117,14 @@ export function passPlan(cfg: ModelConfig, s: PassPlanSettings): PassPlan {
   const logitsRows = s.opts.keepLogits ? M : logitsChunkRows(M, V, s.opts.logitsChunkBytes, D);
   const lmHeadSlices = s.train ? lmHeadSplitSlices(logitsRows, D, V, s.opts.lmHeadSplitK) : 1;
   const own: PlannedBuffer[] = [
-    ...['ids', 'targets', 'loss_rows'].map((name) => ({ name, floats: M, group: 'ids, targets, loss rows' })),
-    ...['grad_scale', 'pos0', 'dropout_seed', 'loss_sum'].map((name) => ({ name, floats: 1, group: 'scalars' })),
+    ...['ids', 'targets', 'loss_rows'].map((name) => ({ name, floats: M, group: G.inputs })),
+    ...['grad_scale', 'pos0', 'dropout_seed', 'loss_sum'].map((name) => ({ name, floats: 1, group: G.scalars })),
     { name: 'loss_reduce', floats: reduceScratchFloats(M), group: 'loss reduce scratch' },
     // The residual stream before each layer and after the last: inputs of the backward pass.
-    ...Array.from({ length: L + 1 }, (_, i) => ({ name: `stream.${i}`, floats: M * D, group: 'residual stream [M, D]' })),
-    { name: 'final_norm', floats: M * D, group: 'final norm' },
-    { name: 'final_rstd', floats: M, group: STATS },
-    { name: 'logits', floats: logitsRows * V, group: LOGITS_GROUP },
+    ...Array.from({ length: L + 1 }, (_, i) => ({ name: `stream.${i}`, floats: M * D, group: G.stream })),
+    { name: 'final_norm', floats: M * D, group: G.finalNorm },
+    { name: 'final_rstd', floats: M, group: G.stats },
+    { name: 'logits', floats: logitsRows * V, group: G.logits }, // counted apart from the activations by the estimate
     ...nf4ScratchPlan(s.nf4ScratchWeights), // one f16 buffer for the largest NF4 projection, reused by every layer
   ];
   if (s.train) {

@@ -37,7 +37,7 @@ import type { LoraColumns } from '../gpu/ops/lora-fused';
 import type { GpuWeight } from '../gpu/weight';
 import { Nf4F16Scratch, f16PackedBytes, nf4ScratchElements } from '../gpu/ops/nf4-decode';
 import type { PlannedBuffer } from './buffer-plan';
-import { allocPlan, bytesBuffer } from './buffer-plan';
+import { SHARED_GROUPS, allocPlan, bytesBuffer } from './buffer-plan';
 import type { TokenMixerKind } from '../formats/architectures';
 import { LAYER_KINDS } from '../formats/architectures';
 import { QloraError } from '../errors';
@@ -79,7 +79,7 @@ export interface DynamicInputs {
   seed: GPUBuffer;
 }
 
-/** What the forward pass keeps for the backward pass (or recomputes, with checkpointing). */
+/** What the forward pass keeps for the backward pass (or recomputes, with checkpointing); the fields are layerActsPlan's buffer names. */
 export interface LayerActs {
   xn1: GPUBuffer; // [M, D]
   rstd1: GPUBuffer; // [M]
@@ -119,7 +119,7 @@ export function loraGrouped(ctx: GpuContext, s: LoraSettings): boolean {
 }
 
 /** The memory estimate's groups (MemoryEstimate.breakdown labels) of the kept activations. */
-const ACT = { D: 'activations [M, D]', Q: 'activations [M, Q]', KV: 'activations [M, KV]', I: 'activations [M, I]', stats: 'norm / softmax statistics', lora: 'LoRA activations [M, r]' };
+const ACT = { D: 'activations [M, D]', Q: 'activations [M, Q]', KV: 'activations [M, KV]', I: 'activations [M, I]', stats: SHARED_GROUPS.stats, lora: 'LoRA activations [M, r]' };
 const BWD = { D: 'backward [M, D]', Q: 'backward [M, Q]', KV: 'backward [M, KV]', I: 'backward [M, I]', stats: ACT.stats };
 
 /** The token mixer of layer i (attention, or Qwen3.5's Gated DeltaNet): what its activations and scratch are. */
@@ -184,7 +184,7 @@ export function loraActsPlan(d: Dims, lora: LoraSettings | null, grouped: boolea
  * What the forward pass keeps of one layer (or of every layer, for a set they share): the skeleton's
  * buffers, each of `mixers`' own (a layer's one mixer, or every mixer of the model), and LoRA's.
  */
-export function layerActsPlan(d: Dims, lora: LoraSettings | null, grouped: boolean, mixers: readonly TokenMixerKind[] = ['attention']): PlannedBuffer[] {
+export function layerActsPlan(d: Dims, lora: LoraSettings | null, grouped: boolean, mixers: readonly TokenMixerKind[]): PlannedBuffer[] {
   return [...blockActsPlan(d), ...[...new Set(mixers)].flatMap((m) => mixerActsPlan(d, m)), ...loraActsPlan(d, lora, grouped)];
 }
 
@@ -203,7 +203,7 @@ export function allocLayerActs(ctx: GpuContext, plan: readonly PlannedBuffer[], 
   return layerActsOf(allocPlan(ctx, plan, label));
 }
 
-/** Backward scratch shared by all layers. */
+/** Backward scratch shared by all layers; the fields are bwdScratchPlan's buffer names. */
 export interface BwdScratch {
   dxn: GPUBuffer; // [M, D]
   dO: GPUBuffer; // [M, Q]
@@ -257,7 +257,7 @@ export function mixerBwdPlan(d: Dims, mixer: TokenMixerKind): PlannedBuffer[] {
 }
 
 /** The backward scratch every layer shares (BwdScratch's fields): the skeleton's and LoRA's, and each of `mixers`' own. */
-export function bwdScratchPlan(d: Dims, lora: LoraSettings | null, mixers: readonly TokenMixerKind[] = ['attention']): PlannedBuffer[] {
+export function bwdScratchPlan(d: Dims, lora: LoraSettings | null, mixers: readonly TokenMixerKind[]): PlannedBuffer[] {
   return [...blockBwdPlan(d, lora), ...[...new Set(mixers)].flatMap((m) => mixerBwdPlan(d, m))];
 }
 

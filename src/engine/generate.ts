@@ -18,8 +18,7 @@ import {
   dimsOf, layerActsOf, layerActsPlan, layerMixer, loraGrouped, mixerCachePlan, modelMixers, nf4ScratchOf, nf4ScratchPlan, nf4ScratchWeights, recordLayerForward,
 } from './decoder-layer';
 import type { PlannedBuffer } from './buffer-plan';
-import { allocPlan } from './buffer-plan';
-import { LOGITS_GROUP } from './causal-lm';
+import { SHARED_GROUPS, allocPlan } from './buffer-plan';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
 import { createRng } from '../data/rng';
@@ -45,11 +44,11 @@ export interface GenerateOptions {
 export function inferencePassPlan(cfg: ModelConfig, T: number, nf4Weights: number): PlannedBuffer[] {
   const D = cfg.hiddenSize;
   return [
-    { name: 'stream0', floats: T * D, group: 'residual stream [M, D]' },
-    { name: 'stream1', floats: T * D, group: 'residual stream [M, D]' },
-    { name: 'last', floats: D, group: 'final norm' },
-    { name: 'last_norm', floats: D, group: 'final norm' },
-    { name: 'rstd', floats: 1, group: 'norm / softmax statistics' },
+    { name: 'stream0', floats: T * D, group: SHARED_GROUPS.stream },
+    { name: 'stream1', floats: T * D, group: SHARED_GROUPS.stream },
+    { name: 'last', floats: D, group: SHARED_GROUPS.finalNorm },
+    { name: 'last_norm', floats: D, group: SHARED_GROUPS.finalNorm },
+    { name: 'rstd', floats: 1, group: SHARED_GROUPS.stats },
     ...nf4ScratchPlan(nf4Weights), // GpuContext.nf4Decode 'f16-scratch'
   ];
 }
@@ -63,11 +62,18 @@ export function inferenceActsPlan(cfg: ModelConfig, T: number, lora: LoraSetting
 export function generatorPlan(cfg: ModelConfig, capacity: number): PlannedBuffer[] {
   return [
     ...cfg.layerTypes.flatMap((_, i) => mixerCachePlan(cfg, layerMixer(cfg, i), capacity).map((b) => ({ ...b, name: `${i}.${b.name}` }))),
-    { name: 'pos', floats: 1, group: 'scalars' },
-    { name: 'seed', floats: 1, group: 'scalars' },
-    { name: 'ids', floats: capacity, group: 'ids, targets, loss rows' },
-    { name: 'logits', floats: cfg.vocabSize, group: LOGITS_GROUP },
+    { name: 'pos', floats: 1, group: SHARED_GROUPS.scalars },
+    { name: 'seed', floats: 1, group: SHARED_GROUPS.scalars },
+    { name: 'ids', floats: capacity, group: SHARED_GROUPS.inputs },
+    { name: 'logits', floats: cfg.vocabSize, group: SHARED_GROUPS.logits },
   ];
+}
+
+/** Layer i's cache over a Generator's buffers: its `<i>.<name>` entries, named as the cache's fields (mixerCachePlan). */
+function layerCacheOf(bufs: Record<string, GPUBuffer>, layer: number, capacity: number): LayerKvCache {
+  const prefix = `${layer}.`;
+  const fields = Object.entries(bufs).filter(([name]) => name.startsWith(prefix)).map(([name, b]) => [name.slice(prefix.length), b]);
+  return { ...Object.fromEntries(fields), capacity } as LayerKvCache;
 }
 
 /** One forward over T new positions of one sequence, appending to the cache; logits of the last one. */
@@ -119,7 +125,7 @@ export class Generator {
     if (capacity > w.rope.maxPos) throw new QloraError('ARGUMENT_INVALID', `Generation length ${capacity} exceeds the model's position table (${w.rope.maxPos}).`);
     const b = allocPlan(ctx, generatorPlan(cfg, capacity), 'gen');
     this.owned = Object.values(b);
-    this.caches = cfg.layerTypes.map((_, i) => ({ k: b[`${i}.k`], v: b[`${i}.v`], capacity }));
+    this.caches = cfg.layerTypes.map((_, i) => layerCacheOf(b, i, capacity));
     this.dyn = { pos: b.pos, seed: b.seed };
     this.ids = b.ids;
     this.logits = b.logits;

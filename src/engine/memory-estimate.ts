@@ -9,7 +9,7 @@
 // Each buffer counts under its plan's group (the page's breakdown) and is rounded as
 // GpuContext.createBuffer rounds it. Left out: uniform blocks (256 bytes per dispatch) and the 16-byte
 // dummy binding; test/memory-estimate.test.ts checks the rest against ctx.memory on real allocations.
-import { DEFAULT_LOGITS_CHUNK_BYTES, LOGITS_GROUP, passPlan, passPlanBuffers } from './causal-lm';
+import { DEFAULT_LOGITS_CHUNK_BYTES, passPlan, passPlanBuffers } from './causal-lm';
 import type { PassPlanSettings } from './causal-lm';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
@@ -17,7 +17,7 @@ import { LORA_MODULES, loraLayout, moduleShape } from './lora';
 import { normWidth } from '../formats/model-config';
 import type { NormRole } from '../formats/architectures';
 import type { PlannedBuffer } from './buffer-plan';
-import { planBytes, plannedBytes } from './buffer-plan';
+import { SHARED_GROUPS, planBytes, plannedBytes } from './buffer-plan';
 import { baseWeightsPlan, hasBias, nf4WeightPlan } from './gpu-weights';
 import { adamMomentsPlan, loraParamsPlan } from './gpu-lora';
 import { adamwPlan, adamwStepPlan } from './optimizer';
@@ -98,7 +98,7 @@ export function nf4WeightBytes(n: number): number {
 }
 
 /** A pass's buffers count as activations, its logits chunk apart. */
-const passPart = (b: PlannedBuffer): MemoryPart => (b.group === LOGITS_GROUP ? 'logits' : 'activations');
+const passPart = (b: PlannedBuffer): MemoryPart => (b.group === SHARED_GROUPS.logits ? 'logits' : 'activations');
 
 /** The most weights of one projection: what an NF4 base's f16 decode scratch holds (decoder-layer.ts nf4ScratchWeights). */
 function largestProjection(cfg: ModelConfig): number {
