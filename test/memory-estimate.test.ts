@@ -1,6 +1,7 @@
 // The memory estimate against what the engine really allocates: the tiny models' weights, LoRA state,
 // AdamW and a training (and evaluation) pass are created on a GPU context whose storage buffers are
-// counted; the estimate must match them. Uniform blocks are counted apart (the estimate leaves them
+// counted; the estimate (the sum of the buffer plans the engine allocates from) must match them, and
+// generation's allocations its plans. Uniform blocks are counted apart (the estimate leaves them
 // out) and shown to be small next to the real thing. Then the fit check's messages.
 import { describe, it, expect, beforeAll } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
@@ -29,6 +30,10 @@ import { randomModel } from '../src/bench/random-weights';
 import type { HostModelWeights } from '../src/engine/base-weights';
 import type { ModelConfig } from '../src/formats/model-config';
 import { FIXTURES } from './helpers/golden';
+import { Generator, generatorPlan, inferenceActsPlan, inferencePassPlan } from '../src/engine/generate';
+import type { GpuModelWeights } from '../src/engine/gpu-weights';
+import { loraGrouped } from '../src/engine/decoder-layer';
+import { planBytes } from '../src/engine/buffer-plan';
 
 /** A view of ctx counting storage buffers (what the estimate covers) and uniform blocks apart. */
 function countingContext(ctx: GpuContext) {
@@ -222,6 +227,38 @@ describe('estimateTrainingMemory matches the engine allocations', () => {
     });
   }
 });
+
+describe('generation allocates what its buffer plans list', () => {
+  // The KV caches and inputs (generatorPlan), then per prompt length an InferencePass: its own buffers and one set of activations.
+  for (const [model, nf4Decode, withLora] of [['tiny-llama', 'f16-scratch', true], ['tiny-qwen3', 'in-tile', false]] as const) {
+    it(`${model}, nf4Decode '${nf4Decode}', ${withLora ? 'with' : 'without'} an adapter`, async () => {
+      const ctx = await gpu();
+      const files = await readModelFiles(dirReader(`${FIXTURES}${model}/`));
+      const weights = uploadModelWeights(ctx, files.config, prepareBaseWeights(files.tensors, files.config, 'nf4'));
+      const settings = lora({ r: 4, dropout: 0 });
+      const layout = loraLayout(files.config, settings);
+      const gl = withLora ? createGpuLora(ctx, layout, initLoraParams(layout, 1)) : null;
+      const { counted, stats } = countingContext({ ...ctx, nf4Decode });
+      const gen = new Generator(counted, weights, gl, 8);
+      await gen.generate([1, 2, 3], { maxNewTokens: 2, ignoreEos: true }); // passes of T = 3 (prompt) and T = 1
+      const held = stats.storage;
+      gen.destroy();
+      expect(stats.storage).toBe(0);
+      const cfg = files.config;
+      const nf4 = nf4Decode === 'f16-scratch' ? largestNf4(weights) : 0;
+      const grouped = withLora && loraGrouped(counted, settings);
+      const pass = (T: number) => planBytes(inferencePassPlan(cfg, T, nf4)) + planBytes(inferenceActsPlan(cfg, T, withLora ? settings : null, grouped));
+      expect(held).toBe(planBytes(generatorPlan(cfg, 8)) + pass(3) + pass(1));
+      if (gl) destroyGpuLora(ctx, gl);
+      destroyModelWeights(ctx, weights);
+    });
+  }
+});
+
+/** The most weights of one NF4 projection of the model (what the f16 scratch holds). */
+function largestNf4(w: GpuModelWeights): number {
+  return Math.max(...w.layers.flatMap((l) => Object.values(l.proj).map((p) => p!.rows * p!.cols)));
+}
 
 // A Llama-3-8B-shaped config for the arithmetic checks (no weights needed).
 const LLAMA3_8B = parseModelConfig({

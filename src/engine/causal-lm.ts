@@ -8,20 +8,28 @@
 // run chunk by chunk, so B×T×V floats are never held at once.
 import type { ProfileClock, WorkTime } from '../gpu/profile';
 import type { GpuContext } from '../gpu/context';
-import { STORAGE, readF32, writeBuffer } from '../gpu/context';
+import { readF32, writeBuffer } from '../gpu/context';
 import type { Binding } from '../gpu/program';
 import { Program, Recorder, SUBMISSION_FLOPS } from '../gpu/program';
 import { embeddingFwd } from '../gpu/ops/embedding';
 import { linearFwd, linearBwd } from '../gpu/ops/matmul';
 import { rmsnormFwd, rmsnormBwd } from '../gpu/ops/norm';
 import { crossEntropy } from '../gpu/ops/loss';
-import { reduceSum, reduceScratch } from '../gpu/ops/optimizer';
+import { reduceSum, reduceScratchFloats } from '../gpu/ops/optimizer';
 import type { GpuModelWeights } from './gpu-weights';
 import type { GpuLora } from './gpu-lora';
 import type { Dims, DynamicInputs, LayerActs, LayerContext, BwdScratch } from './decoder-layer';
-import { allocBwdScratch, allocLayerActs, allocNf4Scratch, dimsOf, layerActBuffers, recordLayerBackward, recordLayerForward } from './decoder-layer';
+import {
+  bwdScratchOf, bwdScratchPlan, dimsOf, layerActsOf, layerActsPlan, layerMixer, loraGrouped, modelMixers, nf4ScratchOf, nf4ScratchPlan, nf4ScratchWeights,
+  recordLayerBackward, recordLayerForward,
+} from './decoder-layer';
+import type { PlannedBuffer } from './buffer-plan';
+import { SHARED_GROUPS, allocPlan } from './buffer-plan';
+import type { ModelConfig } from '../formats/model-config';
+import type { LoraSettings } from './lora';
 import { layerRope, layerWindow } from './gpu-weights';
-import { allocGdnActs, allocGdnScratch } from './mixers/gated-delta-net';
+import { gdnScratchPlan } from './mixers/gated-delta-net';
+import type { GdnScratch } from './mixers/gated-delta-net';
 import { logitSoftcap } from '../gpu/ops/activation';
 import { chooseSplitK, splitK } from '../gpu/gemm';
 import type { SplitKOptions } from '../gpu/ops/matmul';
@@ -72,6 +80,84 @@ export function lmHeadSplitSlices(rows: number, D: number, V: number, split: num
   return splitK(V, split === 'auto' ? chooseSplitK(rows, D, V) : split).slices;
 }
 
+/** What a pass's buffer plan depends on besides the model: its shape and options, and what the device and weights decide. */
+export interface PassPlanSettings {
+  readonly B: number;
+  readonly T: number;
+  readonly train: boolean;
+  readonly opts: PassOptions;
+  /** The adapter's settings; null without LoRA (full fine-tuning's estimate: no LoRA buffers). */
+  readonly lora: LoraSettings | null;
+  /** LoRA activations laid out per input group (decoder-layer.ts loraGrouped, a device property). */
+  readonly loraGrouped: boolean;
+  /** Weights the NF4 → f16 scratch holds (decoder-layer.ts nf4ScratchWeights), 0 for none. */
+  readonly nf4ScratchWeights: number;
+}
+
+/** Every buffer a ModelPass allocates, as data: the pass allocates from it and the memory estimate sums it. */
+export interface PassPlan {
+  readonly dims: Dims;
+  /** The pass's own: batch inputs, loss, the residual stream, the final norm, the logits chunk, backward's stream and split-K partials, the NF4 scratch. */
+  readonly own: PlannedBuffer[];
+  /** Kept activations: one set per layer (training without checkpointing), else one set every layer shares. */
+  readonly acts: PlannedBuffer[][];
+  /** The backward scratch every layer shares (none in evaluation). */
+  readonly bwd: PlannedBuffer[];
+  readonly logitsRows: number;
+  readonly lmHeadSlices: number;
+}
+
+const G = SHARED_GROUPS;
+const BWD_D = 'backward [M, D]';
+
+export function passPlan(cfg: ModelConfig, s: PassPlanSettings): PassPlan {
+  const dims = dimsOf(cfg, s.B, s.T);
+  const { M, D } = dims;
+  const V = cfg.vocabSize;
+  const L = cfg.numLayers;
+  const checkpointing = s.train && !!s.opts.gradientCheckpointing;
+  const logitsRows = s.opts.keepLogits ? M : logitsChunkRows(M, V, s.opts.logitsChunkBytes, D);
+  const lmHeadSlices = s.train ? lmHeadSplitSlices(logitsRows, D, V, s.opts.lmHeadSplitK) : 1;
+  const own: PlannedBuffer[] = [
+    ...['ids', 'targets', 'loss_rows'].map((name) => ({ name, floats: M, group: G.inputs })),
+    ...['grad_scale', 'pos0', 'dropout_seed', 'loss_sum'].map((name) => ({ name, floats: 1, group: G.scalars })),
+    { name: 'loss_reduce', floats: reduceScratchFloats(M), group: 'loss reduce scratch' },
+    // The residual stream before each layer and after the last: inputs of the backward pass.
+    ...Array.from({ length: L + 1 }, (_, i) => ({ name: `stream.${i}`, floats: M * D, group: G.stream })),
+    { name: 'final_norm', floats: M * D, group: G.finalNorm },
+    { name: 'final_rstd', floats: M, group: G.stats },
+    { name: 'logits', floats: logitsRows * V, group: G.logits }, // counted apart from the activations by the estimate
+    ...nf4ScratchPlan(s.nf4ScratchWeights), // one f16 buffer for the largest NF4 projection, reused by every layer
+    // The Gated DeltaNet's work area (and in training its backward's gradients), shared by the linear layers.
+    ...(dims.gdn && modelMixers(cfg).includes('gated_delta_net') ? gdnScratchPlan(dims.gdn, s.B, s.T, s.train).map((b) => ({ ...b, name: GDN_SCRATCH + b.name })) : []),
+  ];
+  if (s.train) {
+    own.push({ name: 'd_final_norm', floats: M * D, group: BWD_D }, { name: 'd_stream', floats: M * D, group: BWD_D });
+    // Split-K of the lm_head backward: one partial scratch [slices, rows, D] for every chunk.
+    if (lmHeadSlices > 1) own.push({ name: 'lm_head_splitk_partial', floats: lmHeadSlices * logitsRows * D, group: 'lm_head split-K partial sums [S, rows, D]' });
+    if (checkpointing) own.push({ name: 'recomputed_out', floats: M * D, group: 'recomputed layer output [M, D]' });
+  }
+  const perLayer = s.train && !checkpointing;
+  const acts = perLayer
+    ? Array.from({ length: L }, (_, i) => layerActsPlan(dims, s.lora, s.loraGrouped, [layerMixer(cfg, i)]))
+    : [layerActsPlan(dims, s.lora, s.loraGrouped, modelMixers(cfg))];
+  const bwd = s.train ? bwdScratchPlan(dims, s.lora, modelMixers(cfg)) : [];
+  return { dims, own, acts, bwd, logitsRows, lmHeadSlices };
+}
+
+const GDN_SCRATCH = 'gdn.';
+
+/** The Gated DeltaNet scratch among a pass's own buffers (gdnScratchPlan's names), null when the model has no linear layer. */
+function gdnScratchOf(bufs: Readonly<Record<string, GPUBuffer>>): GdnScratch | null {
+  const entries = Object.entries(bufs).filter(([name]) => name.startsWith(GDN_SCRATCH));
+  return entries.length ? Object.fromEntries(entries.map(([name, b]) => [name.slice(GDN_SCRATCH.length), b])) : null;
+}
+
+/** Every buffer of a pass plan, in one list. */
+export function passPlanBuffers(p: PassPlan): PlannedBuffer[] {
+  return [...p.own, ...p.acts.flat(), ...p.bwd];
+}
+
 /** Buffers and program of one pass; destroy() frees everything it allocated. */
 export class ModelPass {
   readonly dims: Dims;
@@ -97,55 +183,50 @@ export class ModelPass {
     opts: PassOptions = {},
   ) {
     const cfg = weights.config;
-    const d = (this.dims = dimsOf(cfg, B, T));
     if (T > weights.rope.maxPos) throw new Error(`sequence length ${T} exceeds the RoPE table (${weights.rope.maxPos})`);
+    if (train && !lora) throw new Error('a training pass needs LoRA parameters');
+    const loraSettings = lora?.layout.settings ?? null;
+    const nf4Weights = nf4ScratchWeights(ctx, weights.layers); // GpuContext.nf4Decode 'f16-scratch'
+    const plan = passPlan(cfg, {
+      B, T, train, opts, lora: loraSettings, loraGrouped: !!loraSettings && loraGrouped(ctx, loraSettings), nf4ScratchWeights: nf4Weights,
+    });
+    const d = (this.dims = plan.dims);
     const { M, D } = d;
     const V = cfg.vocabSize;
     const L = cfg.numLayers;
-    const f = (n: number, label: string) => this.own(ctx.createBuffer(n * 4, STORAGE, label));
-    this.ids = f(M, 'ids');
-    this.targets = f(M, 'targets');
-    this.gradScale = f(1, 'grad_scale');
-    this.dyn = { pos: f(1, 'pos0'), seed: f(1, 'dropout_seed') };
-    this.lossSum = f(1, 'loss_sum');
-    const lossRows = f(M, 'loss_rows');
-    const reduceTmp = this.own(reduceScratch(ctx, M, 'loss_reduce'));
-    const checkpointing = this.train && !!opts.gradientCheckpointing;
-    // The residual stream before each layer and after the last: inputs of the backward pass.
-    const stream = Array.from({ length: L + 1 }, (_, i) => f(M * D, `stream.${i}`));
-    // A layer's acts, with the Gated DeltaNet's when it (or, shared, any layer) has that mixer.
-    const actsFor = (label: string, linear: boolean) => {
-      const a = allocLayerActs(ctx, d, lora, label);
-      if (linear && d.gdn) a.gdn = allocGdnActs(ctx, d.gdn, B, T, `${label}.gdn`);
-      this.ownActs(a);
-      return a;
+    const alloc = (p: readonly PlannedBuffer[], label: string) => {
+      const bufs = allocPlan(ctx, p, label);
+      this.owned.push(...Object.values(bufs));
+      return bufs;
     };
-    const isLinear = (i: number) => !!weights.layers[i].gdn;
-    const shared = !this.train || checkpointing ? actsFor('acts', weights.layers.some((l) => l.gdn)) : null;
-    const acts: LayerActs[] = Array.from({ length: L }, (_, i) => shared ?? actsFor(`acts.${i}`, isLinear(i)));
+    const b = alloc(plan.own, train ? 'train' : 'eval');
+    this.ids = b.ids;
+    this.targets = b.targets;
+    this.gradScale = b.grad_scale;
+    this.dyn = { pos: b.pos0, seed: b.dropout_seed };
+    this.lossSum = b.loss_sum;
+    const stream = Array.from({ length: L + 1 }, (_, i) => b[`stream.${i}`]);
+    const sets = plan.acts.map((p, i) => layerActsOf(alloc(p, plan.acts.length > 1 ? `acts.${i}` : 'acts')));
+    const acts: LayerActs[] = Array.from({ length: L }, (_, i) => sets[sets.length > 1 ? i : 0]);
+    const nf4Scratch = nf4ScratchOf(ctx, b, nf4Weights);
     // The Gated DeltaNet's work area (and backward gradients), shared by the linear layers.
-    const gdnScratch = d.gdn && weights.layers.some((l) => l.gdn) ? allocGdnScratch(ctx, d.gdn, B, T, this.train, 'gdn') : null;
-    if (gdnScratch) for (const b of Object.values(gdnScratch)) this.own(b);
-    // GpuContext.nf4Decode 'f16-scratch': one f16 buffer for the largest NF4 projection, reused by every layer.
-    const nf4Scratch = allocNf4Scratch(ctx, weights.layers, 'nf4_f16_scratch');
-    if (nf4Scratch) this.own(nf4Scratch.buffer);
+    const gdnScratch = gdnScratchOf(b);
     const layerCtx = (i: number): LayerContext => ({
       layer: i, w: weights.layers[i], lora, rope: layerRope(weights, i), window: layerWindow(cfg, i), dyn: this.dyn, train: this.train, nf4Scratch, gdn: gdnScratch,
     });
-    const xnF = f(M * D, 'final_norm');
-    const rstdF = f(M, 'final_rstd');
-    this.logitsRows = opts.keepLogits ? M : logitsChunkRows(M, V, opts.logitsChunkBytes, D);
-    this.logits = f(this.logitsRows * V, 'logits');
+    const xnF = b.final_norm;
+    const rstdF = b.final_rstd;
+    this.logitsRows = plan.logitsRows;
+    this.logits = b.logits;
 
     const rec = new Recorder(ctx);
     embeddingFwd(rec, stream[0], this.ids, weights.embed, M, weights.embedScale);
     for (let i = 0; i < L; i++) recordLayerForward(rec, layerCtx(i), d, stream[i], stream[i + 1], acts[i]);
     rmsnormFwd(rec, xnF, rstdF, stream[L], weights.finalNorm, M, D, d.eps, { wOffset: d.wOffset });
-    const dxnF = this.train ? f(M * D, 'd_final_norm') : null;
-    // Split-K of the lm_head backward: one partial scratch [slices, rows, D] for every chunk.
-    const slices = this.train ? lmHeadSplitSlices(this.logitsRows, D, V, opts.lmHeadSplitK) : 1;
+    const dxnF = this.train ? b.d_final_norm : null;
+    const slices = plan.lmHeadSlices;
     this.lmHeadSlices = slices;
-    const lmHeadSplit: SplitKOptions | undefined = slices > 1 ? { slices, partial: f(slices * this.logitsRows * D, 'lm_head_splitk_partial') } : undefined;
+    const lmHeadSplit: SplitKOptions | undefined = slices > 1 ? { slices, partial: b.lm_head_splitk_partial } : undefined;
     const rows = (buf: GPUBuffer, r0: number, n: number, width: number): Binding => ({ buffer: buf, offset: r0 * width * 4, size: n * width * 4 });
     for (let r0 = 0; r0 < M; r0 += this.logitsRows) {
       const n = Math.min(this.logitsRows, M - r0);
@@ -153,17 +234,15 @@ export class ModelPass {
       linearFwd(rec, logits, rows(xnF, r0, n, D), weights.lmHead, n);
       const cap = cfg.finalLogitSoftcap;
       if (cap) logitSoftcap(rec, logits, n * V, cap);
-      crossEntropy(rec, rows(lossRows, r0, n, 1), logits, rows(this.targets, r0, n, 1), this.gradScale, n, V, this.train, cap);
+      crossEntropy(rec, rows(b.loss_rows, r0, n, 1), logits, rows(this.targets, r0, n, 1), this.gradScale, n, V, this.train, cap);
       if (dxnF) linearBwd(rec, rows(dxnF, r0, n, D), logits, weights.lmHead, n, { splitK: lmHeadSplit });
       rec.boundary();
     }
-    reduceSum(rec, this.lossSum, lossRows, M, reduceTmp, false);
+    reduceSum(rec, this.lossSum, b.loss_rows, M, b.loss_reduce, false);
     if (this.train) {
-      if (!lora) throw new Error('a training pass needs LoRA parameters');
-      const dh = f(M * D, 'd_stream');
-      const scratch: BwdScratch = allocBwdScratch(ctx, d, lora.layout.settings);
-      for (const b of Object.values(scratch)) if (b) this.own(b);
-      const recomputed = checkpointing ? f(M * D, 'recomputed_out') : null;
+      const dh = b.d_stream;
+      const scratch: BwdScratch = bwdScratchOf(alloc(plan.bwd, 'bwd'));
+      const recomputed = b.recomputed_out ?? null;
       rmsnormBwd(rec, dh, dxnF!, stream[L], weights.finalNorm, rstdF, M, D, 0, d.wOffset);
       for (let i = L - 1; i >= 0; i--) {
         if (recomputed) recordLayerForward(rec, layerCtx(i), d, stream[i], recomputed, acts[i]);
@@ -171,15 +250,6 @@ export class ModelPass {
       }
     }
     this.program = rec.finish(this.train ? `train ${B}x${T}` : `eval ${B}x${T}`);
-  }
-
-  private own(b: GPUBuffer): GPUBuffer {
-    this.owned.push(b);
-    return b;
-  }
-
-  private ownActs(a: LayerActs): void {
-    for (const b of layerActBuffers(a)) this.own(b);
   }
 
   /**

@@ -19,7 +19,6 @@
 // of that weight into the pass's f16 scratch (ops/nf4-decode.ts) and binds the scratch instead: one
 // more dispatch per projection use (7 per layer forward, 7 per layer backward where dx is wanted).
 import type { GpuContext } from '../gpu/context';
-import { STORAGE } from '../gpu/context';
 import type { Binding, Recorder } from '../gpu/program';
 import { linearFwd, linearBwd, matmul } from '../gpu/ops/matmul';
 import type { MatmulOptions } from '../gpu/ops/matmul';
@@ -28,7 +27,7 @@ import { rope } from '../gpu/ops/rope';
 import { attentionFwd, attentionBwd, kvAppend } from '../gpu/ops/attention';
 import { gluFwd, gluBwd, dropout } from '../gpu/ops/activation';
 import { qGateJoin, qGateSplit, sigmoidGateBwd, sigmoidGateFwd } from '../gpu/ops/sigmoid-gate';
-import { gdnBackward, gdnForward, gdnLayerDims } from './mixers/gated-delta-net';
+import { gdnActsPlan, gdnBackward, gdnForward, gdnLayerDims } from './mixers/gated-delta-net';
 import type { GdnActs, GdnLayerDims, GdnProjections, GdnScratch } from './mixers/gated-delta-net';
 import type { LayerGenerationCache } from './generation-cache';
 import type { ModelConfig } from '../formats/model-config';
@@ -43,7 +42,12 @@ import { LORA_INPUT_GROUPS, loraGroupWidth, loraScratchFloats, targetedGroup } f
 import { canFuseLoraLinear, loraGroupA, loraGroupDb, loraGroupDh, loraLinearBwd, loraLinearFwd } from '../gpu/ops/lora-fused';
 import type { LoraColumns } from '../gpu/ops/lora-fused';
 import type { GpuWeight } from '../gpu/weight';
-import { Nf4F16Scratch, nf4ScratchElements } from '../gpu/ops/nf4-decode';
+import { Nf4F16Scratch, f16PackedBytes, nf4ScratchElements } from '../gpu/ops/nf4-decode';
+import type { PlannedBuffer } from './buffer-plan';
+import { SHARED_GROUPS, allocPlan, bytesBuffer } from './buffer-plan';
+import type { TokenMixerKind } from '../formats/architectures';
+import { LAYER_KINDS, MLP_BLOCK } from '../formats/architectures';
+import { QloraError } from '../errors';
 
 /** Sizes of one forward pass: B sequences of T rows (M = B·T). */
 export interface Dims {
@@ -88,7 +92,7 @@ export interface DynamicInputs {
   seed: GPUBuffer;
 }
 
-/** What the forward pass keeps for the backward pass (or recomputes, with checkpointing). */
+/** What the forward pass keeps for the backward pass (or recomputes, with checkpointing); the fields are layerActsPlan's buffer names. */
 export interface LayerActs {
   xn1: GPUBuffer; // [M, D]
   rstd1: GPUBuffer; // [M]
@@ -132,36 +136,109 @@ export function loraGrouped(ctx: GpuContext, s: LoraSettings): boolean {
   return s.dropout === 0 && canFuseLoraLinear(ctx.limits);
 }
 
-export function allocLayerActs(ctx: GpuContext, d: Dims, lora: GpuLora | null, label: string): LayerActs {
-  const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `${label}.${name}`);
-  const loraH: Partial<Record<LoraModule, GPUBuffer>> = {};
-  if (lora) {
-    const s = lora.layout.settings;
-    // The targets the model has (all-linear on a Llama names in_proj_* too, which no layer has).
-    const targets = s.targets.filter((m) => lora.layout.slots.some((sl) => sl.module === m));
-    const groups = loraGrouped(ctx, s) ? LORA_INPUT_GROUPS.map((g) => g.filter((m) => targets.includes(m))) : targets.map((m) => [m]);
-    for (const g of groups) {
-      if (g.length === 0) continue;
-      const b = f(d.M * s.r * g.length, `lora_h.${g.join('+')}`);
-      for (const m of g) loraH[m] = b;
-    }
-  }
-  const acts: LayerActs = {
-    xn1: f(d.M * d.D, 'xn1'), rstd1: f(d.M, 'rstd1'), q: f(d.M * d.Q, 'q'), k: f(d.M * d.KV, 'k'), v: f(d.M * d.KV, 'v'),
-    o: f(d.M * d.Q, 'o'), lse: f(d.B * d.H * d.T, 'lse'), hMid: f(d.M * d.D, 'h_mid'), xn2: f(d.M * d.D, 'xn2'),
-    rstd2: f(d.M, 'rstd2'), g: f(d.M * d.I, 'gate'), u: f(d.M * d.I, 'up'), a: f(d.M * d.I, 'act'), loraH,
-  };
-  if (d.qkNorm) {
-    Object.assign(acts, { qRaw: f(d.M * d.Q, 'q_raw'), kRaw: f(d.M * d.KV, 'k_raw'), rstdQ: f(d.M * d.H, 'rstd_q'), rstdK: f(d.M * d.Hkv, 'rstd_k') });
-  }
-  if (d.outputGate) Object.assign(acts, { qg: f(d.M * d.qOut, 'qg'), gated: f(d.M * d.Q, 'gated') });
-  if (d.sandwich) {
-    Object.assign(acts, { attnRaw: f(d.M * d.D, 'attn_raw'), rstdAttnOut: f(d.M, 'rstd_attn_out'), mlpRaw: f(d.M * d.D, 'mlp_raw'), rstdMlpOut: f(d.M, 'rstd_mlp_out') });
-  }
-  return acts;
+/** The memory estimate's groups (MemoryEstimate.breakdown labels) of the kept activations. */
+const ACT = { D: 'activations [M, D]', Q: 'activations [M, Q]', KV: 'activations [M, KV]', I: 'activations [M, I]', stats: SHARED_GROUPS.stats, lora: 'LoRA activations [M, r]' };
+const BWD = { D: 'backward [M, D]', Q: 'backward [M, Q]', KV: 'backward [M, KV]', I: 'backward [M, I]', stats: ACT.stats };
+
+/** The token mixer of layer i (attention, or Qwen3.5's Gated DeltaNet): what its activations and scratch are. */
+export function layerMixer(cfg: ModelConfig, i: number): TokenMixerKind {
+  return LAYER_KINDS[cfg.layerTypes[i]].kind;
 }
 
-/** Backward scratch shared by all layers. */
+/** The distinct mixers of a model's layers: what a set of buffers shared by every layer must serve. */
+export function modelMixers(cfg: ModelConfig): TokenMixerKind[] {
+  return [...new Set(cfg.layerTypes.map((_, i) => layerMixer(cfg, i)))];
+}
+
+/** The kept activations of the layer skeleton around the mixer: the two norms, the residual after the mixer, the MLP. */
+export function blockActsPlan(d: Dims): PlannedBuffer[] {
+  const { M, D, I } = d;
+  const plan: PlannedBuffer[] = [
+    { name: 'xn1', floats: M * D, group: ACT.D }, { name: 'rstd1', floats: M, group: ACT.stats },
+    { name: 'hMid', floats: M * D, group: ACT.D }, { name: 'xn2', floats: M * D, group: ACT.D }, { name: 'rstd2', floats: M, group: ACT.stats },
+    { name: 'g', floats: M * I, group: ACT.I }, { name: 'u', floats: M * I, group: ACT.I }, { name: 'a', floats: M * I, group: ACT.I },
+  ];
+  if (d.sandwich) {
+    plan.push(
+      { name: 'attnRaw', floats: M * D, group: ACT.D }, { name: 'rstdAttnOut', floats: M, group: ACT.stats },
+      { name: 'mlpRaw', floats: M * D, group: ACT.D }, { name: 'rstdMlpOut', floats: M, group: ACT.stats },
+    );
+  }
+  return plan;
+}
+
+/** The attention mixer's kept activations (LayerActs' q … lse, and with q/k norms the pre-norm projections). */
+export function attentionActsPlan(d: Dims): PlannedBuffer[] {
+  const { M, Q, KV } = d;
+  const plan: PlannedBuffer[] = [
+    { name: 'q', floats: M * Q, group: ACT.Q }, { name: 'k', floats: M * KV, group: ACT.KV }, { name: 'v', floats: M * KV, group: ACT.KV },
+    { name: 'o', floats: M * Q, group: ACT.Q }, { name: 'lse', floats: d.B * d.H * d.T, group: ACT.stats },
+  ];
+  if (d.qkNorm) {
+    plan.push(
+      { name: 'qRaw', floats: M * Q, group: ACT.Q }, { name: 'kRaw', floats: M * KV, group: ACT.KV },
+      { name: 'rstdQ', floats: M * d.H, group: ACT.stats }, { name: 'rstdK', floats: M * d.Hkv, group: ACT.stats },
+    );
+  }
+  // With an output gate: q_proj's output (query and gate halves per head) and o·sigmoid(gate).
+  if (d.outputGate) plan.push({ name: 'qg', floats: M * d.qOut, group: ACT.Q }, { name: 'gated', floats: M * Q, group: ACT.Q });
+  return plan;
+}
+
+/** A mixer's kept activations. Each mixer names its buffers apart from the others' (a shared set holds several). */
+export function mixerActsPlan(d: Dims, mixer: TokenMixerKind): PlannedBuffer[] {
+  if (mixer === 'attention') return attentionActsPlan(d);
+  if (!d.gdn) throw new QloraError('CONFIG_INVALID', 'A linear-attention layer needs the config\'s linear-attention settings (linear_num_key_heads, …), and this config has none.');
+  return gdnActsPlan(d.gdn, d.B, d.T).map((b) => ({ ...b, name: GDN_ACTS + b.name }));
+}
+
+/** Prefix of the Gated DeltaNet's kept activations in a layer's plan (LayerActs.gdn, by their own names). */
+const GDN_ACTS = 'gdn.';
+
+const LORA_H = 'lora_h.';
+
+/** LoRA's dropout(x)·Aᵀ: [M, r] per targeted module, or [M, G·r] per input group when grouped (loraGrouped). */
+export function loraActsPlan(d: Dims, lora: LoraSettings | null, grouped: boolean, mixers: readonly TokenMixerKind[]): PlannedBuffer[] {
+  if (!lora) return [];
+  // Only the targets these layers have: all-linear names in_proj_* too, which no attention layer has.
+  const has = mixersModules(mixers);
+  const targets = lora.targets.filter((m) => has.has(m));
+  const groups = grouped ? LORA_INPUT_GROUPS.map((g) => g.filter((m) => targets.includes(m))) : targets.map((m) => [m]);
+  return groups.filter((g) => g.length > 0).map((g) => ({ name: LORA_H + g.join('+'), floats: d.M * lora.r * g.length, group: ACT.lora }));
+}
+
+/**
+ * What the forward pass keeps of one layer (or of every layer, for a set they share): the skeleton's
+ * buffers, each of `mixers`' own (a layer's one mixer, or every mixer of the model), and LoRA's.
+ */
+export function layerActsPlan(d: Dims, lora: LoraSettings | null, grouped: boolean, mixers: readonly TokenMixerKind[]): PlannedBuffer[] {
+  return [...blockActsPlan(d), ...[...new Set(mixers)].flatMap((m) => mixerActsPlan(d, m)), ...loraActsPlan(d, lora, grouped, mixers)];
+}
+
+/** The projections of layers with these mixers: each mixer's (architectures.ts LAYER_KINDS) and the MLP's. */
+function mixersModules(mixers: readonly TokenMixerKind[]): Set<string> {
+  const out = new Set<string>(MLP_BLOCK.loraModules);
+  for (const kind of Object.values(LAYER_KINDS)) if (mixers.includes(kind.kind)) for (const m of kind.loraModules) out.add(m);
+  return out;
+}
+
+/** LayerActs over buffers allocated from a layerActsPlan (allocPlan's record: the names are LayerActs' fields). */
+export function layerActsOf(bufs: Record<string, GPUBuffer>): LayerActs {
+  const acts: Record<string, unknown> = { loraH: {} };
+  const loraH: Partial<Record<LoraModule, GPUBuffer>> = {};
+  for (const [name, b] of Object.entries(bufs)) {
+    if (name.startsWith(LORA_H)) for (const m of name.slice(LORA_H.length).split('+')) loraH[m as LoraModule] = b; // a group shares one
+    else if (name.startsWith(GDN_ACTS)) ((acts.gdn ??= {}) as GdnActs)[name.slice(GDN_ACTS.length)] = b;
+    else acts[name] = b;
+  }
+  return { ...acts, loraH } as unknown as LayerActs;
+}
+
+export function allocLayerActs(ctx: GpuContext, plan: readonly PlannedBuffer[], label: string): LayerActs {
+  return layerActsOf(allocPlan(ctx, plan, label));
+}
+
+/** Backward scratch shared by all layers; the fields are bwdScratchPlan's buffer names. */
 export interface BwdScratch {
   dxn: GPUBuffer; // [M, D]
   dO: GPUBuffer; // [M, Q]
@@ -181,18 +258,50 @@ export interface BwdScratch {
   dGated?: GPUBuffer; // [M, Q] gradient of o·sigmoid(gate)
 }
 
-export function allocBwdScratch(ctx: GpuContext, d: Dims, lora: LoraSettings): BwdScratch {
-  const f = (n: number, name: string) => ctx.createBuffer(n * 4, STORAGE, `bwd.${name}`);
-  const r = lora.r;
-  const s: BwdScratch = {
-    dxn: f(d.M * d.D, 'dxn'), dO: f(d.M * d.Q, 'dO'), dq: f(d.M * d.Q, 'dq'), dk: f(d.M * d.KV, 'dk'), dv: f(d.M * d.KV, 'dv'),
-    Dsum: f(d.B * d.H * d.T, 'Dsum'), da: f(d.M * d.I, 'da'), dg: f(d.M * d.I, 'dg'), du: f(d.M * d.I, 'du'),
-    dLoraH: f(d.M * r * loraGroupWidth(lora.targets), 'dLoraH'), loraTmp: f(loraScratchFloats(d.M, r, d), 'lora_tmp'),
-  };
-  if (d.qkNorm) Object.assign(s, { dqRaw: f(d.M * d.Q, 'dq_raw'), dkRaw: f(d.M * d.KV, 'dk_raw') });
-  if (d.sandwich) s.dBlockOut = f(d.M * d.D, 'd_block_out');
-  if (d.outputGate) Object.assign(s, { dqg: f(d.M * d.qOut, 'dqg'), dGated: f(d.M * d.Q, 'd_gated') });
-  return s;
+/** The backward scratch of the layer skeleton and LoRA (none without LoRA: only full fine-tuning's estimate has none). */
+export function blockBwdPlan(d: Dims, lora: LoraSettings | null): PlannedBuffer[] {
+  const { M, D, I } = d;
+  const plan: PlannedBuffer[] = [
+    { name: 'dxn', floats: M * D, group: BWD.D },
+    { name: 'da', floats: M * I, group: BWD.I }, { name: 'dg', floats: M * I, group: BWD.I }, { name: 'du', floats: M * I, group: BWD.I },
+  ];
+  if (d.sandwich) plan.push({ name: 'dBlockOut', floats: M * D, group: BWD.D });
+  if (lora) {
+    plan.push(
+      { name: 'dLoraH', floats: M * lora.r * loraGroupWidth(lora.targets), group: 'LoRA gradients of a group [M, width·r]' },
+      { name: 'loraTmp', floats: loraScratchFloats(M, lora.r, d), group: 'backward LoRA scratch' }, // allocated even without dropout
+    );
+  }
+  return plan;
+}
+
+/** The attention mixer's backward scratch. */
+export function attentionBwdPlan(d: Dims): PlannedBuffer[] {
+  const { M, Q, KV } = d;
+  const plan: PlannedBuffer[] = [
+    { name: 'dO', floats: M * Q, group: BWD.Q }, { name: 'dq', floats: M * Q, group: BWD.Q },
+    { name: 'dk', floats: M * KV, group: BWD.KV }, { name: 'dv', floats: M * KV, group: BWD.KV },
+    { name: 'Dsum', floats: d.B * d.H * d.T, group: BWD.stats },
+  ];
+  if (d.qkNorm) plan.push({ name: 'dqRaw', floats: M * Q, group: BWD.Q }, { name: 'dkRaw', floats: M * KV, group: BWD.KV });
+  if (d.outputGate) plan.push({ name: 'dqg', floats: M * d.qOut, group: BWD.Q }, { name: 'dGated', floats: M * Q, group: BWD.Q });
+  return plan;
+}
+
+/** A mixer's backward scratch, named apart from the other mixers'. */
+export function mixerBwdPlan(d: Dims, mixer: TokenMixerKind): PlannedBuffer[] {
+  if (mixer === 'attention') return attentionBwdPlan(d);
+  return []; // the Gated DeltaNet's backward gradients are in its pass scratch (causal-lm.ts, gdnScratchPlan), which its forward uses too
+}
+
+/** The backward scratch every layer shares (BwdScratch's fields): the skeleton's and LoRA's, and each of `mixers`' own. */
+export function bwdScratchPlan(d: Dims, lora: LoraSettings | null, mixers: readonly TokenMixerKind[]): PlannedBuffer[] {
+  return [...blockBwdPlan(d, lora), ...[...new Set(mixers)].flatMap((m) => mixerBwdPlan(d, m))];
+}
+
+/** BwdScratch over buffers allocated from a bwdScratchPlan (allocPlan's record: the names are its fields). */
+export function bwdScratchOf(bufs: Record<string, GPUBuffer>): BwdScratch {
+  return bufs as unknown as BwdScratch;
 }
 
 export interface LayerContext {
@@ -213,13 +322,23 @@ export interface LayerContext {
 }
 
 /**
- * The f16 scratch a pass over these layers decodes into, sized to their largest NF4 projection; null
- * when ctx.nf4Decode is 'in-tile' or no projection is NF4. The caller owns (and destroys) it.
+ * Weights of the f16 scratch a pass over these layers decodes NF4 projections into (GpuContext.nf4Decode
+ * 'f16-scratch'): their largest NF4 projection; 0 when decoding in the tiles or no projection is NF4.
  */
-export function allocNf4Scratch(ctx: GpuContext, layers: readonly GpuLayerWeights[], label: string): Nf4F16Scratch | null {
-  if (ctx.nf4Decode !== 'f16-scratch') return null;
-  const n = nf4ScratchElements(layers.flatMap((l) => Object.values(l.proj)));
-  return n > 0 ? new Nf4F16Scratch(ctx, n, label) : null;
+export function nf4ScratchWeights(ctx: GpuContext, layers: readonly GpuLayerWeights[]): number {
+  return ctx.nf4Decode === 'f16-scratch' ? nf4ScratchElements(layers.flatMap((l) => Object.values(l.proj))) : 0;
+}
+
+const NF4_SCRATCH = 'nf4_f16_scratch';
+
+/** The pass's NF4 → f16 scratch for `weights` weights (ops/nf4-decode.ts: 2 bytes a weight), none for 0. */
+export function nf4ScratchPlan(weights: number): PlannedBuffer[] {
+  return weights > 0 ? [bytesBuffer(NF4_SCRATCH, f16PackedBytes(weights), 'NF4 projection decoded to f16')] : [];
+}
+
+/** The scratch over a pass's buffers allocated with an nf4ScratchPlan among them; null when the plan has none. */
+export function nf4ScratchOf(ctx: GpuContext, bufs: Record<string, GPUBuffer>, weights: number): Nf4F16Scratch | null {
+  return weights > 0 ? new Nf4F16Scratch(ctx, weights, bufs[NF4_SCRATCH]) : null;
 }
 
 /** The weight a product of module m binds: the frozen weight, or its f16 decode (recorded here, just before the product). */
@@ -573,23 +692,4 @@ export function recordLayerBackward(rec: Recorder, c: LayerContext, d: Dims, x: 
   groupBwd(rec, c, acts, s, ['q_proj', 'k_proj', 'v_proj'], { q_proj: dQ, k_proj: dK, v_proj: s.dv }, dxn, acts.xn1, M, 0);
   if (needInputGrad) rmsnormBwd(rec, dh, s.dxn, x, norms.attnIn!, acts.rstd1, M, d.D, 1, off); // dh ← dL/dx
   rec.boundary();
-}
-
-export function destroyLayerActs(ctx: GpuContext, a: LayerActs): void {
-  for (const b of layerActBuffers(a)) ctx.destroyBuffer(b);
-}
-
-/** Every buffer of a LayerActs (the optional ones where allocated). */
-export function layerActBuffers(a: LayerActs): GPUBuffer[] {
-  const out: GPUBuffer[] = [];
-  for (const [k, b] of Object.entries(a)) {
-    if (k === 'loraH') out.push(...new Set(Object.values(b as Record<string, GPUBuffer>))); // a group shares one
-    else if (k === 'gdn') out.push(...Object.values(b as GdnActs));
-    else if (b) out.push(b as GPUBuffer);
-  }
-  return out;
-}
-
-export function destroyBwdScratch(ctx: GpuContext, s: BwdScratch): void {
-  for (const b of Object.values(s)) ctx.destroyBuffer(b);
 }

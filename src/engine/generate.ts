@@ -4,7 +4,7 @@
 // held in a small buffer, so every decode step replays the same program. Greedy or sampled
 // (temperature, top-p) on the CPU from the last position's logits; with or without the adapter.
 import type { GpuContext } from '../gpu/context';
-import { STORAGE, readF32, writeBuffer } from '../gpu/context';
+import { readF32, writeBuffer } from '../gpu/context';
 import { Recorder } from '../gpu/program';
 import type { Program } from '../gpu/program';
 import { embeddingFwd } from '../gpu/ops/embedding';
@@ -15,13 +15,18 @@ import { layerRope, layerWindow } from './gpu-weights';
 import { logitSoftcap } from '../gpu/ops/activation';
 import type { GpuLora } from './gpu-lora';
 import type { DynamicInputs } from './decoder-layer';
-import { allocLayerActs, allocNf4Scratch, dimsOf, recordLayerForward, destroyLayerActs } from './decoder-layer';
+import {
+  dimsOf, layerActsOf, layerActsPlan, loraGrouped, modelMixers, nf4ScratchOf, nf4ScratchPlan, nf4ScratchWeights, recordLayerForward,
+} from './decoder-layer';
+import type { PlannedBuffer } from './buffer-plan';
+import { SHARED_GROUPS, allocPlan } from './buffer-plan';
+import type { ModelConfig } from '../formats/model-config';
+import type { LoraSettings } from './lora';
 import { createRng } from '../data/rng';
 import type { SeededRng } from '../data/rng';
 import { QloraError } from '../errors';
 import type { LayerGenerationCache } from './generation-cache';
-import { allocGenerationCaches, destroyGenerationCaches, resetGenerationCaches } from './generation-cache';
-import { allocGdnActs } from './mixers/gated-delta-net';
+import { layerCacheOf, layerCachePlan, resetGenerationCaches } from './generation-cache';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -38,45 +43,66 @@ export interface GenerateOptions {
   shouldContinue?: () => boolean;
 }
 
+/** What an InferencePass allocates besides its activations: the two streams it alternates, the last row, its norm, the NF4 scratch. */
+export function inferencePassPlan(cfg: ModelConfig, T: number, nf4Weights: number): PlannedBuffer[] {
+  const D = cfg.hiddenSize;
+  return [
+    { name: 'stream0', floats: T * D, group: SHARED_GROUPS.stream },
+    { name: 'stream1', floats: T * D, group: SHARED_GROUPS.stream },
+    { name: 'last', floats: D, group: SHARED_GROUPS.finalNorm },
+    { name: 'last_norm', floats: D, group: SHARED_GROUPS.finalNorm },
+    { name: 'rstd', floats: 1, group: SHARED_GROUPS.stats },
+    ...nf4ScratchPlan(nf4Weights), // GpuContext.nf4Decode 'f16-scratch'
+  ];
+}
+
+/** An InferencePass's activations: one set every layer reuses (nothing is kept for a backward pass). */
+export function inferenceActsPlan(cfg: ModelConfig, T: number, lora: LoraSettings | null, grouped: boolean): PlannedBuffer[] {
+  return layerActsPlan(dimsOf(cfg, 1, T), lora, grouped, modelMixers(cfg));
+}
+
+/** What a Generator allocates up front: each layer's cache (named `<layer>.<buffer>`), the position, seed, ids and logits. */
+export function generatorPlan(cfg: ModelConfig, capacity: number): PlannedBuffer[] {
+  return [
+    ...cfg.layerTypes.flatMap((_, i) => layerCachePlan(cfg, i, capacity).map((b) => ({ ...b, name: `${i}.${b.name}` }))),
+    { name: 'pos', floats: 1, group: SHARED_GROUPS.scalars },
+    { name: 'seed', floats: 1, group: SHARED_GROUPS.scalars },
+    { name: 'ids', floats: capacity, group: SHARED_GROUPS.inputs },
+    { name: 'logits', floats: cfg.vocabSize, group: SHARED_GROUPS.logits },
+  ];
+}
+
 /** One forward over T new positions of one sequence, appending to the cache; logits of the last one. */
 class InferencePass {
   readonly program: Program;
-  private readonly owned: GPUBuffer[] = [];
-  private readonly actsToFree;
+  private readonly owned: GPUBuffer[];
 
   constructor(ctx: GpuContext, w: GpuModelWeights, lora: GpuLora | null, T: number, caches: readonly LayerGenerationCache[], dyn: DynamicInputs, ids: GPUBuffer, logits: GPUBuffer) {
     const cfg = w.config;
     const d = dimsOf(cfg, 1, T);
-    const f = (n: number, label: string) => {
-      const b = ctx.createBuffer(n * 4, STORAGE, label);
-      this.owned.push(b);
-      return b;
-    };
-    const ping = [f(T * d.D, 'gen.stream0'), f(T * d.D, 'gen.stream1')];
-    const acts = allocLayerActs(ctx, d, lora, 'gen.acts');
-    if (d.gdn && w.layers.some((l) => l.gdn)) acts.gdn = allocGdnActs(ctx, d.gdn, 1, T, 'gen.acts.gdn'); // shared by the linear layers
-    this.actsToFree = () => destroyLayerActs(ctx, acts);
-    const last = f(d.D, 'gen.last');
-    const lastNorm = f(d.D, 'gen.last_norm');
-    const rstd = f(1, 'gen.rstd');
-    const nf4Scratch = allocNf4Scratch(ctx, w.layers, 'gen.nf4_f16_scratch'); // GpuContext.nf4Decode 'f16-scratch'
-    if (nf4Scratch) this.owned.push(nf4Scratch.buffer);
+    const settings = lora?.layout.settings ?? null;
+    const nf4Weights = nf4ScratchWeights(ctx, w.layers);
+    const b = allocPlan(ctx, inferencePassPlan(cfg, T, nf4Weights), 'gen');
+    const actBufs = allocPlan(ctx, inferenceActsPlan(cfg, T, settings, !!settings && loraGrouped(ctx, settings)), 'gen.acts');
+    this.owned = [...Object.values(b), ...Object.values(actBufs)];
+    const acts = layerActsOf(actBufs);
+    const ping = [b.stream0, b.stream1];
+    const nf4Scratch = nf4ScratchOf(ctx, b, nf4Weights);
     const rec = new Recorder(ctx);
     embeddingFwd(rec, ping[0], ids, w.embed, T, w.embedScale);
     for (let i = 0; i < cfg.numLayers; i++) {
       const layerCtx = { layer: i, w: w.layers[i], lora, rope: layerRope(w, i), window: layerWindow(cfg, i), dyn, train: false, nf4Scratch };
       recordLayerForward(rec, layerCtx, d, ping[i % 2], ping[(i + 1) % 2], acts, caches[i]);
     }
-    rec.copy(ping[cfg.numLayers % 2], (T - 1) * d.D * 4, last, 0, d.D * 4);
-    rmsnormFwd(rec, lastNorm, rstd, last, w.finalNorm, 1, d.D, d.eps, { wOffset: d.wOffset });
-    linearFwd(rec, logits, lastNorm, w.lmHead, 1);
+    rec.copy(ping[cfg.numLayers % 2], (T - 1) * d.D * 4, b.last, 0, d.D * 4);
+    rmsnormFwd(rec, b.last_norm, b.rstd, b.last, w.finalNorm, 1, d.D, d.eps, { wOffset: d.wOffset });
+    linearFwd(rec, logits, b.last_norm, w.lmHead, 1);
     if (cfg.finalLogitSoftcap) logitSoftcap(rec, logits, cfg.vocabSize, cfg.finalLogitSoftcap);
     this.program = rec.finish(`generate T=${T}`);
   }
 
   destroy(ctx: GpuContext): void {
     for (const b of this.owned) ctx.destroyBuffer(b);
-    this.actsToFree();
     this.program.destroy();
   }
 }
@@ -86,16 +112,19 @@ export class Generator {
   private readonly dyn: DynamicInputs;
   private readonly ids: GPUBuffer;
   private readonly logits: GPUBuffer;
+  private readonly owned: GPUBuffer[];
   private readonly passes = new Map<number, InferencePass>();
 
   /** `capacity`: the longest prompt + new tokens this generator will hold. */
   constructor(private readonly ctx: GpuContext, private readonly w: GpuModelWeights, private readonly lora: GpuLora | null, readonly capacity: number) {
     const cfg = w.config;
     if (capacity > w.rope.maxPos) throw new QloraError('ARGUMENT_INVALID', `Generation length ${capacity} exceeds the model's position table (${w.rope.maxPos}).`);
-    this.caches = allocGenerationCaches(ctx, cfg, capacity);
-    this.dyn = { pos: ctx.createBuffer(4, STORAGE, 'gen.pos'), seed: ctx.createBuffer(4, STORAGE, 'gen.seed') };
-    this.ids = ctx.createBuffer(capacity * 4, STORAGE, 'gen.ids');
-    this.logits = ctx.createBuffer(cfg.vocabSize * 4, STORAGE, 'gen.logits');
+    const b = allocPlan(ctx, generatorPlan(cfg, capacity), 'gen');
+    this.owned = Object.values(b);
+    this.caches = cfg.layerTypes.map((_, i) => layerCacheOf(b, i, capacity));
+    this.dyn = { pos: b.pos, seed: b.seed };
+    this.ids = b.ids;
+    this.logits = b.logits;
   }
 
   private pass(T: number): InferencePass {
@@ -137,8 +166,7 @@ export class Generator {
 
   destroy(): void {
     for (const p of this.passes.values()) p.destroy(this.ctx);
-    destroyGenerationCaches(this.ctx, this.caches);
-    for (const b of [this.dyn.pos, this.dyn.seed, this.ids, this.logits]) this.ctx.destroyBuffer(b);
+    for (const b of this.owned) this.ctx.destroyBuffer(b);
   }
 }
 

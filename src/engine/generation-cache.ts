@@ -10,7 +10,6 @@ import type { ModelConfig } from '../formats/model-config';
 import { linearQkvChannels } from '../formats/linear-attention-config';
 import { QloraError } from '../errors';
 import type { PlannedBuffer } from './buffer-plan';
-import { allocPlan } from './buffer-plan';
 import type { LayerKvCache } from './decoder-layer';
 
 /** A Gated DeltaNet layer's generation state for `sequences` sequences. */
@@ -46,11 +45,13 @@ export function generationCachePlans(cfg: ModelConfig, capacity: number, sequenc
   return Array.from({ length: cfg.numLayers }, (_, i) => layerCachePlan(cfg, i, capacity, sequences));
 }
 
-export function allocGenerationCaches(ctx: GpuContext, cfg: ModelConfig, capacity: number, sequences = 1): LayerGenerationCache[] {
-  return generationCachePlans(cfg, capacity, sequences).map((plan, i): LayerGenerationCache => {
-    const b = allocPlan(ctx, plan, `gen.cache.${i}`);
-    return b.k ? { kind: 'attention', kv: { k: b.k, v: b.v, capacity } } : { kind: 'gated_delta_net', recurrent: { conv: b.conv, state: b.state } };
-  });
+/**
+ * Layer i's cache over buffers allocated from a plan that lists every layer's cache plan with its buffers
+ * named `<layer>.<name>` (generate.ts generatorPlan).
+ */
+export function layerCacheOf(bufs: Readonly<Record<string, GPUBuffer>>, layer: number, capacity: number): LayerGenerationCache {
+  const at = (name: string) => bufs[`${layer}.${name}`];
+  return at('k') ? { kind: 'attention', kv: { k: at('k'), v: at('v'), capacity } } : { kind: 'gated_delta_net', recurrent: { conv: at('conv'), state: at('state') } };
 }
 
 /**
@@ -61,11 +62,5 @@ export function resetGenerationCaches(ctx: GpuContext, caches: readonly LayerGen
   for (const c of caches) {
     if (c.kind !== 'gated_delta_net') continue;
     for (const b of [c.recurrent.conv, c.recurrent.state]) writeBuffer(ctx, b, 0, new Float32Array(b.size / 4));
-  }
-}
-
-export function destroyGenerationCaches(ctx: GpuContext, caches: readonly LayerGenerationCache[]): void {
-  for (const c of caches) {
-    for (const b of c.kind === 'attention' ? [c.kv.k, c.kv.v] : [c.recurrent.conv, c.recurrent.state]) ctx.destroyBuffer(b);
   }
 }

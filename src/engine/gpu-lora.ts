@@ -1,7 +1,9 @@
 // The trainable LoRA state on the GPU: parameters, gradients and AdamW moments, each one flat buffer
 // laid out by LoraLayout, with bindings for one slot's A or B.
 import type { GpuContext } from '../gpu/context';
-import { STORAGE, readF32, writeBuffer } from '../gpu/context';
+import { readF32, writeBuffer } from '../gpu/context';
+import type { PlannedBuffer } from './buffer-plan';
+import { allocPlan } from './buffer-plan';
 import type { Binding } from '../gpu/program';
 import type { LoraLayout, LoraSlot } from './lora';
 
@@ -13,10 +15,20 @@ export interface GpuLora {
   readonly v: GPUBuffer;
 }
 
+/** The adapter's parameters and their gradients: one flat buffer each of n floats (LoraLayout.totalFloats). */
+export function loraParamsPlan(n: number): PlannedBuffer[] {
+  return [{ name: 'params', floats: n, group: 'LoRA parameters' }, { name: 'grads', floats: n, group: 'LoRA gradients' }];
+}
+
+/** AdamW's moments m and v of n parameters. */
+export function adamMomentsPlan(n: number): PlannedBuffer[] {
+  return [{ name: 'm', floats: n, group: 'AdamW moments (m, v)' }, { name: 'v', floats: n, group: 'AdamW moments (m, v)' }];
+}
+
 export function createGpuLora(ctx: GpuContext, layout: LoraLayout, params: Float32Array): GpuLora {
-  const bytes = layout.totalFloats * 4;
-  const make = (label: string) => ctx.createBuffer(bytes, STORAGE, `lora.${label}`);
-  const lora = { layout, params: make('params'), grads: make('grads'), m: make('adam_m'), v: make('adam_v') };
+  const n = layout.totalFloats;
+  const b = allocPlan(ctx, [...loraParamsPlan(n), ...adamMomentsPlan(n)], 'lora');
+  const lora = { layout, params: b.params, grads: b.grads, m: b.m, v: b.v };
   writeBuffer(ctx, lora.params, 0, params);
   return lora; // fresh buffers are zero: grads and moments start at 0
 }

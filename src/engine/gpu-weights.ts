@@ -6,12 +6,19 @@ import type { GpuWeight, HostWeight } from '../gpu/weight';
 import { uploadWeight, destroyWeight } from '../gpu/weight';
 import type { RopeTables } from '../gpu/ops/rope';
 import type { ModelConfig } from '../formats/model-config';
-import { hasSlidingRope, ropeInvFreq } from '../formats/model-config';
+import { hasSlidingRope, normWidth, ropeInvFreq } from '../formats/model-config';
 import type { NormRole } from '../formats/architectures';
 import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits } from '../formats/half';
 import type { HostLayerWeights, HostModelWeights } from './base-weights';
 import type { LoraModule } from './lora';
 import type { GdnTensor, GdnWeights } from './mixers/gated-delta-net';
+import { layerLoraModules, moduleShape } from './lora';
+import { layerNorms } from './base-weights';
+import { layerMixer } from '../formats/checkpoint-names';
+import { GDN_TENSORS, gdnTensorShapes } from './mixers/gated-delta-net';
+import type { PlannedBuffer } from './buffer-plan';
+import { bytesBuffer } from './buffer-plan';
+import { NESTED_BLOCK, NF4_BLOCK } from '../quant/nf4';
 import { uploadRopeTables } from './rope-table';
 
 export interface GpuLayerWeights {
@@ -77,7 +84,75 @@ export function layerWindow(cfg: ModelConfig, layer: number): number {
   return cfg.layerTypes[layer] === 'sliding_attention' ? cfg.slidingWindow ?? 0 : 0;
 }
 
-export function uploadModelWeights(ctx: GpuContext, cfg: ModelConfig, host: HostModelWeights, maxPositions = 4096): GpuModelWeights {
+/** uploadModelWeights' default RoPE table rows (the tables are min(max_position_embeddings, this) long). */
+export const DEFAULT_MAX_POSITIONS = 4096;
+
+/** How the frozen base is stored on the GPU: the projections' format and the embedding's bytes per element. */
+export interface BaseWeightsFormat {
+  readonly quant: 'nf4' | 'f16' | 'f32';
+  /** 2 for an F16/BF16 embedding and lm_head, 4 for F32 (as the checkpoint stores them). */
+  readonly embedDtypeBytes: number;
+  /** RoPE table rows at most (uploadModelWeights' maxPositions). */
+  readonly maxPositions?: number;
+}
+
+/**
+ * uploadWeight's buffers of one NF4 projection of n weights, as prepareBaseWeights quantizes it (double
+ * quantization): packed codes n/2 bytes, an 8-bit absmax code per 64, an f32 per 256 codes, the 256-entry code map.
+ */
+export function nf4WeightPlan(name: string, n: number, codesGroup: string, absmaxGroup: string): PlannedBuffer[] {
+  const blocks = Math.ceil(n / NF4_BLOCK);
+  return [
+    bytesBuffer(`${name}.nf4`, Math.ceil(n / 2), codesGroup),
+    bytesBuffer(`${name}.absmax_codes`, blocks, absmaxGroup),
+    { name: `${name}.nested_absmax`, floats: Math.ceil(blocks / NESTED_BLOCK), group: absmaxGroup },
+    { name: `${name}.nested_code`, floats: 256, group: absmaxGroup },
+  ];
+}
+
+/**
+ * Every buffer uploadModelWeights makes for this model stored this way: the projections in `quant`, their
+ * biases, the norms the architecture has, the embedding and (untied) lm_head, the RoPE tables (a second
+ * set where sliding layers have their own RoPE). The memory estimate sums it; test/memory-estimate.test.ts
+ * checks it against the upload of each fixture.
+ */
+export function baseWeightsPlan(cfg: ModelConfig, f: BaseWeightsFormat): PlannedBuffer[] {
+  const { vocabSize: V, hiddenSize: D } = cfg;
+  const plan: PlannedBuffer[] = [];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    for (const m of layerLoraModules(cfg, i)) {
+      const [out, inF] = moduleShape(cfg, m);
+      const name = `layers.${i}.${m}`;
+      if (f.quant === 'nf4') plan.push(...nf4WeightPlan(name, out * inF, `${m} (NF4 codes)`, `${m} (NF4 absmax)`));
+      else plan.push(bytesBuffer(name, out * inF * (f.quant === 'f16' ? 2 : 4), `${m} (${f.quant})`));
+      if (hasBias(cfg, m)) plan.push({ name: `${name}.bias`, floats: out, group: 'biases' });
+    }
+    for (const [role] of layerNorms(cfg, i)) plan.push({ name: `layers.${i}.norm.${role}`, floats: normWidth(cfg, role), group: 'norms' });
+    if (cfg.linearAttention && layerMixer(cfg, i).kind === 'gated_delta_net') {
+      const shapes = gdnTensorShapes(cfg.linearAttention);
+      for (const t of GDN_TENSORS) plan.push({ name: `layers.${i}.${t}`, floats: shapes[t].reduce((a, b) => a * b, 1), group: 'linear-attention conv, decay and norm weights' });
+    }
+  }
+  plan.push({ name: 'norm', floats: D, group: 'norms' });
+  plan.push(bytesBuffer('embed_tokens', V * D * f.embedDtypeBytes, 'embedding'));
+  if (!cfg.tieWordEmbeddings) plan.push(bytesBuffer('lm_head', V * D * f.embedDtypeBytes, 'lm_head'));
+  const rows = Math.min(cfg.maxPositionEmbeddings, f.maxPositions ?? DEFAULT_MAX_POSITIONS);
+  const tables = hasSlidingRope(cfg) ? ['rope', 'rope_sliding'] : ['rope'];
+  for (const t of tables) {
+    const pairs = ropeInvFreq(cfg, t === 'rope' ? 'full_attention' : 'sliding_attention').length;
+    plan.push({ name: `${t}.cos`, floats: rows * pairs, group: 'RoPE tables' }, { name: `${t}.sin`, floats: rows * pairs, group: 'RoPE tables' });
+  }
+  return plan;
+}
+
+/** Whether projection m has a bias in this architecture (what prepareLayer of base-weights.ts loads). */
+export function hasBias(cfg: ModelConfig, m: LoraModule): boolean {
+  if (m === 'q_proj' || m === 'k_proj' || m === 'v_proj') return cfg.qkvBias;
+  if (m === 'o_proj') return cfg.oBias;
+  return cfg.mlpBias;
+}
+
+export function uploadModelWeights(ctx: GpuContext, cfg: ModelConfig, host: HostModelWeights, maxPositions = DEFAULT_MAX_POSITIONS): GpuModelWeights {
   const before = ctx.memory.inUse;
   const embed = uploadWeight(ctx, host.embed, 'embed_tokens');
   const lmHead = host.lmHead ? uploadWeight(ctx, host.lmHead, 'lm_head') : embed;

@@ -1,7 +1,7 @@
 // LoRA modules that read the same input (q/k/v or Gated DeltaNet's in_proj_* on the first norm's output,
 // gate/up on the second's; a group has at most three, the fused kernels' limit, so in_proj_* are two groups),
 // whose products run together (ops/lora-fused.ts), and the sizes of the buffers that grouping needs.
-// Shared by decoder-layer.ts (what it allocates and records) and memory-estimate.ts (what it counts).
+// Used by decoder-layer.ts's buffer plans (what a pass allocates, and the memory estimate sums) and its recording.
 import type { LoraModule } from './lora';
 
 /** Every LoRA module in LORA_MODULES order, in groups of the modules sharing an input. */

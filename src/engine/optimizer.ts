@@ -7,12 +7,14 @@
 // small staging buffer that the host maps later (readStep), while the GPU runs the next step.
 import type { ProfileClock, WorkTime } from '../gpu/profile';
 import type { GpuContext } from '../gpu/context';
-import { STORAGE, createStaging, mapStaging, writeBuffer } from '../gpu/context';
+import { createStaging, mapStaging, writeBuffer } from '../gpu/context';
 import type { Program } from '../gpu/program';
 import { Recorder } from '../gpu/program';
-import { STEP_VALS_HEAD, adamw, reduceSum, reduceScratch } from '../gpu/ops/optimizer';
+import { STEP_VALS_HEAD, adamw, reduceSum, reduceScratchFloats } from '../gpu/ops/optimizer';
 import type { AdamWHyper } from '../gpu/ops/optimizer';
 import type { GpuLora } from './gpu-lora';
+import type { PlannedBuffer } from './buffer-plan';
+import { allocPlan } from './buffer-plan';
 
 export interface OptimizerHyper extends AdamWHyper {}
 
@@ -35,6 +37,22 @@ export interface UpdateOutcome {
   gradNorm: number;
 }
 
+const SCRATCH = 'optimizer scratch';
+
+/** AdamW's own buffers for n parameters (the moments are GpuLora's): Σg², the refused-step latch, the reduce scratch. */
+export function adamwPlan(n: number): PlannedBuffer[] {
+  return [
+    { name: 'grad_sumsq', floats: 1, group: SCRATCH },
+    { name: 'refused', floats: 1, group: SCRATCH },
+    { name: 'reduce', floats: reduceScratchFloats(n), group: SCRATCH },
+  ];
+}
+
+/** The per-step values: lr, bias corrections, micro-batch count, and a loss sum per micro-batch (re-made when a step has more). */
+export function adamwStepPlan(microBatches: number): PlannedBuffer[] {
+  return [{ name: 'step', floats: STEP_VALS_HEAD + microBatches, group: SCRATCH }];
+}
+
 export class AdamW {
   private stepVals!: GPUBuffer;
   private readonly sumsq: GPUBuffer;
@@ -49,9 +67,10 @@ export class AdamW {
   t = 0;
 
   constructor(private readonly ctx: GpuContext, private readonly lora: GpuLora, readonly hyper: OptimizerHyper) {
-    this.sumsq = ctx.createBuffer(4, STORAGE, 'adamw.grad_sumsq');
-    this.refused = ctx.createBuffer(4, STORAGE, 'adamw.refused');
-    this.scratch = reduceScratch(ctx, lora.layout.totalFloats, 'adamw.reduce');
+    const b = allocPlan(ctx, adamwPlan(lora.layout.totalFloats), 'adamw');
+    this.sumsq = b.grad_sumsq;
+    this.refused = b.refused;
+    this.scratch = b.reduce;
     this.record(1);
   }
 
@@ -60,7 +79,7 @@ export class AdamW {
     const oldFloats = STEP_VALS_HEAD + this.capacity;
     if (old) this.program.destroy();
     this.capacity = capacity;
-    this.stepVals = this.ctx.createBuffer((STEP_VALS_HEAD + capacity) * 4, STORAGE, 'adamw.step');
+    this.stepVals = allocPlan(this.ctx, adamwStepPlan(capacity), 'adamw').step;
     if (old) {
       // The loss sums already recorded for this step move along: growing on micro-batch k must not
       // lose micro-batches 0..k-1 (the step's reported loss and its NaN gate read them).

@@ -43,7 +43,8 @@ describe.skipIf(!hasChromium())('a reload in the middle of a run', () => {
     await setField(page, 'model-url', `${env.files.base}fixtures/tiny-llama/`, 'change');
     await (await page.$('input[name="data-file"]'))!.uploadFile(join(dataDir, 'words.jsonl'));
     for (const [k, v] of Object.entries(CHANGED)) await setField(page, k, v);
-    await page.waitForFunction(() => /words\.jsonl: chosen/.test(document.querySelector('#data .data-status')?.textContent ?? ''), { polling: 100 });
+    // Checked as soon as it is chosen (issue 19, point 4): the status says what was read.
+    await page.waitForFunction(() => /words\.jsonl: 12 record\(s\) read/.test(document.querySelector('#data .data-status')?.textContent ?? ''), { polling: 100 });
     await page.waitForFunction(() => !(document.querySelector('[data-action="start"]') as HTMLButtonElement).disabled, { polling: 100, timeout: 60_000 });
     await page.click('[data-action="start"]');
     await page.waitForFunction(() => Number(document.body.dataset.checkpointStep ?? 0) >= 2, { polling: 100 });

@@ -67,7 +67,8 @@ export function nf4ScratchElements(weights: Iterable<GpuWeight>): number {
 export class Nf4F16Scratch {
   readonly buffer: GPUBuffer;
 
-  constructor(ctx: GpuContext, readonly elements: number, label = 'nf4_f16_scratch') {
+  /** `buffer`: one allocated for it already (a pass's buffer plan, engine/decoder-layer.ts nf4ScratchPlan); else one is created. */
+  constructor(ctx: GpuContext, readonly elements: number, buffer?: GPUBuffer) {
     const bytes = f16PackedBytes(elements);
     if (bytes > ctx.limits.maxStorageBufferBindingSize) {
       throw new QloraError(
@@ -76,7 +77,8 @@ export class Nf4F16Scratch {
           `${ctx.limits.maxStorageBufferBindingSize}. Run with nf4Decode 'in-tile' (the products dequantize in their tiles).`,
       );
     }
-    this.buffer = ctx.createBuffer(bytes, STORAGE, label);
+    if (buffer && buffer.size < bytes) throw new Error(`Nf4F16Scratch: a buffer of ${buffer.size} bytes for ${elements} weights (${bytes} bytes)`);
+    this.buffer = buffer ?? ctx.createBuffer(bytes, STORAGE, 'nf4_f16_scratch');
   }
 
   /** Records the decode of w into the scratch and returns the f16 view the product binds; other formats pass through. */

@@ -8,9 +8,12 @@ import { threads } from './common';
 
 const CHUNK = 256 * 16;
 
+/** Floats of reduceSum's scratch for a vector of n: one partial sum per chunk. */
+export const reduceScratchFloats = (n: number): number => Math.ceil(n / CHUNK);
+
 /** Scratch for reduceSum: partial sums of a vector of n. */
 export function reduceScratch(ctx: GpuContext, n: number, label: string): GPUBuffer {
-  return ctx.createBuffer(Math.ceil(n / CHUNK) * 4, STORAGE, label);
+  return ctx.createBuffer(reduceScratchFloats(n) * 4, STORAGE, label);
 }
 
 /** out[0] = Σ x (or Σ x²) in two passes through `scratch` (from reduceScratch). */
