@@ -20,7 +20,7 @@ import type { GpuModelWeights } from './gpu-weights';
 import type { GpuLora } from './gpu-lora';
 import type { Dims, DynamicInputs, LayerActs, LayerContext, BwdScratch } from './decoder-layer';
 import {
-  bwdScratchOf, bwdScratchPlan, dimsOf, layerActsOf, layerActsPlan, layerMixer, loraGrouped, modelMixers, nf4ScratchOf, nf4ScratchPlan, nf4ScratchWeights,
+  bwdScratchOf, bwdScratchPlan, dimsOf, layerActsOf, layerActsPlan, loraGrouped, modelMixers, nf4ScratchOf, nf4ScratchPlan, nf4ScratchWeights,
   recordLayerBackward, recordLayerForward,
 } from './decoder-layer';
 import type { PlannedBuffer } from './buffer-plan';
@@ -28,6 +28,7 @@ import { SHARED_GROUPS, allocPlan } from './buffer-plan';
 import type { ModelConfig } from '../formats/model-config';
 import type { LoraSettings } from './lora';
 import { layerRope, layerWindow } from './gpu-weights';
+import { layerMixer } from '../formats/checkpoint-names';
 import { gdnScratchPlan } from './mixers/gated-delta-net';
 import type { GdnScratch } from './mixers/gated-delta-net';
 import { logitSoftcap } from '../gpu/ops/activation';
@@ -139,7 +140,7 @@ export function passPlan(cfg: ModelConfig, s: PassPlanSettings): PassPlan {
   }
   const perLayer = s.train && !checkpointing;
   const acts = perLayer
-    ? Array.from({ length: L }, (_, i) => layerActsPlan(dims, s.lora, s.loraGrouped, [layerMixer(cfg, i)]))
+    ? Array.from({ length: L }, (_, i) => layerActsPlan(dims, s.lora, s.loraGrouped, [layerMixer(cfg, i).kind]))
     : [layerActsPlan(dims, s.lora, s.loraGrouped, modelMixers(cfg))];
   const bwd = s.train ? bwdScratchPlan(dims, s.lora, modelMixers(cfg)) : [];
   return { dims, own, acts, bwd, logitsRows, lmHeadSlices };

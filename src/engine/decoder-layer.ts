@@ -48,6 +48,7 @@ import { SHARED_GROUPS, allocPlan, bytesBuffer } from './buffer-plan';
 import type { TokenMixerKind } from '../formats/architectures';
 import { LAYER_KINDS, MLP_BLOCK } from '../formats/architectures';
 import { QloraError } from '../errors';
+import { layerMixer } from '../formats/checkpoint-names';
 
 /** Sizes of one forward pass: B sequences of T rows (M = B·T). */
 export interface Dims {
@@ -140,14 +141,9 @@ export function loraGrouped(ctx: GpuContext, s: LoraSettings): boolean {
 const ACT = { D: 'activations [M, D]', Q: 'activations [M, Q]', KV: 'activations [M, KV]', I: 'activations [M, I]', stats: SHARED_GROUPS.stats, lora: 'LoRA activations [M, r]' };
 const BWD = { D: 'backward [M, D]', Q: 'backward [M, Q]', KV: 'backward [M, KV]', I: 'backward [M, I]', stats: ACT.stats };
 
-/** The token mixer of layer i (attention, or Qwen3.5's Gated DeltaNet): what its activations and scratch are. */
-export function layerMixer(cfg: ModelConfig, i: number): TokenMixerKind {
-  return LAYER_KINDS[cfg.layerTypes[i]].kind;
-}
-
 /** The distinct mixers of a model's layers: what a set of buffers shared by every layer must serve. */
 export function modelMixers(cfg: ModelConfig): TokenMixerKind[] {
-  return [...new Set(cfg.layerTypes.map((_, i) => layerMixer(cfg, i)))];
+  return [...new Set(cfg.layerTypes.map((_, i) => layerMixer(cfg, i).kind))];
 }
 
 /** The kept activations of the layer skeleton around the mixer: the two norms, the residual after the mixer, the MLP. */
