@@ -45,7 +45,8 @@
 # the plumbing at tiny shapes (e.g. here on SwiftShader: RUNNER=node VK_ICD_FILENAMES=… GPU_BENCH_SMOKE=1);
 # GPU_BENCH_STEPS="3 4 5" runs only those steps (a rerun on a warm machine reuses step 1's verdict, kept
 # in GPU_BENCH_STATE, default /tmp/gpu-bench; step 1b is "1b"); RUNNER runs a bundle (default .gpu/run.sh,
-# which brings Node and Dawn); PEFT_BASELINE names peft_baseline.py (default: .gpu/'s copy); BENCH_COMMIT
+# which brings Node and Dawn); GPU_BENCH_BUNDLE is the bench bundle searched for the sweep's option (default
+# .gpu/bench.js); PEFT_BASELINE names peft_baseline.py (default: .gpu/'s copy); BENCH_COMMIT
 # names the commit (default .gpu/commit, written when the bundles were built: git describe --always --dirty).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -160,7 +161,7 @@ fi
 if want 1b; then
   # The sweep comes from another branch (issue 16 item 4): run it only when this bundle has it (its
   # --help lists --sweep, or the bundle declares the sweep-out option).
-  if [ "$dry" != 1 ] && ! { timeout -k 5 60 "$RUNNER" .gpu/bench.js --help 2>&1 | grep -q -- '--sweep\b' || grep -q "[\"']sweep-out[\"']" .gpu/bench.js 2>/dev/null; }; then
+  if [ "$dry" != 1 ] && ! { timeout -k 5 60 "$RUNNER" .gpu/bench.js --help 2>&1 | grep -q -- '--sweep\b' || grep -q "[\"']sweep-out[\"']" "${GPU_BENCH_BUNDLE:-.gpu/bench.js}" 2>/dev/null; }; then
     say "-- step 1b: sweep skipped: this bench has no --sweep (bench --help does not list it)"
   else
     sweep_shape=(); [ "$smoke" = 1 ] && sweep_shape=(--model tiny)

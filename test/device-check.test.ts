@@ -186,7 +186,9 @@ describe('scripts/gpu-bench.sh with stand-ins for the GPU', () => {
     const out = join(dir, 'out');
     const r = spawnSync('bash', ['scripts/gpu-bench.sh'], {
       cwd: ROOT, encoding: 'utf8', timeout: 60_000,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, OUT: out, RUNNER: join(dir, 'runner.sh'), FAKE_CALLS: join(dir, 'calls'), GPU_BENCH_STATE: join(dir, 'state'), PEFT_BASELINE: join(dir, 'peft_baseline.py'), BENCH_COMMIT: 'abc1234', ...extraEnv },
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, OUT: out, RUNNER: join(dir, 'runner.sh'), FAKE_CALLS: join(dir, 'calls'), GPU_BENCH_STATE: join(dir, 'state'), PEFT_BASELINE: join(dir, 'peft_baseline.py'), BENCH_COMMIT: 'abc1234',
+        GPU_BENCH_BUNDLE: join(dir, 'bench.js'), // the stand-in's bundle (none), not a .gpu/bench.js a developer bundled
+        ...extraEnv },
     });
     const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : [];
     return { r, out, calls };

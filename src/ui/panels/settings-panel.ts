@@ -2,7 +2,7 @@
 // the memory the run will need before it starts — as a stacked bar by what the memory is for, and
 // how that was judged (measured, the gpu-memory setting, or only the buffer limits). When the run
 // does not fit, Start stays disabled and each fix is one click.
-import { ATTENTION_MODULES, LORA_MODULES } from '../../engine/lora';
+import { ATTENTION_MODULES, LORA_MODULES, modelLoraModules } from '../../engine/lora';
 import type { LoraModule } from '../../engine/lora';
 import { SETTING_HELP } from '../setting-help';
 import type { MemoryReport } from '../../worker/protocol';
@@ -53,9 +53,13 @@ function targetField(app: App): HTMLElement {
   const all = h('button', { type: 'button', class: 'toggle', on: { click: () => commit([...LORA_MODULES]) } }, 'All linear layers (QLoRA paper)');
   app.store.subscribe((s) => {
     const locked = app.settingsLocked();
+    // Only the projections the loaded model has (a Llama has no in_proj_*; Qwen3.5's linear layers have no q_proj);
+    // all of them before a model is loaded.
+    const has = s.model ? new Set<string>(modelLoraModules(s.model.config)) : null;
     for (const b of boxes) {
       b.input.checked = s.settings.target.includes(b.m);
       b.input.disabled = locked;
+      b.el.hidden = !!has && !has.has(b.m);
     }
     attention.disabled = all.disabled = locked;
     attention.setAttribute('aria-pressed', String(sameSet(s.settings.target, ATTENTION_MODULES)));
