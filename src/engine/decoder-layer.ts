@@ -44,7 +44,7 @@ import type { LoraColumns } from '../gpu/ops/lora-fused';
 import type { GpuWeight } from '../gpu/weight';
 import { Nf4F16Scratch, f16PackedBytes, nf4ScratchElements } from '../gpu/ops/nf4-decode';
 import type { PlannedBuffer } from './buffer-plan';
-import { SHARED_GROUPS, allocPlan, bytesBuffer } from './buffer-plan';
+import { SHARED_GROUPS, bytesBuffer } from './buffer-plan';
 import type { TokenMixerKind } from '../formats/architectures';
 import { LAYER_KINDS, MLP_BLOCK } from '../formats/architectures';
 import { QloraError } from '../errors';
@@ -228,10 +228,6 @@ export function layerActsOf(bufs: Record<string, GPUBuffer>): LayerActs {
     else acts[name] = b;
   }
   return { ...acts, loraH } as unknown as LayerActs;
-}
-
-export function allocLayerActs(ctx: GpuContext, plan: readonly PlannedBuffer[], label: string): LayerActs {
-  return layerActsOf(allocPlan(ctx, plan, label));
 }
 
 /** Backward scratch shared by all layers; the fields are bwdScratchPlan's buffer names. */

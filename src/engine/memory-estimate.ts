@@ -18,7 +18,6 @@ import { layerNorms } from './base-weights';
 import { layerMixer } from '../formats/checkpoint-names';
 import { GDN_TENSORS, gdnTensorShapes } from './mixers/gated-delta-net';
 import { normWidth } from '../formats/model-config';
-import type { NormRole } from '../formats/architectures';
 import type { PlannedBuffer } from './buffer-plan';
 import { SHARED_GROUPS, planBytes, plannedBytes } from './buffer-plan';
 import { baseWeightsPlan, hasBias, nf4WeightPlan } from './gpu-weights';
