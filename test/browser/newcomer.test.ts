@@ -195,7 +195,8 @@ describe.skipIf(!hasChromium())('the page as a newcomer meets it', () => {
       asked.push(d.message());
       void d.accept();
     });
-    await page.click(`[data-action="delete-stored"][data-key="${stopped}"]`);
+    // Clicked inside the page: the Storage list can re-render between puppeteer finding the button and clicking it.
+    await page.$eval(`[data-action="delete-stored"][data-key="${stopped}"]`, (el) => (el as HTMLElement).click());
     await page.waitForFunction((k: string) => !document.querySelector(`[data-action="delete-stored"][data-key="${k}"]`), { polling: 250 }, stopped);
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatch(/checkpoint — the trained adapter/);
